@@ -1,0 +1,23 @@
+//! cache-guard Lambda: keeps CodeBuild projects on the S3 cache.
+//!
+//! Triggered by "CodeBuild Build State Change" events (the project of that build) and by a schedule
+//! (every project). Configuration and clients are built once, at cold start.
+
+use cache_sentinel::aws::Clients;
+use cache_sentinel::config::ProcessEnv;
+use cache_sentinel::guard::{CacheGuard, GuardConfig};
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    cache_sentinel::telemetry::init_json_logs();
+    let config = GuardConfig::from_env(&ProcessEnv).inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
+    let guard = CacheGuard::new(config, &Clients::from_env().await);
+    let guard = &guard;
+    run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let report = guard.handle(&event.payload).await?;
+        Ok::<_, Error>(serde_json::to_value(report)?)
+    }))
+    .await
+}

@@ -1,0 +1,113 @@
+"""moto in server mode, plus the CodeBuild UpdateProject API that moto lacks.
+
+UpdateProject follows the AWS CodeBuild API reference: only the fields given in the request are
+changed (a partial update), the project is returned as it is after the update, an unknown project
+is a ResourceNotFoundException and an invalid cache setting an InvalidInputException.
+
+Usage: python moto_server.py --port PORT [--host 127.0.0.1]
+"""
+
+import json
+import re
+import sys
+
+from moto.codebuild.exceptions import InvalidInputException, ResourceNotFoundException
+from moto.codebuild.responses import CodeBuildResponse
+from moto.core.utils import unix_time
+from moto.utilities.utils import get_partition
+
+CACHE_TYPES = ("NO_CACHE", "S3", "LOCAL")
+CACHE_MODES = ("LOCAL_DOCKER_LAYER_CACHE", "LOCAL_SOURCE_CACHE", "LOCAL_CUSTOM_CACHE")
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+# Request member -> key in moto's stored project metadata (the same JSON names as the API).
+UPDATABLE_FIELDS = (
+    "description",
+    "source",
+    "secondarySources",
+    "sourceVersion",
+    "secondarySourceVersions",
+    "artifacts",
+    "secondaryArtifacts",
+    "cache",
+    "environment",
+    "serviceRole",
+    "timeoutInMinutes",
+    "queuedTimeoutInMinutes",
+    "encryptionKey",
+    "tags",
+    "vpcConfig",
+    "logsConfig",
+    "fileSystemLocations",
+    "buildBatchConfig",
+    "concurrentBuildLimit",
+    "autoRetryLimit",
+)
+
+
+def validate_cache(cache):
+    """The ProjectCache rules of the API reference; raises InvalidInputException."""
+    if not isinstance(cache, dict):
+        raise InvalidInputException("Invalid cache: cache must be an object")
+    cache_type = cache.get("type")
+    if cache_type not in CACHE_TYPES:
+        raise InvalidInputException(
+            f"Invalid cache type: {cache_type!r}; valid values are NO_CACHE, S3, LOCAL"
+        )
+    location = cache.get("location")
+    modes = cache.get("modes") or []
+    if cache_type == "S3":
+        if not location:
+            raise InvalidInputException("Invalid cache: location must be specified when cache type is S3")
+        bucket = location.split("/", 1)[0]
+        if not BUCKET_NAME.match(bucket) or ".." in bucket:
+            raise InvalidInputException(f"Invalid cache: location {location!r} does not name a valid S3 bucket")
+        if modes:
+            raise InvalidInputException("Invalid cache: modes can only be specified when cache type is LOCAL")
+    elif cache_type == "LOCAL":
+        if not modes:
+            raise InvalidInputException("Invalid cache: at least one mode must be specified when cache type is LOCAL")
+        bad = [m for m in modes if m not in CACHE_MODES]
+        if bad:
+            raise InvalidInputException(f"Invalid cache mode(s): {', '.join(map(str, bad))}")
+        if location:
+            raise InvalidInputException("Invalid cache: location can only be specified when cache type is S3")
+    else:  # NO_CACHE
+        if location or modes:
+            raise InvalidInputException("Invalid cache: NO_CACHE takes no location or modes")
+
+
+def update_project(self):
+    name = self._get_param("name")
+    if not name:
+        raise InvalidInputException("1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null")
+    backend = self.codebuild_backend
+    project = backend.codebuild_projects.get(name)
+    if project is None:
+        raise ResourceNotFoundException(
+            f"Project cannot be found: arn:{get_partition(self.region)}:codebuild:{self.region}:{self.current_account}:project/{name}"
+        )
+    updates = {field: self._get_param(field) for field in UPDATABLE_FIELDS if self._get_param(field) is not None}
+    if "cache" in updates:
+        validate_cache(updates["cache"])
+    if "timeoutInMinutes" in updates and not 5 <= int(updates["timeoutInMinutes"]) <= 2160:
+        raise InvalidInputException("Invalid timeoutInMinutes: must be between 5 and 2160")
+    # Validate everything before changing anything: a rejected request leaves the project as it was.
+    metadata = project.project_metadata
+    for field, value in updates.items():
+        metadata[field] = value
+        if field == "tags":
+            project.tags = value
+        if field == "serviceRole":
+            project.service_role = value
+    metadata["lastModifiedDate"] = unix_time()
+    return json.dumps({"project": metadata})
+
+
+CodeBuildResponse.update_project = update_project
+
+
+if __name__ == "__main__":
+    from moto.server import main
+
+    main(sys.argv[1:])

@@ -1,0 +1,107 @@
+//! CodeBuild adapter: list and read projects, update a project's cache, read builds.
+
+use crate::error::AwsError;
+use crate::project::{CacheSetting, ProjectSnapshot};
+use aws_sdk_codebuild::types::{CacheMode, CacheType, Project, ProjectCache};
+use aws_sdk_codebuild::Client;
+
+/// BatchGetProjects and BatchGetBuilds take at most 100 names or ids per call.
+pub const BATCH_LIMIT: usize = 100;
+
+#[derive(Debug, Clone)]
+pub struct CodeBuildProjects {
+    client: Client,
+}
+
+impl CodeBuildProjects {
+    pub fn new(client: Client) -> Self {
+        CodeBuildProjects { client }
+    }
+
+    /// Every project name in the account and region, following all ListProjects pages.
+    pub async fn list_names(&self) -> Result<Vec<String>, AwsError> {
+        let mut names = Vec::new();
+        let mut pages = self.client.list_projects().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::from_sdk("codebuild:ListProjects", e))?;
+            names.extend(page.projects().iter().cloned());
+        }
+        Ok(names)
+    }
+
+    /// Reads projects in batches of 100. Names CodeBuild does not know are returned apart.
+    pub async fn get(&self, names: &[String]) -> Result<(Vec<ProjectSnapshot>, Vec<String>), AwsError> {
+        let mut found = Vec::with_capacity(names.len());
+        let mut missing = Vec::new();
+        for chunk in names.chunks(BATCH_LIMIT) {
+            let out = self
+                .client
+                .batch_get_projects()
+                .set_names(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("codebuild:BatchGetProjects", e))?;
+            found.extend(out.projects().iter().map(snapshot));
+            missing.extend(out.projects_not_found().iter().cloned());
+        }
+        // Emulators may omit projectsNotFound; derive it from what came back.
+        for name in names {
+            if !found.iter().any(|p: &ProjectSnapshot| &p.name == name) && !missing.contains(name) {
+                missing.push(name.clone());
+            }
+        }
+        Ok((found, missing))
+    }
+
+    /// Sets the project's cache and nothing else: UpdateProject replaces only the fields it is given.
+    /// Returns the cache as CodeBuild reports it after the update.
+    pub async fn update_cache(&self, project: &str, cache: &CacheSetting) -> Result<CacheSetting, AwsError> {
+        let mut builder = ProjectCache::builder().r#type(CacheType::from(cache.cache_type.as_str()));
+        if let Some(location) = &cache.location {
+            builder = builder.location(location);
+        }
+        for mode in &cache.modes {
+            builder = builder.modes(CacheMode::from(mode.as_str()));
+        }
+        let project_cache = builder.build().map_err(|e| AwsError {
+            operation: "codebuild:UpdateProject",
+            kind: crate::error::AwsErrorKind::InvalidInput,
+            code: "BuildError".into(),
+            message: e.to_string(),
+        })?;
+        let out = self
+            .client
+            .update_project()
+            .name(project)
+            .cache(project_cache)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("codebuild:UpdateProject", e))?;
+        Ok(out.project().and_then(|p| p.cache()).map(cache_setting).unwrap_or_else(CacheSetting::none))
+    }
+}
+
+/// Converts the SDK's project into the plain snapshot the planner works on.
+pub fn snapshot(project: &Project) -> ProjectSnapshot {
+    ProjectSnapshot {
+        name: project.name().unwrap_or_default().to_owned(),
+        arn: project.arn().map(str::to_owned),
+        cache: project.cache().map(cache_setting).unwrap_or_else(CacheSetting::none),
+        tags: project
+            .tags()
+            .iter()
+            .map(|t| (t.key().unwrap_or_default().to_owned(), t.value().unwrap_or_default().to_owned()))
+            .collect(),
+        buildspec: project.source().and_then(|s| s.buildspec()).map(str::to_owned),
+        privileged_mode: project.environment().and_then(|e| e.privileged_mode()).unwrap_or(false),
+        image: project.environment().map(|e| e.image().to_owned()),
+    }
+}
+
+pub fn cache_setting(cache: &ProjectCache) -> CacheSetting {
+    CacheSetting {
+        cache_type: cache.r#type().as_str().to_owned(),
+        location: cache.location().map(str::to_owned).filter(|l| !l.is_empty()),
+        modes: cache.modes().iter().map(|m| m.as_str().to_owned()).collect(),
+    }
+}

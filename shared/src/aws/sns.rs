@@ -1,0 +1,46 @@
+//! SNS adapter: publishes notices to the configured topic.
+
+use crate::error::AwsError;
+use crate::notify::Notice;
+use aws_sdk_sns::Client;
+use aws_sdk_sns::types::MessageAttributeValue;
+
+#[derive(Debug, Clone)]
+pub struct SnsPublisher {
+    client: Client,
+    topic_arn: Option<String>,
+}
+
+impl SnsPublisher {
+    pub fn new(client: Client, topic_arn: Option<String>) -> Self {
+        SnsPublisher { client, topic_arn }
+    }
+
+    pub fn topic_arn(&self) -> Option<&str> {
+        self.topic_arn.as_deref()
+    }
+
+    /// Publishes the notice; Ok(None) when no topic is configured (the notice is only logged).
+    pub async fn publish(&self, notice: &Notice) -> Result<Option<String>, AwsError> {
+        let Some(topic) = &self.topic_arn else {
+            tracing::info!(subject = %notice.subject(), "no NOTIFY_TOPIC_ARN configured: notice logged, not sent");
+            return Ok(None);
+        };
+        let mut request = self.client.publish().topic_arn(topic).subject(notice.subject()).message(notice.body());
+        for (name, value) in notice.attributes() {
+            let attribute = MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(value)
+                .build()
+                .map_err(|e| AwsError {
+                    operation: "sns:Publish",
+                    kind: crate::error::AwsErrorKind::InvalidInput,
+                    code: "BuildError".into(),
+                    message: e.to_string(),
+                })?;
+            request = request.message_attributes(name, attribute);
+        }
+        let out = request.send().await.map_err(|e| AwsError::from_sdk("sns:Publish", e))?;
+        Ok(out.message_id().map(str::to_owned))
+    }
+}

@@ -1,0 +1,126 @@
+//! Typed errors of the library. AWS failures keep the operation that failed and AWS's own cause.
+
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use std::fmt;
+
+/// What kind of AWS failure happened, so callers can decide between skip, report and retry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AwsErrorKind {
+    AccessDenied,
+    Throttled,
+    NotFound,
+    InvalidInput,
+    /// The request never got an answer (DNS, TLS, timeout, connection refused).
+    Unreachable,
+    Service,
+}
+
+impl fmt::Display for AwsErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AwsErrorKind::AccessDenied => "access denied (missing IAM permission?)",
+            AwsErrorKind::Throttled => "throttled by AWS (retries exhausted)",
+            AwsErrorKind::NotFound => "not found",
+            AwsErrorKind::InvalidInput => "rejected as invalid",
+            AwsErrorKind::Unreachable => "AWS endpoint unreachable",
+            AwsErrorKind::Service => "AWS service error",
+        })
+    }
+}
+
+/// One failed AWS call: which operation, what kind, AWS's error code and message.
+#[derive(Debug, Clone, thiserror::Error, serde::Serialize)]
+#[error("{operation} failed: {kind}: {code}: {message}")]
+pub struct AwsError {
+    pub operation: &'static str,
+    pub kind: AwsErrorKind,
+    pub code: String,
+    pub message: String,
+}
+
+impl AwsError {
+    /// Classifies an SDK error by its AWS error code (or the transport failure when there is none).
+    pub fn from_sdk<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let raw_status = match &err {
+            SdkError::ServiceError(ctx) => Some(ctx.raw().status().as_u16()),
+            SdkError::ResponseError(ctx) => Some(ctx.raw().status().as_u16()),
+            _ => None,
+        };
+        let code = err.code().map(str::to_owned);
+        let message = err
+            .message()
+            .map(str::to_owned)
+            .unwrap_or_else(|| error_chain(&err));
+        let kind = match &err {
+            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => AwsErrorKind::Unreachable,
+            _ => classify(code.as_deref(), raw_status),
+        };
+        AwsError {
+            operation,
+            kind,
+            code: code.unwrap_or_else(|| raw_status.map_or_else(|| "NoErrorCode".into(), |s| format!("HTTP{s}"))),
+            message,
+        }
+    }
+
+    pub fn is(&self, kind: AwsErrorKind) -> bool {
+        self.kind == kind
+    }
+}
+
+fn classify(code: Option<&str>, status: Option<u16>) -> AwsErrorKind {
+    match code.unwrap_or("") {
+        "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" | "AuthorizationError"
+        | "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "ExpiredToken" | "ExpiredTokenException"
+        | "UnrecognizedClientException" | "Forbidden" => AwsErrorKind::AccessDenied,
+        "Throttling" | "ThrottlingException" | "ThrottledException" | "TooManyRequestsException"
+        | "RequestLimitExceeded" | "SlowDown" | "Throttled" | "AccountLimitExceededException" => {
+            AwsErrorKind::Throttled
+        }
+        "ResourceNotFoundException" | "NoSuchBucket" | "NoSuchKey" | "NotFound" | "NotFoundException" => {
+            AwsErrorKind::NotFound
+        }
+        "InvalidInputException" | "ValidationException" | "InvalidParameter" | "InvalidParameterException"
+        | "InvalidArgument" | "InvalidRequest" | "MalformedXML" => AwsErrorKind::InvalidInput,
+        _ => match status {
+            Some(403) => AwsErrorKind::AccessDenied,
+            Some(404) => AwsErrorKind::NotFound,
+            Some(429) | Some(503) => AwsErrorKind::Throttled,
+            Some(400) => AwsErrorKind::InvalidInput,
+            _ => AwsErrorKind::Service,
+        },
+    }
+}
+
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_map_to_kinds() {
+        assert_eq!(classify(Some("AccessDeniedException"), Some(400)), AwsErrorKind::AccessDenied);
+        assert_eq!(classify(Some("ThrottlingException"), Some(400)), AwsErrorKind::Throttled);
+        assert_eq!(classify(Some("SlowDown"), Some(503)), AwsErrorKind::Throttled);
+        assert_eq!(classify(Some("InvalidInputException"), Some(400)), AwsErrorKind::InvalidInput);
+        assert_eq!(classify(None, Some(404)), AwsErrorKind::NotFound);
+        assert_eq!(classify(None, Some(403)), AwsErrorKind::AccessDenied);
+        assert_eq!(classify(Some("InternalFailure"), Some(500)), AwsErrorKind::Service);
+    }
+}

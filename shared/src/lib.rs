@@ -1,0 +1,25 @@
+//! cache-sentinel: the logic, models, configuration and AWS adapters behind the Lambda functions.
+//!
+//! The Lambda crates under `functions/` are thin: they parse configuration once, build clients once,
+//! and hand each event to the services here. Decisions are pure functions over plain data
+//! (`guard::plan`), and effects live in the AWS adapters (`aws`), so the logic is tested without the
+//! network and the adapters against an emulator.
+
+pub mod aws;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod event;
+pub mod filter;
+pub mod guard;
+pub mod notify;
+pub mod project;
+pub mod telemetry;
+
+#[cfg(feature = "test-support")]
+pub mod testing;
+
+/// Keys under this prefix of the cache bucket belong to cache-sentinel itself (pruner state,
+/// notification markers). CodeBuild project names start with a letter, so no project prefix can
+/// collide with it, and the pruner never deletes under it.
+pub const RESERVED_PREFIX: &str = ".cache-sentinel/";

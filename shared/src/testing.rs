@@ -1,0 +1,256 @@
+//! Test support (feature `test-support`): clients for the local emulator, unique resource names,
+//! fixtures, a subscriber queue to read notices, and a cargo-lambda runner for end-to-end tests.
+//!
+//! Tests run against the emulator that `scripts/test.sh` starts and announces with
+//! `AWS_ENDPOINT_URL`; they never reach real AWS.
+
+use crate::aws::Clients;
+use aws_sdk_codebuild::types::{
+    ArtifactsType, CacheMode, CacheType, ComputeType, EnvironmentType, ProjectArtifacts, ProjectCache,
+    ProjectEnvironment, ProjectSource, SourceType, Tag,
+};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// moto's account id.
+pub const ACCOUNT: &str = "123456789012";
+
+/// Clients pointed at the emulator. Panics with instructions when no emulator is configured, so a
+/// test can never fall through to real AWS.
+pub async fn emulator_clients() -> Clients {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
+    assert!(
+        endpoint.starts_with("http://127.0.0.1") || endpoint.starts_with("http://localhost"),
+        "AWS_ENDPOINT_URL must point at the local emulator (got {endpoint:?}); run the tests with `bash scripts/test.sh`"
+    );
+    Clients::from_env().await
+}
+
+pub fn region() -> String {
+    std::env::var("AWS_REGION").unwrap_or_else(|_| "ap-south-1".into())
+}
+
+/// A name no other test uses: tests share one emulator and run in parallel.
+pub fn unique(prefix: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    format!("{prefix}-{}-{nanos:x}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Creates a bucket in the test region.
+pub async fn create_bucket(clients: &Clients, bucket: &str) {
+    use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+    let mut request = clients.s3.create_bucket().bucket(bucket);
+    let region = region();
+    if region != "us-east-1" {
+        request = request.create_bucket_configuration(
+            CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::from(region.as_str())).build(),
+        );
+    }
+    request.send().await.expect("create bucket in emulator");
+}
+
+/// A realistic Docker-building project, like the TTS service of the seed write-up.
+pub struct ProjectFixture {
+    pub name: String,
+    pub cache: ProjectCache,
+    pub tags: Vec<(String, String)>,
+    pub buildspec: Option<String>,
+}
+
+impl ProjectFixture {
+    pub fn new(name: &str) -> Self {
+        ProjectFixture {
+            name: name.to_owned(),
+            cache: local_docker_cache(),
+            tags: vec![("team".into(), "speech".into())],
+            buildspec: Some(
+                "version: 0.2\nphases:\n  pre_build:\n    commands:\n      - docker pull pytorch/pytorch:2.1.0-cuda12.1-cudnn8-devel\n  build:\n    commands:\n      - docker build -t tts-service .\ncache:\n  paths:\n    - '/root/.cache/pip/**/*'\n".into(),
+            ),
+        }
+    }
+
+    pub fn cache(mut self, cache: ProjectCache) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    pub fn tag(mut self, key: &str, value: &str) -> Self {
+        self.tags.push((key.into(), value.into()));
+        self
+    }
+
+    pub async fn create(self, clients: &Clients) -> String {
+        let mut request = clients
+            .codebuild
+            .create_project()
+            .name(&self.name)
+            .description("text-to-speech service image")
+            .source(
+                ProjectSource::builder()
+                    .r#type(SourceType::Codecommit)
+                    .location("https://git-codecommit.ap-south-1.amazonaws.com/v1/repos/tts-service")
+                    .set_buildspec(self.buildspec.clone())
+                    .build()
+                    .expect("source"),
+            )
+            .artifacts(ProjectArtifacts::builder().r#type(ArtifactsType::NoArtifacts).build().expect("artifacts"))
+            .environment(
+                ProjectEnvironment::builder()
+                    .r#type(EnvironmentType::LinuxContainer)
+                    .image("aws/codebuild/standard:7.0")
+                    .compute_type(ComputeType::BuildGeneral1Large)
+                    .privileged_mode(true)
+                    .build()
+                    .expect("environment"),
+            )
+            .service_role(format!("arn:aws:iam::{ACCOUNT}:role/service-role/codebuild-tts"))
+            .timeout_in_minutes(60)
+            .cache(self.cache.clone());
+        for (k, v) in &self.tags {
+            request = request.tags(Tag::builder().key(k).value(v).build());
+        }
+        request.send().await.expect("create project in emulator");
+        self.name
+    }
+}
+
+pub fn local_docker_cache() -> ProjectCache {
+    ProjectCache::builder().r#type(CacheType::Local).modes(CacheMode::LocalDockerLayerCache).build().expect("cache")
+}
+
+pub fn s3_cache(location: &str) -> ProjectCache {
+    ProjectCache::builder().r#type(CacheType::S3).location(location).build().expect("cache")
+}
+
+pub fn no_cache() -> ProjectCache {
+    ProjectCache::builder().r#type(CacheType::NoCache).build().expect("cache")
+}
+
+/// An SNS topic with an SQS queue subscribed (raw delivery off, as an email subscriber sees the
+/// subject and message), so tests read exactly what subscribers receive.
+pub struct TopicWithQueue {
+    pub topic_arn: String,
+    pub queue_url: String,
+    sqs: aws_sdk_sqs::Client,
+}
+
+/// One message as a subscriber received it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub subject: Option<String>,
+    pub message: String,
+    /// Message attributes as name -> string value.
+    pub attributes: std::collections::BTreeMap<String, String>,
+}
+
+impl TopicWithQueue {
+    pub async fn create(clients: &Clients, name: &str) -> Self {
+        let sqs = aws_sdk_sqs::Client::new(&clients.sdk);
+        let topic_arn = clients.sns.create_topic().name(name).send().await.expect("create topic").topic_arn.expect("topic arn");
+        let queue_url = sqs.create_queue().queue_name(name).send().await.expect("create queue").queue_url.expect("queue url");
+        let attrs = sqs
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .expect("queue attributes");
+        let queue_arn = attrs
+            .attributes()
+            .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+            .cloned()
+            .expect("queue arn");
+        clients.sns.subscribe().topic_arn(&topic_arn).protocol("sqs").endpoint(queue_arn).send().await.expect("subscribe");
+        TopicWithQueue { topic_arn, queue_url, sqs }
+    }
+
+    /// Every message delivered so far (waits briefly for stragglers).
+    pub async fn drain(&self) -> Vec<Received> {
+        let mut out = Vec::new();
+        for _ in 0..3 {
+            let resp = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(0)
+                .send()
+                .await
+                .expect("receive");
+            let messages = resp.messages();
+            if messages.is_empty() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+            for m in messages {
+                let envelope: serde_json::Value = serde_json::from_str(m.body().unwrap_or("{}")).expect("SNS envelope");
+                let attributes = envelope["MessageAttributes"]
+                    .as_object()
+                    .map(|o| o.iter().map(|(k, v)| (k.clone(), v["Value"].as_str().unwrap_or_default().to_owned())).collect())
+                    .unwrap_or_default();
+                out.push(Received {
+                    subject: envelope["Subject"].as_str().map(str::to_owned),
+                    message: envelope["Message"].as_str().unwrap_or_default().to_owned(),
+                    attributes,
+                });
+                if let Some(handle) = m.receipt_handle() {
+                    self.sqs.delete_message().queue_url(&self.queue_url).receipt_handle(handle).send().await.expect("delete");
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Runs a function binary under `cargo lambda watch` (the real Lambda Runtime API, emulated by
+/// cargo-lambda) and invokes it with `cargo lambda invoke`. Stops the watcher when dropped.
+pub struct LambdaWatch {
+    child: std::process::Child,
+    port: u16,
+    workspace: std::path::PathBuf,
+}
+
+impl LambdaWatch {
+    /// Starts `cargo lambda watch` in the workspace with the given extra environment.
+    pub fn start(env: &[(&str, &str)]) -> Self {
+        let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace").to_path_buf();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port");
+        let mut cmd = std::process::Command::new("cargo");
+        cmd.current_dir(&workspace)
+            .args(["lambda", "watch", "--invoke-port", &port.to_string(), "--invoke-address", "127.0.0.1", "--ignore-changes"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("cargo lambda watch (installed by scripts/emulator.sh install)");
+        let watch = LambdaWatch { child, port, workspace };
+        for _ in 0..600 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return watch;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("cargo lambda watch did not listen on port {port} within 60 s");
+    }
+
+    /// `cargo lambda invoke FUNCTION --data-file FILE`; returns (success, stdout+stderr).
+    pub fn invoke(&self, function: &str, data_file: &str) -> (bool, String) {
+        let out = std::process::Command::new("cargo")
+            .current_dir(&self.workspace)
+            .args(["lambda", "invoke", function, "--invoke-port", &self.port.to_string(), "--invoke-address", "127.0.0.1", "--data-file", data_file, "--output-format", "json"])
+            .output()
+            .expect("cargo lambda invoke");
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        (out.status.success(), text)
+    }
+}
+
+impl Drop for LambdaWatch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
