@@ -12,8 +12,10 @@ pub mod error;
 pub mod event;
 pub mod filter;
 pub mod guard;
+pub mod monitor;
 pub mod notify;
 pub mod project;
+pub mod pruner;
 pub mod telemetry;
 
 #[cfg(feature = "test-support")]

@@ -1,0 +1,1 @@
+//! cache-pruner: prunes stale cache objects from the cache bucket (see issue 4).
