@@ -42,10 +42,12 @@ impl Clients {
 /// The shared SDK configuration: standard retries with backoff and jitter, a few more attempts than
 /// the default because a throttled sweep is better slow than failed.
 pub async fn load_sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(RetryConfig::standard().with_max_attempts(5))
-        .load()
-        .await
+    aws_config::defaults(BehaviorVersion::latest()).retry_config(retry_config()).load().await
+}
+
+/// Standard retry mode (exponential backoff with jitter, retries throttling and transient errors).
+pub fn retry_config() -> RetryConfig {
+    RetryConfig::standard().with_max_attempts(5)
 }
 
 /// An S3 client. Emulators answer on one host name, so an endpoint override switches to
