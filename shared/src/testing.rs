@@ -236,15 +236,20 @@ impl LambdaWatch {
         panic!("cargo lambda watch did not listen on port {port} within 60 s");
     }
 
-    /// `cargo lambda invoke FUNCTION --data-file FILE`; returns (success, stdout+stderr).
-    pub fn invoke(&self, function: &str, data_file: &str) -> (bool, String) {
+    /// `cargo lambda invoke FUNCTION --data-file FILE`: Ok(the function's JSON response) or
+    /// Err(what cargo-lambda printed about the function's error).
+    pub fn invoke(&self, function: &str, data_file: &str) -> Result<serde_json::Value, String> {
         let out = std::process::Command::new("cargo")
             .current_dir(&self.workspace)
             .args(["lambda", "invoke", function, "--invoke-port", &self.port.to_string(), "--invoke-address", "127.0.0.1", "--data-file", data_file, "--output-format", "json"])
             .output()
             .expect("cargo lambda invoke");
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        (out.status.success(), text)
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if out.status.success() {
+            serde_json::from_str(&stdout).map_err(|e| format!("response is not JSON ({e}): {stdout}"))
+        } else {
+            Err(format!("{stdout}{}", String::from_utf8_lossy(&out.stderr)))
+        }
     }
 }
 

@@ -54,7 +54,7 @@ pub struct ProjectOutcome {
     pub reason: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub advice: Vec<String>,
-    /// Whether a notice was published (or would be, with no topic configured: logged only).
+    /// Whether a notice was published to the topic (false with no topic configured: logged only).
     pub notified: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<AwsError>,
@@ -172,10 +172,11 @@ impl CacheGuard {
             return false;
         }
         match self.publisher.publish(&notice).await {
-            Ok(_) => {
-                info!(action = "notify", subject = %notice.subject(), topic = self.publisher.topic_arn().unwrap_or("-"), "notice published");
+            Ok(Some(message_id)) => {
+                info!(action = "notify", subject = %notice.subject(), message_id = %message_id, "notice published");
                 true
             }
+            Ok(None) => false,
             Err(e) => {
                 error!(action = "notify", error = %e, "could not publish notice");
                 false
