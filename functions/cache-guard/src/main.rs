@@ -11,9 +11,11 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    let started = std::time::Instant::now();
     cache_sentinel::telemetry::init_json_logs();
     let config = GuardConfig::from_env(&ProcessEnv).inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
     let guard = CacheGuard::new(config, &Clients::from_env().await);
+    cache_sentinel::telemetry::log_cold_start("cache-guard", started);
     let guard = &guard;
     run(service_fn(move |event: LambdaEvent<Value>| async move {
         let report = guard.handle(&event.payload).await?;

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Measures each function's stripped release binary size, start-up time (configuration + AWS
+# clients, as logged by the function itself at cold start) and idle RSS (the process waiting for
+# its first event on a Runtime API that never sends one). Targets: <= 8 MB, <= 10 ms, <= 16 MB.
+#
+#   bash scripts/bench-functions.sh [runs]     (default 5 runs per function; medians reported)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+RUNS="${1:-5}"
+FUNCTIONS=(cache-guard cache-pruner build-time-monitor)
+
+cargo build --release --workspace --bins --quiet
+PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+python3 scripts/bench/fake_runtime_api.py "$PORT" &
+API_PID=$!
+trap 'kill $API_PID 2>/dev/null || true' EXIT
+sleep 0.3
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+printf '%-20s %12s %12s %12s\n' function "size (MB)" "init (ms)" "idle RSS (MB)"
+status=0
+for f in "${FUNCTIONS[@]}"; do
+  bin="target/release/$f"
+  size=$(stat -c %s "$bin")
+  inits=(); rsss=()
+  for _ in $(seq 1 "$RUNS"); do
+    log="$(mktemp)"
+    env -i PATH="$PATH" HOME="$HOME" \
+      AWS_LAMBDA_RUNTIME_API="127.0.0.1:$PORT" AWS_LAMBDA_FUNCTION_NAME="$f" AWS_LAMBDA_FUNCTION_VERSION='$LATEST' \
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128 AWS_LAMBDA_LOG_GROUP_NAME="/aws/lambda/$f" AWS_LAMBDA_LOG_STREAM_NAME=bench \
+      AWS_REGION=ap-south-1 AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_EC2_METADATA_DISABLED=true \
+      CACHE_BUCKET=codebuild-cache-123456789012-ap-south-1 NOTIFY_TOPIC_ARN=arn:aws:sns:ap-south-1:123456789012:cache-sentinel \
+      "$bin" > "$log" 2>&1 &
+    pid=$!
+    for _ in $(seq 1 50); do grep -q cold-start "$log" && break; sleep 0.02; done
+    sleep 0.5
+    rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+    kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
+    init_us=$(grep -o '"init_us":[0-9]*' "$log" | head -1 | cut -d: -f2)
+    if [ -z "$init_us" ]; then echo "$f did not report cold start; its output:" >&2; cat "$log" >&2; exit 1; fi
+    inits+=("$init_us"); rsss+=("$rss_kb"); rm -f "$log"
+  done
+  init=$(printf '%s\n' "${inits[@]}" | median); rss=$(printf '%s\n' "${rsss[@]}" | median)
+  awk -v f="$f" -v s="$size" -v i="$init" -v r="$rss" 'BEGIN {printf "%-20s %12.2f %12.2f %12.2f\n", f, s/1048576, i/1000, r/1024}'
+  if [ "$size" -gt $((8*1024*1024)) ] || [ "$init" -gt 10000 ] || [ "$rss" -gt $((16*1024)) ]; then status=1; fi
+done
+[ "$status" -eq 0 ] && echo "all within targets (<= 8 MB, <= 10 ms, <= 16 MB)" || echo "TARGET MISSED (see above)"
+exit "$status"

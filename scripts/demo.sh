@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The main job, end to end, against the local emulator: the three functions run behind the Lambda
+# Runtime API (cargo lambda watch) and are invoked with the sample events, as EventBridge would.
+#   1. cache-guard heals tts-service-build from LOCAL_DOCKER_LAYER_CACHE to the S3 cache
+#   2. cache-pruner prunes stale cache objects (dry run first, then for real)
+#   3. build-time-monitor reports a slow build; the email is printed as a subscriber receives it
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+PROJECT=tts-service-build
+ACCOUNT=123456789012
+export AWS_REGION=ap-south-1
+BUCKET="codebuild-cache-$ACCOUNT-$AWS_REGION"
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+say "Starting the local AWS emulator (moto, pinned, installed into .venv on first use)"
+bash scripts/emulator.sh install
+eval "$(bash scripts/emulator.sh start)"
+WATCH_PID=""
+cleanup() {
+  [ -n "$WATCH_PID" ] && kill "$WATCH_PID" 2>/dev/null || true
+  bash scripts/emulator.sh stop
+}
+trap cleanup EXIT
+echo "emulator at $AWS_ENDPOINT_URL (dummy credentials; nothing reaches real AWS)"
+
+say "Building the functions"
+cargo build --workspace --bins --quiet
+
+AWS="$ROOT/.venv/bin/python scripts/demo/aws.py"
+TOPIC="$($AWS setup "$PROJECT" "$BUCKET" cache-sentinel-demo)"
+INVOKE_PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+
+# Serve the functions through the Lambda Runtime API with the given configuration.
+serve() {
+  [ -n "$WATCH_PID" ] && { kill "$WATCH_PID" 2>/dev/null || true; wait "$WATCH_PID" 2>/dev/null || true; }
+  env CACHE_BUCKET="$BUCKET" NOTIFY_TOPIC_ARN="$TOPIC" RUST_LOG=warn "$@" \
+    cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$INVOKE_PORT" --ignore-changes >/dev/null 2>"$ROOT/.emulator/watch.log" &
+  WATCH_PID=$!
+  for _ in $(seq 1 300); do (echo > "/dev/tcp/127.0.0.1/$INVOKE_PORT") 2>/dev/null && return; sleep 0.1; done
+  echo "cargo lambda watch did not start; see .emulator/watch.log" >&2; exit 1
+}
+invoke() { # FUNCTION EVENT_FILE
+  cargo lambda invoke "$1" --invoke-address 127.0.0.1 --invoke-port "$INVOKE_PORT" --data-file "$2" --output-format json
+}
+
+say "1. cache-guard"
+echo "The project's cache, as the seed write-up checks it"
+echo "(aws codebuild batch-get-projects --names $PROJECT --query 'projects[0].cache'):"
+echo "Before:"; $AWS cache "$PROJECT"
+serve
+echo; echo "EventBridge delivers events/build-in-progress.json (build of $PROJECT started) to cache-guard:"
+invoke cache-guard events/build-in-progress.json
+echo; echo "After:"; $AWS cache "$PROJECT"
+echo; echo "The same event delivered again (EventBridge delivers at least once) changes nothing:"
+invoke cache-guard events/build-in-progress.json | grep -E '"outcome"|"reason"'
+echo; echo "What the SNS subscribers received:"
+$AWS notices "$TOPIC"

@@ -1,0 +1,117 @@
+"""Small AWS helper for the demo, run against the local emulator (AWS_ENDPOINT_URL).
+
+  aws.py setup PROJECT BUCKET TOPIC      create the cache bucket, an SNS topic with an SQS subscriber
+                                         (prints the topic ARN), and PROJECT on LOCAL_DOCKER_LAYER_CACHE
+  aws.py cache PROJECT                   the seed's check: batch-get-projects --query 'projects[0].cache'
+  aws.py seed-objects BUCKET SPEC...     put cache objects; SPEC = KEY:AGE_DAYS:SIZE_BYTES
+  aws.py list-objects BUCKET             list the bucket's keys
+  aws.py notices TOPIC                   print every notice the subscriber received, as an email reads
+"""
+
+import json
+import os
+import sys
+import datetime
+
+import boto3
+
+ENDPOINT = os.environ["AWS_ENDPOINT_URL"]
+REGION = os.environ.get("AWS_REGION", "ap-south-1")
+ACCOUNT = "123456789012"
+
+
+def client(name):
+    return boto3.client(name, endpoint_url=ENDPOINT, region_name=REGION)
+
+
+def queue_name(topic):
+    return topic.split(":")[-1] + "-subscriber"
+
+
+def setup(project, bucket, topic_name):
+    s3 = client("s3")
+    try:
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        pass
+    sns, sqs = client("sns"), client("sqs")
+    topic = sns.create_topic(Name=topic_name)["TopicArn"]
+    queue = sqs.create_queue(QueueName=queue_name(topic))["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    cb = client("codebuild")
+    try:
+        cb.delete_project(name=project)
+    except Exception:
+        pass
+    cb.create_project(
+        name=project,
+        source={"type": "CODECOMMIT", "location": "https://git-codecommit.ap-south-1.amazonaws.com/v1/repos/tts-service", "buildspec": "buildspec.yml"},
+        artifacts={"type": "NO_ARTIFACTS"},
+        environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/amazonlinux2-x86_64-standard:5.0", "computeType": "BUILD_GENERAL1_LARGE", "privilegedMode": True},
+        serviceRole=f"arn:aws:iam::{ACCOUNT}:role/service-role/codebuild-tts-service",
+        cache={"type": "LOCAL", "modes": ["LOCAL_DOCKER_LAYER_CACHE"]},
+        timeoutInMinutes=60,
+    )
+    print(topic)
+
+
+def cache(project):
+    projects = client("codebuild").batch_get_projects(names=[project])["projects"]
+    print(json.dumps(projects[0]["cache"], indent=4) if projects else "null")
+
+
+def seed_objects(bucket, specs):
+    """moto stamps LastModified with the time of the put: the pruner's clock is moved instead.
+    AGE_DAYS is therefore written into the demo's expectations, not the object."""
+    s3 = client("s3")
+    for spec in specs:
+        key, size = spec.rsplit(":", 1)
+        s3.put_object(Bucket=bucket, Key=key, Body=b"\0" * int(size))
+
+
+def list_objects(bucket):
+    pages = client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket)
+    keys = [o["Key"] for page in pages for o in page.get("Contents", [])]
+    for key in keys:
+        print("   ", key)
+    print(f"    ({len(keys)} objects)")
+
+
+def notices(topic):
+    sqs = client("sqs")
+    queue = sqs.get_queue_url(QueueName=queue_name(topic))["QueueUrl"]
+    count = 0
+    while True:
+        messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        if not messages:
+            break
+        for m in messages:
+            envelope = json.loads(m["Body"])
+            attributes = {k: v["Value"] for k, v in envelope.get("MessageAttributes", {}).items()}
+            print("    " + "-" * 72)
+            print(f"    Subject: {envelope.get('Subject')}")
+            print(f"    Attributes: {json.dumps(attributes, sort_keys=True)}")
+            print()
+            for line in envelope["Message"].splitlines():
+                print("    " + line)
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
+            count += 1
+    print("    " + "-" * 72)
+    print(f"    ({count} notice(s) received by the subscriber)")
+
+
+if __name__ == "__main__":
+    command, args = sys.argv[1], sys.argv[2:]
+    if command == "setup":
+        setup(*args)
+    elif command == "cache":
+        cache(*args)
+    elif command == "seed-objects":
+        seed_objects(args[0], args[1:])
+    elif command == "list-objects":
+        list_objects(*args)
+    elif command == "notices":
+        notices(*args)
+    else:
+        sys.exit(__doc__)
