@@ -240,6 +240,27 @@ mod tests {
     }
 
     #[test]
+    fn every_sample_build_event_parses_typed() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let event: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            match Trigger::parse(&event).unwrap_or_else(|e| panic!("{}: {e}", path.display())) {
+                Trigger::BuildStateChange(e) => {
+                    assert!(e.typed.is_some(), "{}: {:?}", path.display(), e.typed_error);
+                    checked += 1;
+                }
+                Trigger::Scheduled(_) => {}
+            }
+        }
+        assert!(checked >= 4, "only {checked} build events checked");
+    }
+
+    #[test]
     fn thin_event_still_parses_untyped() {
         let event = json!({"source":"aws.codebuild","detail-type":"CodeBuild Build State Change",
             "detail":{"project-name":"p1","build-status":"IN_PROGRESS","build-id":"arn:aws:codebuild:r:1:build/p1:x"}});
