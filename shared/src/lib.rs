@@ -16,6 +16,7 @@ pub mod monitor;
 pub mod notify;
 pub mod project;
 pub mod pruner;
+pub mod startup;
 pub mod telemetry;
 
 #[cfg(feature = "test-support")]

@@ -22,8 +22,3 @@ pub fn init_json_logs() {
         .try_init();
 }
 
-/// Logs that cold start is done (configuration parsed, clients built) and how long it took,
-/// measured from `started` (taken first thing in `main`). The benchmark reads this line.
-pub fn log_cold_start(function: &str, started: std::time::Instant) {
-    tracing::info!(function, action = "cold-start", init_us = started.elapsed().as_micros() as u64, "configuration and clients ready");
-}

@@ -6,6 +6,7 @@
 use cache_sentinel::aws::Clients;
 use cache_sentinel::config::ProcessEnv;
 use cache_sentinel::guard::{CacheGuard, GuardConfig};
+use cache_sentinel::startup;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
 
@@ -13,9 +14,10 @@ use serde_json::Value;
 async fn main() -> Result<(), Error> {
     let started = std::time::Instant::now();
     cache_sentinel::telemetry::init_json_logs();
-    let config = GuardConfig::from_env(&ProcessEnv).inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
+    let config = GuardConfig::from_env(&ProcessEnv).map_err(|e| startup::init_failed("cache-guard", e))?;
     let guard = CacheGuard::new(config, &Clients::from_env().await);
-    cache_sentinel::telemetry::log_cold_start("cache-guard", started);
+    startup::log_cold_start("cache-guard", started);
+
     let guard = &guard;
     run(service_fn(move |event: LambdaEvent<Value>| async move {
         let report = guard.handle(&event.payload).await?;
