@@ -3,14 +3,15 @@
 # clients, as logged by the function itself at cold start) and idle RSS (the process waiting for
 # its first event on a Runtime API that never sends one). Targets: <= 8 MB, <= 10 ms, <= 16 MB.
 #
-#   bash scripts/bench-functions.sh [runs]     (default 5 runs per function; medians reported)
+#   bash scripts/bench-functions.sh [RUNS [FUNCTION...]]   (default 5 runs of all three; medians)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 RUNS="${1:-5}"
 FUNCTIONS=(cache-guard cache-pruner build-time-monitor)
+[ $# -gt 1 ] && FUNCTIONS=("${@:2}")
 
-cargo build --release --workspace --bins --quiet
+for f in "${FUNCTIONS[@]}"; do cargo build --release -p "$f" --quiet; done
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 python3 scripts/bench/fake_runtime_api.py "$PORT" &
 API_PID=$!
