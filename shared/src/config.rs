@@ -218,10 +218,10 @@ impl CommonConfig {
 
     pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
         let topic_arn = optional(env, "NOTIFY_TOPIC_ARN");
-        if let Some(arn) = &topic_arn {
-            if !arn.starts_with("arn:") || arn.split(':').count() < 6 {
-                return Err(ConfigError::new("NOTIFY_TOPIC_ARN", format!("{arn:?} is not an SNS topic ARN")));
-            }
+        if let Some(arn) = &topic_arn
+            && (!arn.starts_with("arn:") || arn.split(':').count() < 6)
+        {
+            return Err(ConfigError::new("NOTIFY_TOPIC_ARN", format!("{arn:?} is not an SNS topic ARN")));
         }
         Ok(CommonConfig {
             layout: CacheLayout::from_env(env)?,

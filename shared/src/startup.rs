@@ -19,10 +19,10 @@ where
 {
     let message = err.to_string();
     tracing::error!(function, action = "cold-start", error = %message, "cold start failed");
-    if let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") {
-        if let Err(e) = report_init_error(&api, "Runtime.ConfigError", &message) {
-            tracing::warn!(function, action = "cold-start", error = %e, "could not report the init error to the Runtime API");
-        }
+    if let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API")
+        && let Err(e) = report_init_error(&api, "Runtime.ConfigError", &message)
+    {
+        tracing::warn!(function, action = "cold-start", error = %e, "could not report the init error to the Runtime API");
     }
     Box::new(err)
 }

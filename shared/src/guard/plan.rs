@@ -68,10 +68,10 @@ pub fn plan_project(project: &ProjectSnapshot, policy: &GuardPolicy) -> HealPlan
     if let Err(why) = policy.projects.check(&project.name) {
         return keep(HealAction::Skip, format!("out of scope: {why}"));
     }
-    if let Some(value) = project.tag(&policy.ignore_tag) {
-        if value.trim().eq_ignore_ascii_case("true") {
-            return keep(HealAction::Skip, format!("opted out by tag {}={value}", policy.ignore_tag));
-        }
+    if let Some(value) = project.tag(&policy.ignore_tag)
+        && value.trim().eq_ignore_ascii_case("true")
+    {
+        return keep(HealAction::Skip, format!("opted out by tag {}={value}", policy.ignore_tag));
     }
 
     let desired = policy.desired_cache(&project.name);
