@@ -23,7 +23,7 @@ impl SnsPublisher {
     /// Publishes the notice; Ok(None) when no topic is configured (the notice is only logged).
     pub async fn publish(&self, notice: &Notice) -> Result<Option<String>, AwsError> {
         let Some(topic) = &self.topic_arn else {
-            tracing::info!(subject = %notice.subject(), "no NOTIFY_TOPIC_ARN configured: notice logged, not sent");
+            tracing::info!(subject = %notice.subject(), body = %notice.body(), "no NOTIFY_TOPIC_ARN configured: notice logged, not sent");
             return Ok(None);
         };
         let mut request = self.client.publish().topic_arn(topic).subject(notice.subject()).message(notice.body());
