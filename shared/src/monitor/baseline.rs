@@ -65,7 +65,7 @@ pub fn summarize(builds: &[BuildFacts], current: Option<&str>, before: Option<Da
             _ => true,
         })
         .collect();
-    ok.sort_by(|a, b| b.start.cmp(&a.start));
+    ok.sort_by_key(|b| std::cmp::Reverse(b.start));
     ok.truncate(count);
     let durations: Vec<u64> = ok.iter().filter_map(|b| b.duration_seconds(Utc::now())).collect();
     let mut per_phase: BTreeMap<String, Vec<u64>> = BTreeMap::new();

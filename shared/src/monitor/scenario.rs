@@ -108,10 +108,8 @@ pub fn classify(inputs: &ScenarioInputs<'_>) -> ScenarioJudgement {
         }
         None => None,
     };
-    if let Some(h) = history {
-        if h.successful == 0 {
-            return judged(Scenario::First, "no earlier successful build of this project".into(), &notes);
-        }
+    if history.is_some_and(|h| h.successful == 0) {
+        return judged(Scenario::First, "no earlier successful build of this project".into(), &notes);
     }
     if inputs.cache_empty == Some(true) {
         let at = inputs.cache_location.map(|l| format!(" at s3://{l}/")).unwrap_or_default();

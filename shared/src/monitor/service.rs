@@ -357,10 +357,10 @@ impl BuildTimeMonitor {
             }
             Err(e) => {
                 error!(action = "notify", error = %e, "could not publish the notice");
-                if let (true, Some(markers)) = (claimed, &markers) {
-                    if let Err(release) = markers.release(&marker_name).await {
-                        error!(action = "release", error = %release, "could not release the marker: this notice will not be retried");
-                    }
+                if let (true, Some(markers)) = (claimed, &markers)
+                    && let Err(release) = markers.release(&marker_name).await
+                {
+                    error!(action = "release", error = %release, "could not release the marker: this notice will not be retried");
                 }
                 Err(MonitorError::Publish { build: facts.build_id.clone().unwrap_or(facts.project.clone()), kind: kind.as_str(), error: e })
             }
