@@ -340,3 +340,23 @@ async fn malformed_events_fail_with_clear_errors() {
     let err = monitor.handle(&event).await.expect_err("bad start time");
     assert!(err.to_string().contains("build-start-time"), "{err}");
 }
+
+/// The README demo: the unmodified sample (a 33-minute build of tts-service-build) sends one
+/// notice, and the timed-out sample another, whatever the emulator knows of that project.
+#[tokio::test]
+async fn the_event_samples_are_reported() {
+    let s = setup().await;
+    let monitor = s.monitor(&[]);
+    for (file, status, severity) in [("build-succeeded.json", "SUCCEEDED", "warning"), ("build-timed-out.json", "TIMED_OUT", "error")] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events").join(file);
+        let event: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let report = monitor.handle(&event).await.expect(file);
+        assert_eq!(report.builds[0].outcome, Outcome::Notified, "{file}: {report:?}");
+        let received = s.topic.drain().await;
+        assert_eq!(received.len(), 1, "{file}: {received:?}");
+        assert!(received[0].subject.as_deref().unwrap().starts_with("Slow build: tts-service-build took "), "{received:?}");
+        assert_eq!(received[0].attributes.get("status").map(String::as_str), Some(status));
+        assert_eq!(received[0].attributes.get("severity").map(String::as_str), Some(severity));
+        assert!(received[0].message.contains("Phases:"), "{}", received[0].message);
+    }
+}

@@ -248,6 +248,19 @@ mod tests {
     }
 
     #[test]
+    fn timed_out_sample_reads() {
+        let c = change(include_str!("../../../events/build-timed-out.json"));
+        assert!(c.typed.is_some(), "{:?}", c.typed_error);
+        assert_eq!(c.status, BuildStatus::TimedOut);
+        let f = BuildFacts::from_event(&c).unwrap();
+        assert_eq!(f.duration_seconds(Utc::now()), Some(60 * 60 + 43));
+        assert_eq!(f.phases.iter().find(|p| p.phase == "BUILD").and_then(|p| p.status.as_deref()), Some("TIMED_OUT"));
+        let mut untyped = c.clone();
+        untyped.typed = None;
+        assert_eq!(BuildFacts::from_event(&untyped).unwrap(), f);
+    }
+
+    #[test]
     fn bad_times_in_thin_events_are_named() {
         let mut c = change(include_str!("../../../events/build-succeeded.json"));
         c.typed = None;
