@@ -108,9 +108,9 @@ pub fn body(build: &BuildFacts, verdict: &Verdict) -> String {
                 row.push_str(&format!("  {status}"));
             }
             if verdict.top_phase.as_ref().is_some_and(|t| t.phase == p.phase && t.seconds == secs) {
-                row.push_str("  <- overran most");
-                if let Some(m) = verdict.top_phase.as_ref().and_then(|t| t.median_seconds) {
-                    row.push_str(&format!(" (median {})", fmt_duration(m)));
+                match verdict.top_phase.as_ref().and_then(|t| t.median_seconds) {
+                    Some(m) => row.push_str(&format!("  <- overran most (median {})", fmt_duration(m))),
+                    None => row.push_str("  <- longest phase"),
                 }
             }
             out.push_str(row.trim_end());

@@ -261,16 +261,23 @@ impl BuildTimeMonitor {
             warnings.push(format!("build history unavailable: {e}"));
         }
         let bucket = self.bucket(&facts);
-        let prefix = self.config.common.layout.project_prefix(&facts.project);
-        let cache_location = bucket.as_ref().map(|b| self.config.common.layout.location(b, &facts.project));
-        let cache_empty = match &bucket {
-            Some(b) => match prefix_is_empty(&self.s3, b, &prefix).await {
-                Ok(empty) => Some(empty),
-                Err(e) => {
-                    warnings.push(format!("could not check the cache prefix: {e}"));
-                    None
+        let managed_cache = bucket.as_ref().map(|b| self.config.common.layout.location(b, &facts.project));
+        // The cache to look into: where this build's S3 cache lives, else where the guard puts it.
+        let checked_cache = match facts.cache.as_ref().filter(|c| c.is_s3()).and_then(|c| c.location.clone()) {
+            Some(location) => Some(location.trim_end_matches('/').to_owned()),
+            None => managed_cache.clone(),
+        };
+        let cache_empty = match &checked_cache {
+            Some(location) => {
+                let (cache_bucket, prefix) = location.split_once('/').unwrap_or((location.as_str(), ""));
+                match prefix_is_empty(&self.s3, cache_bucket, prefix).await {
+                    Ok(empty) => Some(empty),
+                    Err(e) => {
+                        warnings.push(format!("could not check the cache at s3://{location}/: {e}"));
+                        None
+                    }
                 }
-            },
+            }
             None => None,
         };
         let (profile, profile_key) = self.config.expected.for_project(&facts.project);
@@ -281,7 +288,7 @@ impl BuildTimeMonitor {
             source_version: facts.source_version.as_deref(),
             history: Some(history.as_ref().map_err(String::as_str)),
             cache_empty,
-            cache_location: cache_location.as_deref(),
+            cache_location: checked_cache.as_deref(),
         });
         let input = JudgeInput {
             kind,
@@ -292,7 +299,7 @@ impl BuildTimeMonitor {
             scenario,
             history: history.as_ref().ok(),
             policy: BaselinePolicy { factor: self.config.baseline_factor, min_samples: self.config.baseline_min_samples },
-            managed_cache: cache_location.clone(),
+            managed_cache: managed_cache.clone(),
         };
         let verdict = judge(&input).ok_or_else(|| MonitorError::NoDuration {
             project: facts.project.clone(),
