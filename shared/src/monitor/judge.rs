@@ -93,6 +93,7 @@ pub fn judge(input: &JudgeInput<'_>) -> Option<Verdict> {
     let over_expected = duration > expected_limit;
     let baseline = input.history.and_then(|h| h.baseline.clone());
     let (baseline_limit, baseline_note) = match &baseline {
+        None if input.history.is_none() => (None, "build history unavailable, so no baseline".to_owned()),
         None => (None, "no earlier successful builds to compare with".to_owned()),
         Some(b) if b.samples < input.policy.min_samples => (
             None,
@@ -269,6 +270,11 @@ mod tests {
     #[test]
     fn baseline_needs_enough_samples() {
         let b = build(10, &[], CacheSetting::s3("x"));
+        let v = judge(&input(&b, Scenario::App, None)).unwrap();
+        assert!(v.baseline_note.contains("history unavailable"), "{}", v.baseline_note);
+        let none = history(&[]);
+        let v = judge(&input(&b, Scenario::App, Some(&none))).unwrap();
+        assert!(v.baseline_note.contains("no earlier successful builds"), "{}", v.baseline_note);
         let few = history(&[120, 130, 140]);
         let v = judge(&input(&b, Scenario::App, Some(&few))).unwrap();
         assert!(!v.slow, "within 8-12 and too few samples");

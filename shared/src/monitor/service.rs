@@ -1,5 +1,14 @@
 //! Carries the monitor out: reads the build (event, then BatchGetBuilds for what the event lacks),
 //! the project's history and cache, judges, and notifies at most once per build and kind.
+//!
+//! Once per build and kind: before publishing, a marker `.cache-sentinel/notified/<kind>--<build
+//! id>` is created in the cache bucket with a conditional PutObject (If-None-Match: *); whoever
+//! creates it publishes, everybody else (EventBridge redeliveries, concurrent invocations, later
+//! sweeps) reports `already_notified`. A failed publish deletes the marker and fails the
+//! invocation, so EventBridge's retry can send it. If the marker cannot be written at all (no
+//! bucket, no permission), the notice is sent anyway: a possible duplicate is better than a lost
+//! notice. The kinds are separate on purpose: a build the sweep reported as "running overdue" still
+//! gets one "finished slow" notice with its final figures (both bodies say so).
 
 use super::baseline::{HistorySummary, summarize};
 use super::facts::{BuildFacts, FactsError, short_build_id};
