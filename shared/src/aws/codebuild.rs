@@ -186,3 +186,61 @@ pub fn cache_setting(cache: &ProjectCache) -> CacheSetting {
         modes: cache.modes().iter().map(|m| m.as_str().to_owned()).collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_codebuild::types::{
+        BuildPhase, BuildPhaseType, ComputeType, EnvironmentType, ExportedEnvironmentVariable, ProjectEnvironment, StatusType,
+    };
+    use aws_smithy_types::DateTime as SmithyTime;
+
+    #[test]
+    fn batch_get_builds_output_becomes_build_facts() {
+        let phase = |t: BuildPhaseType, secs: i64| BuildPhase::builder().phase_type(t).phase_status(StatusType::Succeeded).duration_in_seconds(secs).build();
+        let build = Build::builder()
+            .id("tts:abc")
+            .arn("arn:aws:codebuild:ap-south-1:123456789012:build/tts:abc")
+            .project_name("tts")
+            .build_number(7)
+            .build_status(StatusType::Succeeded)
+            .start_time(SmithyTime::from_secs(1_700_000_000))
+            .end_time(SmithyTime::from_secs(1_700_000_600))
+            .phases(phase(BuildPhaseType::PreBuild, 100))
+            .phases(phase(BuildPhaseType::Build, 300))
+            // A phase listed twice (emulators, retries): the last entry wins.
+            .phases(phase(BuildPhaseType::Build, 400))
+            .cache(ProjectCache::builder().r#type(CacheType::S3).location("bucket/tts").build().unwrap())
+            .environment(
+                ProjectEnvironment::builder()
+                    .r#type(EnvironmentType::LinuxContainer)
+                    .image("aws/codebuild/standard:7.0")
+                    .compute_type(ComputeType::BuildGeneral1Large)
+                    .build()
+                    .unwrap(),
+            )
+            .source_version("refs/heads/main")
+            .resolved_source_version("0123abc")
+            .exported_environment_variables(ExportedEnvironmentVariable::builder().name("CACHE_SENTINEL_SCENARIO").value("requirements").build())
+            .build();
+        let f = build_facts(&build);
+        assert_eq!(f.project, "tts");
+        assert_eq!(f.build_id.as_deref(), Some("tts:abc"));
+        assert_eq!(f.build_number, Some(7));
+        assert_eq!(f.status, BuildStatus::Succeeded);
+        assert_eq!(f.duration_seconds(Utc::now()), Some(600));
+        assert_eq!(f.phase_seconds("BUILD"), Some(400));
+        assert_eq!(f.phases.len(), 2);
+        assert_eq!(f.cache, Some(crate::project::CacheSetting::s3("bucket/tts")));
+        assert_eq!(f.compute_type.as_deref(), Some("BUILD_GENERAL1_LARGE"));
+        assert_eq!(f.source_version.as_deref(), Some("0123abc"), "the resolved commit, not the branch");
+        assert_eq!(f.exported.get("CACHE_SENTINEL_SCENARIO").map(String::as_str), Some("requirements"));
+        assert_eq!((f.region.as_deref(), f.account.as_deref()), (Some("ap-south-1"), Some("123456789012")));
+
+        let running = Build::builder().id("tts:run").project_name("tts").build_status(StatusType::InProgress)
+            .start_time(SmithyTime::from_secs(1_700_000_000)).build();
+        let f = build_facts(&running);
+        assert_eq!(f.status, BuildStatus::InProgress);
+        assert_eq!(f.end, None);
+    }
+}

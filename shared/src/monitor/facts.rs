@@ -281,6 +281,29 @@ mod tests {
     }
 
     #[test]
+    fn merge_keeps_the_event_figures_and_adds_what_only_the_api_knows() {
+        let event = BuildFacts::from_event(&change(include_str!("../../../events/build-succeeded.json"))).unwrap();
+        let mut api = BuildFacts::new("tts-service-build", BuildStatus::Succeeded);
+        api.start = Some(parse_codebuild_time("Nov 20, 2026 9:15:00 AM").unwrap());
+        api.end = Some(parse_codebuild_time("Nov 20, 2026 9:20:00 AM").unwrap());
+        api.phases = vec![PhaseTime { phase: "BUILD".into(), seconds: Some(60), status: None }];
+        api.source_version = Some("0123abc".into());
+        api.exported.insert("CACHE_SENTINEL_SCENARIO".into(), "app".into());
+        let merged = event.clone().merge(&api);
+        assert_eq!(merged.duration_seconds(Utc::now()), event.duration_seconds(Utc::now()), "the event's times win");
+        assert_eq!(merged.phase_seconds("BUILD"), Some(1396));
+        assert_eq!(merged.source_version.as_deref(), Some("0123abc"));
+        assert_eq!(merged.exported.get("CACHE_SENTINEL_SCENARIO").map(String::as_str), Some("app"));
+
+        // A thin event without times takes them from BatchGetBuilds.
+        let mut thin = BuildFacts::new("tts-service-build", BuildStatus::Succeeded);
+        thin.build_id = Some("tts-service-build:x".into());
+        let merged = thin.merge(&api);
+        assert_eq!(merged.duration_seconds(Utc::now()), Some(300));
+        assert_eq!(merged.phase_seconds("BUILD"), Some(60));
+    }
+
+    #[test]
     fn ids() {
         assert_eq!(short_build_id("arn:aws:codebuild:r:1:build/p:u"), "p:u");
         assert_eq!(short_build_id("p:u"), "p:u");
