@@ -312,7 +312,8 @@ async fn sweep_reads_recent_builds_of_projects_in_scope() {
     let report = monitor.handle(&sweep).await.expect("sweep");
     assert_eq!(report.trigger, "scheduled-sweep");
     // moto completes builds when BatchGetBuilds reads them, so nothing is running: nothing sent.
-    // (Which running builds a sweep checks is unit-tested in service::running_candidates.)
+    // (A running build is swept in monitor_mocked_codebuild.rs; the selection is unit-tested in
+    // service::running_candidates.)
     assert!(report.builds.is_empty(), "{report:?}");
     assert!(s.topic.drain().await.is_empty());
 }

@@ -95,3 +95,70 @@ async fn exported_scenario_and_history_baseline_are_used() {
     assert!(body.contains("the buildspec exported CACHE_SENTINEL_SCENARIO=requirements"), "{body}");
     assert!(body.contains("median 12 min 30 s, p90 15 min 0 s of the last 6 successful builds; limit p90 x 1.5 = 22 min 30 s, over by 11 min 6 s"), "{body}");
 }
+
+/// The sweep end to end: a build still IN_PROGRESS 30 minutes after it started (moto would
+/// complete it on read) is reported once as running overdue; the next sweep is quiet; a build of
+/// another project out of scope costs nothing.
+#[tokio::test]
+async fn sweep_reports_a_running_build_once() {
+    use aws_sdk_codebuild::operation::list_projects::ListProjectsOutput;
+    use cache_sentinel::clock::FixedClock;
+    use std::sync::Arc;
+
+    let emulator = testing::emulator_clients().await;
+    let bucket = testing::unique("cache");
+    testing::create_bucket(&emulator, &bucket).await;
+    let topic = TopicWithQueue::create(&emulator, &testing::unique("topic")).await;
+    let project = testing::unique("tts");
+    let running_id = format!("{project}:running");
+    let running = Build::builder()
+        .id(&running_id)
+        .arn(format!("arn:aws:codebuild:ap-south-1:123456789012:build/{running_id}"))
+        .project_name(&project)
+        .build_status(StatusType::InProgress)
+        .start_time(SmithyTime::from_secs(START))
+        .build();
+
+    let names = vec![project.clone(), "web-sandbox".to_owned()];
+    let list_projects = mock!(CodeBuild::list_projects)
+        .sequence()
+        .output(move || ListProjectsOutput::builder().set_projects(Some(names.clone())).build())
+        .repeatedly()
+        .build();
+    let id = running_id.clone();
+    let list_builds = mock!(CodeBuild::list_builds_for_project)
+        .sequence()
+        .output(move || ListBuildsForProjectOutput::builder().ids(id.clone()).build())
+        .repeatedly()
+        .build();
+    let get_builds = mock!(CodeBuild::batch_get_builds)
+        .sequence()
+        .output(move || BatchGetBuildsOutput::builder().builds(running.clone()).build())
+        .repeatedly()
+        .build();
+    let codebuild = mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, [&list_projects, &list_builds, &get_builds]);
+    let clients = Clients { codebuild, ..emulator.clone() };
+    let env: HashMap<String, String> = [
+        ("CACHE_BUCKET".to_owned(), bucket.clone()),
+        ("NOTIFY_TOPIC_ARN".to_owned(), topic.topic_arn.clone()),
+        ("PROJECT_EXCLUDE".to_owned(), "*-sandbox".to_owned()),
+    ]
+    .into();
+    let now = chrono::DateTime::from_timestamp(START + 30 * 60, 0).unwrap();
+    let monitor = BuildTimeMonitor::new(MonitorConfig::from_env(&env).unwrap(), &clients).with_clock(Arc::new(FixedClock(now)));
+    let sweep: Value = serde_json::from_str(include_str!("../../events/scheduled-sweep.json")).unwrap();
+
+    let report = monitor.handle(&sweep).await.expect("sweep");
+    assert_eq!(report.builds.len(), 1, "{report:?}");
+    assert_eq!(report.builds[0].outcome, Outcome::Notified, "{report:?}");
+    assert_eq!(list_builds.num_calls(), 2, "one listing for the sweep (the sandbox project is out of scope), one for the history");
+    let received = topic.drain().await;
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(received[0].subject.as_deref(), Some(format!("Build overdue: {project} running 30 min 0 s (expected <= 28 min)").as_str()));
+    assert_eq!(received[0].attributes.get("kind").map(String::as_str), Some("running-overdue"));
+    assert_eq!(received[0].attributes.get("status").map(String::as_str), Some("IN_PROGRESS"));
+
+    let again = monitor.handle(&sweep).await.expect("sweep");
+    assert_eq!(again.builds[0].outcome, Outcome::AlreadyNotified);
+    assert!(topic.drain().await.is_empty());
+}
