@@ -67,7 +67,8 @@ pub fn summarize(builds: &[BuildFacts], current: Option<&str>, before: Option<Da
         .collect();
     ok.sort_by_key(|b| std::cmp::Reverse(b.start));
     ok.truncate(count);
-    let durations: Vec<u64> = ok.iter().filter_map(|b| b.duration_seconds(Utc::now())).collect();
+    // Successful builds are final: their duration is end - start, whatever the time is now.
+    let durations: Vec<u64> = ok.iter().filter_map(|b| b.start.zip(b.end)).map(|(s, e)| (e - s).num_seconds().max(0) as u64).collect();
     let mut per_phase: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     for b in &ok {
         for p in &b.phases {
