@@ -1,4 +1,5 @@
-"""moto in server mode, plus the CodeBuild UpdateProject API that moto lacks.
+"""moto in server mode, plus the CodeBuild UpdateProject API that moto lacks, and CodeBuild build
+timestamps as AWS sends them.
 
 UpdateProject follows the AWS CodeBuild API reference: only the fields given in the request are
 changed (a partial update), the project is returned as it is after the update, an unknown project
@@ -105,6 +106,51 @@ def update_project(self):
 
 
 CodeBuildResponse.update_project = update_project
+
+
+# CodeBuild speaks AWS JSON 1.1, where timestamps are epoch seconds (numbers); moto sends builds'
+# startTime/endTime as ISO 8601 strings, which the AWS SDKs reject. Convert them on the way out.
+BUILD_TIME_FIELDS = ("startTime", "endTime")
+
+
+def _epoch(value):
+    if isinstance(value, str):
+        from datetime import datetime, timezone
+
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if parsed.tzinfo is None:  # moto writes phase times without a zone; they are UTC
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        return parsed.timestamp()
+    return value
+
+
+def _fix_build(build):
+    if not isinstance(build, dict):
+        return build
+    build = dict(build)
+    for field in BUILD_TIME_FIELDS:
+        if field in build:
+            build[field] = _epoch(build[field])
+    build["phases"] = [
+        {k: (_epoch(v) if k in BUILD_TIME_FIELDS else v) for k, v in phase.items()} for phase in build.get("phases") or []
+    ]
+    return build
+
+
+def _with_epoch_times(original):
+    def wrapper(self):
+        body = json.loads(original(self))
+        if "build" in body:
+            body["build"] = _fix_build(body["build"])
+        if "builds" in body:
+            body["builds"] = [_fix_build(b) for b in body["builds"]]
+        return json.dumps(body)
+
+    return wrapper
+
+
+for _operation in ("start_build", "batch_get_builds", "stop_build"):
+    setattr(CodeBuildResponse, _operation, _with_epoch_times(getattr(CodeBuildResponse, _operation)))
 
 
 if __name__ == "__main__":

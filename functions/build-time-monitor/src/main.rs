@@ -1,1 +1,24 @@
-fn main() {}
+//! build-time-monitor Lambda: emails (via SNS) when a CodeBuild build takes longer than expected.
+//!
+//! Triggered by "CodeBuild Build State Change" events (final statuses judge the finished build;
+//! IN_PROGRESS is ignored) and by a schedule (a sweep of running builds that are already overdue).
+//! Configuration and clients are built once, at cold start.
+
+use cache_sentinel::aws::Clients;
+use cache_sentinel::config::ProcessEnv;
+use cache_sentinel::monitor::{BuildTimeMonitor, MonitorConfig};
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    cache_sentinel::telemetry::init_json_logs();
+    let config = MonitorConfig::from_env(&ProcessEnv).inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
+    let monitor = BuildTimeMonitor::new(config, &Clients::from_env().await);
+    let monitor = &monitor;
+    run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let report = monitor.handle(&event.payload).await?;
+        Ok::<_, Error>(serde_json::to_value(report)?)
+    }))
+    .await
+}

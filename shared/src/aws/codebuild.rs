@@ -2,8 +2,11 @@
 
 use crate::error::AwsError;
 use crate::project::{CacheSetting, ProjectSnapshot};
-use aws_sdk_codebuild::types::{CacheMode, CacheType, Project, ProjectCache};
+use crate::event::BuildStatus;
+use crate::monitor::facts::{BuildFacts, PhaseTime, arn_region_account};
+use aws_sdk_codebuild::types::{Build, CacheMode, CacheType, Project, ProjectCache, SortOrderType};
 use aws_sdk_codebuild::Client;
+use chrono::{DateTime, Utc};
 
 /// BatchGetProjects and BatchGetBuilds take at most 100 names or ids per call.
 pub const BATCH_LIMIT: usize = 100;
@@ -81,6 +84,84 @@ impl CodeBuildProjects {
     }
 }
 
+impl CodeBuildProjects {
+    /// The ids of a project's most recent builds, newest first as CodeBuild sorts them, at most
+    /// `limit` (ListBuildsForProject pages of up to 100, stopping once `limit` ids are in).
+    pub async fn recent_build_ids(&self, project: &str, limit: usize) -> Result<Vec<String>, AwsError> {
+        let mut ids = Vec::new();
+        let mut pages = self
+            .client
+            .list_builds_for_project()
+            .project_name(project)
+            .sort_order(SortOrderType::Descending)
+            .into_paginator()
+            .send();
+        while ids.len() < limit {
+            let Some(page) = pages.next().await else { break };
+            let page = page.map_err(|e| AwsError::from_sdk("codebuild:ListBuildsForProject", e))?;
+            ids.extend(page.ids().iter().cloned());
+        }
+        ids.truncate(limit);
+        Ok(ids)
+    }
+
+    /// Reads builds in batches of 100 (BatchGetBuilds); ids CodeBuild does not know are left out.
+    pub async fn get_builds(&self, ids: &[String]) -> Result<Vec<Build>, AwsError> {
+        let mut builds = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(BATCH_LIMIT) {
+            let out = self
+                .client
+                .batch_get_builds()
+                .set_ids(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("codebuild:BatchGetBuilds", e))?;
+            builds.extend(out.builds().iter().cloned());
+        }
+        Ok(builds)
+    }
+}
+
+/// Converts a BatchGetBuilds build into the monitor's plain facts.
+pub fn build_facts(build: &Build) -> BuildFacts {
+    let status = build.build_status().map(|s| BuildStatus::parse(s.as_str())).unwrap_or(BuildStatus::Other("UNKNOWN".into()));
+    let mut facts = BuildFacts::new(build.project_name().unwrap_or_default(), status);
+    facts.build_id = build.id().map(str::to_owned);
+    facts.build_number = build.build_number().and_then(|n| u64::try_from(n).ok());
+    facts.start = build.start_time().and_then(to_chrono);
+    facts.end = build.end_time().and_then(to_chrono).filter(|_| facts.status.is_final());
+    // A phase can appear more than once (retries, and emulators); the latest entry of each wins.
+    for phase in build.phases() {
+        let name = phase.phase_type().map(|t| t.as_str().to_owned()).unwrap_or_default();
+        let entry = PhaseTime {
+            phase: name.clone(),
+            seconds: phase.duration_in_seconds().and_then(|s| u64::try_from(s).ok()),
+            status: phase.phase_status().map(|s| s.as_str().to_owned()),
+        };
+        match facts.phases.iter_mut().find(|p| p.phase == name) {
+            Some(existing) => *existing = entry,
+            None => facts.phases.push(entry),
+        }
+    }
+    facts.cache = build.cache().map(cache_setting);
+    facts.compute_type = build.environment().map(|e| e.compute_type().as_str().to_owned());
+    facts.source_version = build.resolved_source_version().or(build.source_version()).map(str::to_owned);
+    facts.exported = build
+        .exported_environment_variables()
+        .iter()
+        .filter_map(|v| Some((v.name()?.to_owned(), v.value().unwrap_or_default().to_owned())))
+        .collect();
+    if let Some((region, account)) = build.arn().and_then(arn_region_account) {
+        facts.region = Some(region);
+        facts.account = Some(account);
+    }
+    facts
+}
+
+fn to_chrono(t: &aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(t.secs(), t.subsec_nanos())
+}
+
 /// Converts the SDK's project into the plain snapshot the planner works on.
 pub fn snapshot(project: &Project) -> ProjectSnapshot {
     ProjectSnapshot {
@@ -103,5 +184,63 @@ pub fn cache_setting(cache: &ProjectCache) -> CacheSetting {
         cache_type: cache.r#type().as_str().to_owned(),
         location: cache.location().map(str::to_owned).filter(|l| !l.is_empty()),
         modes: cache.modes().iter().map(|m| m.as_str().to_owned()).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_codebuild::types::{
+        BuildPhase, BuildPhaseType, ComputeType, EnvironmentType, ExportedEnvironmentVariable, ProjectEnvironment, StatusType,
+    };
+    use aws_smithy_types::DateTime as SmithyTime;
+
+    #[test]
+    fn batch_get_builds_output_becomes_build_facts() {
+        let phase = |t: BuildPhaseType, secs: i64| BuildPhase::builder().phase_type(t).phase_status(StatusType::Succeeded).duration_in_seconds(secs).build();
+        let build = Build::builder()
+            .id("tts:abc")
+            .arn("arn:aws:codebuild:ap-south-1:123456789012:build/tts:abc")
+            .project_name("tts")
+            .build_number(7)
+            .build_status(StatusType::Succeeded)
+            .start_time(SmithyTime::from_secs(1_700_000_000))
+            .end_time(SmithyTime::from_secs(1_700_000_600))
+            .phases(phase(BuildPhaseType::PreBuild, 100))
+            .phases(phase(BuildPhaseType::Build, 300))
+            // A phase listed twice (emulators, retries): the last entry wins.
+            .phases(phase(BuildPhaseType::Build, 400))
+            .cache(ProjectCache::builder().r#type(CacheType::S3).location("bucket/tts").build().unwrap())
+            .environment(
+                ProjectEnvironment::builder()
+                    .r#type(EnvironmentType::LinuxContainer)
+                    .image("aws/codebuild/standard:7.0")
+                    .compute_type(ComputeType::BuildGeneral1Large)
+                    .build()
+                    .unwrap(),
+            )
+            .source_version("refs/heads/main")
+            .resolved_source_version("0123abc")
+            .exported_environment_variables(ExportedEnvironmentVariable::builder().name("CACHE_SENTINEL_SCENARIO").value("requirements").build())
+            .build();
+        let f = build_facts(&build);
+        assert_eq!(f.project, "tts");
+        assert_eq!(f.build_id.as_deref(), Some("tts:abc"));
+        assert_eq!(f.build_number, Some(7));
+        assert_eq!(f.status, BuildStatus::Succeeded);
+        assert_eq!(f.duration_seconds(Utc::now()), Some(600));
+        assert_eq!(f.phase_seconds("BUILD"), Some(400));
+        assert_eq!(f.phases.len(), 2);
+        assert_eq!(f.cache, Some(crate::project::CacheSetting::s3("bucket/tts")));
+        assert_eq!(f.compute_type.as_deref(), Some("BUILD_GENERAL1_LARGE"));
+        assert_eq!(f.source_version.as_deref(), Some("0123abc"), "the resolved commit, not the branch");
+        assert_eq!(f.exported.get("CACHE_SENTINEL_SCENARIO").map(String::as_str), Some("requirements"));
+        assert_eq!((f.region.as_deref(), f.account.as_deref()), (Some("ap-south-1"), Some("123456789012")));
+
+        let running = Build::builder().id("tts:run").project_name("tts").build_status(StatusType::InProgress)
+            .start_time(SmithyTime::from_secs(1_700_000_000)).build();
+        let f = build_facts(&running);
+        assert_eq!(f.status, BuildStatus::InProgress);
+        assert_eq!(f.end, None);
     }
 }

@@ -1,0 +1,318 @@
+//! The verdict on one build: pure, over plain data. Slow = over its scenario's expected time
+//! (the range's upper bound) or clearly over its baseline (p90 x factor, with enough samples).
+
+use super::baseline::{Baseline, HistorySummary};
+use super::expected::Range;
+use super::facts::BuildFacts;
+use super::scenario::{Scenario, ScenarioJudgement};
+use crate::notify::Severity;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// Which notice a verdict is about; at most one of each kind is sent per build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// Seen by the sweep: still running and already past its expected time.
+    RunningOverdue,
+    /// A final state change of a build that took too long.
+    FinishedSlow,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::RunningOverdue => "running-overdue",
+            Kind::FinishedSlow => "finished-slow",
+        }
+    }
+}
+
+/// The baseline check's settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct BaselinePolicy {
+    pub factor: f64,
+    pub min_samples: usize,
+}
+
+/// The phase that overran most: the largest excess over its median in history when there is
+/// one, else simply the longest phase.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PhaseOverrun {
+    pub phase: String,
+    pub seconds: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub median_seconds: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verdict {
+    pub kind: Kind,
+    pub slow: bool,
+    pub severity: Severity,
+    pub duration_seconds: u64,
+    pub scenario: ScenarioJudgement,
+    pub expected: Range,
+    /// The MONITOR_EXPECTED_TIMES key the expectation came from.
+    pub expected_from: String,
+    pub over_expected: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<Baseline>,
+    /// p90 x factor when the baseline has enough samples.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_limit_seconds: Option<u64>,
+    pub baseline_factor: f64,
+    pub over_baseline: bool,
+    /// Why the baseline was or was not used.
+    pub baseline_note: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_phase: Option<PhaseOverrun>,
+    pub advice: Vec<String>,
+    /// One line for logs and the JSON result.
+    pub summary: String,
+}
+
+/// Everything a verdict depends on.
+#[derive(Debug, Clone)]
+pub struct JudgeInput<'a> {
+    pub kind: Kind,
+    pub build: &'a BuildFacts,
+    pub now: DateTime<Utc>,
+    pub scenario: ScenarioJudgement,
+    pub expected: Range,
+    pub expected_from: String,
+    pub history: Option<&'a HistorySummary>,
+    pub policy: BaselinePolicy,
+    /// The managed S3 cache location (bucket/prefix) the guard would set, for advice.
+    pub managed_cache: Option<String>,
+}
+
+pub fn judge(input: &JudgeInput<'_>) -> Option<Verdict> {
+    let duration = input.build.duration_seconds(input.now)?;
+    let expected_limit = input.expected.high_seconds();
+    let over_expected = duration > expected_limit;
+    let baseline = input.history.and_then(|h| h.baseline.clone());
+    let (baseline_limit, baseline_note) = match &baseline {
+        None if input.history.is_none() => (None, "build history unavailable, so no baseline".to_owned()),
+        None => (None, "no earlier successful builds to compare with".to_owned()),
+        Some(b) if b.samples < input.policy.min_samples => (
+            None,
+            format!("only {} earlier successful build(s), fewer than the {} needed to judge by the baseline", b.samples, input.policy.min_samples),
+        ),
+        Some(b) => {
+            let limit = (b.p90_seconds as f64 * input.policy.factor).round() as u64;
+            (Some(limit), format!("slow above {} (p90 x {})", fmt_duration(limit), input.policy.factor))
+        }
+    };
+    let over_baseline = baseline_limit.is_some_and(|l| duration > l);
+    let slow = over_expected || over_baseline;
+    let severity = if input.build.status == crate::event::BuildStatus::TimedOut || duration >= 2 * expected_limit {
+        Severity::Error
+    } else if slow {
+        Severity::Warning
+    } else {
+        Severity::Info
+    };
+    let top_phase = top_phase(input.build, input.history);
+    let advice = if slow { advise(input, duration, top_phase.as_ref()) } else { vec![] };
+    let verb = match input.kind {
+        Kind::RunningOverdue => "running for",
+        Kind::FinishedSlow => "took",
+    };
+    let mut summary = format!(
+        "{} {verb} {}; expected {} for {} ({})",
+        input.build.project,
+        fmt_duration(duration),
+        input.expected,
+        input.scenario.scenario.describe(),
+        if over_expected { "over" } else { "within" }
+    );
+    if let (Some(b), Some(limit)) = (&baseline, baseline_limit) {
+        summary.push_str(&format!("; baseline p90 {} x {} = {} ({})", fmt_duration(b.p90_seconds), input.policy.factor, fmt_duration(limit), if over_baseline { "over" } else { "within" }));
+    }
+    summary.push_str(if slow { ": slow" } else { ": ok" });
+    Some(Verdict {
+        kind: input.kind,
+        slow,
+        severity,
+        duration_seconds: duration,
+        scenario: input.scenario.clone(),
+        expected: input.expected,
+        expected_from: input.expected_from.clone(),
+        over_expected,
+        baseline,
+        baseline_limit_seconds: baseline_limit,
+        baseline_factor: input.policy.factor,
+        over_baseline,
+        baseline_note,
+        top_phase,
+        advice,
+        summary,
+    })
+}
+
+fn top_phase(build: &BuildFacts, history: Option<&HistorySummary>) -> Option<PhaseOverrun> {
+    let timed = build.phases.iter().filter_map(|p| p.seconds.map(|s| (p, s)));
+    let medians = history.map(|h| &h.phase_medians).filter(|m| !m.is_empty());
+    let best = match medians {
+        Some(m) => timed.max_by_key(|(p, s)| (*s as i64 - m.get(&p.phase).copied().unwrap_or(0) as i64, *s)),
+        None => timed.max_by_key(|(_, s)| *s),
+    }?;
+    (best.1 > 0).then(|| PhaseOverrun {
+        phase: best.0.phase.clone(),
+        seconds: best.1,
+        median_seconds: medians.and_then(|m| m.get(&best.0.phase).copied()),
+    })
+}
+
+fn advise(input: &JudgeInput<'_>, duration: u64, top: Option<&PhaseOverrun>) -> Vec<String> {
+    let build = input.build;
+    let mut advice = Vec::new();
+    match &build.cache {
+        Some(cache) if cache.is_s3() => {}
+        other => {
+            let what = other.as_ref().map(|c| c.to_string()).unwrap_or_else(|| "no cache reported".into());
+            let to = input.managed_cache.as_deref().map(|l| format!(" at {l}")).unwrap_or_default();
+            advice.push(format!(
+                "The build ran with {what}, not the S3 cache: LOCAL caches are lost when CodeBuild changes hosts. cache-guard switches the project to S3{to} on its next build state change or sweep; if it did not, read its notices and logs (PROJECT_INCLUDE/EXCLUDE, the ignore tag, the bucket)."
+            ));
+        }
+    }
+    if input.scenario.scenario == Scenario::First {
+        advice.push("This was judged as a first build: it fills the cache, and the next build of the same source should take the no-change time.".into());
+    }
+    let share = |phase: &str| build.phase_seconds(phase).map(|s| s * 100 / duration.max(1)).unwrap_or(0);
+    let is_top = |phase: &str| top.is_some_and(|t| t.phase == phase);
+    if is_top("PRE_BUILD") || share("PRE_BUILD") >= 20 {
+        advice.push("PRE_BUILD is long: pre-pull the base image (docker pull of the previous image and the ~4 GB base) and pass several --cache-from images (the last build's image and the base) to docker build, so layers come from the registry instead of being rebuilt.".into());
+    }
+    if is_top("BUILD") || share("BUILD") >= 50 {
+        advice.push("BUILD is long: order the Dockerfile so dependency layers come first: COPY requirements.txt and RUN pip install before COPY of the application code, so an app-code change reuses the dependency layers.".into());
+    }
+    match build.compute_type.as_deref() {
+        Some(c) if c.contains("2XLARGE") => {}
+        Some(c) => advice.push(format!(
+            "Compute type is {c}: BUILD_GENERAL1_LARGE to BUILD_GENERAL1_2XLARGE costs about twice as much per minute for about 1.5-2x the speed; worth it only after the cache and layer order are right."
+        )),
+        None => {}
+    }
+    advice
+}
+
+/// "33 min 36 s", "45 s", "1 h 02 min".
+pub fn fmt_duration(seconds: u64) -> String {
+    let (h, m, s) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
+    if h > 0 {
+        format!("{h} h {m:02} min")
+    } else if m > 0 {
+        format!("{m} min {s} s")
+    } else {
+        format!("{s} s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::BuildStatus;
+    use crate::monitor::expected::Profile;
+    use crate::monitor::facts::PhaseTime;
+    use crate::project::CacheSetting;
+    use chrono::TimeZone;
+
+    fn build(minutes: u64, phases: &[(&str, u64)], cache: CacheSetting) -> BuildFacts {
+        let t0 = Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap();
+        let mut b = BuildFacts::new("tts", BuildStatus::Succeeded);
+        b.start = Some(t0);
+        b.end = Some(t0 + chrono::Duration::seconds(minutes as i64 * 60));
+        b.phases = phases.iter().map(|(p, s)| PhaseTime { phase: (*p).into(), seconds: Some(*s), status: None }).collect();
+        b.cache = Some(cache);
+        b.compute_type = Some("BUILD_GENERAL1_LARGE".into());
+        b
+    }
+
+    fn history(durations: &[u64]) -> HistorySummary {
+        HistorySummary { successful: durations.len(), last_success_source: None, last_success_id: None, baseline: Baseline::from_durations(durations), phase_medians: Default::default() }
+    }
+
+    fn input<'a>(b: &'a BuildFacts, scenario: Scenario, h: Option<&'a HistorySummary>) -> JudgeInput<'a> {
+        JudgeInput {
+            kind: Kind::FinishedSlow,
+            build: b,
+            now: Utc::now(),
+            scenario: ScenarioJudgement { scenario, reason: "test".into() },
+            expected: scenario.expected(&Profile::SEED),
+            expected_from: "*".into(),
+            history: h,
+            policy: BaselinePolicy { factor: 1.5, min_samples: 5 },
+            managed_cache: Some("bucket/tts".into()),
+        }
+    }
+
+    #[test]
+    fn thresholds_are_the_upper_bound_exclusive() {
+        let s3 = CacheSetting::s3("bucket/tts");
+        let at = build(12, &[], s3.clone());
+        let v = judge(&input(&at, Scenario::App, None)).unwrap();
+        assert!(!v.slow && !v.over_expected, "12 min is within 8-12");
+        assert_eq!(v.severity, Severity::Info);
+        assert!(v.advice.is_empty());
+        let over = build(13, &[], s3.clone());
+        let v = judge(&input(&over, Scenario::App, None)).unwrap();
+        assert!(v.slow && v.over_expected);
+        assert_eq!(v.severity, Severity::Warning);
+        let first = build(27, &[], s3.clone());
+        assert!(!judge(&input(&first, Scenario::First, None)).unwrap().slow);
+        let twice = build(24, &[], s3);
+        assert_eq!(judge(&input(&twice, Scenario::App, None)).unwrap().severity, Severity::Error);
+    }
+
+    #[test]
+    fn baseline_needs_enough_samples() {
+        let b = build(10, &[], CacheSetting::s3("x"));
+        let v = judge(&input(&b, Scenario::App, None)).unwrap();
+        assert!(v.baseline_note.contains("history unavailable"), "{}", v.baseline_note);
+        let none = history(&[]);
+        let v = judge(&input(&b, Scenario::App, Some(&none))).unwrap();
+        assert!(v.baseline_note.contains("no earlier successful builds"), "{}", v.baseline_note);
+        let few = history(&[120, 130, 140]);
+        let v = judge(&input(&b, Scenario::App, Some(&few))).unwrap();
+        assert!(!v.slow, "within 8-12 and too few samples");
+        assert!(v.baseline_note.contains("only 3"), "{}", v.baseline_note);
+        let many = history(&[240, 250, 260, 270, 280, 290, 300]);
+        let v = judge(&input(&b, Scenario::App, Some(&many))).unwrap();
+        assert_eq!(v.baseline_limit_seconds, Some(450));
+        assert!(v.slow && v.over_baseline && !v.over_expected);
+        assert!(v.summary.contains("baseline p90 5 min 0 s x 1.5 = 7 min 30 s (over)"), "{}", v.summary);
+    }
+
+    #[test]
+    fn advice_follows_the_phases_cache_and_compute() {
+        let b = build(33, &[("PRE_BUILD", 412), ("BUILD", 1396)], CacheSetting::local(&["LOCAL_DOCKER_LAYER_CACHE"]));
+        let v = judge(&input(&b, Scenario::UnknownChange, None)).unwrap();
+        assert_eq!(v.top_phase.as_ref().map(|p| p.phase.as_str()), Some("BUILD"));
+        let all = v.advice.join("\n");
+        assert!(all.contains("not the S3 cache") && all.contains("bucket/tts"), "{all}");
+        assert!(all.contains("--cache-from"), "{all}");
+        assert!(all.contains("requirements.txt"), "{all}");
+        assert!(all.contains("2XLARGE"), "{all}");
+    }
+
+    #[test]
+    fn top_phase_uses_history_medians() {
+        let b = build(30, &[("PRE_BUILD", 900), ("BUILD", 1000)], CacheSetting::s3("x"));
+        let mut h = history(&[600; 6]);
+        h.phase_medians = [("PRE_BUILD".to_owned(), 60), ("BUILD".to_owned(), 900)].into_iter().collect();
+        let v = judge(&input(&b, Scenario::App, Some(&h))).unwrap();
+        let top = v.top_phase.unwrap();
+        assert_eq!((top.phase.as_str(), top.seconds, top.median_seconds), ("PRE_BUILD", 900, Some(60)));
+    }
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(fmt_duration(0), "0 s");
+        assert_eq!(fmt_duration(45), "45 s");
+        assert_eq!(fmt_duration(2016), "33 min 36 s");
+        assert_eq!(fmt_duration(3720), "1 h 02 min");
+    }
+}

@@ -1,0 +1,278 @@
+//! The notice subscribers read: a subject of at most 100 printable ASCII characters naming the
+//! project, duration and expected time, and a plain-text body that reads well in an email.
+
+use super::facts::BuildFacts;
+use super::judge::{Kind, Verdict, fmt_duration};
+use crate::notify::{Notice, SUBJECT_LIMIT};
+
+pub const FUNCTION: &str = "build-time-monitor";
+
+/// The build's page in the CodeBuild console.
+pub fn console_link(build: &BuildFacts) -> Option<String> {
+    let (region, account, id) = (build.region.as_deref()?, build.account.as_deref()?, build.build_id.as_deref()?);
+    Some(format!(
+        "https://{region}.console.aws.amazon.com/codesuite/codebuild/{account}/projects/{}/build/{}/?region={region}",
+        url_encode(&build.project),
+        url_encode(id)
+    ))
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+pub fn url_encode(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len() * 3);
+    for b in raw.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// "Slow build: <project> took 33 min 36 s (expected <= 12 min)", the project name shortened
+/// when needed so the figures always fit.
+pub fn subject(build: &BuildFacts, verdict: &Verdict) -> String {
+    let (lead, verb) = match verdict.kind {
+        Kind::FinishedSlow => ("Slow build:", "took"),
+        Kind::RunningOverdue => ("Build overdue:", "running"),
+    };
+    let tail = format!(" {verb} {} (expected <= {} min)", fmt_duration(verdict.duration_seconds), minutes(verdict.expected.high_minutes));
+    let room = SUBJECT_LIMIT.saturating_sub(lead.len() + 1 + tail.len());
+    let project: String = build.project.chars().filter(|c| c.is_ascii_graphic()).collect();
+    let project = if project.len() > room { format!("{}...", &project[..room.saturating_sub(3)]) } else { project };
+    format!("{lead} {project}{tail}")
+}
+
+fn minutes(m: f64) -> String {
+    if m.fract() == 0.0 { format!("{}", m as u64) } else { format!("{m:.1}") }
+}
+
+/// The email text.
+pub fn body(build: &BuildFacts, verdict: &Verdict) -> String {
+    let mut out = String::new();
+    let id = build.build_id.as_deref().unwrap_or("(unknown build id)");
+    let number = build.build_number.map(|n| format!(" #{n}")).unwrap_or_default();
+    let dur = fmt_duration(verdict.duration_seconds);
+    match verdict.kind {
+        Kind::FinishedSlow => out.push_str(&format!(
+            "The CodeBuild build{number} of {} finished {} after {dur}, longer than expected.\n\n",
+            build.project, build.status
+        )),
+        Kind::RunningOverdue => out.push_str(&format!(
+            "The CodeBuild build{number} of {} is still running after {dur}, already past its expected time.\n\n",
+            build.project
+        )),
+    }
+    let line = |out: &mut String, label: &str, value: &str| out.push_str(&format!("{label:<11}{value}\n"));
+    line(&mut out, "Build:", id);
+    line(&mut out, "Status:", build.status.as_str());
+    if let Some(start) = build.start {
+        line(&mut out, "Started:", &start.format("%Y-%m-%d %H:%M:%S UTC").to_string());
+    }
+    let dur_label = if verdict.kind == Kind::RunningOverdue { "Running:" } else { "Duration:" };
+    line(&mut out, dur_label, &dur);
+    let limit = verdict.expected.high_seconds();
+    let versus = if verdict.over_expected {
+        format!("over by {}", fmt_duration(verdict.duration_seconds - limit))
+    } else {
+        "within it".to_owned()
+    };
+    line(&mut out, "Expected:", &format!("{}, {versus}", verdict.expected));
+    let baseline = match (&verdict.baseline, verdict.baseline_limit_seconds) {
+        (Some(b), Some(l)) => format!(
+            "median {}, p90 {} of the last {} successful builds; limit p90 x {} = {}, {}",
+            fmt_duration(b.median_seconds),
+            fmt_duration(b.p90_seconds),
+            b.samples,
+            verdict.baseline_factor,
+            fmt_duration(l),
+            if verdict.over_baseline { format!("over by {}", fmt_duration(verdict.duration_seconds.saturating_sub(l))) } else { "within it".into() }
+        ),
+        (Some(b), None) => format!("median {}, p90 {}; {}", fmt_duration(b.median_seconds), fmt_duration(b.p90_seconds), verdict.baseline_note),
+        (None, _) => verdict.baseline_note.clone(),
+    };
+    line(&mut out, "Baseline:", &baseline);
+    line(&mut out, "Scenario:", &format!("{} ({})", verdict.scenario.scenario.describe(), verdict.scenario.scenario.as_str()));
+    for (i, why) in verdict.scenario.reason.split("; ").enumerate() {
+        line(&mut out, if i == 0 { "Why:" } else { "" }, why);
+    }
+
+    let timed: Vec<_> = build.phases.iter().filter(|p| p.seconds.is_some()).collect();
+    if !timed.is_empty() {
+        out.push_str("\nPhases:\n");
+        for p in timed {
+            let secs = p.seconds.unwrap_or(0);
+            let mut row = format!("  {:<18}{:>14}", p.phase, fmt_duration(secs));
+            if let Some(status) = p.status.as_deref().filter(|s| *s != "SUCCEEDED") {
+                row.push_str(&format!("  {status}"));
+            }
+            if verdict.top_phase.as_ref().is_some_and(|t| t.phase == p.phase && t.seconds == secs) {
+                match verdict.top_phase.as_ref().and_then(|t| t.median_seconds) {
+                    Some(m) => row.push_str(&format!("  <- overran most (median {})", fmt_duration(m))),
+                    None => row.push_str("  <- longest phase"),
+                }
+            }
+            out.push_str(row.trim_end());
+            out.push('\n');
+        }
+    }
+    out.push('\n');
+    line(&mut out, "Cache:", &build.cache.as_ref().map(|c| c.to_string()).unwrap_or_else(|| "not reported".into()));
+    line(&mut out, "Compute:", build.compute_type.as_deref().unwrap_or("not reported"));
+    if let Some(link) = console_link(build) {
+        line(&mut out, "Console:", &link);
+    }
+    if !verdict.advice.is_empty() {
+        out.push_str("\nWhat to do:\n");
+        for a in &verdict.advice {
+            out.push_str(&format!("  - {a}\n"));
+        }
+    }
+    out.push_str(match verdict.kind {
+        Kind::RunningOverdue => "\nbuild-time-monitor sends this once per build while it runs; if the build finishes slow you get one more notice with the final figures.\n",
+        Kind::FinishedSlow => "\nbuild-time-monitor sends this once per finished build (an earlier \"still running\" notice for the same build, if any, was the running figure; this is the final one).\n",
+    });
+    out
+}
+
+/// The notice with filterable attributes: project, status, severity, scenario, kind, function.
+pub fn notice(build: &BuildFacts, verdict: &Verdict) -> Notice {
+    Notice::new(&subject(build, verdict), &body(build, verdict), verdict.severity)
+        .with_attribute("function", FUNCTION)
+        .with_attribute("project", &build.project)
+        .with_attribute("status", build.status.as_str())
+        .with_attribute("scenario", verdict.scenario.scenario.as_str())
+        .with_attribute("kind", verdict.kind.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{BuildStatus, Trigger};
+    use crate::monitor::baseline::{Baseline, HistorySummary};
+    use crate::monitor::expected::Profile;
+    use crate::monitor::judge::{BaselinePolicy, JudgeInput, judge};
+    use crate::monitor::scenario::{ScenarioInputs, classify};
+    use chrono::Utc;
+
+    /// Compares with a committed file under shared/tests/snapshots/; `UPDATE_SNAPSHOTS=1` rewrites it.
+    fn assert_snapshot(name: &str, actual: &str) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots").join(name);
+        if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, actual).unwrap();
+        }
+        let expected = std::fs::read_to_string(&path)
+            .unwrap_or_else(|_| panic!("missing snapshot {}: run with UPDATE_SNAPSHOTS=1 and review it", path.display()));
+        assert_eq!(actual, expected, "snapshot {name} differs (UPDATE_SNAPSHOTS=1 rewrites it; review the diff)");
+    }
+
+    fn sample_build() -> BuildFacts {
+        let raw: serde_json::Value = serde_json::from_str(include_str!("../../../events/build-succeeded.json")).unwrap();
+        let Trigger::BuildStateChange(change) = Trigger::parse(&raw).unwrap() else { panic!() };
+        BuildFacts::from_event(&change).unwrap()
+    }
+
+    fn history() -> HistorySummary {
+        HistorySummary {
+            successful: 20,
+            last_success_source: Some("arn:aws:s3:::codepipeline-ap-south-1-481516234200/tts-service-pip/SourceArti/Pr3v10u.zip".into()),
+            last_success_id: Some("tts-service-build:0b9d".into()),
+            baseline: Some(Baseline { samples: 20, median_seconds: 9 * 60 + 40, p90_seconds: 14 * 60 + 5 }),
+            phase_medians: [("PRE_BUILD", 95), ("BUILD", 430), ("POST_BUILD", 150), ("PROVISIONING", 40)]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+        }
+    }
+
+    fn verdict(build: &BuildFacts, kind: Kind, h: &HistorySummary) -> Verdict {
+        let scenario = classify(&ScenarioInputs {
+            variable: "CACHE_SENTINEL_SCENARIO",
+            exported: None,
+            source_version: build.source_version.as_deref(),
+            history: Some(Ok(h)),
+            cache_empty: Some(false),
+            cache_location: Some("codebuild-cache-123456789012-ap-south-1/tts-service-build"),
+        });
+        judge(&JudgeInput {
+            kind,
+            build,
+            now: Utc::now(),
+            expected: scenario.scenario.expected(&Profile::SEED),
+            expected_from: "*".into(),
+            scenario,
+            history: Some(h),
+            policy: BaselinePolicy { factor: 1.5, min_samples: 5 },
+            managed_cache: Some("codebuild-cache-123456789012-ap-south-1/tts-service-build".into()),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn finished_slow_email_snapshot() {
+        let build = sample_build();
+        let h = history();
+        let v = verdict(&build, Kind::FinishedSlow, &h);
+        let n = notice(&build, &v);
+        assert_eq!(n.subject(), "Slow build: tts-service-build took 33 min 36 s (expected <= 12 min)");
+        assert_snapshot("monitor-finished-slow.txt", &format!("Subject: {}\n\n{}", n.subject(), n.body()));
+        let attrs: Vec<(&str, &str)> = n.attributes().iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(attrs, vec![("function", "build-time-monitor"), ("kind", "finished-slow"), ("project", "tts-service-build"),
+            ("scenario", "unknown_change"), ("severity", "error"), ("status", "SUCCEEDED")]);
+    }
+
+    #[test]
+    fn running_overdue_email_snapshot() {
+        let mut build = sample_build();
+        build.status = BuildStatus::InProgress;
+        build.end = None;
+        build.phases.retain(|p| !matches!(p.phase.as_str(), "BUILD" | "POST_BUILD" | "UPLOAD_ARTIFACTS" | "FINALIZING" | "COMPLETED"));
+        build.cache = Some(crate::project::CacheSetting::local(&["LOCAL_DOCKER_LAYER_CACHE"]));
+        let h = HistorySummary { baseline: Some(Baseline { samples: 3, median_seconds: 500, p90_seconds: 600 }), ..history() };
+        let mut v = verdict(&build, Kind::FinishedSlow, &h);
+        // 14 minutes into the build.
+        v = {
+            let now = build.start.unwrap() + chrono::Duration::minutes(14);
+            let scenario = v.scenario.clone();
+            judge(&JudgeInput {
+                kind: Kind::RunningOverdue,
+                build: &build,
+                now,
+                expected: v.expected,
+                expected_from: "*".into(),
+                scenario,
+                history: Some(&h),
+                policy: BaselinePolicy { factor: 1.5, min_samples: 5 },
+                managed_cache: Some("codebuild-cache-123456789012-ap-south-1/tts-service-build".into()),
+            })
+            .unwrap()
+        };
+        let n = notice(&build, &v);
+        assert_eq!(n.subject(), "Build overdue: tts-service-build running 14 min 0 s (expected <= 12 min)");
+        assert_snapshot("monitor-running-overdue.txt", &format!("Subject: {}\n\n{}", n.subject(), n.body()));
+    }
+
+    #[test]
+    fn subjects_keep_the_figures_for_long_names() {
+        let mut build = sample_build();
+        build.project = format!("a{}", "x".repeat(254));
+        let v = verdict(&build, Kind::FinishedSlow, &history());
+        let s = subject(&build, &v);
+        assert!(s.len() <= 100, "{} chars", s.len());
+        assert!(s.ends_with("... took 33 min 36 s (expected <= 12 min)"), "{s}");
+        assert_eq!(crate::notify::sanitize_subject(&s), s, "already valid for SNS");
+        assert!(s.chars().all(|c| c.is_ascii_graphic() || c == ' '));
+    }
+
+    #[test]
+    fn console_link_is_encoded() {
+        let build = sample_build();
+        assert_eq!(
+            console_link(&build).unwrap(),
+            "https://ap-south-1.console.aws.amazon.com/codesuite/codebuild/123456789012/projects/tts-service-build/build/tts-service-build%3A6c1e7d2a-93f4-4b8e-a0d5-2f7b9c3e1a40/?region=ap-south-1"
+        );
+        assert_eq!(url_encode("a b/c:d~"), "a%20b%2Fc%3Ad~");
+    }
+}
