@@ -7,14 +7,18 @@
 use cache_sentinel::aws::Clients;
 use cache_sentinel::config::ProcessEnv;
 use cache_sentinel::monitor::{BuildTimeMonitor, MonitorConfig};
+use cache_sentinel::startup;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    let started = std::time::Instant::now();
     cache_sentinel::telemetry::init_json_logs();
-    let config = MonitorConfig::from_env(&ProcessEnv).inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
+    let config = MonitorConfig::from_env(&ProcessEnv).map_err(|e| startup::init_failed("build-time-monitor", e))?;
     let monitor = BuildTimeMonitor::new(config, &Clients::from_env().await);
+    startup::log_cold_start("build-time-monitor", started);
+
     let monitor = &monitor;
     run(service_fn(move |event: LambdaEvent<Value>| async move {
         let report = monitor.handle(&event.payload).await?;
