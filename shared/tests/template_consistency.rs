@@ -418,3 +418,33 @@ fn alarms_watch_every_function_and_the_dead_letter_queue() {
         .collect();
     assert_eq!(watched, [GUARD, PRUNER, MONITOR, "DeadLetterQueue"].into_iter().collect());
 }
+
+#[test]
+fn the_deploy_guide_names_what_the_template_defines() {
+    let declared = template(false);
+    let guide = std::fs::read_to_string(root().join("docs/deploy.md")).expect("docs/deploy.md");
+    let mut missing = Vec::new();
+    for section in ["Parameters", "Outputs"] {
+        for name in declared[section].as_object().expect(section).keys() {
+            if !guide.contains(&format!("`{name}`")) {
+                missing.push(format!("{section}: {name}"));
+            }
+        }
+    }
+    for id in [GUARD, PRUNER, MONITOR] {
+        if !guide.contains(&format!("`{id}`")) {
+            missing.push(format!("function {id}"));
+        }
+    }
+    for id in resources_of_type(&declared, "AWS::CloudWatch::Alarm").keys() {
+        if !guide.contains(&format!("`{id}`")) {
+            missing.push(format!("alarm {id}"));
+        }
+    }
+    assert!(missing.is_empty(), "docs/deploy.md does not mention: {missing:?}");
+    // Every logical id the guide invokes locally exists.
+    for line in guide.lines().filter(|l| l.contains("sam local invoke ")) {
+        let id = line.split("sam local invoke ").nth(1).and_then(|rest| rest.split_whitespace().next()).expect("function id");
+        assert!(declared["Resources"][id]["Type"] == "AWS::Serverless::Function", "docs/deploy.md invokes unknown function {id}");
+    }
+}
