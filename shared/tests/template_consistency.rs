@@ -448,3 +448,62 @@ fn the_deploy_guide_names_what_the_template_defines() {
         assert!(declared["Resources"][id]["Type"] == "AWS::Serverless::Function", "docs/deploy.md invokes unknown function {id}");
     }
 }
+
+/// The AWS calls each function makes (plus logging, dead letters and the topic's key). The guard's
+/// come from its code (shared/src/aws/*.rs: codebuild:ListProjects, BatchGetProjects,
+/// UpdateProject; s3:HeadBucket, authorised by s3:ListBucket; sns:Publish). The pruner's and
+/// monitor's are the calls their briefs name: update them with the code at merge.
+fn allowed_actions_of(function: &str) -> BTreeSet<String> {
+    let own: &[&str] = match function {
+        GUARD => &["codebuild:ListProjects", "codebuild:BatchGetProjects", "codebuild:UpdateProject", "s3:ListBucket"],
+        PRUNER => &["s3:ListBucket", "s3:DeleteObject", "s3:GetObject", "s3:PutObject", "codebuild:BatchGetProjects"],
+        MONITOR => &[
+            "codebuild:BatchGetBuilds",
+            "codebuild:ListBuildsForProject",
+            "codebuild:ListBuilds",
+            "codebuild:BatchGetProjects",
+            "s3:ListBucket",
+            "s3:PutObject",
+            "s3:DeleteObject",
+        ],
+        other => panic!("no action list for {other}"),
+    };
+    let every_function = ["logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage", "sns:Publish", "kms:GenerateDataKey*", "kms:Decrypt"];
+    own.iter().chain(every_function.iter()).map(|a| (*a).to_owned()).collect()
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    match value {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) => items.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[test]
+fn every_role_allows_only_the_calls_its_function_makes() {
+    // Actions that support no resource-level permissions, the only ones allowed on "*".
+    let unscoped: BTreeSet<&str> = ["codebuild:ListProjects", "codebuild:ListBuilds"].into_iter().collect();
+    let deployed = template(true);
+    for function in [GUARD, PRUNER, MONITOR] {
+        let role = referenced_id(&deployed["Resources"][function]["Properties"]["Role"]).expect("function role").to_owned();
+        let role = &deployed["Resources"][role.as_str()];
+        assert!(role["Properties"]["ManagedPolicyArns"].is_null(), "{function}: no managed policies (they grant more than needed)");
+        let mut allowed = BTreeSet::new();
+        for policy in role["Properties"]["Policies"].as_array().expect("inline policies") {
+            for statement in policy["PolicyDocument"]["Statement"].as_array().expect("statements") {
+                if statement["Effect"] != "Allow" {
+                    continue;
+                }
+                let actions = strings(&statement["Action"]);
+                assert!(statement["NotAction"].is_null() && statement["NotResource"].is_null(), "{function}: no Not* in Allow");
+                if strings(&statement["Resource"]).iter().any(|r| r == "*") {
+                    let wide: Vec<_> = actions.iter().filter(|a| !unscoped.contains(a.as_str())).collect();
+                    assert!(wide.is_empty(), "{function}: {wide:?} allowed on every resource");
+                }
+                allowed.extend(actions);
+            }
+        }
+        assert_eq!(allowed, allowed_actions_of(function), "{function}: allowed actions");
+    }
+}
