@@ -1,9 +1,14 @@
-"""moto in server mode, plus the CodeBuild UpdateProject API that moto lacks, and CodeBuild build
-timestamps as AWS sends them.
+"""moto in server mode, plus what moto lacks: the CodeBuild UpdateProject and EventBridge
+TestEventPattern APIs, and CodeBuild build timestamps as AWS sends them (epoch seconds).
 
 UpdateProject follows the AWS CodeBuild API reference: only the fields given in the request are
 changed (a partial update), the project is returned as it is after the update, an unknown project
 is a ResourceNotFoundException and an invalid cache setting an InvalidInputException.
+
+TestEventPattern follows the EventBridge API reference: the Event must be JSON with the mandatory
+fields id, account, source, time, region, resources and detail-type (else a ValidationException),
+an invalid pattern is an InvalidEventPatternException, and the answer is {"Result": true|false}. The
+matching is moto's own EventPattern engine, the one moto routes PutEvents to rules with.
 
 Usage: python moto_server.py --port PORT [--host 127.0.0.1]
 """
@@ -15,6 +20,9 @@ import sys
 from moto.codebuild.exceptions import InvalidInputException, ResourceNotFoundException
 from moto.codebuild.responses import CodeBuildResponse
 from moto.core.utils import unix_time
+from moto.events.exceptions import ValidationException
+from moto.events.models import EventPattern
+from moto.events.responses import EventsHandler
 from moto.utilities.utils import get_partition
 
 CACHE_TYPES = ("NO_CACHE", "S3", "LOCAL")
@@ -106,6 +114,28 @@ def update_project(self):
 
 
 CodeBuildResponse.update_project = update_project
+
+# TestEventPattern: fields the API reference makes mandatory in the Event.
+EVENT_MANDATORY_FIELDS = ("id", "account", "source", "time", "region", "resources", "detail-type")
+
+
+def test_event_pattern(self):
+    raw_pattern = self._get_param("EventPattern")
+    raw_event = self._get_param("Event")
+    if not raw_pattern or not raw_event:
+        missing = "EventPattern" if not raw_pattern else "Event"
+        raise ValidationException(f"1 validation error detected: Value null at '{missing}' failed to satisfy constraint: Member must not be null")
+    pattern = EventPattern.load(raw_pattern)  # InvalidEventPatternException when invalid
+    try:
+        event = json.loads(raw_event)
+    except ValueError:
+        raise ValidationException("Parameter Event is not valid.")
+    if not isinstance(event, dict) or any(field not in event for field in EVENT_MANDATORY_FIELDS):
+        raise ValidationException("Parameter Event is not valid.")
+    return json.dumps({"Result": pattern.matches_event(event)})
+
+
+EventsHandler.test_event_pattern = test_event_pattern
 
 
 # CodeBuild speaks AWS JSON 1.1, where timestamps are epoch seconds (numbers); moto sends builds'
