@@ -17,11 +17,14 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "Starting the local AWS emulator (moto, pinned, installed into .venv on first use)"
 bash scripts/emulator.sh install
+# An emulator of its own, fresh (no state from earlier runs), on a free port.
+export EMULATOR_STATE="$ROOT/.emulator/demo-$$"
 eval "$(bash scripts/emulator.sh start)"
 WATCH_PID=""
 cleanup() {
   [ -n "$WATCH_PID" ] && kill "$WATCH_PID" 2>/dev/null || true
   bash scripts/emulator.sh stop
+  rm -rf "$EMULATOR_STATE"
 }
 trap cleanup EXIT
 echo "emulator at $AWS_ENDPOINT_URL (dummy credentials; nothing reaches real AWS)"

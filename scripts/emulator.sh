@@ -11,7 +11,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
-STATE="$ROOT/.emulator"
+# EMULATOR_STATE: where a running instance keeps its pid, port and log, so several can run at once.
+STATE="${EMULATOR_STATE:-$ROOT/.emulator}"
 PYTHON="${PYTHON:-python3}"
 
 install() {

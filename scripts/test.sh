@@ -11,8 +11,11 @@ if ! command -v cargo-nextest >/dev/null 2>&1; then
   cargo install cargo-nextest --locked
 fi
 bash scripts/emulator.sh install
+# An emulator of its own, fresh (no state from earlier runs), on a free port.
+export EMULATOR_STATE="$ROOT/.emulator/test-$$"
+bash scripts/lint-install.sh
 eval "$(bash scripts/emulator.sh start)"
-trap 'bash scripts/emulator.sh stop' EXIT
+trap 'bash scripts/emulator.sh stop; rm -rf "$EMULATOR_STATE"' EXIT
 echo "emulator: $AWS_ENDPOINT_URL" >&2
 
 cargo nextest run --workspace --no-fail-fast "$@"

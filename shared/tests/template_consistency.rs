@@ -8,6 +8,7 @@
 
 use cache_sentinel::config::CommonConfig;
 use cache_sentinel::guard::GuardConfig;
+use cache_sentinel::monitor::MonitorConfig;
 use cache_sentinel::testing;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -36,13 +37,7 @@ fn variables_read_by(function: &str) -> BTreeSet<String> {
             "PRUNE_DELETE_CONCURRENCY",
             "PRUNE_DEADLINE_MARGIN_SECONDS",
         ],
-        MONITOR => vec![
-            "MONITOR_EXPECTED_TIMES",
-            "MONITOR_BASELINE_BUILDS",
-            "MONITOR_BASELINE_FACTOR",
-            "MONITOR_SCENARIO_VARIABLE",
-            "MONITOR_SWEEP_LOOKBACK_HOURS",
-        ],
+        MONITOR => return MonitorConfig::variables().into_iter().map(str::to_owned).collect(),
         other => panic!("no variable list for function {other}"),
     };
     CommonConfig::VARIABLES.iter().chain(own.iter()).map(|v| (*v).to_owned()).collect()
@@ -55,6 +50,7 @@ const EXPECTED_RECEIVERS: &[(&str, &[&str])] = &[
     ("build-succeeded.json", &[PRUNER, MONITOR]),
     ("aws-documented-build-succeeded.json", &[PRUNER, MONITOR]),
     ("build-failed.json", &[MONITOR]),
+    ("build-timed-out.json", &[MONITOR]),
     ("scheduled-sweep.json", &[]),
 ];
 
@@ -458,10 +454,9 @@ fn allowed_actions_of(function: &str) -> BTreeSet<String> {
         GUARD => &["codebuild:ListProjects", "codebuild:BatchGetProjects", "codebuild:UpdateProject", "s3:ListBucket"],
         PRUNER => &["s3:ListBucket", "s3:DeleteObject", "s3:GetObject", "s3:PutObject", "codebuild:BatchGetProjects"],
         MONITOR => &[
+            "codebuild:ListProjects",
             "codebuild:BatchGetBuilds",
             "codebuild:ListBuildsForProject",
-            "codebuild:ListBuilds",
-            "codebuild:BatchGetProjects",
             "s3:ListBucket",
             "s3:PutObject",
             "s3:DeleteObject",
@@ -483,7 +478,7 @@ fn strings(value: &Value) -> Vec<String> {
 #[test]
 fn every_role_allows_only_the_calls_its_function_makes() {
     // Actions that support no resource-level permissions, the only ones allowed on "*".
-    let unscoped: BTreeSet<&str> = ["codebuild:ListProjects", "codebuild:ListBuilds"].into_iter().collect();
+    let unscoped: BTreeSet<&str> = ["codebuild:ListProjects"].into_iter().collect();
     let deployed = template(true);
     for function in [GUARD, PRUNER, MONITOR] {
         let role = referenced_id(&deployed["Resources"][function]["Properties"]["Role"]).expect("function role").to_owned();
