@@ -61,3 +61,15 @@ echo; echo "The same event delivered again (EventBridge delivers at least once) 
 invoke cache-guard events/build-in-progress.json | grep -E '"outcome"|"reason"'
 echo; echo "What the SNS subscribers received:"
 $AWS notices "$TOPIC"
+
+# PRUNER-DEMO
+
+say "3. build-time-monitor"
+echo "EventBridge delivers events/build-succeeded.json: tts-service-build finished in 33 min 36 s."
+invoke build-time-monitor events/build-succeeded.json | grep -E '"outcome"|"scenario"|"subject"|"expected' | head -8
+echo; echo "Delivered again (at least once): the marker in the cache bucket keeps it to one email:"
+invoke build-time-monitor events/build-succeeded.json | grep -E '"outcome"' | head -2
+echo; echo "The email, as the SNS subscriber receives it:"
+$AWS notices "$TOPIC"
+
+say "Done. Every function ran behind the Lambda Runtime API against the emulator; nothing reached AWS."
