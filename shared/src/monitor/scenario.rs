@@ -30,7 +30,7 @@ impl Scenario {
 
     pub fn describe(self) -> &'static str {
         match self {
-            Scenario::First => "a first build (empty cache)",
+            Scenario::First => "a first build",
             Scenario::NoChange => "a build with no source change",
             Scenario::App => "an application-code change",
             Scenario::Requirements => "a requirements change",
