@@ -127,7 +127,7 @@ async fn slow_build_is_reported_once_with_what_subscribers_need() {
     for expected in [
         "finished SUCCEEDED after 33 min 36 s".to_owned(),
         "Expected:  20-28 min, over by 5 min 36 s".to_owned(),
-        "a first build (empty cache) (first)".to_owned(),
+        "Scenario:  a first build (first)".to_owned(),
         "no earlier successful build of this project".to_owned(),
         "no earlier successful builds to compare with".to_owned(),
         "PRE_BUILD             6 min 52 s".to_owned(),
