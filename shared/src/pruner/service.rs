@@ -1,0 +1,865 @@
+//! Carries the pruning out: streams the listing page by page into the planner, deletes in batches
+//! with bounded concurrency while the next page is listed, stops before the deadline, resumes the
+//! next run where this one stopped, and reports.
+
+use super::PrunerConfig;
+use super::plan::{Deletion, ObjectMeta, PlanSummary, Planner, ProjectStats, PrunePolicy, Reason, Skipped};
+use super::state::{Loaded, STATE_KEY, StateStore, SweepState};
+use crate::aws::Clients;
+use crate::aws::codebuild::CodeBuildProjects;
+use crate::aws::sns::SnsPublisher;
+use crate::clock::{Clock, SystemClock};
+use crate::error::{AwsError, AwsErrorKind};
+use crate::event::{BuildStatus, EventError, Trigger};
+use crate::notify::{Notice, Severity};
+use aws_sdk_s3::Client;
+use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::task::JoinSet;
+use tracing::{Instrument, error, info, info_span, warn};
+
+/// DeleteObjects takes at most 1,000 keys; ListObjectsV2 returns at most 1,000 per page.
+pub const DELETE_BATCH: usize = 1000;
+/// Attempts per key when DeleteObjects reports it in `Errors` (the first try included).
+pub const KEY_ATTEMPTS: u32 = 4;
+/// How many per-key errors the report lists (all are counted and logged).
+pub const REPORTED_ERRORS: usize = 100;
+/// How many planned deletions the report lists (all are logged).
+pub const REPORTED_DELETIONS: usize = 1000;
+
+/// Why an invocation failed as a whole.
+#[derive(Debug, thiserror::Error)]
+pub enum PruneError {
+    #[error("invalid event: {0}")]
+    Event(#[from] EventError),
+    #[error("cannot tell the AWS account to name the cache bucket codebuild-cache-<account>-<region>: the event has no `account`; set CACHE_BUCKET")]
+    UnknownAccount,
+    #[error("cannot read the pruner state {STATE_KEY}: {0}")]
+    State(AwsError),
+}
+
+/// Bounds of one run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunLimits {
+    /// Stop listing once this instant is reached (the Lambda deadline minus the margin). At least one
+    /// page is always processed, so every run makes progress.
+    pub deadline: Option<Instant>,
+    /// Stop after this many listing pages (an operational and test knob; None = no limit).
+    pub max_pages: Option<usize>,
+}
+
+impl RunLimits {
+    fn expired(&self, pages: usize) -> Option<&'static str> {
+        if self.max_pages.is_some_and(|max| pages >= max) {
+            Some("page limit reached")
+        } else if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            Some("deadline reached")
+        } else {
+            None
+        }
+    }
+}
+
+/// One key DeleteObjects did not delete, after retries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyError {
+    pub key: String,
+    pub code: String,
+    pub message: String,
+    pub attempts: u32,
+}
+
+/// A project's line in the report.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ProjectReport {
+    #[serde(flatten)]
+    pub plan: ProjectStats,
+    pub deleted: u64,
+    pub bytes_freed: u64,
+    pub failed: u64,
+}
+
+/// The JSON summary an invocation returns and logs.
+#[derive(Debug, Clone, Serialize)]
+pub struct PruneReport {
+    pub trigger: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build_id: Option<String>,
+    /// Why nothing was done (an event that does not call for pruning); not an error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignored: Option<String>,
+    pub dry_run: bool,
+    pub bucket: String,
+    pub prefix: String,
+    /// The listing reached its end in this run.
+    pub finished: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
+    /// This run continued a sweep after this key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resumed_after: Option<String>,
+    /// The next run continues after this key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resume_after: Option<String>,
+    pub scanned: u64,
+    pub bytes_scanned: u64,
+    /// Planned deletions (in a dry run: what would be deleted).
+    pub planned: u64,
+    pub bytes_planned: u64,
+    pub deleted: u64,
+    pub bytes_freed: u64,
+    pub failed: u64,
+    pub by_reason: BTreeMap<Reason, u64>,
+    pub skipped: Skipped,
+    pub capped: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_bytes_after: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_budget: Option<String>,
+    pub projects: BTreeMap<String, ProjectReport>,
+    /// Per-key and call errors (the first 100; `failed` counts them all).
+    pub errors: Vec<KeyError>,
+    pub notes: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub versioning: Option<String>,
+    /// API calls made by this run, by operation (SDK-internal retries not counted).
+    pub api_calls: BTreeMap<&'static str, u64>,
+    /// The first 1,000 planned deletions with their reasons (all are logged).
+    pub deletions: Vec<Deletion>,
+    pub notified: bool,
+}
+
+impl PruneReport {
+    fn new(trigger: &'static str, event_id: Option<String>, dry_run: bool, bucket: String, prefix: String) -> Self {
+        PruneReport {
+            trigger,
+            event_id,
+            project: None,
+            build_id: None,
+            ignored: None,
+            dry_run,
+            bucket,
+            prefix,
+            finished: false,
+            stopped: None,
+            resumed_after: None,
+            resume_after: None,
+            scanned: 0,
+            bytes_scanned: 0,
+            planned: 0,
+            bytes_planned: 0,
+            deleted: 0,
+            bytes_freed: 0,
+            failed: 0,
+            by_reason: BTreeMap::new(),
+            skipped: Skipped::default(),
+            capped: false,
+            total_bytes_after: None,
+            total_budget: None,
+            projects: BTreeMap::new(),
+            errors: vec![],
+            notes: vec![],
+            versioning: None,
+            api_calls: BTreeMap::new(),
+            deletions: vec![],
+            notified: false,
+        }
+    }
+
+    fn absorb(&mut self, plan: PlanSummary) {
+        self.scanned = plan.scanned;
+        self.bytes_scanned = plan.bytes_scanned;
+        self.planned = plan.planned;
+        self.bytes_planned = plan.bytes_planned;
+        self.by_reason = plan.by_reason;
+        self.skipped = plan.skipped;
+        self.capped = plan.capped;
+        self.total_bytes_after = plan.total_bytes_after;
+        self.total_budget = plan.total_budget;
+        for (name, stats) in plan.projects {
+            self.projects.entry(name).or_default().plan = stats;
+        }
+    }
+}
+
+/// API call counters (one per request sent by this library; the SDK's own retries are not counted).
+#[derive(Debug, Default)]
+pub struct ApiCalls {
+    counts: [AtomicU64; 8],
+}
+
+const OPERATIONS: [&str; 8] = [
+    "s3:ListObjectsV2",
+    "s3:DeleteObjects",
+    "s3:GetObject",
+    "s3:PutObject",
+    "s3:GetBucketVersioning",
+    "codebuild:BatchGetProjects",
+    "sns:Publish",
+    "s3:ListObjectsV2(delimiter)",
+];
+
+impl ApiCalls {
+    fn add(&self, operation: &str, n: u64) {
+        if let Some(i) = OPERATIONS.iter().position(|o| *o == operation) {
+            self.counts[i].fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    fn snapshot(&self) -> BTreeMap<&'static str, u64> {
+        OPERATIONS.iter().zip(&self.counts).map(|(o, c)| (*o, c.load(Ordering::Relaxed))).filter(|(_, n)| *n > 0).collect()
+    }
+}
+
+/// The pruner, built once per cold start.
+pub struct CachePruner {
+    config: PrunerConfig,
+    s3: Client,
+    projects: CodeBuildProjects,
+    publisher: SnsPublisher,
+    region: String,
+    clock: Arc<dyn Clock>,
+}
+
+impl CachePruner {
+    pub fn new(config: PrunerConfig, clients: &Clients) -> Self {
+        CachePruner {
+            publisher: SnsPublisher::new(clients.sns.clone(), config.common.topic_arn.clone()),
+            s3: clients.s3.clone(),
+            projects: CodeBuildProjects::new(clients.codebuild.clone()),
+            region: clients.region().unwrap_or("us-east-1").to_owned(),
+            clock: Arc::new(SystemClock),
+            config,
+        }
+    }
+
+    /// Ages objects against this clock instead of the wall clock (tests, replays).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn config(&self) -> &PrunerConfig {
+        &self.config
+    }
+
+    fn policy(&self) -> PrunePolicy {
+        let c = &self.config;
+        PrunePolicy {
+            root: c.common.layout.key_prefix.clone(),
+            per_project: c.common.layout.per_project_prefix,
+            keep_newest: c.keep_newest,
+            max_age: c.max_age,
+            min_age: c.min_age,
+            orphan_grace: c.orphan_grace,
+            project_budget: c.project_budget,
+            total_budget: c.total_budget,
+            max_deletes: c.max_deletes_per_run,
+            projects: c.common.projects.clone(),
+        }
+    }
+
+    /// Handles one event: a scheduled event sweeps the whole cache root (resuming a stopped sweep),
+    /// a SUCCEEDED build state change prunes that project's prefix, other statuses are ignored.
+    pub async fn handle(&self, event: &serde_json::Value, limits: RunLimits) -> Result<PruneReport, PruneError> {
+        let trigger = Trigger::parse(event)?;
+        let bucket = match (&self.config.common.layout.bucket, trigger.account()) {
+            (Some(bucket), _) => bucket.clone(),
+            (None, Some(account)) => self.config.common.layout.bucket_name(account, &self.region),
+            (None, None) => return Err(PruneError::UnknownAccount),
+        };
+        let policy = self.policy();
+        let dry_run = self.config.common.dry_run;
+        let calls = Arc::new(ApiCalls::default());
+        let mut report = match &trigger {
+            Trigger::Scheduled(_) => {
+                let span = info_span!("pruner", project = "*", build_id = "-", action = "sweep");
+                let mut report = PruneReport::new("scheduled-sweep", trigger.event_id().map(str::to_owned), dry_run, bucket.clone(), policy.root.clone());
+                self.sweep(&bucket, &policy, limits, &calls, &mut report).instrument(span).await?;
+                report
+            }
+            Trigger::BuildStateChange(change) => {
+                let span = info_span!("pruner", project = %change.project, build_id = change.build_id.as_deref().unwrap_or("-"), action = "prune-project");
+                let mut report = PruneReport::new("build-state-change", trigger.event_id().map(str::to_owned), dry_run, bucket.clone(), String::new());
+                report.project = Some(change.project.clone());
+                report.build_id = change.build_id.clone();
+                let prefix = format!("{}{}/", policy.root, change.project);
+                report.prefix = prefix.clone();
+                if change.status != BuildStatus::Succeeded {
+                    report.ignored = Some(format!("build status {}: only SUCCEEDED builds trigger pruning", change.status));
+                } else if !policy.per_project {
+                    report.ignored = Some("CACHE_PREFIX_PER_PROJECT=false: projects share one prefix, so only the scheduled sweep prunes it".into());
+                    report.prefix = policy.root.clone();
+                } else if let Err(why) = policy.projects.check(&change.project) {
+                    report.ignored = Some(format!("out of scope: {why}"));
+                } else {
+                    let ran = self
+                        .run_listing(&bucket, &prefix, None, None, &policy, &HashSet::new(), false, limits, &calls, &mut report)
+                        .instrument(span.clone())
+                        .await;
+                    if let Some(stop) = ran.stop_error {
+                        report.notes.push(stop);
+                    }
+                }
+                if let Some(why) = &report.ignored {
+                    span.in_scope(|| info!(action = "ignore", reason = %why, "event ignored"));
+                }
+                report
+            }
+        };
+        report.api_calls = calls.snapshot();
+        if report.ignored.is_none() && ((!dry_run && report.deleted > 0) || report.failed > 0 || report.stopped.as_deref().is_some_and(|s| s.starts_with("error"))) {
+            report.notified = self.notify(&report, &calls).await;
+            report.api_calls = calls.snapshot();
+        }
+        let level_error = report.failed > 0;
+        let json = serde_json::to_string(&report).unwrap_or_default();
+        if level_error {
+            error!(action = "summary", scanned = report.scanned, planned = report.planned, deleted = report.deleted, bytes_freed = report.bytes_freed, failed = report.failed, finished = report.finished, report = %json, "pruner run finished with errors");
+        } else {
+            info!(action = "summary", scanned = report.scanned, planned = report.planned, deleted = report.deleted, bytes_freed = report.bytes_freed, failed = report.failed, finished = report.finished, report = %json, "pruner run finished");
+        }
+        Ok(report)
+    }
+
+    async fn sweep(&self, bucket: &str, policy: &PrunePolicy, limits: RunLimits, calls: &Arc<ApiCalls>, report: &mut PruneReport) -> Result<(), PruneError> {
+        let store = StateStore::new(self.s3.clone(), bucket);
+        calls.add("s3:GetObject", 1);
+        let now = self.clock.now();
+        let previous = match store.load().await.map_err(PruneError::State)? {
+            Loaded::State(state) if state.root == policy.root && state.start_after.is_some() => Some(state),
+            Loaded::State(_) | Loaded::None => None,
+            Loaded::Unreadable(why) => {
+                warn!(action = "state", reason = %why, "pruner state unusable: the sweep starts over");
+                report.notes.push(format!("state {STATE_KEY} unusable ({why}): the sweep started over"));
+                None
+            }
+        };
+        let start_after = previous.as_ref().and_then(|s| s.start_after.clone());
+        let carry = previous.as_ref().and_then(|s| s.carry.clone());
+        report.resumed_after = start_after.clone();
+
+        report.versioning = self.versioning(bucket, calls).await;
+        if let Some(status) = report.versioning.as_deref().filter(|s| *s == "Enabled" || *s == "Suspended") {
+            report.notes.push(format!(
+                "bucket versioning is {status}: deleting adds delete markers and the old versions keep their storage until a lifecycle rule with NoncurrentVersionExpiration (and ExpiredObjectDeleteMarker) removes them"
+            ));
+        }
+
+        let missing = if policy.per_project { self.missing_projects(bucket, policy, start_after.as_deref(), calls, report).await } else { HashSet::new() };
+        let ran = self
+            .run_listing(bucket, &policy.root, start_after.clone(), carry, policy, &missing, start_after.is_none(), limits, calls, report)
+            .await;
+        if let Some(stop) = ran.stop_error {
+            report.notes.push(stop);
+        }
+
+        if self.config.common.dry_run {
+            if !report.finished {
+                report.notes.push("dry run: the state is not saved, so the next dry run starts over".into());
+            }
+            return Ok(());
+        }
+        let next = if report.finished {
+            None
+        } else {
+            let runs = previous.as_ref().map_or(0, |s| s.runs) + 1;
+            let started = previous.as_ref().map_or(now, |s| s.sweep_started);
+            ran.resume_after.clone().map(|key| SweepState {
+                version: SweepState::VERSION,
+                root: policy.root.clone(),
+                start_after: Some(key),
+                carry: ran.carry.clone(),
+                sweep_started: started,
+                runs,
+            })
+        };
+        let save = match (&next, &previous) {
+            (Some(state), _) => Some(state.clone()),
+            // A finished sweep clears the resume point (no write when there was none).
+            (None, Some(prev)) => Some(SweepState { start_after: None, carry: None, runs: prev.runs + 1, ..prev.clone() }),
+            (None, None) => None,
+        };
+        report.resume_after = next.as_ref().and_then(|s| s.start_after.clone());
+        if let Some(state) = save {
+            calls.add("s3:PutObject", 1);
+            match store.save(&state).await {
+                Ok(()) => info!(action = "state", start_after = state.start_after.as_deref().unwrap_or("-"), "pruner state saved"),
+                Err(e) => {
+                    error!(action = "state", error = %e, "could not save the pruner state: the next run starts over");
+                    report.notes.push(format!("could not save the state: {e}"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// GetBucketVersioning: one cheap call per sweep so the report can say what deletions leave behind.
+    async fn versioning(&self, bucket: &str, calls: &ApiCalls) -> Option<String> {
+        calls.add("s3:GetBucketVersioning", 1);
+        match self.s3.get_bucket_versioning().bucket(bucket).send().await {
+            Ok(out) => Some(out.status().map(|s| s.as_str().to_owned()).unwrap_or_else(|| "Disabled".into())),
+            Err(e) => {
+                let e = AwsError::from_sdk("s3:GetBucketVersioning", e);
+                warn!(action = "versioning", error = %e, "cannot read the bucket's versioning status");
+                Some(format!("unknown ({})", e.code))
+            }
+        }
+    }
+
+    /// The projects under the root (a delimiter listing: one call per 1,000 projects) that CodeBuild
+    /// no longer knows (BatchGetProjects, 100 names a call). On failure none is treated as missing.
+    async fn missing_projects(&self, bucket: &str, policy: &PrunePolicy, start_after: Option<&str>, calls: &ApiCalls, report: &mut PruneReport) -> HashSet<String> {
+        let mut names = Vec::new();
+        let mut request = self.s3.list_objects_v2().bucket(bucket).prefix(&policy.root).delimiter("/");
+        if let Some(key) = start_after {
+            request = request.start_after(key);
+        }
+        let mut pages = request.into_paginator().send();
+        while let Some(page) = pages.next().await {
+            calls.add("s3:ListObjectsV2(delimiter)", 1);
+            match page {
+                Ok(page) => {
+                    for prefix in page.common_prefixes().iter().filter_map(|p| p.prefix()) {
+                        let name = prefix[policy.root.len().min(prefix.len())..].trim_end_matches('/');
+                        if !name.is_empty() && !prefix.starts_with(crate::RESERVED_PREFIX) && policy.projects.check(name).is_ok() {
+                            names.push(name.to_owned());
+                        }
+                    }
+                }
+                Err(e) => {
+                    let e = AwsError::from_sdk("s3:ListObjectsV2", e);
+                    warn!(action = "orphans", error = %e, "cannot list project prefixes: orphan detection off for this run");
+                    report.notes.push(format!("orphan detection off for this run: {e}"));
+                    return HashSet::new();
+                }
+            }
+        }
+        if names.is_empty() {
+            return HashSet::new();
+        }
+        calls.add("codebuild:BatchGetProjects", names.len().div_ceil(crate::aws::codebuild::BATCH_LIMIT) as u64);
+        match self.projects.get(&names).await {
+            Ok((_, missing)) => {
+                if !missing.is_empty() {
+                    info!(action = "orphans", count = missing.len(), projects = ?missing, "prefixes of projects that no longer exist");
+                }
+                missing.into_iter().collect()
+            }
+            Err(e) => {
+                warn!(action = "orphans", error = %e, "cannot check which projects exist: orphan detection off for this run");
+                report.notes.push(format!("orphan detection off for this run: {e}"));
+                HashSet::new()
+            }
+        }
+    }
+
+    /// Lists `prefix` page by page (the next page is requested while this one is planned and its
+    /// deletions are in flight), plans, deletes.
+    #[allow(clippy::too_many_arguments)]
+    async fn run_listing(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        start_after: Option<String>,
+        carry: Option<super::plan::Carry>,
+        policy: &PrunePolicy,
+        missing: &HashSet<String>,
+        whole_root: bool,
+        limits: RunLimits,
+        calls: &Arc<ApiCalls>,
+        report: &mut PruneReport,
+    ) -> Ran {
+        let mut planner = Planner::new(policy, self.clock.now(), missing, carry);
+        let mut deleter = Deleter::new(self.s3.clone(), bucket.to_owned(), policy.clone(), self.config.delete_concurrency, self.config.common.dry_run, calls.clone());
+        let mut out = Vec::new();
+        let mut pages = 0usize;
+        let mut stop: Option<String> = None;
+        let mut stop_error = None;
+        let mut next = Some(tokio::spawn(list_page(self.s3.clone(), bucket.to_owned(), prefix.to_owned(), start_after.clone(), None, calls.clone())));
+        let mut finished = false;
+        while let Some(request) = next.take() {
+            let page = match request.await {
+                Ok(Ok(page)) => page,
+                Ok(Err(e)) => {
+                    error!(action = "list", error = %e, "listing failed: the run stops here");
+                    stop = Some(format!("error: {e}"));
+                    stop_error = Some(e.to_string());
+                    break;
+                }
+                Err(e) => {
+                    stop = Some(format!("error: listing task failed: {e}"));
+                    break;
+                }
+            };
+            pages += 1;
+            let limit = limits.expired(pages);
+            if let (Some(token), None) = (page.next_token.clone(), limit) {
+                next = Some(tokio::spawn(list_page(self.s3.clone(), bucket.to_owned(), prefix.to_owned(), None, Some(token), calls.clone())));
+            }
+            for object in page.objects {
+                planner.push(object, &mut out);
+                if planner.capped() {
+                    break;
+                }
+            }
+            for deletion in out.drain(..) {
+                deleter.add(deletion).await;
+            }
+            if deleter.aborted.is_some() {
+                stop = deleter.aborted.clone();
+                next = None;
+                break;
+            }
+            if planner.capped() {
+                stop = Some(format!("cap of {} deletions per run reached", policy.max_deletes));
+                next = None;
+                break;
+            }
+            if page.next_token.is_none() {
+                finished = true;
+                break;
+            }
+            if let Some(why) = limit {
+                stop = Some(why.to_owned());
+                break;
+            }
+        }
+        if let Some(pending) = next.take() {
+            pending.abort();
+        }
+        let resume_after = planner.last_key().map(str::to_owned).or(start_after);
+        let (summary, carry) = if finished {
+            let summary = planner.finish(whole_root, &mut out);
+            for deletion in out.drain(..) {
+                deleter.add(deletion).await;
+            }
+            (summary, None)
+        } else {
+            planner.suspend()
+        };
+        let outcome = deleter.finish().await;
+        report.absorb(summary);
+        report.finished = finished;
+        report.stopped = stop.clone();
+        outcome.apply(report);
+        if let Some(why) = &stop {
+            info!(action = "stop", reason = %why, resume_after = resume_after.as_deref().unwrap_or("-"), "run stopped before the end of the listing");
+        }
+        Ran { resume_after: if finished { None } else { resume_after }, carry, stop_error }
+    }
+
+    async fn notify(&self, report: &PruneReport, calls: &ApiCalls) -> bool {
+        let severity = if report.failed > 0 || report.stopped.as_deref().is_some_and(|s| s.starts_with("error")) { Severity::Error } else { Severity::Info };
+        let scope = report.project.as_deref().unwrap_or("cache root");
+        let subject = if report.failed > 0 {
+            format!("cache-pruner: {} deletions failed in {}", report.failed, report.bucket)
+        } else {
+            format!("cache-pruner freed {} in {} ({} objects)", human(report.bytes_freed), report.bucket, report.deleted)
+        };
+        let mut body = format!(
+            "cache-pruner pruned s3://{}/{} ({scope}).\n\nScanned:  {} objects, {}\nDeleted:  {} objects, {}\nFailed:   {}\nFinished: {}{}\n",
+            report.bucket,
+            report.prefix,
+            report.scanned,
+            human(report.bytes_scanned),
+            report.deleted,
+            human(report.bytes_freed),
+            report.failed,
+            report.finished,
+            report.stopped.as_deref().map(|s| format!(" (stopped: {s})")).unwrap_or_default()
+        );
+        if !report.by_reason.is_empty() {
+            body.push_str("\nBy reason:\n");
+            for (reason, n) in &report.by_reason {
+                body.push_str(&format!("  {:<15} {n}\n", reason.as_str()));
+            }
+        }
+        let busiest = {
+            let mut v: Vec<_> = report.projects.iter().filter(|(_, p)| p.deleted > 0 || p.failed > 0).collect();
+            v.sort_by_key(|(_, p)| std::cmp::Reverse(p.bytes_freed));
+            v
+        };
+        if !busiest.is_empty() {
+            body.push_str("\nProjects:\n");
+            for (name, p) in busiest.iter().take(50) {
+                body.push_str(&format!("  {name}: {} deleted ({}), {} failed\n", p.deleted, human(p.bytes_freed), p.failed));
+            }
+        }
+        if !report.errors.is_empty() {
+            body.push_str("\nErrors (first ones):\n");
+            for e in report.errors.iter().take(20) {
+                body.push_str(&format!("  {}: {} {} (after {} attempts)\n", e.key, e.code, e.message, e.attempts));
+            }
+        }
+        for note in &report.notes {
+            body.push_str(&format!("\nNote: {note}\n"));
+        }
+        let notice = Notice::new(&subject, &body, severity)
+            .with_attribute("function", "cache-pruner")
+            .with_attribute("project", report.project.as_deref().unwrap_or("*"))
+            .with_attribute("action", if report.failed > 0 { "failed" } else { "pruned" });
+        if self.publisher.topic_arn().is_some() {
+            calls.add("sns:Publish", 1);
+        }
+        match self.publisher.publish(&notice).await {
+            Ok(Some(_)) => {
+                info!(action = "notify", subject = %notice.subject(), "summary notice published");
+                true
+            }
+            Ok(None) => false,
+            Err(e) => {
+                error!(action = "notify", error = %e, "could not publish the summary notice");
+                false
+            }
+        }
+    }
+}
+
+struct Ran {
+    resume_after: Option<String>,
+    carry: Option<super::plan::Carry>,
+    stop_error: Option<String>,
+}
+
+struct Page {
+    objects: Vec<ObjectMeta>,
+    next_token: Option<String>,
+}
+
+async fn list_page(s3: Client, bucket: String, prefix: String, start_after: Option<String>, token: Option<String>, calls: Arc<ApiCalls>) -> Result<Page, AwsError> {
+    calls.add("s3:ListObjectsV2", 1);
+    let out = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .set_start_after(start_after)
+        .set_continuation_token(token)
+        .max_keys(1000)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("s3:ListObjectsV2", e))?;
+    let objects = out
+        .contents()
+        .iter()
+        .filter_map(|o| {
+            let key = o.key()?.to_owned();
+            // No timestamp: treat as brand new, so it is never deleted.
+            let last_modified_ms = o.last_modified().and_then(|t| t.to_millis().ok()).unwrap_or(i64::MAX);
+            Some(ObjectMeta { key, size: o.size().unwrap_or(0).max(0) as u64, last_modified_ms })
+        })
+        .collect();
+    let next_token = if out.is_truncated() == Some(true) { out.next_continuation_token().map(str::to_owned) } else { None };
+    Ok(Page { objects, next_token })
+}
+
+/// What the delete batches achieved.
+#[derive(Default)]
+struct DeleteOutcome {
+    deleted: HashMap<String, (u64, u64)>,
+    failed: HashMap<String, u64>,
+    errors: Vec<KeyError>,
+    failed_total: u64,
+    sample: Vec<Deletion>,
+}
+
+impl DeleteOutcome {
+    fn apply(self, report: &mut PruneReport) {
+        for (project, (n, bytes)) in self.deleted {
+            let p = report.projects.entry(project).or_default();
+            p.deleted += n;
+            p.bytes_freed += bytes;
+            report.deleted += n;
+            report.bytes_freed += bytes;
+        }
+        for (project, n) in self.failed {
+            report.projects.entry(project).or_default().failed += n;
+        }
+        report.failed += self.failed_total;
+        report.errors.extend(self.errors);
+        report.deletions = self.sample;
+    }
+}
+
+struct BatchResult {
+    deleted: Vec<(String, u64)>,
+    failed: Vec<(String, KeyError)>,
+    call_error: Option<AwsError>,
+}
+
+/// Batches deletions by 1,000 and keeps at most `concurrency` DeleteObjects calls in flight.
+struct Deleter {
+    s3: Client,
+    bucket: String,
+    policy: PrunePolicy,
+    concurrency: usize,
+    dry_run: bool,
+    calls: Arc<ApiCalls>,
+    pending: Vec<Deletion>,
+    in_flight: JoinSet<BatchResult>,
+    outcome: DeleteOutcome,
+    aborted: Option<String>,
+}
+
+impl Deleter {
+    fn new(s3: Client, bucket: String, policy: PrunePolicy, concurrency: usize, dry_run: bool, calls: Arc<ApiCalls>) -> Self {
+        Deleter { s3, bucket, policy, concurrency, dry_run, calls, pending: Vec::with_capacity(DELETE_BATCH), in_flight: JoinSet::new(), outcome: DeleteOutcome::default(), aborted: None }
+    }
+
+    async fn add(&mut self, deletion: Deletion) {
+        if self.outcome.sample.len() < REPORTED_DELETIONS {
+            self.outcome.sample.push(deletion.clone());
+        }
+        if self.dry_run {
+            info!(action = "would-delete", project = %deletion.project, key = %deletion.key, size = deletion.size, reason = deletion.reason.as_str(), "dry run: would delete");
+            return;
+        }
+        if self.aborted.is_some() {
+            return;
+        }
+        self.pending.push(deletion);
+        if self.pending.len() >= DELETE_BATCH {
+            self.dispatch().await;
+        }
+    }
+
+    async fn dispatch(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        while self.in_flight.len() >= self.concurrency {
+            self.collect_one().await;
+        }
+        let batch = std::mem::replace(&mut self.pending, Vec::with_capacity(DELETE_BATCH));
+        self.in_flight.spawn(delete_batch(self.s3.clone(), self.bucket.clone(), self.policy.clone(), batch, self.calls.clone()));
+    }
+
+    async fn collect_one(&mut self) {
+        let Some(joined) = self.in_flight.join_next().await else { return };
+        let result = match joined {
+            Ok(result) => result,
+            Err(e) => {
+                self.aborted = Some(format!("error: a delete task failed: {e}"));
+                return;
+            }
+        };
+        for (project, size) in result.deleted {
+            let entry = self.outcome.deleted.entry(project).or_default();
+            entry.0 += 1;
+            entry.1 += size;
+        }
+        for (project, err) in result.failed {
+            *self.outcome.failed.entry(project).or_default() += 1;
+            self.outcome.failed_total += 1;
+            if self.outcome.errors.len() < REPORTED_ERRORS {
+                self.outcome.errors.push(err);
+            }
+        }
+        if let Some(e) = result.call_error {
+            if e.is(AwsErrorKind::AccessDenied) || e.is(AwsErrorKind::NotFound) {
+                self.aborted = Some(format!("error: {e}"));
+            }
+        }
+    }
+
+    async fn finish(mut self) -> DeleteOutcome {
+        self.dispatch().await;
+        while !self.in_flight.is_empty() {
+            self.collect_one().await;
+        }
+        self.outcome
+    }
+}
+
+/// One DeleteObjects call (Quiet) and retries of the keys it reports in `Errors`, with backoff.
+async fn delete_batch(s3: Client, bucket: String, policy: PrunePolicy, batch: Vec<Deletion>, calls: Arc<ApiCalls>) -> BatchResult {
+    let mut result = BatchResult { deleted: vec![], failed: vec![], call_error: None };
+    let mut todo: HashMap<String, Deletion> = HashMap::with_capacity(batch.len());
+    for deletion in batch {
+        // The last line of defence: every key is checked before every delete call.
+        if policy.may_delete(&deletion.key) {
+            todo.insert(deletion.key.clone(), deletion);
+        } else {
+            error!(action = "refuse", key = %deletion.key, "refused to delete a key outside the cache root or under the reserved prefix");
+            let err = KeyError { key: deletion.key.clone(), code: "Refused".into(), message: "outside the cache root or reserved".into(), attempts: 0 };
+            result.failed.push((deletion.project, err));
+        }
+    }
+    let mut attempt = 0;
+    let mut last_errors: HashMap<String, (String, String)> = HashMap::new();
+    while !todo.is_empty() && attempt < KEY_ATTEMPTS {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+        }
+        attempt += 1;
+        let identifiers: Vec<ObjectIdentifier> = todo.keys().filter_map(|k| ObjectIdentifier::builder().key(k).build().ok()).collect();
+        let delete = match Delete::builder().set_objects(Some(identifiers)).quiet(true).build() {
+            Ok(delete) => delete,
+            Err(e) => {
+                result.call_error = Some(AwsError { operation: "s3:DeleteObjects", kind: AwsErrorKind::InvalidInput, code: "BuildError".into(), message: e.to_string() });
+                break;
+            }
+        };
+        calls.add("s3:DeleteObjects", 1);
+        match s3.delete_objects().bucket(&bucket).delete(delete).send().await {
+            Ok(out) => {
+                let mut failed_now: HashMap<String, Deletion> = HashMap::new();
+                last_errors.clear();
+                for e in out.errors() {
+                    let Some(key) = e.key() else { continue };
+                    if let Some(d) = todo.remove(key) {
+                        last_errors.insert(key.to_owned(), (e.code().unwrap_or("Unknown").to_owned(), e.message().unwrap_or_default().to_owned()));
+                        failed_now.insert(key.to_owned(), d);
+                    }
+                }
+                for (_, d) in todo.drain() {
+                    info!(action = "delete", project = %d.project, key = %d.key, reason = d.reason.as_str(), size = d.size, "deleted");
+                    result.deleted.push((d.project, d.size));
+                }
+                // Access denied will not heal with a retry.
+                let retry = failed_now.values().any(|d| last_errors.get(&d.key).is_some_and(|(code, _)| code != "AccessDenied"));
+                todo = failed_now;
+                if !retry {
+                    break;
+                }
+                if !todo.is_empty() {
+                    warn!(action = "delete", failed = todo.len(), attempt, "DeleteObjects reported per-key errors: retrying them");
+                }
+            }
+            Err(e) => {
+                let e = AwsError::from_sdk("s3:DeleteObjects", e);
+                error!(action = "delete", error = %e, keys = todo.len(), "DeleteObjects failed");
+                for key in todo.keys() {
+                    last_errors.insert(key.clone(), (e.code.clone(), e.message.clone()));
+                }
+                result.call_error = Some(e);
+                break;
+            }
+        }
+    }
+    for (key, d) in todo {
+        let (code, message) = last_errors.remove(&key).unwrap_or_else(|| ("Unknown".into(), "not deleted".into()));
+        error!(action = "delete", project = %d.project, key = %key, code = %code, message = %message, attempts = attempt, "could not delete");
+        result.failed.push((d.project, KeyError { key, code, message, attempts: attempt }));
+    }
+    result
+}
+
+fn human(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+}
