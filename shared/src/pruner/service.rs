@@ -26,6 +26,8 @@ use tracing::{Instrument, error, info, info_span, warn};
 pub const DELETE_BATCH: usize = 1000;
 /// Attempts per key when DeleteObjects reports it in `Errors` (the first try included).
 pub const KEY_ATTEMPTS: u32 = 4;
+/// Per-key error codes a retry cannot heal.
+pub const PERMANENT_KEY_ERRORS: &[&str] = &["AccessDenied", "InvalidArgument", "InvalidObjectState", "MethodNotAllowed"];
 /// How many per-key errors the report lists (all are counted and logged).
 pub const REPORTED_ERRORS: usize = 100;
 /// How many planned deletions the report lists (all are logged).
@@ -811,26 +813,28 @@ async fn delete_batch(s3: Client, bucket: String, policy: PrunePolicy, batch: Ve
         calls.add("s3:DeleteObjects", 1);
         match s3.delete_objects().bucket(&bucket).delete(delete).send().await {
             Ok(out) => {
-                let mut failed_now: HashMap<String, Deletion> = HashMap::new();
-                last_errors.clear();
+                let mut retry: HashMap<String, Deletion> = HashMap::new();
                 for e in out.errors() {
                     let Some(key) = e.key() else { continue };
-                    if let Some(d) = todo.remove(key) {
-                        last_errors.insert(key.to_owned(), (e.code().unwrap_or("Unknown").to_owned(), e.message().unwrap_or_default().to_owned()));
-                        failed_now.insert(key.to_owned(), d);
+                    let Some(d) = todo.remove(key) else { continue };
+                    let code = e.code().unwrap_or("Unknown").to_owned();
+                    let message = e.message().unwrap_or_default().to_owned();
+                    if PERMANENT_KEY_ERRORS.contains(&code.as_str()) {
+                        // A retry will not heal these: reported at once.
+                        error!(action = "delete", project = %d.project, key = %key, code = %code, message = %message, attempts = attempt, "could not delete");
+                        result.failed.push((d.project, KeyError { key: key.to_owned(), code, message, attempts: attempt }));
+                    } else {
+                        last_errors.insert(key.to_owned(), (code, message));
+                        retry.insert(key.to_owned(), d);
                     }
                 }
+                // Quiet mode: every key not in Errors was deleted.
                 for (_, d) in todo.drain() {
                     info!(action = "delete", project = %d.project, key = %d.key, reason = d.reason.as_str(), size = d.size, "deleted");
                     result.deleted.push((d.project, d.size));
                 }
-                // Access denied will not heal with a retry.
-                let retry = failed_now.values().any(|d| last_errors.get(&d.key).is_some_and(|(code, _)| code != "AccessDenied"));
-                todo = failed_now;
-                if !retry {
-                    break;
-                }
-                if !todo.is_empty() {
+                todo = retry;
+                if !todo.is_empty() && attempt < KEY_ATTEMPTS {
                     warn!(action = "delete", failed = todo.len(), attempt, "DeleteObjects reported per-key errors: retrying them");
                 }
             }
@@ -862,4 +866,145 @@ fn human(bytes: u64) -> String {
         unit += 1;
     }
     if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+}
+
+#[cfg(test)]
+mod tests {
+    //! DeleteObjects answers 200 with per-key `Errors` (documented S3 behaviour the emulator never
+    //! shows): the adapter is tested against mocked S3 responses.
+    use super::*;
+    use crate::clock::FixedClock;
+    use crate::config::CommonConfig;
+    use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+    use aws_sdk_s3::operation::delete_objects::DeleteObjectsOutput;
+    use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
+    use aws_sdk_s3::types::{DeletedObject, Error as S3KeyError, Object};
+    use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock};
+    use chrono::{TimeZone, Utc};
+    use serde_json::json;
+
+    fn listed(key: &str, days_old: i64) -> Object {
+        let t = Utc.with_ymd_and_hms(2026, 11, 20, 3, 0, 0).unwrap() - chrono::Duration::days(days_old);
+        Object::builder().key(key).size(100).last_modified(aws_smithy_types::DateTime::from_millis(t.timestamp_millis())).build()
+    }
+
+    fn pruner(rules: &[&Rule], vars: &[(&str, &str)]) -> CachePruner {
+        let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
+        for rule in rules {
+            interceptor = interceptor.with_rule(rule);
+        }
+        let s3 = Client::from_conf(
+            aws_sdk_s3::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new("ap-south-1"))
+                .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+                .http_client(create_mock_http_client())
+                .interceptor(interceptor)
+                .build(),
+        );
+        // CodeBuild and SNS are never called in these tests (a build event, no topic): unreachable.
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("ap-south-1"))
+            .endpoint_url("http://127.0.0.1:9")
+            .build();
+        let clients = Clients { codebuild: aws_sdk_codebuild::Client::new(&sdk), sns: aws_sdk_sns::Client::new(&sdk), s3, sdk };
+        let env: HashMap<String, String> = [("CACHE_BUCKET", "cache-bucket"), ("PRUNE_KEEP_NEWEST", "1")]
+            .iter()
+            .chain(vars)
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let config = PrunerConfig::from_env(&env).expect("config");
+        assert!(CommonConfig::from_env(&env).is_ok());
+        CachePruner::new(config, &clients).with_clock(Arc::new(FixedClock(Utc.with_ymd_and_hms(2026, 11, 20, 3, 0, 0).unwrap())))
+    }
+
+    fn succeeded() -> serde_json::Value {
+        let mut event: serde_json::Value = serde_json::from_str(include_str!("../../../events/build-succeeded.json")).unwrap();
+        event["detail"]["project-name"] = json!("tts");
+        event
+    }
+
+    fn listing() -> Rule {
+        mock!(Client::list_objects_v2).match_requests(|r| r.prefix() == Some("tts/")).then_output(|| {
+            ListObjectsV2Output::builder()
+                .contents(listed("tts/a", 90))
+                .contents(listed("tts/b", 80))
+                .contents(listed("tts/c", 70))
+                .contents(listed("tts/d", 1))
+                .is_truncated(false)
+                .key_count(4)
+                .build()
+        })
+    }
+
+    fn key_error(key: &str, code: &str) -> S3KeyError {
+        S3KeyError::builder().key(key).code(code).message(format!("{code} for {key}")).build()
+    }
+
+    #[tokio::test]
+    async fn per_key_errors_are_retried_then_counted_as_deleted() {
+        let list = listing();
+        // First answer: 200 with b in Errors; the retry carries only b and succeeds.
+        let delete = mock!(Client::delete_objects)
+            .sequence()
+            .output(|| DeleteObjectsOutput::builder().errors(key_error("tts/b", "InternalError")).build())
+            .output(|| DeleteObjectsOutput::builder().build())
+            .build();
+        let retry_only_b = mock!(Client::delete_objects).then_output(|| DeleteObjectsOutput::builder().deleted(DeletedObject::builder().key("unexpected").build()).build());
+        let p = pruner(&[&list, &delete, &retry_only_b], &[]);
+        let report = p.handle(&succeeded(), RunLimits::default()).await.expect("report");
+        assert_eq!(report.planned, 3, "{report:#?}");
+        assert_eq!(report.deleted, 3, "{report:#?}");
+        assert_eq!(report.failed, 0);
+        assert_eq!(delete.num_calls(), 2);
+        assert_eq!(retry_only_b.num_calls(), 0);
+        assert_eq!(report.api_calls.get("s3:DeleteObjects"), Some(&2));
+        assert!(report.finished);
+    }
+
+    #[tokio::test]
+    async fn keys_that_keep_failing_are_reported_never_dropped() {
+        let list = listing();
+        let delete = mock!(Client::delete_objects)
+            .match_requests(|r| r.delete().is_some_and(|d| d.quiet() == Some(true)))
+            .sequence()
+            .output(|| DeleteObjectsOutput::builder().errors(key_error("tts/a", "AccessDenied")).errors(key_error("tts/c", "SlowDown")).build())
+            .output(|| DeleteObjectsOutput::builder().errors(key_error("tts/c", "SlowDown")).build())
+            .times(KEY_ATTEMPTS as usize - 1)
+            .build();
+        let p = pruner(&[&list, &delete], &[]);
+        let report = p.handle(&succeeded(), RunLimits::default()).await.expect("report");
+        assert_eq!((report.planned, report.deleted, report.failed), (3, 1, 2), "{report:#?}");
+        let mut errors: Vec<_> = report.errors.iter().map(|e| (e.key.as_str(), e.code.as_str(), e.attempts)).collect();
+        errors.sort();
+        assert_eq!(errors, vec![("tts/a", "AccessDenied", 1), ("tts/c", "SlowDown", KEY_ATTEMPTS)]);
+        assert_eq!(report.projects["tts"].failed, 2);
+        assert_eq!(report.projects["tts"].deleted, 1);
+        assert_eq!(delete.num_calls(), KEY_ATTEMPTS as usize);
+    }
+
+    #[tokio::test]
+    async fn other_build_statuses_are_ignored_without_any_call() {
+        let list = listing();
+        let p = pruner(&[&list], &[]);
+        let mut event = succeeded();
+        event["detail"]["build-status"] = json!("FAILED");
+        let report = p.handle(&event, RunLimits::default()).await.expect("ignored is not an error");
+        assert!(report.ignored.as_deref().is_some_and(|s| s.contains("FAILED")), "{report:?}");
+        assert_eq!(list.num_calls(), 0);
+        assert!(report.api_calls.is_empty());
+    }
+
+    #[tokio::test]
+    async fn dry_run_sends_no_delete() {
+        let list = listing();
+        let delete = mock!(Client::delete_objects).then_output(|| DeleteObjectsOutput::builder().build());
+        let p = pruner(&[&list, &delete], &[("DRY_RUN", "true")]);
+        let report = p.handle(&succeeded(), RunLimits::default()).await.expect("report");
+        assert_eq!((report.planned, report.deleted), (3, 0));
+        assert_eq!(delete.num_calls(), 0);
+        let reasons: Vec<_> = report.deletions.iter().map(|d| (d.key.as_str(), d.reason)).collect();
+        assert_eq!(reasons, vec![("tts/a", Reason::MaxAge), ("tts/b", Reason::MaxAge), ("tts/c", Reason::MaxAge)]);
+    }
 }
