@@ -366,11 +366,10 @@ impl<'a> Planner<'a> {
         current.bytes_remaining += object.size;
         if current.in_scope {
             current.newest.push(Reverse(Kept { key: object.key, size: object.size, last_modified_ms: object.last_modified_ms }));
-            if current.newest.len() > policy.keep_newest {
-                if let Some(Reverse(evicted)) = current.newest.pop() {
+            if current.newest.len() > policy.keep_newest
+                && let Some(Reverse(evicted)) = current.newest.pop() {
                     self.decide_evicted(&mut current, evicted, out);
                 }
-            }
         }
         self.current = Some(current);
     }
@@ -382,12 +381,11 @@ impl<'a> Planner<'a> {
         let orphaned = self.policy.per_project && self.missing.contains(&name);
         let mut newest = BinaryHeap::with_capacity(self.policy.keep_newest + 1);
         let mut split = false;
-        if let Some(carry) = self.carry.take() {
-            if carry.project == name {
+        if let Some(carry) = self.carry.take()
+            && carry.project == name {
                 newest.extend(carry.newest.into_iter().map(Reverse));
                 split = true;
             }
-        }
         let stats = self.summary.projects.entry(name.clone()).or_default();
         stats.orphaned = orphaned;
         stats.out_of_scope = !in_scope;
@@ -447,8 +445,8 @@ impl<'a> Planner<'a> {
             }
         }
         // The carried heap's bytes were counted by the run that saw them; this run only knows its part.
-        if let (Some(budget), false) = (self.policy.project_budget, current.split) {
-            if current.bytes_remaining > budget {
+        if let (Some(budget), false) = (self.policy.project_budget, current.split)
+            && current.bytes_remaining > budget {
                 let mut candidates = std::mem::take(&mut current.candidates);
                 candidates.sort_oldest_first();
                 let mut taken = 0;
@@ -462,13 +460,11 @@ impl<'a> Planner<'a> {
                 }
                 candidates.recs.drain(..taken);
                 current.candidates = candidates;
-                if current.bytes_remaining > budget {
-                    if let Some(stats) = self.summary.projects.get_mut(&current.name) {
+                if current.bytes_remaining > budget
+                    && let Some(stats) = self.summary.projects.get_mut(&current.name) {
                         stats.over_budget = true;
                     }
-                }
             }
-        }
         self.total_remaining += current.bytes_remaining;
         if self.policy.total_budget.is_some() {
             for rec in &current.candidates.recs {
@@ -842,11 +838,10 @@ mod tests {
                         prop_assert!(!(orphan && age > p.orphan_grace.num_milliseconds()), "expired orphan kept: {}", o.key);
                     }
                 }
-                if let Some(budget) = p.project_budget {
-                    if bytes > budget {
+                if let Some(budget) = p.project_budget
+                    && bytes > budget {
                         prop_assert!(remaining.iter().all(|o| !deletable(o)), "project {g} over budget with deletable objects left");
                     }
-                }
             }
             for o in &case.listing {
                 if p.group_of(&o.key).is_none() {

@@ -765,11 +765,10 @@ impl Deleter {
                 self.outcome.errors.push(err);
             }
         }
-        if let Some(e) = result.call_error {
-            if e.is(AwsErrorKind::AccessDenied) || e.is(AwsErrorKind::NotFound) {
+        if let Some(e) = result.call_error
+            && (e.is(AwsErrorKind::AccessDenied) || e.is(AwsErrorKind::NotFound)) {
                 self.aborted = Some(format!("error: {e}"));
             }
-        }
     }
 
     async fn finish(mut self) -> DeleteOutcome {
