@@ -432,7 +432,10 @@ impl CachePruner {
                 Ok(page) => {
                     for prefix in page.common_prefixes().iter().filter_map(|p| p.prefix()) {
                         let name = prefix[policy.root.len().min(prefix.len())..].trim_end_matches('/');
-                        if !name.is_empty() && !prefix.starts_with(crate::RESERVED_PREFIX) && policy.projects.check(name).is_ok() {
+                        // Only valid CodeBuild project names are asked about (an invalid name would fail
+                        // the whole batch); any other folder is never treated as an orphan.
+                        let valid = crate::event::validate_project_name(name).is_ok();
+                        if valid && !prefix.starts_with(crate::RESERVED_PREFIX) && policy.projects.check(name).is_ok() {
                             names.push(name.to_owned());
                         }
                     }
@@ -981,6 +984,22 @@ mod tests {
         assert_eq!(report.projects["tts"].failed, 2);
         assert_eq!(report.projects["tts"].deleted, 1);
         assert_eq!(delete.num_calls(), KEY_ATTEMPTS as usize);
+    }
+
+    #[tokio::test]
+    async fn the_delete_call_refuses_keys_outside_the_root_or_reserved() {
+        let delete = mock!(Client::delete_objects)
+            .match_requests(|r| r.delete().is_some_and(|d| d.objects().iter().all(|o| o.key() == "cache/tts/a")))
+            .then_output(|| DeleteObjectsOutput::builder().build());
+        let p = pruner(&[&delete], &[("CACHE_KEY_PREFIX", "cache")]);
+        let policy = p.policy();
+        let deletion = |key: &str| Deletion { key: key.into(), project: "tts".into(), size: 1, last_modified_ms: 0, reason: Reason::MaxAge };
+        let batch = vec![deletion("cache/tts/a"), deletion("other/tts/a"), deletion(".cache-sentinel/pruner/state.json"), deletion("cache/")];
+        let result = delete_batch(p.s3.clone(), "cache-bucket".into(), policy, batch, Arc::new(ApiCalls::default())).await;
+        assert_eq!(result.deleted, vec![("tts".to_owned(), 1)]);
+        let refused: Vec<_> = result.failed.iter().map(|(_, e)| (e.key.as_str(), e.code.as_str())).collect();
+        assert_eq!(refused, vec![("other/tts/a", "Refused"), (".cache-sentinel/pruner/state.json", "Refused"), ("cache/", "Refused")]);
+        assert_eq!(delete.num_calls(), 1);
     }
 
     #[tokio::test]
