@@ -1003,6 +1003,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_versioned_bucket_is_reported_with_the_lifecycle_backstop() {
+        // moto 5.2.1 answers GetBucketVersioning with a non-standard root element the SDK rejects,
+        // so this follows the documented response instead.
+        use aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningOutput;
+        use aws_sdk_s3::operation::get_object::GetObjectError;
+        use aws_sdk_s3::types::BucketVersioningStatus;
+        use aws_sdk_s3::types::error::NoSuchKey;
+        let state = mock!(Client::get_object).then_error(|| GetObjectError::NoSuchKey(NoSuchKey::builder().build()));
+        let versioning = mock!(Client::get_bucket_versioning).then_output(|| GetBucketVersioningOutput::builder().status(BucketVersioningStatus::Enabled).build());
+        let list = mock!(Client::list_objects_v2).then_output(|| ListObjectsV2Output::builder().is_truncated(false).key_count(0).build());
+        let p = pruner(&[&state, &versioning, &list], &[]);
+        let event = json!({"source": "aws.events", "detail-type": "Scheduled Event", "account": "123456789012", "detail": {}});
+        let report = p.handle(&event, RunLimits::default()).await.expect("report");
+        assert_eq!(report.versioning.as_deref(), Some("Enabled"));
+        assert!(report.notes.iter().any(|n| n.contains("NoncurrentVersionExpiration")), "{:?}", report.notes);
+        assert!(report.finished);
+        // The delimiter listing to find projects, then the listing itself.
+        assert_eq!(list.num_calls(), 2);
+        assert_eq!(report.api_calls.get("s3:GetBucketVersioning"), Some(&1));
+    }
+
+    #[tokio::test]
     async fn other_build_statuses_are_ignored_without_any_call() {
         let list = listing();
         let p = pruner(&[&list], &[]);

@@ -53,6 +53,7 @@ impl StateStore {
     pub async fn load(&self) -> Result<Loaded, AwsError> {
         let out = match self.client.get_object().bucket(&self.bucket).key(STATE_KEY).send().await {
             Ok(out) => out,
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_key()) => return Ok(Loaded::None),
             Err(err) => {
                 let err = AwsError::from_sdk("s3:GetObject", err);
                 return if err.is(AwsErrorKind::NotFound) { Ok(Loaded::None) } else { Err(err) };
