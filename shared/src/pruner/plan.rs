@@ -25,8 +25,8 @@
 //! seen: one [`ProjectStats`] entry. Deletions are emitted immediately, not kept. Without budgets
 //! nothing else is held, so memory grows with the number of projects and N, not with the number of
 //! objects. With a budget, every object that only a budget could delete (not among the N newest, not
-//! young, not already deleted for age) is kept as a compact record: 32 bytes plus its key bytes in a
-//! shared text arena. A project budget holds the records of one project at a time (freed when the
+//! young, not already deleted for age) is kept as a compact record: 32 bytes plus the bytes of its key
+//! after `<root><project>/` in a shared text arena. A project budget holds the records of one project at a time (freed when the
 //! project ends); a total budget holds the records of the whole root until the listing ends.
 //!
 //! # Resuming
@@ -189,7 +189,8 @@ pub struct Carry {
     pub newest: Vec<Kept>,
 }
 
-/// Budget candidates: 32 bytes per record plus the key bytes in one shared arena.
+/// Budget candidates: 32 bytes per record plus the key bytes after `<root><project>/` in one shared
+/// arena (the project index restores the rest).
 #[derive(Debug, Default)]
 struct Records {
     text: String,
@@ -220,8 +221,8 @@ impl Records {
     fn sort_oldest_first(&mut self) {
         let text = std::mem::take(&mut self.text);
         self.recs.sort_unstable_by(|a, b| {
-            (a.mtime, &text[a.offset as usize..(a.offset + a.len) as usize])
-                .cmp(&(b.mtime, &text[b.offset as usize..(b.offset + b.len) as usize]))
+            (a.mtime, a.project, &text[a.offset as usize..(a.offset + a.len) as usize])
+                .cmp(&(b.mtime, b.project, &text[b.offset as usize..(b.offset + b.len) as usize]))
         });
         self.text = text;
     }
@@ -323,6 +324,17 @@ impl<'a> Planner<'a> {
         self.policy.project_budget.is_some() || self.policy.total_budget.is_some()
     }
 
+    /// Length of `<root><group>/` (just `<root>` for the shared group).
+    fn group_prefix_len(&self, group: &str) -> usize {
+        if self.policy.per_project { self.policy.root.len() + group.len() + 1 } else { self.policy.root.len() }
+    }
+
+    /// A budget record's key from its project index and suffix.
+    fn full_key(&self, project: u32, suffix: &str) -> String {
+        let group = self.names.get(project as usize).map(String::as_str).unwrap_or_default();
+        if self.policy.per_project { format!("{}{group}/{suffix}", self.policy.root) } else { format!("{}{suffix}", self.policy.root) }
+    }
+
     fn age_ms(&self, mtime: i64) -> i64 {
         self.now_ms.saturating_sub(mtime)
     }
@@ -403,7 +415,9 @@ impl<'a> Planner<'a> {
         } else if age > self.policy.max_age.num_milliseconds() {
             self.emit(current, object, Reason::MaxAge, out);
         } else if self.budgets() {
-            current.candidates.push(&object.key, object.size, object.last_modified_ms, current.index);
+            // Only the part after `<root><project>/`: the project index restores the rest.
+            let suffix = object.key.get(self.group_prefix_len(&current.name)..).unwrap_or(&object.key);
+            current.candidates.push(suffix, object.size, object.last_modified_ms, current.index);
         }
     }
 
@@ -454,7 +468,7 @@ impl<'a> Planner<'a> {
                     if current.bytes_remaining <= budget || self.summary.capped {
                         break;
                     }
-                    let object = Kept { key: candidates.key(rec).to_owned(), size: rec.size, last_modified_ms: rec.mtime };
+                    let object = Kept { key: self.full_key(rec.project, candidates.key(rec)), size: rec.size, last_modified_ms: rec.mtime };
                     self.emit(&mut current, object, Reason::ProjectBudget, out);
                     taken += 1;
                 }
@@ -505,7 +519,8 @@ impl<'a> Planner<'a> {
                         self.summary.capped = true;
                         break;
                     }
-                    let key = global.key(rec);
+                    let key = self.full_key(rec.project, global.key(rec));
+                    let key = key.as_str();
                     if !self.policy.may_delete(key) {
                         continue;
                     }
