@@ -52,8 +52,15 @@ fn main() {
             out.clear();
         }
     }
-    let summary = planner.finish(true, &mut out);
+    planner.end_listing(true, &mut out);
     planned += out.len() as u64;
+    out.clear();
+    while planner.drain_budget(&mut out, 1000) {
+        planned += out.len() as u64;
+        out.clear();
+    }
+    planned += out.len() as u64;
+    let summary = planner.into_summary();
     let elapsed = started.elapsed();
     println!(
         "{}",

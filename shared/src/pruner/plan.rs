@@ -280,6 +280,8 @@ pub struct Planner<'a> {
     total_remaining: u64,
     summary: PlanSummary,
     last_key: Option<String>,
+    whole_root: bool,
+    budget_cursor: Option<usize>,
 }
 
 impl<'a> Planner<'a> {
@@ -297,6 +299,8 @@ impl<'a> Planner<'a> {
             total_remaining: 0,
             summary: PlanSummary::default(),
             last_key: None,
+            whole_root: false,
+            budget_cursor: None,
         };
         // The carried project is in progress from the start: if the listing continues with another
         // project (or ends), the carried one is finished first.
@@ -501,43 +505,78 @@ impl<'a> Planner<'a> {
         (self.summary, carry)
     }
 
-    /// The listing is complete. `whole_root`: it covered the whole root from its start in this run,
-    /// so the total budget can be applied.
-    pub fn finish(mut self, whole_root: bool, out: &mut Vec<Deletion>) -> PlanSummary {
+    /// The listing is complete: finishes the last project and prepares the total budget.
+    /// `whole_root`: the listing covered the whole root from its start in this run, so the total
+    /// budget can be applied. Then call [`Planner::drain_budget`] until it returns false.
+    pub fn end_listing(&mut self, whole_root: bool, out: &mut Vec<Deletion>) {
         self.finish_project(out);
+        self.whole_root = whole_root;
         if let Some(budget) = self.policy.total_budget {
             if !whole_root {
                 self.summary.total_budget = Some("not applied: this run did not list the whole cache root".into());
             } else if self.total_remaining > budget {
                 self.global.sort_oldest_first();
-                let global = std::mem::take(&mut self.global);
-                for rec in &global.recs {
-                    if self.total_remaining <= budget {
-                        break;
-                    }
-                    if self.summary.planned >= self.policy.max_deletes as u64 {
-                        self.summary.capped = true;
-                        break;
-                    }
-                    let key = self.full_key(rec.project, global.key(rec));
-                    let key = key.as_str();
-                    if !self.policy.may_delete(key) {
-                        continue;
-                    }
-                    let project = self.names.get(rec.project as usize).cloned().unwrap_or_default();
-                    self.total_remaining = self.total_remaining.saturating_sub(rec.size);
-                    self.count(&project, rec.size, Reason::TotalBudget);
-                    out.push(Deletion { key: key.to_owned(), project, size: rec.size, last_modified_ms: rec.mtime, reason: Reason::TotalBudget });
-                }
-                if self.total_remaining > budget {
-                    self.summary.total_budget = Some(format!("still over budget: {} bytes left, budget {budget}", self.total_remaining));
-                }
+                self.budget_cursor = Some(0);
             }
-            self.summary.total_bytes_after = Some(self.total_remaining);
-        } else if whole_root {
+        }
+    }
+
+    /// Emits up to `max` total-budget deletions (oldest first); true while more may follow. Bounded
+    /// batches keep the planned deletions out of memory: each batch goes to S3 before the next.
+    pub fn drain_budget(&mut self, out: &mut Vec<Deletion>, max: usize) -> bool {
+        let (Some(budget), Some(mut cursor)) = (self.policy.total_budget, self.budget_cursor) else { return false };
+        let mut emitted = 0;
+        let mut done = false;
+        while emitted < max {
+            let Some(rec) = self.global.recs.get(cursor).copied() else {
+                done = true;
+                break;
+            };
+            if self.total_remaining <= budget {
+                done = true;
+                break;
+            }
+            if self.summary.planned >= self.policy.max_deletes as u64 {
+                self.summary.capped = true;
+                done = true;
+                break;
+            }
+            cursor += 1;
+            let key = self.full_key(rec.project, self.global.key(&rec));
+            if !self.policy.may_delete(&key) {
+                continue;
+            }
+            let project = self.names.get(rec.project as usize).cloned().unwrap_or_default();
+            self.total_remaining = self.total_remaining.saturating_sub(rec.size);
+            self.count(&project, rec.size, Reason::TotalBudget);
+            out.push(Deletion { key, project, size: rec.size, last_modified_ms: rec.mtime, reason: Reason::TotalBudget });
+            emitted += 1;
+        }
+        if done {
+            self.budget_cursor = None;
+            self.global = Records::default();
+            if self.total_remaining > budget {
+                self.summary.total_budget = Some(format!("still over budget: {} bytes left, budget {budget}", self.total_remaining));
+            }
+        } else {
+            self.budget_cursor = Some(cursor);
+        }
+        !done
+    }
+
+    /// The summary, once the listing ended and the budget was drained.
+    pub fn into_summary(mut self) -> PlanSummary {
+        if self.whole_root || self.policy.total_budget.is_some() && self.summary.total_budget.is_none() {
             self.summary.total_bytes_after = Some(self.total_remaining);
         }
         self.summary
+    }
+
+    /// The listing is complete: [`Planner::end_listing`], the whole budget drain, the summary.
+    pub fn finish(mut self, whole_root: bool, out: &mut Vec<Deletion>) -> PlanSummary {
+        self.end_listing(whole_root, out);
+        while self.drain_budget(out, usize::MAX) {}
+        self.into_summary()
     }
 }
 
@@ -690,6 +729,35 @@ mod tests {
             BTreeSet::from([("web/a".into(), Reason::TotalBudget), ("tts/a".into(), Reason::TotalBudget), ("tts/b".into(), Reason::TotalBudget), ("tts/c".into(), Reason::TotalBudget)])
         );
         assert_eq!(plan.summary.total_bytes_after, Some(30));
+    }
+
+    #[test]
+    fn the_total_budget_drains_in_bounded_batches_as_in_one_go() {
+        let mut p = policy("");
+        p.keep_newest = 1;
+        p.total_budget = Some(25);
+        let listing = sorted(vec![obj("tts/a", 5, 10), obj("tts/b", 4, 10), obj("tts/c", 3, 10), obj("web/a", 6, 10), obj("web/b", 2, 10)]);
+        let whole = plan(listing.clone(), &p, now(), &HashSet::new());
+        let missing = HashSet::new();
+        let mut planner = Planner::new(&p, now(), &missing, None);
+        let mut out = Vec::new();
+        for o in listing {
+            planner.push(o, &mut out);
+        }
+        planner.end_listing(true, &mut out);
+        assert!(out.is_empty(), "no age deletions here");
+        let mut batches = 0;
+        let mut all = Vec::new();
+        while planner.drain_budget(&mut out, 1) {
+            assert!(out.len() <= 1);
+            batches += 1;
+            all.append(&mut out);
+        }
+        all.append(&mut out);
+        assert_eq!(all, whole.deletions);
+        assert_eq!(all.iter().map(|d| d.key.as_str()).collect::<Vec<_>>(), vec!["web/a", "tts/a", "tts/b"]);
+        assert!(batches >= 2);
+        assert_eq!(planner.into_summary(), whole.summary);
     }
 
     #[test]

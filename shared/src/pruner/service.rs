@@ -543,11 +543,18 @@ impl CachePruner {
         }
         let resume_after = planner.last_key().map(str::to_owned).or(start_after);
         let (summary, carry) = if finished {
-            let summary = planner.finish(whole_root, &mut out);
-            for deletion in out.drain(..) {
-                deleter.add(deletion).await;
+            planner.end_listing(whole_root, &mut out);
+            loop {
+                // Total-budget deletions come in batches, each handed to S3 before the next.
+                let more = planner.drain_budget(&mut out, DELETE_BATCH);
+                for deletion in out.drain(..) {
+                    deleter.add(deletion).await;
+                }
+                if !more {
+                    break;
+                }
             }
-            (summary, None)
+            (planner.into_summary(), None)
         } else {
             planner.suspend()
         };
