@@ -64,11 +64,14 @@ echo "== planner only: $PLANNER_OBJECTS synthetic objects" >&2
 for budget in none project total; do
   /usr/bin/time -v "$BIN/bench_planner" "$PLANNER_OBJECTS" 100 "$budget" > "$OUT/planner-$budget.json" 2> "$OUT/planner-$budget.txt"
 done
+# Worst case for the total budget: no object old enough for the age rule, all are candidates.
+/usr/bin/time -v "$BIN/bench_planner" "$PLANNER_OBJECTS" 100 total 3650 > "$OUT/planner-worst.json" 2> "$OUT/planner-worst.txt"
 
 "$PY" - "$OUT" "$OBJECTS" "$PROJECTS" "$LATENCY_MS" "$(wall "$OUT/time.txt")" "$(peak_rss "$OUT/time.txt")" \
-  "$(peak_rss "$OUT/planner-none.txt")" "$(peak_rss "$OUT/planner-project.txt")" "$(peak_rss "$OUT/planner-total.txt")" <<'PYEOF'
+  "$(peak_rss "$OUT/planner-none.txt")" "$(peak_rss "$OUT/planner-project.txt")" "$(peak_rss "$OUT/planner-total.txt")" \
+  "$(peak_rss "$OUT/planner-worst.txt")" <<'PYEOF'
 import json, sys
-out, objects, projects, latency, wall, rss, p_none, p_project, p_total = sys.argv[1:]
+out, objects, projects, latency, wall, rss, p_none, p_project, p_total, p_worst = sys.argv[1:]
 report = json.load(open(f"{out}/report.json"))
 counts = json.load(open(f"{out}/counts.json"))
 print(f"end to end ({objects} objects, {projects} projects, +{latency} ms per request, moto server)")
@@ -79,8 +82,8 @@ print(f"  by reason: {json.dumps(report['by_reason'])}")
 print(f"  API calls counted by the server: {json.dumps(counts, sort_keys=True)}")
 print(f"  API calls counted by the pruner: {json.dumps(report['api_calls'], sort_keys=True)}")
 print(f"  minimum: ceil(listed/1000) = {-(-report['scanned'] // 1000)} list, ceil(deleted/1000) = {-(-report['deleted'] // 1000)} delete")
-for budget, kib in (("none", p_none), ("project", p_project), ("total", p_total)):
+for budget, kib in (("none", p_none), ("project", p_project), ("total", p_total), ("worst", p_worst)):
     r = json.load(open(f"{out}/planner-{budget}.json"))
-    print(f"planner only ({r['objects']} synthetic objects, budget {budget}): peak RSS {int(kib)/1024:.1f} MiB, "
+    print(f"planner only ({r['objects']} synthetic objects, budget {r['budget']}, max age {r['max_age_days']} d): peak RSS {int(kib)/1024:.1f} MiB, "
           f"{r['seconds']:.2f} s ({r['objects_per_second']:.0f} objects/s), planned {r['planned']}")
 PYEOF

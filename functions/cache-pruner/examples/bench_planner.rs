@@ -4,7 +4,10 @@
 //! dropped at once as the service hands it to a delete batch. Prints a JSON line including the
 //! process's peak RSS (VmHWM). Run under `/usr/bin/time -v` for an independent figure.
 //!
-//!   bench_planner [OBJECTS=1000000] [PROJECTS=100] [BUDGET=none|project|total]
+//!   bench_planner [OBJECTS=1000000] [PROJECTS=100] [BUDGET=none|project|total] [MAX_AGE_DAYS=30]
+//!
+//! Ages are uniform over 0-90 days; MAX_AGE_DAYS=3650 makes every object a budget candidate (the
+//! worst case for the total budget's memory).
 
 use cache_sentinel::filter::ProjectFilter;
 use cache_sentinel::pruner::plan::{ObjectMeta, Planner, PrunePolicy};
@@ -17,12 +20,13 @@ fn main() {
     let objects: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
     let projects: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(100).max(1);
     let budget = args.get(3).map(String::as_str).unwrap_or("none").to_owned();
+    let max_age_days: i64 = args.get(4).and_then(|a| a.parse().ok()).unwrap_or(30);
     let now = Utc.with_ymd_and_hms(2026, 11, 20, 3, 0, 0).unwrap();
     let policy = PrunePolicy {
         root: "codebuild/".into(),
         per_project: true,
         keep_newest: 3,
-        max_age: Duration::days(30),
+        max_age: Duration::days(max_age_days),
         min_age: Duration::hours(24),
         orphan_grace: Duration::days(7),
         // Budgets small enough to bite: each project holds ~objects/projects * ~50 MB on average.
@@ -69,6 +73,7 @@ fn main() {
             "objects": objects,
             "projects": projects,
             "budget": budget,
+            "max_age_days": max_age_days,
             "planned": planned,
             "by_reason": summary.by_reason,
             "seconds": elapsed.as_secs_f64(),
