@@ -1,0 +1,102 @@
+//! Planner-only benchmark over a synthetic listing stream (no S3, no network): how much memory and
+//! time the streaming planner needs for a given number of objects. Objects are generated in S3's
+//! order (project by project, keys increasing), planned one by one, and each planned deletion is
+//! dropped at once as the service hands it to a delete batch. Prints a JSON line including the
+//! process's peak RSS (VmHWM). Run under `/usr/bin/time -v` for an independent figure.
+//!
+//!   bench_planner [OBJECTS=1000000] [PROJECTS=100] [BUDGET=none|project|total] [MAX_AGE_DAYS=30]
+//!
+//! Ages are uniform over 0-90 days; MAX_AGE_DAYS=3650 makes every object a budget candidate (the
+//! worst case for the total budget's memory).
+
+use cache_sentinel::filter::ProjectFilter;
+use cache_sentinel::pruner::plan::{ObjectMeta, Planner, PrunePolicy};
+use chrono::{Duration, TimeZone, Utc};
+use std::collections::HashSet;
+use std::time::Instant;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let objects: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let projects: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(100).max(1);
+    let budget = args.get(3).map(String::as_str).unwrap_or("none").to_owned();
+    let max_age_days: i64 = args.get(4).and_then(|a| a.parse().ok()).unwrap_or(30);
+    let now = Utc.with_ymd_and_hms(2026, 11, 20, 3, 0, 0).unwrap();
+    let policy = PrunePolicy {
+        root: "codebuild/".into(),
+        per_project: true,
+        keep_newest: 3,
+        max_age: Duration::days(max_age_days),
+        min_age: Duration::hours(24),
+        orphan_grace: Duration::days(7),
+        // Budgets small enough to bite: each project holds ~objects/projects * ~50 MB on average.
+        project_budget: (budget == "project").then_some(20 * 1024 * 1024 * 1024),
+        total_budget: (budget == "total").then_some(1024 * 1024 * 1024 * 1024),
+        max_deletes: usize::MAX,
+        projects: ProjectFilter::default(),
+    };
+    // Every tenth project no longer exists.
+    let missing: HashSet<String> = (0..projects).filter(|p| p % 10 == 9).map(project_name).collect();
+    let started = Instant::now();
+    let mut planner = Planner::new(&policy, now, &missing, None);
+    let mut out = Vec::with_capacity(1024);
+    let (mut planned, mut rng) = (0u64, 0x9E37_79B9_7F4A_7C15u64);
+    let per_project = objects / projects;
+    for p in 0..projects {
+        let name = project_name(p);
+        let count = if p == projects - 1 { objects - per_project * (projects - 1) } else { per_project };
+        for i in 0..count {
+            rng = xorshift(rng);
+            // CodeBuild S3 cache keys are 36-character UUIDs under the project prefix.
+            let key = format!("codebuild/{name}/{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", i, (rng >> 48) & 0xffff, (rng >> 32) & 0xffff, (rng >> 16) & 0xffff, rng & 0xffff_ffff_ffff);
+            let age_minutes = (rng >> 7) % (90 * 24 * 60);
+            let size = 1024 + (rng >> 13) % (100 * 1024 * 1024);
+            planner.push(ObjectMeta { key, size, last_modified_ms: (now - Duration::minutes(age_minutes as i64)).timestamp_millis() }, &mut out);
+            planned += out.len() as u64;
+            out.clear();
+        }
+    }
+    planner.end_listing(true, &mut out);
+    planned += out.len() as u64;
+    out.clear();
+    while planner.drain_budget(&mut out, 1000) {
+        planned += out.len() as u64;
+        out.clear();
+    }
+    planned += out.len() as u64;
+    let summary = planner.into_summary();
+    let elapsed = started.elapsed();
+    println!(
+        "{}",
+        serde_json::json!({
+            "benchmark": "planner only, synthetic listing stream (no S3)",
+            "objects": objects,
+            "projects": projects,
+            "budget": budget,
+            "max_age_days": max_age_days,
+            "planned": planned,
+            "by_reason": summary.by_reason,
+            "seconds": elapsed.as_secs_f64(),
+            "objects_per_second": (objects as f64 / elapsed.as_secs_f64()).round(),
+            "peak_rss_kib": peak_rss_kib(),
+        })
+    );
+}
+
+fn project_name(p: u64) -> String {
+    format!("service-{p:04}-build")
+}
+
+fn xorshift(mut x: u64) -> u64 {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    x
+}
+
+/// The process's peak resident set (VmHWM from /proc/self/status), None where unavailable.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
