@@ -9,6 +9,7 @@
 use cache_sentinel::config::CommonConfig;
 use cache_sentinel::guard::GuardConfig;
 use cache_sentinel::monitor::MonitorConfig;
+use cache_sentinel::pruner::PrunerConfig;
 use cache_sentinel::testing;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -26,17 +27,7 @@ const MONITOR: &str = "BuildTimeMonitorFunction";
 fn variables_read_by(function: &str) -> BTreeSet<String> {
     let own: Vec<&str> = match function {
         GUARD => return GuardConfig::variables().into_iter().map(str::to_owned).collect(),
-        PRUNER => vec![
-            "PRUNE_KEEP_NEWEST",
-            "PRUNE_MAX_AGE_DAYS",
-            "PRUNE_MIN_AGE_HOURS",
-            "PRUNE_PROJECT_BUDGET",
-            "PRUNE_TOTAL_BUDGET",
-            "PRUNE_ORPHAN_GRACE_DAYS",
-            "PRUNE_MAX_DELETES_PER_RUN",
-            "PRUNE_DELETE_CONCURRENCY",
-            "PRUNE_DEADLINE_MARGIN_SECONDS",
-        ],
+        PRUNER => return PrunerConfig::variables().into_iter().map(str::to_owned).collect(),
         MONITOR => return MonitorConfig::variables().into_iter().map(str::to_owned).collect(),
         other => panic!("no variable list for function {other}"),
     };
@@ -452,7 +443,7 @@ fn the_deploy_guide_names_what_the_template_defines() {
 fn allowed_actions_of(function: &str) -> BTreeSet<String> {
     let own: &[&str] = match function {
         GUARD => &["codebuild:ListProjects", "codebuild:BatchGetProjects", "codebuild:UpdateProject", "s3:ListBucket"],
-        PRUNER => &["s3:ListBucket", "s3:DeleteObject", "s3:GetObject", "s3:PutObject", "codebuild:BatchGetProjects"],
+        PRUNER => &["s3:ListBucket", "s3:GetBucketVersioning", "s3:DeleteObject", "s3:GetObject", "s3:PutObject", "codebuild:BatchGetProjects"],
         MONITOR => &[
             "codebuild:ListProjects",
             "codebuild:BatchGetBuilds",

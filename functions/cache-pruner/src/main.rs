@@ -7,16 +7,20 @@
 use cache_sentinel::aws::Clients;
 use cache_sentinel::config::ProcessEnv;
 use cache_sentinel::pruner::{CachePruner, PrunerConfig, RunLimits};
+use cache_sentinel::startup;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
 use std::time::{Instant, SystemTime};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    let started = Instant::now();
     cache_sentinel::telemetry::init_json_logs();
-    let config = PrunerConfig::from_env(&ProcessEnv).inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
+    let config = PrunerConfig::from_env(&ProcessEnv).map_err(|e| startup::init_failed("cache-pruner", e))?;
     let margin = config.deadline_margin;
     let pruner = CachePruner::new(config, &Clients::from_env().await);
+    startup::log_cold_start("cache-pruner", started);
+
     let pruner = &pruner;
     run(service_fn(move |event: LambdaEvent<Value>| async move {
         // Stop listing `margin` before the invocation deadline: in-flight deletions and the state
