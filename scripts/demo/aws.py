@@ -62,20 +62,24 @@ def cache(project):
 
 
 def seed_objects(bucket, specs):
-    """moto stamps LastModified with the time of the put: the pruner's clock is moved instead.
-    AGE_DAYS is therefore written into the demo's expectations, not the object."""
+    """AGE_DAYS goes to the emulator's `emulator-age-seconds` aid (scripts/emulator/moto_server.py),
+    which backdates LastModified; real S3 has no such thing."""
     s3 = client("s3")
     for spec in specs:
-        key, size = spec.rsplit(":", 1)
-        s3.put_object(Bucket=bucket, Key=key, Body=b"\0" * int(size))
+        key, age_days, size = spec.rsplit(":", 2)
+        s3.put_object(Bucket=bucket, Key=key, Body=b"\0" * int(size),
+                      Metadata={"emulator-age-seconds": str(int(float(age_days) * 86400))})
 
 
 def list_objects(bucket):
+    import datetime
+    now = datetime.datetime.now(datetime.timezone.utc)
     pages = client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket)
-    keys = [o["Key"] for page in pages for o in page.get("Contents", [])]
-    for key in keys:
-        print("   ", key)
-    print(f"    ({len(keys)} objects)")
+    objects = [o for page in pages for o in page.get("Contents", [])]
+    for o in objects:
+        age = (now - o["LastModified"]).total_seconds() / 86400
+        print(f"    {o['Key']:<48} {age:6.1f} days  {o['Size']:>9} bytes")
+    print(f"    ({len(objects)} objects)")
 
 
 def notices(topic):

@@ -1,5 +1,12 @@
 """moto in server mode, plus what moto lacks: the CodeBuild UpdateProject and EventBridge
-TestEventPattern APIs, and CodeBuild build timestamps as AWS sends them (epoch seconds).
+TestEventPattern APIs, CodeBuild build timestamps as AWS sends them (epoch seconds), and S3
+GetBucketVersioning with AWS's documented <VersioningConfiguration> document (moto 5.2.1 answers
+with another root element, which AWS SDKs reject).
+
+One emulator-only aid, for demos and end-to-end tests of age-based logic through the real
+binaries: an object put with the user metadata `emulator-age-seconds: N` (header
+`x-amz-meta-emulator-age-seconds`) gets a LastModified N seconds in the past. Real S3 has no such
+thing; the functions never send it.
 
 UpdateProject follows the AWS CodeBuild API reference: only the fields given in the request are
 changed (a partial update), the project is returned as it is after the update, an unknown project
@@ -20,6 +27,8 @@ import sys
 from moto.codebuild.exceptions import InvalidInputException, ResourceNotFoundException
 from moto.codebuild.responses import CodeBuildResponse
 from moto.core.utils import unix_time
+from moto.s3.models import FakeKey
+from moto.s3.responses import S3Response
 from moto.events.exceptions import ValidationException
 from moto.events.models import EventPattern
 from moto.events.responses import EventsHandler
@@ -181,6 +190,39 @@ def _with_epoch_times(original):
 
 for _operation in ("start_build", "batch_get_builds", "stop_build"):
     setattr(CodeBuildResponse, _operation, _with_epoch_times(getattr(CodeBuildResponse, _operation)))
+
+
+def _backdating(original):
+    def set_metadata(self, metadata, replace=False):
+        original(self, metadata, replace)
+        age = None
+        for name, value in (metadata or {}).items():
+            if name.lower() == "x-amz-meta-emulator-age-seconds":
+                age = value
+        if age is not None:
+            import datetime
+
+            from moto.core.utils import utcnow
+
+            self.last_modified = utcnow() - datetime.timedelta(seconds=float(age))
+
+    return set_metadata
+
+
+FakeKey.set_metadata = _backdating(FakeKey.set_metadata)
+
+
+def get_bucket_versioning(self):
+    status = self.backend.get_bucket_versioning(self.bucket_name)
+    inner = f"<Status>{status}</Status>" if status else ""
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">{inner}</VersioningConfiguration>'
+    )
+    return 200, {"Content-Type": "application/xml"}, body
+
+
+S3Response.get_bucket_versioning = get_bucket_versioning
 
 
 if __name__ == "__main__":

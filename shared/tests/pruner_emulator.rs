@@ -323,3 +323,24 @@ async fn a_shared_prefix_is_one_group_and_budgets_delete_oldest_first() {
     let ignored = pruner(&clients, &vars, 2).handle(&build_event("some-project", "SUCCEEDED"), RunLimits::default()).await.unwrap();
     assert!(ignored.ignored.as_deref().unwrap_or_default().contains("CACHE_PREFIX_PER_PROJECT"));
 }
+
+#[tokio::test]
+async fn a_versioned_bucket_is_reported_with_the_lifecycle_backstop() {
+    let (clients, bucket) = setup().await;
+    clients
+        .s3
+        .put_bucket_versioning()
+        .bucket(&bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder().status(aws_sdk_s3::types::BucketVersioningStatus::Enabled).build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let p = ProjectFixture::new(&testing::unique("versioned")).create(&clients).await;
+    seed(&clients, &bucket, objects(&format!("{p}/"), 5)).await;
+    let report = pruner(&clients, &[("CACHE_BUCKET", bucket.as_str())], 60).handle(&sweep_event(), RunLimits::default()).await.unwrap();
+    assert_eq!(report.versioning.as_deref(), Some("Enabled"), "{report:?}");
+    assert!(report.notes.iter().any(|n| n.contains("NoncurrentVersionExpiration")), "{:?}", report.notes);
+    assert_eq!(report.deleted, 2);
+}
