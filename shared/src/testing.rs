@@ -259,3 +259,31 @@ impl Drop for LambdaWatch {
         let _ = self.child.wait();
     }
 }
+
+/// One malformed sample of `events/invalid/`: each file is named `<what>--<cause>.json`, and the
+/// error it provokes must name the cause (underscores stand for spaces).
+pub struct InvalidEvent {
+    pub path: std::path::PathBuf,
+    /// The file as JSON, or as a JSON string when it is not JSON at all.
+    pub event: serde_json::Value,
+    pub cause: String,
+}
+
+/// Every sample in `events/invalid/`.
+pub fn invalid_events() -> Vec<InvalidEvent> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/invalid");
+    let mut samples: Vec<InvalidEvent> = std::fs::read_dir(&dir)
+        .expect("events/invalid")
+        .map(|entry| {
+            let path = entry.expect("dir entry").path();
+            let text = std::fs::read_to_string(&path).expect("sample");
+            let stem = path.file_stem().expect("file name").to_string_lossy().to_string();
+            let cause = stem.split("--").nth(1).unwrap_or(&stem).replace('_', " ");
+            let event = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+            InvalidEvent { path, event, cause }
+        })
+        .collect();
+    samples.sort_by(|a, b| a.path.cmp(&b.path));
+    assert!(samples.len() >= 5, "expected the malformed samples in events/invalid, found {}", samples.len());
+    samples
+}

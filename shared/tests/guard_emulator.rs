@@ -230,21 +230,11 @@ async fn sweep_heals_every_drifted_project_over_several_pages() {
 async fn malformed_events_fail_with_clear_errors() {
     let clients = testing::emulator_clients().await;
     let guard = CacheGuard::new(config(&[("CACHE_BUCKET", "any-bucket")]), &clients);
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/invalid");
-    let mut seen = 0;
-    for entry in std::fs::read_dir(&dir).expect("events/invalid") {
-        let path = entry.unwrap().path();
-        let text = std::fs::read_to_string(&path).unwrap();
-        let expected = path.file_stem().unwrap().to_string_lossy().to_string();
-        let event: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        let err = guard.handle(&event).await.expect_err(&format!("{} must be rejected", path.display()));
+    for sample in testing::invalid_events() {
+        let err = guard.handle(&sample.event).await.expect_err(&format!("{} must be rejected", sample.path.display()));
         let message = err.to_string();
-        // Each file is named after the cause its error must name.
-        let cause = expected.split("--").nth(1).unwrap_or(&expected).replace('_', " ");
-        assert!(message.contains(&cause), "{}: error {message:?} does not name {cause:?}", path.display());
-        seen += 1;
+        assert!(message.contains(&sample.cause), "{}: error {message:?} does not name {:?}", sample.path.display(), sample.cause);
     }
-    assert!(seen >= 5, "expected the malformed samples in events/invalid, found {seen}");
 }
 
 #[test]

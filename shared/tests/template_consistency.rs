@@ -6,7 +6,6 @@
 //! `--transform` the SAM transform itself) in the project's `.venv`; `bash scripts/lint-install.sh`
 //! installs what it needs.
 
-use cache_sentinel::config::CommonConfig;
 use cache_sentinel::guard::GuardConfig;
 use cache_sentinel::monitor::MonitorConfig;
 use cache_sentinel::pruner::PrunerConfig;
@@ -21,17 +20,15 @@ const PRUNER: &str = "CachePrunerFunction";
 const MONITOR: &str = "BuildTimeMonitorFunction";
 
 /// The variables each function reads, from the code where the code has its list.
-///
-/// The pruner's and monitor's configurations are not on this branch yet: at merge, replace the two
-/// literal lists below with `PrunerConfig::variables()` and `MonitorConfig::variables()`.
+/// (Each config's `variables()` is the common list plus its own.)
 fn variables_read_by(function: &str) -> BTreeSet<String> {
-    let own: Vec<&str> = match function {
-        GUARD => return GuardConfig::variables().into_iter().map(str::to_owned).collect(),
-        PRUNER => return PrunerConfig::variables().into_iter().map(str::to_owned).collect(),
-        MONITOR => return MonitorConfig::variables().into_iter().map(str::to_owned).collect(),
+    let read = match function {
+        GUARD => GuardConfig::variables(),
+        PRUNER => PrunerConfig::variables(),
+        MONITOR => MonitorConfig::variables(),
         other => panic!("no variable list for function {other}"),
     };
-    CommonConfig::VARIABLES.iter().chain(own.iter()).map(|v| (*v).to_owned()).collect()
+    read.into_iter().map(str::to_owned).collect()
 }
 
 /// Which functions' build rules each sample event must reach (with no project-name prefix set).
