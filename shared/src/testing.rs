@@ -287,3 +287,21 @@ pub fn invalid_events() -> Vec<InvalidEvent> {
     assert!(samples.len() >= 5, "expected the malformed samples in events/invalid, found {}", samples.len());
     samples
 }
+
+/// What most emulator tests start from: clients, a fresh cache bucket, and a topic whose
+/// subscriber queue shows what was sent.
+pub struct Sandbox {
+    pub clients: Clients,
+    pub bucket: String,
+    pub topic: TopicWithQueue,
+}
+
+impl Sandbox {
+    pub async fn new() -> Self {
+        let clients = emulator_clients().await;
+        let bucket = unique("cache");
+        create_bucket(&clients, &bucket).await;
+        let topic = TopicWithQueue::create(&clients, &unique("topic")).await;
+        Sandbox { clients, bucket, topic }
+    }
+}

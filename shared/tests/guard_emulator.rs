@@ -5,7 +5,7 @@ use cache_sentinel::config::CommonConfig;
 use cache_sentinel::guard::service::Outcome;
 use cache_sentinel::guard::{CacheGuard, GuardConfig};
 use cache_sentinel::project::CacheSetting;
-use cache_sentinel::testing::{self, ProjectFixture, TopicWithQueue};
+use cache_sentinel::testing::{self, ProjectFixture};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
@@ -32,18 +32,8 @@ async fn cache_of(clients: &cache_sentinel::aws::Clients, project: &str) -> Cach
     cache_sentinel::aws::codebuild::cache_setting(out.projects()[0].cache().unwrap())
 }
 
-struct Setup {
-    clients: cache_sentinel::aws::Clients,
-    bucket: String,
-    topic: TopicWithQueue,
-}
-
-async fn setup() -> Setup {
-    let clients = testing::emulator_clients().await;
-    let bucket = testing::unique("cache");
-    testing::create_bucket(&clients, &bucket).await;
-    let topic = TopicWithQueue::create(&clients, &testing::unique("topic")).await;
-    Setup { clients, bucket, topic }
+async fn setup() -> testing::Sandbox {
+    testing::Sandbox::new().await
 }
 
 #[tokio::test]

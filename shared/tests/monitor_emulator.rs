@@ -7,13 +7,12 @@
 //! history is used only where it is deterministic: how many successful builds exist and their
 //! source versions (the baseline needs 5 samples, and no test creates that many).
 
-use cache_sentinel::aws::Clients;
 use cache_sentinel::event::BuildStatus;
 use cache_sentinel::monitor::facts::BuildFacts;
 use cache_sentinel::monitor::scenario::Scenario;
 use cache_sentinel::monitor::service::{MonitorError, Outcome};
 use cache_sentinel::monitor::{BuildTimeMonitor, MonitorConfig};
-use cache_sentinel::testing::{self, ProjectFixture, TopicWithQueue};
+use cache_sentinel::testing::{self, ProjectFixture};
 use cache_sentinel::clock::FixedClock;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -61,18 +60,18 @@ fn event_of_minutes(project: &str, minutes: i64) -> Value {
     event
 }
 
-struct Setup {
-    clients: Clients,
-    bucket: String,
-    topic: TopicWithQueue,
+/// The common sandbox, plus the monitor's own helpers.
+struct Setup(testing::Sandbox);
+
+impl std::ops::Deref for Setup {
+    type Target = testing::Sandbox;
+    fn deref(&self) -> &testing::Sandbox {
+        &self.0
+    }
 }
 
 async fn setup() -> Setup {
-    let clients = testing::emulator_clients().await;
-    let bucket = testing::unique("cache");
-    testing::create_bucket(&clients, &bucket).await;
-    let topic = TopicWithQueue::create(&clients, &testing::unique("topic")).await;
-    Setup { clients, bucket, topic }
+    Setup(testing::Sandbox::new().await)
 }
 
 impl Setup {
