@@ -7,13 +7,15 @@
 #   bash scripts/bench-functions.sh [RUNS [FUNCTION...]]   (default 5 runs of all three; medians)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
 cd "$ROOT"
 RUNS="${1:-5}"
 FUNCTIONS=(cache-guard cache-pruner build-time-monitor)
 [ $# -gt 1 ] && FUNCTIONS=("${@:2}")
 
 for f in "${FUNCTIONS[@]}"; do cargo build --release -p "$f" --quiet; done
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+PORT="$(free_port)"
 python3 scripts/bench/fake_runtime_api.py "$PORT" &
 API_PID=$!
 trap 'kill $API_PID 2>/dev/null || true' EXIT

@@ -19,6 +19,8 @@
 # build adds fat LTO, which changes code size and speed a little, not the data the pruner holds.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
 cd "$ROOT"
 OBJECTS="${1:-100000}"
 PROJECTS="${2:-100}"
@@ -39,7 +41,7 @@ BIN="$ROOT/target/release/examples"
 peak_rss() { awk -F': ' '/Maximum resident set size/ {print $2}' "$1"; }
 wall() { awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$1"; }
 
-PORT="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')"
+PORT="$(free_port)"
 BUCKET="bench-cache"
 echo "== seeding $OBJECTS objects across $PROJECTS projects (latency ${LATENCY_MS} ms per request)" >&2
 "$PY" scripts/bench/pruner_server.py --port "$PORT" --bucket "$BUCKET" --objects "$OBJECTS" \

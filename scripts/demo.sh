@@ -6,6 +6,8 @@
 #   3. build-time-monitor reports a slow build; the email is printed as a subscriber receives it
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
 cd "$ROOT"
 
 PROJECT=tts-service-build
@@ -34,7 +36,7 @@ cargo build --workspace --bins --quiet
 
 AWS="$ROOT/.venv/bin/python scripts/demo/aws.py"
 TOPIC="$($AWS setup "$PROJECT" "$BUCKET" cache-sentinel-demo)"
-INVOKE_PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+INVOKE_PORT="$(free_port)"
 
 # Serve the functions through the Lambda Runtime API with the given configuration.
 serve() {

@@ -13,22 +13,11 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 # EMULATOR_STATE: where a running instance keeps its pid, port and log, so several can run at once.
 STATE="${EMULATOR_STATE:-$ROOT/.emulator}"
-PYTHON="${PYTHON:-python3}"
+# shellcheck source=scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
 
 install() {
-  if [ ! -x "$VENV/bin/python" ]; then
-    "$PYTHON" -m venv "$VENV"
-  fi
-  local req="$ROOT/scripts/emulator/requirements.txt"
-  local stamp="$VENV/.installed-$(sha256sum "$req" | cut -c1-16)"
-  if [ ! -f "$stamp" ]; then
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
-    touch "$stamp"
-  fi
-}
-
-free_port() {
-  "$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+  venv_install "$VENV" "$ROOT/scripts/emulator/requirements.txt"
 }
 
 env_lines() {

@@ -8,28 +8,10 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
-PYTHON="${PYTHON:-python3}"
+# shellcheck source=scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
 
-stamp_for() { echo "$1/.installed-$(sha256sum "$2" | cut -c1-16)"; }
-
-if [ ! -x "$VENV/bin/python" ]; then
-  "$PYTHON" -m venv "$VENV"
-fi
-req="$ROOT/scripts/ci/requirements-lint.txt"
-stamp="$(stamp_for "$VENV" "$req")"
-if [ ! -f "$stamp" ]; then
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
-  touch "$stamp"
-fi
-
+venv_install "$VENV" "$ROOT/scripts/ci/requirements-lint.txt"
 CHECKOV_VENV="$VENV/checkov"
-if [ ! -x "$CHECKOV_VENV/bin/python" ]; then
-  "$PYTHON" -m venv "$CHECKOV_VENV"
-fi
-req="$ROOT/scripts/ci/requirements-checkov.txt"
-stamp="$(stamp_for "$CHECKOV_VENV" "$req")"
-if [ ! -f "$stamp" ]; then
-  "$CHECKOV_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
-  touch "$stamp"
-fi
+venv_install "$CHECKOV_VENV" "$ROOT/scripts/ci/requirements-checkov.txt"
 ln -sfn "$CHECKOV_VENV/bin/checkov" "$VENV/bin/checkov"

@@ -23,8 +23,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     testing::create_bucket(&clients, &bucket).await;
     let topic = TopicWithQueue::create(&clients, &testing::unique("demo-topic")).await;
 
-    let mut env: HashMap<String, String> =
-        MonitorConfig::variables().into_iter().filter_map(|v| ProcessEnv.var(v).map(|value| (v.to_owned(), value))).collect();
+    let mut env: HashMap<String, String> = MonitorConfig::variables()
+        .into_iter()
+        .filter_map(|v| ProcessEnv.var(v).map(|value| (v.to_owned(), value)))
+        .collect();
     env.insert("CACHE_BUCKET".into(), bucket);
     env.insert("NOTIFY_TOPIC_ARN".into(), topic.topic_arn.clone());
     let monitor = BuildTimeMonitor::new(MonitorConfig::from_env(&env)?, &clients);

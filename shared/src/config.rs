@@ -114,7 +114,11 @@ pub fn parse_byte_size(raw: &str) -> Result<u64, String> {
         "mib" => 1024.0 * 1024.0,
         "gib" => 1024.0 * 1024.0 * 1024.0,
         "tib" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
-        other => return Err(format!("unknown size unit {other:?} in {raw:?} (use B, KB, MB, GB, TB, KiB, MiB, GiB or TiB)")),
+        other => {
+            return Err(format!(
+                "unknown size unit {other:?} in {raw:?} (use B, KB, MB, GB, TB, KiB, MiB, GiB or TiB)"
+            ));
+        }
     };
     let bytes = number * multiplier;
     if !bytes.is_finite() || bytes < 0.0 || bytes > u64::MAX as f64 {
@@ -151,18 +155,27 @@ impl CacheLayout {
             key_prefix.push('/');
         }
         if key_prefix.starts_with(crate::RESERVED_PREFIX) {
-            return Err(ConfigError::new("CACHE_KEY_PREFIX", format!("{} is reserved for cache-sentinel's own state", crate::RESERVED_PREFIX)));
+            return Err(ConfigError::new(
+                "CACHE_KEY_PREFIX",
+                format!("{} is reserved for cache-sentinel's own state", crate::RESERVED_PREFIX),
+            ));
         }
-        Ok(CacheLayout {
-            bucket,
-            key_prefix,
-            per_project_prefix: boolean(env, "CACHE_PREFIX_PER_PROJECT", true)?,
-        })
+        Ok(CacheLayout { bucket, key_prefix, per_project_prefix: boolean(env, "CACHE_PREFIX_PER_PROJECT", true)? })
     }
 
     /// The bucket name, from configuration or by convention from the account and region.
     pub fn bucket_name(&self, account: &str, region: &str) -> String {
         self.bucket.clone().unwrap_or_else(|| format!("codebuild-cache-{account}-{region}"))
+    }
+
+    /// The cache bucket for an event: `CACHE_BUCKET` when set, else the conventional name from the
+    /// event's account and the region; None when neither is known.
+    pub fn resolve_bucket(&self, account: Option<&str>, region: &str) -> Option<String> {
+        match (&self.bucket, account) {
+            (Some(bucket), _) => Some(bucket.clone()),
+            (None, Some(account)) => Some(self.bucket_name(account, region)),
+            (None, None) => None,
+        }
     }
 
     /// The key prefix (without trailing slash) where this project's cache objects live, "" for root.
@@ -185,7 +198,8 @@ impl CacheLayout {
 pub fn validate_bucket_name(name: &str) -> Result<(), String> {
     let ok_len = (3..=63).contains(&name.len());
     let ok_chars = name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
-    let ok_ends = name.starts_with(|c: char| c.is_ascii_alphanumeric()) && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+    let ok_ends =
+        name.starts_with(|c: char| c.is_ascii_alphanumeric()) && name.ends_with(|c: char| c.is_ascii_alphanumeric());
     if ok_len && ok_chars && ok_ends && !name.contains("..") {
         Ok(())
     } else {

@@ -53,10 +53,7 @@ impl AwsError {
             _ => None,
         };
         let code = err.code().map(str::to_owned);
-        let message = err
-            .message()
-            .map(str::to_owned)
-            .unwrap_or_else(|| error_chain(&err));
+        let message = err.message().map(str::to_owned).unwrap_or_else(|| error_chain(&err));
         let kind = match &err {
             SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => AwsErrorKind::Unreachable,
             _ => classify(code.as_deref(), raw_status),
@@ -76,18 +73,34 @@ impl AwsError {
 
 fn classify(code: Option<&str>, status: Option<u16>) -> AwsErrorKind {
     match code.unwrap_or("") {
-        "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" | "AuthorizationError"
-        | "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "ExpiredToken" | "ExpiredTokenException"
-        | "UnrecognizedClientException" | "Forbidden" => AwsErrorKind::AccessDenied,
-        "Throttling" | "ThrottlingException" | "ThrottledException" | "TooManyRequestsException"
-        | "RequestLimitExceeded" | "SlowDown" | "Throttled" | "AccountLimitExceededException" => {
-            AwsErrorKind::Throttled
-        }
+        "AccessDenied"
+        | "AccessDeniedException"
+        | "UnauthorizedOperation"
+        | "AuthorizationError"
+        | "InvalidAccessKeyId"
+        | "SignatureDoesNotMatch"
+        | "ExpiredToken"
+        | "ExpiredTokenException"
+        | "UnrecognizedClientException"
+        | "Forbidden" => AwsErrorKind::AccessDenied,
+        "Throttling"
+        | "ThrottlingException"
+        | "ThrottledException"
+        | "TooManyRequestsException"
+        | "RequestLimitExceeded"
+        | "SlowDown"
+        | "Throttled"
+        | "AccountLimitExceededException" => AwsErrorKind::Throttled,
         "ResourceNotFoundException" | "NoSuchBucket" | "NoSuchKey" | "NotFound" | "NotFoundException" => {
             AwsErrorKind::NotFound
         }
-        "InvalidInputException" | "ValidationException" | "InvalidParameter" | "InvalidParameterException"
-        | "InvalidArgument" | "InvalidRequest" | "MalformedXML" => AwsErrorKind::InvalidInput,
+        "InvalidInputException"
+        | "ValidationException"
+        | "InvalidParameter"
+        | "InvalidParameterException"
+        | "InvalidArgument"
+        | "InvalidRequest"
+        | "MalformedXML" => AwsErrorKind::InvalidInput,
         _ => match status {
             Some(403) => AwsErrorKind::AccessDenied,
             Some(404) => AwsErrorKind::NotFound,

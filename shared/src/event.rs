@@ -19,9 +19,13 @@ pub const SCHEDULED_EVENT: &str = "Scheduled Event";
 pub enum EventError {
     #[error("event is not a JSON object (got {0})")]
     NotAnObject(&'static str),
-    #[error("unexpected event source {event_source:?} with detail-type {detail_type:?}: expected source \"aws.codebuild\" with detail-type \"CodeBuild Build State Change\", or a scheduled event (source \"aws.events\", detail-type \"Scheduled Event\")")]
+    #[error(
+        "unexpected event source {event_source:?} with detail-type {detail_type:?}: expected source \"aws.codebuild\" with detail-type \"CodeBuild Build State Change\", or a scheduled event (source \"aws.events\", detail-type \"Scheduled Event\")"
+    )]
     UnexpectedSource { event_source: String, detail_type: String },
-    #[error("unexpected detail-type {0:?} from aws.codebuild: only \"CodeBuild Build State Change\" is handled (phase changes and notifications are not)")]
+    #[error(
+        "unexpected detail-type {0:?} from aws.codebuild: only \"CodeBuild Build State Change\" is handled (phase changes and notifications are not)"
+    )]
     UnexpectedDetailType(String),
     #[error("CodeBuild event has no `detail` object")]
     MissingDetail,
@@ -145,7 +149,9 @@ impl Trigger {
                     detail: obj.get("detail").cloned().unwrap_or(Value::Null),
                 }));
             }
-            _ => return Err(EventError::UnexpectedSource { event_source: source, detail_type }),
+            _ => {
+                return Err(EventError::UnexpectedSource { event_source: source, detail_type });
+            }
         }
 
         let detail = obj.get("detail").and_then(Value::as_object).ok_or(EventError::MissingDetail)?;
@@ -153,7 +159,10 @@ impl Trigger {
             match detail.get(field) {
                 None | Some(Value::Null) => Ok(None),
                 Some(Value::String(s)) => Ok(Some(s.clone())),
-                Some(other) => Err(EventError::InvalidField { field, reason: format!("expected a string, got {}", json_kind(other)) }),
+                Some(other) => Err(EventError::InvalidField {
+                    field,
+                    reason: format!("expected a string, got {}", json_kind(other)),
+                }),
             }
         };
         let project = detail_text("project-name")?.ok_or(EventError::MissingField("project-name"))?;
@@ -230,7 +239,9 @@ mod tests {
 
     #[test]
     fn parses_the_aws_documented_sample_typed() {
-        let Trigger::BuildStateChange(e) = Trigger::parse(&aws_documented_sample()).unwrap() else { panic!("not a build event") };
+        let Trigger::BuildStateChange(e) = Trigger::parse(&aws_documented_sample()).unwrap() else {
+            panic!("not a build event")
+        };
         assert_eq!(e.project, "my-sample-project");
         assert_eq!(e.status, BuildStatus::Succeeded);
         assert!(e.typed.is_some(), "typed parse failed: {:?}", e.typed_error);
@@ -274,11 +285,14 @@ mod tests {
     fn rejects_with_the_cause_named() {
         let err = Trigger::parse(&json!({"source":"aws.s3","detail-type":"Object Created","detail":{}})).unwrap_err();
         assert!(err.to_string().contains("aws.s3"), "{err}");
-        let err = Trigger::parse(&json!({"source":"aws.codebuild","detail-type":"CodeBuild Build Phase Change","detail":{}})).unwrap_err();
+        let err =
+            Trigger::parse(&json!({"source":"aws.codebuild","detail-type":"CodeBuild Build Phase Change","detail":{}}))
+                .unwrap_err();
         assert!(err.to_string().contains("Phase Change"), "{err}");
         let err = Trigger::parse(&json!({"source":"aws.codebuild","detail-type":"CodeBuild Build State Change","detail":{"build-status":"SUCCEEDED"}})).unwrap_err();
         assert_eq!(err, EventError::MissingField("project-name"));
-        let err = Trigger::parse(&json!({"source":"aws.codebuild","detail-type":"CodeBuild Build State Change"})).unwrap_err();
+        let err = Trigger::parse(&json!({"source":"aws.codebuild","detail-type":"CodeBuild Build State Change"}))
+            .unwrap_err();
         assert_eq!(err, EventError::MissingDetail);
         let err = Trigger::parse(&json!([1, 2])).unwrap_err();
         assert_eq!(err, EventError::NotAnObject("an array"));
@@ -291,7 +305,8 @@ mod tests {
     #[test]
     fn scheduled_event() {
         let t = Trigger::parse(&json!({"version":"0","id":"e1","detail-type":"Scheduled Event","source":"aws.events",
-            "account":"123456789012","time":"2026-01-01T00:00:00Z","region":"ap-south-1","resources":[],"detail":{}})).unwrap();
+            "account":"123456789012","time":"2026-01-01T00:00:00Z","region":"ap-south-1","resources":[],"detail":{}}))
+        .unwrap();
         assert!(matches!(t, Trigger::Scheduled(_)));
         assert_eq!(t.account(), Some("123456789012"));
     }

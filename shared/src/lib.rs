@@ -12,6 +12,8 @@ pub mod error;
 pub mod event;
 pub mod filter;
 pub mod guard;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 pub mod monitor;
 pub mod notify;
 pub mod project;

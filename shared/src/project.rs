@@ -16,19 +16,28 @@ pub struct CacheSetting {
     pub location: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub modes: Vec<String>,
+    /// `cacheNamespace`: projects with the same bucket, prefix, namespace and buildspec cache key
+    /// share one cache.
+    #[serde(rename = "cacheNamespace", skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
 }
 
 impl CacheSetting {
     pub fn none() -> Self {
-        CacheSetting { cache_type: CACHE_NONE.into(), location: None, modes: vec![] }
+        CacheSetting { cache_type: CACHE_NONE.into(), location: None, modes: vec![], namespace: None }
     }
 
     pub fn s3(location: impl Into<String>) -> Self {
-        CacheSetting { cache_type: CACHE_S3.into(), location: Some(location.into()), modes: vec![] }
+        CacheSetting { cache_type: CACHE_S3.into(), location: Some(location.into()), modes: vec![], namespace: None }
     }
 
     pub fn local(modes: &[&str]) -> Self {
-        CacheSetting { cache_type: CACHE_LOCAL.into(), location: None, modes: modes.iter().map(|m| (*m).into()).collect() }
+        CacheSetting {
+            cache_type: CACHE_LOCAL.into(),
+            location: None,
+            modes: modes.iter().map(|m| (*m).into()).collect(),
+            namespace: None,
+        }
     }
 
     pub fn is_s3(&self) -> bool {
@@ -50,6 +59,9 @@ impl fmt::Display for CacheSetting {
         if !self.modes.is_empty() {
             write!(f, " ({})", self.modes.join(", "))?;
         }
+        if let Some(namespace) = &self.namespace {
+            write!(f, " namespace {namespace}")?;
+        }
         Ok(())
     }
 }
@@ -65,9 +77,39 @@ pub struct ProjectSnapshot {
     pub buildspec: Option<String>,
     pub privileged_mode: bool,
     pub image: Option<String>,
+    /// `environment.type` and `environment.computeType` (LINUX_GPU_CONTAINER, BUILD_GENERAL1_2XLARGE...).
+    pub environment_type: Option<String>,
+    pub compute_type: Option<String>,
+    /// `environment.fleet.fleetArn`: the project builds on a reserved-capacity fleet.
+    pub fleet_arn: Option<String>,
+    /// `environment.dockerServer` is set: Docker layers persist on the project's Docker server.
+    pub docker_server: bool,
+    /// The service role the project's builds run as (what needs access to the cache location).
+    pub service_role: Option<String>,
+    /// The project builds in a VPC (`vpcConfig` with subnets): S3 must be reachable from them.
+    pub vpc: bool,
 }
 
 impl ProjectSnapshot {
+    /// A project with this name and cache and nothing else set (fixtures, tests).
+    pub fn new(name: &str, cache: CacheSetting) -> Self {
+        ProjectSnapshot {
+            name: name.to_owned(),
+            arn: None,
+            cache,
+            tags: vec![],
+            buildspec: None,
+            privileged_mode: false,
+            image: None,
+            environment_type: None,
+            compute_type: None,
+            fleet_arn: None,
+            docker_server: false,
+            service_role: None,
+            vpc: false,
+        }
+    }
+
     pub fn tag(&self, key: &str) -> Option<&str> {
         self.tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }

@@ -47,5 +47,10 @@ pub fn report_init_error(api: &str, error_type: &str, message: &str) -> std::io:
 /// Logs that cold start is done (configuration parsed, clients built) and how long it took,
 /// measured from `started` (taken first thing in `main`). `scripts/bench-functions.sh` reads it.
 pub fn log_cold_start(function: &str, started: Instant) {
-    tracing::info!(function, action = "cold-start", init_us = started.elapsed().as_micros() as u64, "configuration and clients ready");
+    tracing::info!(
+        function,
+        action = "cold-start",
+        init_us = started.elapsed().as_micros() as u64,
+        "configuration and clients ready"
+    );
 }

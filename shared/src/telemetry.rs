@@ -21,4 +21,3 @@ pub fn init_json_logs() {
         .with_ansi(false)
         .try_init();
 }
-

@@ -44,7 +44,9 @@ pub async fn create_bucket(clients: &Clients, bucket: &str) {
     let region = region();
     if region != "us-east-1" {
         request = request.create_bucket_configuration(
-            CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::from(region.as_str())).build(),
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(region.as_str()))
+                .build(),
         );
     }
     request.send().await.expect("create bucket in emulator");
@@ -147,8 +149,10 @@ pub struct Received {
 impl TopicWithQueue {
     pub async fn create(clients: &Clients, name: &str) -> Self {
         let sqs = aws_sdk_sqs::Client::new(&clients.sdk);
-        let topic_arn = clients.sns.create_topic().name(name).send().await.expect("create topic").topic_arn.expect("topic arn");
-        let queue_url = sqs.create_queue().queue_name(name).send().await.expect("create queue").queue_url.expect("queue url");
+        let topic_arn =
+            clients.sns.create_topic().name(name).send().await.expect("create topic").topic_arn.expect("topic arn");
+        let queue_url =
+            sqs.create_queue().queue_name(name).send().await.expect("create queue").queue_url.expect("queue url");
         let attrs = sqs
             .get_queue_attributes()
             .queue_url(&queue_url)
@@ -161,7 +165,15 @@ impl TopicWithQueue {
             .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
             .cloned()
             .expect("queue arn");
-        clients.sns.subscribe().topic_arn(&topic_arn).protocol("sqs").endpoint(queue_arn).send().await.expect("subscribe");
+        clients
+            .sns
+            .subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("sqs")
+            .endpoint(queue_arn)
+            .send()
+            .await
+            .expect("subscribe");
         TopicWithQueue { topic_arn, queue_url, sqs }
     }
 
@@ -187,7 +199,9 @@ impl TopicWithQueue {
                 let envelope: serde_json::Value = serde_json::from_str(m.body().unwrap_or("{}")).expect("SNS envelope");
                 let attributes = envelope["MessageAttributes"]
                     .as_object()
-                    .map(|o| o.iter().map(|(k, v)| (k.clone(), v["Value"].as_str().unwrap_or_default().to_owned())).collect())
+                    .map(|o| {
+                        o.iter().map(|(k, v)| (k.clone(), v["Value"].as_str().unwrap_or_default().to_owned())).collect()
+                    })
                     .unwrap_or_default();
                 out.push(Received {
                     subject: envelope["Subject"].as_str().map(str::to_owned),
@@ -195,7 +209,13 @@ impl TopicWithQueue {
                     attributes,
                 });
                 if let Some(handle) = m.receipt_handle() {
-                    self.sqs.delete_message().queue_url(&self.queue_url).receipt_handle(handle).send().await.expect("delete");
+                    self.sqs
+                        .delete_message()
+                        .queue_url(&self.queue_url)
+                        .receipt_handle(handle)
+                        .send()
+                        .await
+                        .expect("delete");
                 }
             }
         }
@@ -215,10 +235,21 @@ impl LambdaWatch {
     /// Starts `cargo lambda watch` in the workspace with the given extra environment.
     pub fn start(env: &[(&str, &str)]) -> Self {
         let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace").to_path_buf();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port");
         let mut cmd = std::process::Command::new("cargo");
         cmd.current_dir(&workspace)
-            .args(["lambda", "watch", "--invoke-port", &port.to_string(), "--invoke-address", "127.0.0.1", "--ignore-changes"])
+            .args([
+                "lambda",
+                "watch",
+                "--invoke-port",
+                &port.to_string(),
+                "--invoke-address",
+                "127.0.0.1",
+                "--ignore-changes",
+            ])
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::inherit());
@@ -241,7 +272,19 @@ impl LambdaWatch {
     pub fn invoke(&self, function: &str, data_file: &str) -> Result<serde_json::Value, String> {
         let out = std::process::Command::new("cargo")
             .current_dir(&self.workspace)
-            .args(["lambda", "invoke", function, "--invoke-port", &self.port.to_string(), "--invoke-address", "127.0.0.1", "--data-file", data_file, "--output-format", "json"])
+            .args([
+                "lambda",
+                "invoke",
+                function,
+                "--invoke-port",
+                &self.port.to_string(),
+                "--invoke-address",
+                "127.0.0.1",
+                "--data-file",
+                data_file,
+                "--output-format",
+                "json",
+            ])
             .output()
             .expect("cargo lambda invoke");
         let stdout = String::from_utf8_lossy(&out.stdout);

@@ -93,7 +93,10 @@ fn every_skipped_security_check_says_why() {
         for skip in resource["Metadata"]["checkov"]["skip"].as_array().into_iter().flatten() {
             let check = skip["id"].as_str().unwrap_or_else(|| panic!("{id}: checkov skip without id"));
             let reason = skip["comment"].as_str().unwrap_or_default();
-            assert!(reason.split_whitespace().count() >= 8, "{id}: skip of {check} needs a real reason, got {reason:?}");
+            assert!(
+                reason.split_whitespace().count() >= 8,
+                "{id}: skip of {check} needs a real reason, got {reason:?}"
+            );
             skips += 1;
         }
     }

@@ -20,9 +20,6 @@ async fn main() -> Result<(), Error> {
     startup::log_cold_start("build-time-monitor", started);
 
     let monitor = &monitor;
-    run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let report = monitor.handle(&event.payload).await?;
-        Ok::<_, Error>(serde_json::to_value(report)?)
-    }))
-    .await
+    // The typed report is the response; a typed error becomes a Diagnostic with a named type.
+    run(service_fn(move |event: LambdaEvent<Value>| async move { monitor.handle(&event.payload).await })).await
 }

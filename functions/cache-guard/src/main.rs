@@ -19,9 +19,6 @@ async fn main() -> Result<(), Error> {
     startup::log_cold_start("cache-guard", started);
 
     let guard = &guard;
-    run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let report = guard.handle(&event.payload).await?;
-        Ok::<_, Error>(serde_json::to_value(report)?)
-    }))
-    .await
+    // The typed report is the response; a typed error becomes a Diagnostic with a named type.
+    run(service_fn(move |event: LambdaEvent<Value>| async move { guard.handle(&event.payload).await })).await
 }

@@ -48,10 +48,24 @@ fn main() {
         for i in 0..count {
             rng = xorshift(rng);
             // CodeBuild S3 cache keys are 36-character UUIDs under the project prefix.
-            let key = format!("codebuild/{name}/{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", i, (rng >> 48) & 0xffff, (rng >> 32) & 0xffff, (rng >> 16) & 0xffff, rng & 0xffff_ffff_ffff);
+            let key = format!(
+                "codebuild/{name}/{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+                i,
+                (rng >> 48) & 0xffff,
+                (rng >> 32) & 0xffff,
+                (rng >> 16) & 0xffff,
+                rng & 0xffff_ffff_ffff
+            );
             let age_minutes = (rng >> 7) % (90 * 24 * 60);
             let size = 1024 + (rng >> 13) % (100 * 1024 * 1024);
-            planner.push(ObjectMeta { key, size, last_modified_ms: (now - Duration::minutes(age_minutes as i64)).timestamp_millis() }, &mut out);
+            planner.push(
+                ObjectMeta {
+                    key,
+                    size,
+                    last_modified_ms: (now - Duration::minutes(age_minutes as i64)).timestamp_millis(),
+                },
+                &mut out,
+            );
             planned += out.len() as u64;
             out.clear();
         }

@@ -18,7 +18,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let days: i64 = std::env::var("PRUNE_LOCAL_DAYS_AHEAD").ok().and_then(|d| d.parse().ok()).unwrap_or(0);
     let event: serde_json::Value = match std::env::var("PRUNE_LOCAL_EVENT") {
         Ok(file) => serde_json::from_str(&std::fs::read_to_string(file)?)?,
-        Err(_) => serde_json::json!({"source": "aws.events", "detail-type": "Scheduled Event", "account": "123456789012", "detail": {}}),
+        Err(_) => {
+            serde_json::json!({"source": "aws.events", "detail-type": "Scheduled Event", "account": "123456789012", "detail": {}})
+        }
     };
     let pruner = CachePruner::new(config, &Clients::from_env().await)
         .with_clock(Arc::new(FixedClock(chrono::Utc::now() + chrono::Duration::days(days))));

@@ -22,13 +22,10 @@ async fn main() -> Result<(), Error> {
     startup::log_cold_start("cache-pruner", started);
 
     let pruner = &pruner;
+    // The typed report is the response; a typed error becomes a Diagnostic with a named type.
     run(service_fn(move |event: LambdaEvent<Value>| async move {
-        // Stop listing `margin` before the invocation deadline: in-flight deletions and the state
-        // write finish within the margin.
-        let left = event.context.deadline().duration_since(SystemTime::now()).unwrap_or_default();
-        let limits = RunLimits { deadline: Some(Instant::now() + left.saturating_sub(margin)), max_pages: None };
-        let report = pruner.handle(&event.payload, limits).await?;
-        Ok::<_, Error>(serde_json::to_value(report)?)
+        let limits = RunLimits::before_deadline(event.context.deadline(), SystemTime::now(), margin);
+        pruner.handle(&event.payload, limits).await
     }))
     .await
 }

@@ -38,7 +38,8 @@ async fn pruner_binary_prunes_a_project_after_a_successful_build() {
 
     let dir = std::env::temp_dir().join(testing::unique("e2e-events"));
     std::fs::create_dir_all(&dir).unwrap();
-    let mut event: serde_json::Value = serde_json::from_str(include_str!("../../../events/build-succeeded.json")).unwrap();
+    let mut event: serde_json::Value =
+        serde_json::from_str(include_str!("../../../events/build-succeeded.json")).unwrap();
     event["detail"]["project-name"] = serde_json::json!(project);
     event["region"] = serde_json::json!(testing::region());
     let event_file = dir.join("succeeded.json");
@@ -51,11 +52,13 @@ async fn pruner_binary_prunes_a_project_after_a_successful_build() {
 
     let listed = clients.s3.list_objects_v2().bucket(&bucket).send().await.unwrap();
     let keys: BTreeSet<String> = listed.contents().iter().filter_map(|o| o.key().map(str::to_owned)).collect();
-    let expected: BTreeSet<String> = ["b", "c", "d", "e"].iter().map(|n| format!("{project}/{n}")).chain([format!("{other}/old")]).collect();
+    let expected: BTreeSet<String> =
+        ["b", "c", "d", "e"].iter().map(|n| format!("{project}/{n}")).chain([format!("{other}/old")]).collect();
     assert_eq!(keys, expected);
 
     // A malformed event is an error naming the cause.
-    let invalid = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/invalid/missing-project-name--project-name.json");
+    let invalid = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../events/invalid/missing-project-name--project-name.json");
     let error = watch.invoke("cache-pruner", invalid.to_str().unwrap()).expect_err("must fail");
     assert!(error.contains("project-name"), "{error}");
 }

@@ -1,11 +1,11 @@
 //! CodeBuild adapter: list and read projects, update a project's cache, read builds.
 
 use crate::error::AwsError;
-use crate::project::{CacheSetting, ProjectSnapshot};
 use crate::event::BuildStatus;
 use crate::monitor::facts::{BuildFacts, PhaseTime, arn_region_account};
-use aws_sdk_codebuild::types::{Build, CacheMode, CacheType, Project, ProjectCache, SortOrderType};
+use crate::project::{CacheSetting, ProjectSnapshot};
 use aws_sdk_codebuild::Client;
+use aws_sdk_codebuild::types::{Build, CacheMode, CacheType, Project, ProjectCache, SortOrderType};
 use chrono::{DateTime, Utc};
 
 /// BatchGetProjects and BatchGetBuilds take at most 100 names or ids per call.
@@ -124,7 +124,8 @@ impl CodeBuildProjects {
 
 /// Converts a BatchGetBuilds build into the monitor's plain facts.
 pub fn build_facts(build: &Build) -> BuildFacts {
-    let status = build.build_status().map(|s| BuildStatus::parse(s.as_str())).unwrap_or(BuildStatus::Other("UNKNOWN".into()));
+    let status =
+        build.build_status().map(|s| BuildStatus::parse(s.as_str())).unwrap_or(BuildStatus::Other("UNKNOWN".into()));
     let mut facts = BuildFacts::new(build.project_name().unwrap_or_default(), status);
     facts.build_id = build.id().map(str::to_owned);
     facts.build_number = build.build_number().and_then(|n| u64::try_from(n).ok());
@@ -176,6 +177,12 @@ pub fn snapshot(project: &Project) -> ProjectSnapshot {
         buildspec: project.source().and_then(|s| s.buildspec()).map(str::to_owned),
         privileged_mode: project.environment().and_then(|e| e.privileged_mode()).unwrap_or(false),
         image: project.environment().map(|e| e.image().to_owned()),
+        environment_type: project.environment().map(|e| e.r#type().as_str().to_owned()),
+        compute_type: project.environment().map(|e| e.compute_type().as_str().to_owned()),
+        fleet_arn: project.environment().and_then(|e| e.fleet()).and_then(|f| f.fleet_arn()).map(str::to_owned),
+        docker_server: project.environment().and_then(|e| e.docker_server()).is_some(),
+        service_role: project.service_role().map(str::to_owned).filter(|r| !r.is_empty()),
+        vpc: project.vpc_config().is_some_and(|v| !v.subnets().is_empty()),
     }
 }
 
@@ -184,6 +191,7 @@ pub fn cache_setting(cache: &ProjectCache) -> CacheSetting {
         cache_type: cache.r#type().as_str().to_owned(),
         location: cache.location().map(str::to_owned).filter(|l| !l.is_empty()),
         modes: cache.modes().iter().map(|m| m.as_str().to_owned()).collect(),
+        namespace: cache.cache_namespace().map(str::to_owned).filter(|n| !n.is_empty()),
     }
 }
 
@@ -191,13 +199,16 @@ pub fn cache_setting(cache: &ProjectCache) -> CacheSetting {
 mod tests {
     use super::*;
     use aws_sdk_codebuild::types::{
-        BuildPhase, BuildPhaseType, ComputeType, EnvironmentType, ExportedEnvironmentVariable, ProjectEnvironment, StatusType,
+        BuildPhase, BuildPhaseType, ComputeType, EnvironmentType, ExportedEnvironmentVariable, ProjectEnvironment,
+        StatusType,
     };
     use aws_smithy_types::DateTime as SmithyTime;
 
     #[test]
     fn batch_get_builds_output_becomes_build_facts() {
-        let phase = |t: BuildPhaseType, secs: i64| BuildPhase::builder().phase_type(t).phase_status(StatusType::Succeeded).duration_in_seconds(secs).build();
+        let phase = |t: BuildPhaseType, secs: i64| {
+            BuildPhase::builder().phase_type(t).phase_status(StatusType::Succeeded).duration_in_seconds(secs).build()
+        };
         let build = Build::builder()
             .id("tts:abc")
             .arn("arn:aws:codebuild:ap-south-1:123456789012:build/tts:abc")
@@ -221,7 +232,9 @@ mod tests {
             )
             .source_version("refs/heads/main")
             .resolved_source_version("0123abc")
-            .exported_environment_variables(ExportedEnvironmentVariable::builder().name("CACHE_SENTINEL_SCENARIO").value("requirements").build())
+            .exported_environment_variables(
+                ExportedEnvironmentVariable::builder().name("CACHE_SENTINEL_SCENARIO").value("requirements").build(),
+            )
             .build();
         let f = build_facts(&build);
         assert_eq!(f.project, "tts");
@@ -237,8 +250,12 @@ mod tests {
         assert_eq!(f.exported.get("CACHE_SENTINEL_SCENARIO").map(String::as_str), Some("requirements"));
         assert_eq!((f.region.as_deref(), f.account.as_deref()), (Some("ap-south-1"), Some("123456789012")));
 
-        let running = Build::builder().id("tts:run").project_name("tts").build_status(StatusType::InProgress)
-            .start_time(SmithyTime::from_secs(1_700_000_000)).build();
+        let running = Build::builder()
+            .id("tts:run")
+            .project_name("tts")
+            .build_status(StatusType::InProgress)
+            .start_time(SmithyTime::from_secs(1_700_000_000))
+            .build();
         let f = build_facts(&running);
         assert_eq!(f.status, BuildStatus::InProgress);
         assert_eq!(f.end, None);

@@ -8,6 +8,9 @@ pub mod sns;
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
+/// The region assumed when the configuration chain names none.
+pub const DEFAULT_REGION: &str = "us-east-1";
+
 /// AWS clients, built once per cold start and shared by every invocation.
 #[derive(Debug, Clone)]
 pub struct Clients {
@@ -36,6 +39,11 @@ impl Clients {
     /// The region the clients talk to.
     pub fn region(&self) -> Option<&str> {
         self.sdk.region().map(|r| r.as_ref())
+    }
+
+    /// The region, or the SDK's own fallback when none is configured (Lambda always sets one).
+    pub fn region_or_default(&self) -> &str {
+        self.region().unwrap_or(DEFAULT_REGION)
     }
 }
 

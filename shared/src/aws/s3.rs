@@ -9,10 +9,16 @@ use aws_sdk_s3::primitives::ByteStream;
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum BucketStatus {
     /// The bucket exists and we may use it; `region` is where S3 says it lives.
-    Usable { region: Option<String> },
+    Usable {
+        region: Option<String>,
+    },
     Missing,
-    Forbidden { reason: String },
-    Unreachable { reason: String },
+    Forbidden {
+        reason: String,
+    },
+    Unreachable {
+        reason: String,
+    },
 }
 
 /// HeadBucket: existence, permission and region in one call.
@@ -60,7 +66,8 @@ impl Markers {
     }
 
     pub fn key(&self, name: &str) -> String {
-        let safe: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
+        let safe: String =
+            name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
         format!("{}{safe}", self.prefix)
     }
 
@@ -82,7 +89,11 @@ impl Markers {
                 let err = AwsError::from_sdk("s3:PutObject", err);
                 // 412 PreconditionFailed: it exists. 409 ConditionalRequestConflict: a concurrent
                 // writer is creating it right now; either way somebody else owns the work.
-                if err.code == "PreconditionFailed" || err.code == "HTTP412" || err.code == "ConditionalRequestConflict" || err.code == "HTTP409" {
+                if err.code == "PreconditionFailed"
+                    || err.code == "HTTP412"
+                    || err.code == "ConditionalRequestConflict"
+                    || err.code == "HTTP409"
+                {
                     Ok(false)
                 } else {
                     Err(err)

@@ -20,6 +20,21 @@ impl SnsPublisher {
         self.topic_arn.as_deref()
     }
 
+    /// Publishes the notice and logs what happened (the message id, or the error with the subject).
+    pub async fn publish_logged(&self, notice: &Notice) -> Result<Option<String>, AwsError> {
+        let result = self.publish(notice).await;
+        match &result {
+            Ok(Some(message_id)) => {
+                tracing::info!(action = "notify", subject = %notice.subject(), message_id = %message_id, "notice published")
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(action = "notify", subject = %notice.subject(), error = %e, "could not publish the notice")
+            }
+        }
+        result
+    }
+
     /// Publishes the notice; Ok(None) when no topic is configured (the notice is only logged).
     pub async fn publish(&self, notice: &Notice) -> Result<Option<String>, AwsError> {
         let Some(topic) = &self.topic_arn else {
@@ -28,15 +43,14 @@ impl SnsPublisher {
         };
         let mut request = self.client.publish().topic_arn(topic).subject(notice.subject()).message(notice.body());
         for (name, value) in notice.attributes() {
-            let attribute = MessageAttributeValue::builder()
-                .data_type("String")
-                .string_value(value)
-                .build()
-                .map_err(|e| AwsError {
-                    operation: "sns:Publish",
-                    kind: crate::error::AwsErrorKind::InvalidInput,
-                    code: "BuildError".into(),
-                    message: e.to_string(),
+            let attribute =
+                MessageAttributeValue::builder().data_type("String").string_value(value).build().map_err(|e| {
+                    AwsError {
+                        operation: "sns:Publish",
+                        kind: crate::error::AwsErrorKind::InvalidInput,
+                        code: "BuildError".into(),
+                        message: e.to_string(),
+                    }
                 })?;
             request = request.message_attributes(name, attribute);
         }

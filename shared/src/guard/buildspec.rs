@@ -15,7 +15,9 @@ pub enum BuildspecSource<'a> {
 pub fn classify(buildspec: Option<&str>) -> BuildspecSource<'_> {
     match buildspec.map(str::trim) {
         None | Some("") => BuildspecSource::Default,
-        Some(text) if text.contains('\n') || text.starts_with("version") => BuildspecSource::Inline(buildspec.unwrap_or_default()),
+        Some(text) if text.contains('\n') || text.starts_with("version") => {
+            BuildspecSource::Inline(buildspec.unwrap_or_default())
+        }
         Some(file) => BuildspecSource::File(file),
     }
 }
@@ -71,7 +73,8 @@ pub fn cache_paths(yaml: &str) -> Vec<String> {
 pub fn builds_docker_images(yaml: &str) -> bool {
     yaml.lines().any(|l| {
         let l = l.trim();
-        !l.starts_with('#') && (l.contains("docker build") || l.contains("docker buildx build") || l.contains("docker image build"))
+        !l.starts_with('#')
+            && (l.contains("docker build") || l.contains("docker buildx build") || l.contains("docker image build"))
     })
 }
 
@@ -85,7 +88,10 @@ mod tests {
     fn finds_block_and_flow_paths() {
         assert_eq!(cache_paths(SPEC), vec!["/root/.cache/pip/**/*", "/root/.docker-cache/**/*"]);
         assert_eq!(cache_paths("version: 0.2\ncache:\n  paths: ['/a/**/*', \"/b\"]\n"), vec!["/a/**/*", "/b"]);
-        assert_eq!(cache_paths("version: 0.2\ncache:\n  key: k\n  paths:\n  - /a\n  - /b\nphases: {}\n"), vec!["/a", "/b"]);
+        assert_eq!(
+            cache_paths("version: 0.2\ncache:\n  key: k\n  paths:\n  - /a\n  - /b\nphases: {}\n"),
+            vec!["/a", "/b"]
+        );
     }
 
     #[test]

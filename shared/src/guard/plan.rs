@@ -101,7 +101,10 @@ pub fn plan_project(project: &ProjectSnapshot, policy: &GuardPolicy) -> HealPlan
             if before.modes.is_empty() { "no modes".to_owned() } else { before.modes.join(", ") }
         ),
         "S3" if before.s3_bucket().is_none() => "S3 cache without a location".to_owned(),
-        "S3" => format!("custom S3 cache at {} moved to the managed location (GUARD_RELOCATE_CUSTOM_S3=true)", location(&before)),
+        "S3" => format!(
+            "custom S3 cache at {} moved to the managed location (GUARD_RELOCATE_CUSTOM_S3=true)",
+            location(&before)
+        ),
         "NO_CACHE" => "no cache configured: every build starts from scratch".to_owned(),
         other => format!("unknown cache type {other}"),
     };
@@ -131,7 +134,9 @@ pub fn gate_on_bucket(plan: HealPlan, bucket: &str, status: &BucketStatus, proje
             "cache bucket {bucket} is in {region} but the project is in {project_region}; CodeBuild needs the S3 cache bucket in the project's region"
         )),
         BucketStatus::Usable { .. } => None,
-        BucketStatus::Missing => Some(format!("cache bucket {bucket} does not exist; create it (the SAM template does) or set CACHE_BUCKET")),
+        BucketStatus::Missing => {
+            Some(format!("cache bucket {bucket} does not exist; create it (the SAM template does) or set CACHE_BUCKET"))
+        }
         BucketStatus::Forbidden { reason } => Some(format!("cache bucket {bucket} is not accessible: {reason}")),
         BucketStatus::Unreachable { reason } => Some(format!("cache bucket {bucket} could not be checked: {reason}")),
     };
@@ -193,13 +198,9 @@ mod tests {
 
     fn project(cache: CacheSetting) -> ProjectSnapshot {
         ProjectSnapshot {
-            name: "tts-service-build".into(),
-            arn: None,
-            cache,
-            tags: vec![],
             buildspec: Some("version: 0.2\nphases:\n  build:\n    commands:\n      - docker build .\ncache:\n  paths:\n    - /root/.docker-cache/**/*\n".into()),
             privileged_mode: true,
-            image: None,
+            ..ProjectSnapshot::new("tts-service-build", cache)
         }
     }
 
@@ -212,7 +213,7 @@ mod tests {
             (CacheSetting::local(&["LOCAL_SOURCE_CACHE", "LOCAL_CUSTOM_CACHE"]), HealAction::Heal),
             (CacheSetting::local(&[]), HealAction::Heal),
             (CacheSetting::none(), HealAction::Heal),
-            (CacheSetting { cache_type: "S3".into(), location: None, modes: vec![] }, HealAction::Heal),
+            (CacheSetting { location: None, ..CacheSetting::s3("") }, HealAction::Heal),
             (CacheSetting::s3(DESIRED), HealAction::NoChange),
             (CacheSetting::s3("someone-elses-bucket/x"), HealAction::NoChange),
         ];

@@ -1,11 +1,11 @@
 //! Carries heal plans out: reads projects, probes the bucket once, updates caches, notifies.
 
-use super::plan::{GuardPolicy, HealAction, HealPlan, gate_on_bucket, plan_project};
 use super::GuardConfig;
+use super::plan::{GuardPolicy, HealAction, HealPlan, gate_on_bucket, plan_project};
+use crate::aws::Clients;
 use crate::aws::codebuild::CodeBuildProjects;
 use crate::aws::s3::{BucketStatus, probe_bucket};
 use crate::aws::sns::SnsPublisher;
-use crate::aws::Clients;
 use crate::error::AwsError;
 use crate::event::{EventError, Trigger};
 use crate::notify::{Notice, Severity};
@@ -20,12 +20,26 @@ use tracing::{Instrument, error, info, info_span, warn};
 pub enum GuardError {
     #[error("invalid event: {0}")]
     Event(#[from] EventError),
-    #[error("cannot tell the AWS account to name the cache bucket codebuild-cache-<account>-<region>: the event has no `account`; set CACHE_BUCKET")]
+    #[error(
+        "cannot tell the AWS account to name the cache bucket codebuild-cache-<account>-<region>: the event has no `account`; set CACHE_BUCKET"
+    )]
     UnknownAccount,
     #[error("cannot list projects for the sweep: {0}")]
     Listing(AwsError),
     #[error("{failed} of {total} projects could not be checked or healed: {first}")]
     ProjectsFailed { failed: usize, total: usize, first: String },
+}
+
+impl GuardError {
+    /// The error's name as Lambda reports it (`errorType`), so logs and alarms show the cause.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            GuardError::Event(_) => "CacheGuard.InvalidEvent",
+            GuardError::UnknownAccount => "CacheGuard.UnknownAccount",
+            GuardError::Listing(_) => "CacheGuard.ListingFailed",
+            GuardError::ProjectsFailed { .. } => "CacheGuard.ProjectsFailed",
+        }
+    }
 }
 
 /// What happened to one project.
@@ -94,7 +108,7 @@ impl CacheGuard {
             projects: CodeBuildProjects::new(clients.codebuild.clone()),
             s3: clients.s3.clone(),
             publisher,
-            region: clients.region().unwrap_or("us-east-1").to_owned(),
+            region: clients.region_or_default().to_owned(),
             config,
             recent_notices: Mutex::new(RecentKeys::new(1024)),
         }
@@ -103,11 +117,12 @@ impl CacheGuard {
     /// Handles one event: a build state change checks that project, a scheduled event sweeps all.
     pub async fn handle(&self, event: &serde_json::Value) -> Result<GuardReport, GuardError> {
         let trigger = Trigger::parse(event)?;
-        let bucket = match (&self.config.common.layout.bucket, trigger.account()) {
-            (Some(bucket), _) => bucket.clone(),
-            (None, Some(account)) => self.config.common.layout.bucket_name(account, &self.region),
-            (None, None) => return Err(GuardError::UnknownAccount),
-        };
+        let bucket = self
+            .config
+            .common
+            .layout
+            .resolve_bucket(trigger.account(), &self.region)
+            .ok_or(GuardError::UnknownAccount)?;
         let policy = GuardPolicy {
             bucket: bucket.clone(),
             layout: self.config.common.layout.clone(),
@@ -122,9 +137,14 @@ impl CacheGuard {
                 let span = info_span!("guard", project = %change.project, build_id = change.build_id.as_deref().unwrap_or("-"), status = %change.status, action = "check");
                 let outcome = async {
                     if let Some(region) = change.region.as_deref().filter(|r| *r != self.region) {
-                        return ProjectOutcome::skipped(&change.project, change.build_id.clone(), format!(
-                            "event from region {region}, but this guard manages {}; deploy the guard in {region}", self.region
-                        ));
+                        return ProjectOutcome::skipped(
+                            &change.project,
+                            change.build_id.clone(),
+                            format!(
+                                "event from region {region}, but this guard manages {}; deploy the guard in {region}",
+                                self.region
+                            ),
+                        );
                     }
                     run.check_projects(std::slice::from_ref(&change.project), change.build_id.clone()).await.remove(0)
                 }
@@ -145,7 +165,13 @@ impl CacheGuard {
             }
         };
 
-        let report = GuardReport { trigger: kind, event_id: run.event_id.clone(), dry_run: self.config.common.dry_run, bucket, projects: outcomes };
+        let report = GuardReport {
+            trigger: kind,
+            event_id: run.event_id.clone(),
+            dry_run: self.config.common.dry_run,
+            bucket,
+            projects: outcomes,
+        };
         let failed: Vec<&ProjectOutcome> = report.projects.iter().filter(|p| p.outcome == Outcome::Failed).collect();
         info!(
             action = "summary",
@@ -161,7 +187,11 @@ impl CacheGuard {
         if let Some(first) = failed.first() {
             // Fail the invocation so EventBridge retries and the error alarm fires; notices were
             // already sent and are not repeated for the same cause.
-            return Err(GuardError::ProjectsFailed { failed: failed.len(), total: report.projects.len(), first: format!("{}: {}", first.project, first.reason) });
+            return Err(GuardError::ProjectsFailed {
+                failed: failed.len(),
+                total: report.projects.len(),
+                first: format!("{}: {}", first.project, first.reason),
+            });
         }
         Ok(report)
     }
@@ -171,17 +201,7 @@ impl CacheGuard {
             info!(action = "notify", subject = %notice.subject(), "same notice already sent by this instance: not repeated");
             return false;
         }
-        match self.publisher.publish(&notice).await {
-            Ok(Some(message_id)) => {
-                info!(action = "notify", subject = %notice.subject(), message_id = %message_id, "notice published");
-                true
-            }
-            Ok(None) => false,
-            Err(e) => {
-                error!(action = "notify", error = %e, "could not publish notice");
-                false
-            }
-        }
+        matches!(self.publisher.publish_logged(&notice).await, Ok(Some(_)))
     }
 }
 
@@ -200,7 +220,9 @@ impl Run<'_> {
         let mut to_read = Vec::new();
         for name in names {
             match self.policy.projects.check(name) {
-                Err(why) => outcomes.push(ProjectOutcome::skipped(name, build_id.clone(), format!("out of scope: {why}"))),
+                Err(why) => {
+                    outcomes.push(ProjectOutcome::skipped(name, build_id.clone(), format!("out of scope: {why}")))
+                }
                 Ok(()) => to_read.push(name.clone()),
             }
         }
@@ -219,7 +241,11 @@ impl Run<'_> {
         };
         for name in missing {
             info!(action = "skip", project = %name, "project no longer exists");
-            outcomes.push(ProjectOutcome::skipped(&name, build_id.clone(), "project does not exist (deleted before the event was handled?)".into()));
+            outcomes.push(ProjectOutcome::skipped(
+                &name,
+                build_id.clone(),
+                "project does not exist (deleted before the event was handled?)".into(),
+            ));
         }
         for project in found {
             let plan = plan_project(&project, &self.policy);
@@ -280,7 +306,8 @@ impl Run<'_> {
                 Ok(applied) if applied == plan.after => {
                     info!(action = "heal", project = %plan.project, before = %plan.before, after = %applied, "healed: cache switched to S3");
                     outcome.outcome = Outcome::Healed;
-                    let key = format!("heal/{}/{}/{}", plan.project, self.event_id.as_deref().unwrap_or("-"), plan.before);
+                    let key =
+                        format!("heal/{}/{}/{}", plan.project, self.event_id.as_deref().unwrap_or("-"), plan.before);
                     outcome.notified = self.guard.notify(key, self.notice(&plan, NoticeKind::Healed)).await;
                 }
                 Ok(applied) => {
@@ -292,13 +319,21 @@ impl Run<'_> {
                     };
                     return self.failed(&plan.project, outcome.build_id, Some(plan.before.clone()), e).await;
                 }
-                Err(e) => return self.failed(&plan.project, outcome.build_id, Some(plan.before.clone()), e).await,
+                Err(e) => {
+                    return self.failed(&plan.project, outcome.build_id, Some(plan.before.clone()), e).await;
+                }
             },
         }
         outcome
     }
 
-    async fn failed(&self, project: &str, build_id: Option<String>, before: Option<CacheSetting>, error: AwsError) -> ProjectOutcome {
+    async fn failed(
+        &self,
+        project: &str,
+        build_id: Option<String>,
+        before: Option<CacheSetting>,
+        error: AwsError,
+    ) -> ProjectOutcome {
         error!(action = "fail", project = %project, error = %error, "could not check or heal the project");
         let reason = error.to_string();
         let mut outcome = ProjectOutcome {

@@ -54,7 +54,12 @@ pub struct HistorySummary {
 
 /// Summarises the successful builds of `builds` other than `current`, started before `before`
 /// when it is known, newest first, at most `count` of them.
-pub fn summarize(builds: &[BuildFacts], current: Option<&str>, before: Option<DateTime<Utc>>, count: usize) -> HistorySummary {
+pub fn summarize(
+    builds: &[BuildFacts],
+    current: Option<&str>,
+    before: Option<DateTime<Utc>>,
+    count: usize,
+) -> HistorySummary {
     let mut ok: Vec<&BuildFacts> = builds
         .iter()
         .filter(|b| b.status == BuildStatus::Succeeded)
@@ -68,7 +73,8 @@ pub fn summarize(builds: &[BuildFacts], current: Option<&str>, before: Option<Da
     ok.sort_by_key(|b| std::cmp::Reverse(b.start));
     ok.truncate(count);
     // Successful builds are final: their duration is end - start, whatever the time is now.
-    let durations: Vec<u64> = ok.iter().filter_map(|b| b.start.zip(b.end)).map(|(s, e)| (e - s).num_seconds().max(0) as u64).collect();
+    let durations: Vec<u64> =
+        ok.iter().filter_map(|b| b.start.zip(b.end)).map(|(s, e)| (e - s).num_seconds().max(0) as u64).collect();
     let mut per_phase: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     for b in &ok {
         for p in &b.phases {
@@ -127,7 +133,11 @@ mod tests {
         b.start = Some(t0 + chrono::Duration::minutes(start_min));
         b.end = Some(t0 + chrono::Duration::minutes(start_min + minutes));
         b.source_version = Some(source.into());
-        b.phases = vec![super::super::facts::PhaseTime { phase: "BUILD".into(), seconds: Some(minutes as u64 * 30), status: None }];
+        b.phases = vec![super::super::facts::PhaseTime {
+            phase: "BUILD".into(),
+            seconds: Some(minutes as u64 * 30),
+            status: None,
+        }];
         b
     }
 

@@ -42,19 +42,31 @@ impl MonitorConfig {
         }
         let baseline_factor: f64 = parsed_or(env, "MONITOR_BASELINE_FACTOR", 1.5)?;
         if !baseline_factor.is_finite() || baseline_factor < 1.0 {
-            return Err(ConfigError::new("MONITOR_BASELINE_FACTOR", format!("{baseline_factor} must be a number >= 1 (1.5 = 50% over p90)")));
+            return Err(ConfigError::new(
+                "MONITOR_BASELINE_FACTOR",
+                format!("{baseline_factor} must be a number >= 1 (1.5 = 50% over p90)"),
+            ));
         }
         let baseline_min_samples: usize = parsed_or(env, "MONITOR_BASELINE_MIN_SAMPLES", 5)?;
         if baseline_min_samples == 0 {
             return Err(ConfigError::new("MONITOR_BASELINE_MIN_SAMPLES", "must be at least 1"));
         }
-        let scenario_variable = optional(env, "MONITOR_SCENARIO_VARIABLE").unwrap_or_else(|| Self::DEFAULT_SCENARIO_VARIABLE.to_owned());
-        if !scenario_variable.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || scenario_variable.starts_with(|c: char| c.is_ascii_digit()) {
-            return Err(ConfigError::new("MONITOR_SCENARIO_VARIABLE", format!("{scenario_variable:?} is not an environment variable name")));
+        let scenario_variable =
+            optional(env, "MONITOR_SCENARIO_VARIABLE").unwrap_or_else(|| Self::DEFAULT_SCENARIO_VARIABLE.to_owned());
+        if !scenario_variable.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            || scenario_variable.starts_with(|c: char| c.is_ascii_digit())
+        {
+            return Err(ConfigError::new(
+                "MONITOR_SCENARIO_VARIABLE",
+                format!("{scenario_variable:?} is not an environment variable name"),
+            ));
         }
         let sweep_lookback_hours: u32 = parsed_or(env, "MONITOR_SWEEP_LOOKBACK_HOURS", 6)?;
         if !(1..=36).contains(&sweep_lookback_hours) {
-            return Err(ConfigError::new("MONITOR_SWEEP_LOOKBACK_HOURS", format!("{sweep_lookback_hours} is outside 1-36 (CodeBuild builds time out after at most 36 hours)")));
+            return Err(ConfigError::new(
+                "MONITOR_SWEEP_LOOKBACK_HOURS",
+                format!("{sweep_lookback_hours} is outside 1-36 (CodeBuild builds time out after at most 36 hours)"),
+            ));
         }
         Ok(MonitorConfig {
             common: CommonConfig::from_env(env)?,
@@ -80,7 +92,10 @@ mod tests {
     #[test]
     fn defaults() {
         let c = MonitorConfig::from_env(&[("CACHE_BUCKET", "b-1")]).unwrap();
-        assert_eq!((c.baseline_builds, c.baseline_factor, c.baseline_min_samples, c.sweep_lookback_hours), (20, 1.5, 5, 6));
+        assert_eq!(
+            (c.baseline_builds, c.baseline_factor, c.baseline_min_samples, c.sweep_lookback_hours),
+            (20, 1.5, 5, 6)
+        );
         assert_eq!(c.scenario_variable, "CACHE_SENTINEL_SCENARIO");
         assert_eq!(c.expected, ExpectedTimes::default());
         assert!(MonitorConfig::variables().contains(&"NOTIFY_TOPIC_ARN"));
@@ -88,7 +103,8 @@ mod tests {
 
     #[test]
     fn bad_values_name_the_variable_and_entry() {
-        let err = MonitorConfig::from_env(&[("MONITOR_EXPECTED_TIMES", r#"{"tts-*": {"app": "twelve"}}"#)]).unwrap_err();
+        let err =
+            MonitorConfig::from_env(&[("MONITOR_EXPECTED_TIMES", r#"{"tts-*": {"app": "twelve"}}"#)]).unwrap_err();
         assert_eq!(err.variable, "MONITOR_EXPECTED_TIMES");
         assert!(err.to_string().contains("tts-*") && err.to_string().contains("twelve"), "{err}");
         for (var, value) in [

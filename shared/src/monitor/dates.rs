@@ -8,9 +8,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 /// Parses "Sep 1, 2017 4:12:29 PM" (also "Sep 01, 2017 04:12:29 pm"). Times are UTC.
 pub fn parse_codebuild_time(raw: &str) -> Result<DateTime<Utc>, String> {
-    let bad = |why: &str| format!("cannot parse CodeBuild time {raw:?}: {why} (expected like \"Sep 1, 2017 4:12:29 PM\")");
+    let bad =
+        |why: &str| format!("cannot parse CodeBuild time {raw:?}: {why} (expected like \"Sep 1, 2017 4:12:29 PM\")");
     let parts: Vec<&str> = raw.split_whitespace().collect();
-    let [month, day, year, time, meridiem] = parts[..] else { return Err(bad("expected 5 parts")) };
+    let [month, day, year, time, meridiem] = parts[..] else {
+        return Err(bad("expected 5 parts"));
+    };
     let month = match month.to_ascii_lowercase().as_str() {
         "jan" => 1,
         "feb" => 2,
@@ -29,7 +32,9 @@ pub fn parse_codebuild_time(raw: &str) -> Result<DateTime<Utc>, String> {
     let day: u32 = day.strip_suffix(',').unwrap_or(day).parse().map_err(|_| bad("bad day"))?;
     let year: i32 = year.parse().map_err(|_| bad("bad year"))?;
     let hms: Vec<&str> = time.split(':').collect();
-    let [h, m, s] = hms[..] else { return Err(bad("time is not H:MM:SS")) };
+    let [h, m, s] = hms[..] else {
+        return Err(bad("time is not H:MM:SS"));
+    };
     let (h, m, s): (u32, u32, u32) = (
         h.parse().map_err(|_| bad("bad hour"))?,
         m.parse().map_err(|_| bad("bad minute"))?,
@@ -83,9 +88,20 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_a_time() {
-        for bad in ["", "2017-09-01T16:12:29Z", "Sep 1 2017", "Foo 1, 2017 4:12:29 PM", "Sep 31, 2017 4:12:29 PM",
-            "Feb 29, 2023 1:00:00 AM", "Sep 1, 2017 13:12:29 PM", "Sep 1, 2017 0:12:29 AM", "Sep 1, 2017 4:60:29 PM",
-            "Sep 1, 2017 4:12 PM", "Sep 1, 2017 4:12:29 XM", "Sep x, 2017 4:12:29 PM"] {
+        for bad in [
+            "",
+            "2017-09-01T16:12:29Z",
+            "Sep 1 2017",
+            "Foo 1, 2017 4:12:29 PM",
+            "Sep 31, 2017 4:12:29 PM",
+            "Feb 29, 2023 1:00:00 AM",
+            "Sep 1, 2017 13:12:29 PM",
+            "Sep 1, 2017 0:12:29 AM",
+            "Sep 1, 2017 4:60:29 PM",
+            "Sep 1, 2017 4:12 PM",
+            "Sep 1, 2017 4:12:29 XM",
+            "Sep x, 2017 4:12:29 PM",
+        ] {
             let err = parse_codebuild_time(bad).unwrap_err();
             assert!(err.contains("cannot parse CodeBuild time"), "{bad}: {err}");
         }
@@ -94,9 +110,13 @@ mod tests {
     #[test]
     fn agrees_with_aws_lambda_events_where_both_parse() {
         // The typed parser's format, applied through serde on a documented phase.
-        for raw in ["Sep 1, 2017 4:12:29 PM", "Jan 5, 2026 12:30:15 AM", "Nov 20, 2026 9:15:01 AM", "Dec 31, 2026 12:00:00 PM"] {
-            let phase: aws_lambda_events::event::codebuild::CodeBuildPhase =
-                serde_json::from_value(serde_json::json!({"phase-context": [], "start-time": raw, "phase-type": "BUILD"})).unwrap();
+        for raw in
+            ["Sep 1, 2017 4:12:29 PM", "Jan 5, 2026 12:30:15 AM", "Nov 20, 2026 9:15:01 AM", "Dec 31, 2026 12:00:00 PM"]
+        {
+            let phase: aws_lambda_events::event::codebuild::CodeBuildPhase = serde_json::from_value(
+                serde_json::json!({"phase-context": [], "start-time": raw, "phase-type": "BUILD"}),
+            )
+            .unwrap();
             assert_eq!(parse_codebuild_time(raw).unwrap(), phase.start_time, "{raw}");
         }
     }

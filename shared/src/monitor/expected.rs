@@ -84,7 +84,10 @@ impl Profile {
 
     /// The shortest upper bound: a running build below it cannot be overdue in any scenario.
     pub fn min_high_minutes(&self) -> f64 {
-        [self.first, self.no_change, self.app, self.requirements].iter().map(|r| r.high_minutes).fold(f64::INFINITY, f64::min)
+        [self.first, self.no_change, self.app, self.requirements]
+            .iter()
+            .map(|r| r.high_minutes)
+            .fold(f64::INFINITY, f64::min)
     }
 }
 
@@ -137,13 +140,19 @@ impl ExpectedTimes {
             if pattern.is_empty() || pattern.chars().any(|c| c.is_whitespace() || c.is_control()) {
                 return Err(format!("project pattern {pattern:?} is empty or contains white space"));
             }
-            let fields = profile.as_object().ok_or_else(|| format!("entry {pattern:?}: expected an object like {{\"app\": \"8-12\"}}"))?;
+            let fields = profile
+                .as_object()
+                .ok_or_else(|| format!("entry {pattern:?}: expected an object like {{\"app\": \"8-12\"}}"))?;
             let mut partial = PartialProfile::default();
             for (key, range) in fields {
                 let text = match range {
                     serde_json::Value::String(s) => s.clone(),
                     serde_json::Value::Number(n) => n.to_string(),
-                    other => return Err(format!("entry {pattern:?}.{key}: expected a range string like \"8-12\", got {other}")),
+                    other => {
+                        return Err(format!(
+                            "entry {pattern:?}.{key}: expected a range string like \"8-12\", got {other}"
+                        ));
+                    }
                 };
                 let range = Range::parse(&text).map_err(|e| format!("entry {pattern:?}.{key}: {e}"))?;
                 let slot = match key.as_str() {
@@ -151,14 +160,19 @@ impl ExpectedTimes {
                     "no_change" => &mut partial.no_change,
                     "app" => &mut partial.app,
                     "requirements" => &mut partial.requirements,
-                    other => return Err(format!("entry {pattern:?}: unknown key {other:?} (use first, no_change, app, requirements)")),
+                    other => {
+                        return Err(format!(
+                            "entry {pattern:?}: unknown key {other:?} (use first, no_change, app, requirements)"
+                        ));
+                    }
                 };
                 *slot = Some(range);
             }
             partials.insert(pattern.clone(), partial);
         }
         let fallback = partials.remove("*").map(|p| p.over(&Profile::SEED)).unwrap_or(Profile::SEED);
-        let mut patterns: Vec<(String, Profile)> = partials.into_iter().map(|(k, p)| (k.clone(), p.over(&fallback))).collect();
+        let mut patterns: Vec<(String, Profile)> =
+            partials.into_iter().map(|(k, p)| (k.clone(), p.over(&fallback))).collect();
         // Exact names first, then by literal characters (more = more specific), then alphabetical.
         let rank = |p: &str| {
             let globs = p.chars().filter(|c| *c == '*' || *c == '?').count();

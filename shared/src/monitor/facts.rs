@@ -109,7 +109,9 @@ impl BuildFacts {
             let time = |v: Option<&Value>, field: String| -> Result<Option<DateTime<Utc>>, FactsError> {
                 match v {
                     None | Some(Value::Null) => Ok(None),
-                    Some(Value::String(s)) => parse_codebuild_time(s).map(Some).map_err(|reason| FactsError { field, reason }),
+                    Some(Value::String(s)) => {
+                        parse_codebuild_time(s).map(Some).map_err(|reason| FactsError { field, reason })
+                    }
                     Some(other) => Err(FactsError { field, reason: format!("expected a date string, got {other}") }),
                 }
             };
@@ -142,7 +144,12 @@ impl BuildFacts {
                         });
                     }
                 }
-                Some(other) => return Err(FactsError { field: "phases".into(), reason: format!("expected an array, got {other}") }),
+                Some(other) => {
+                    return Err(FactsError {
+                        field: "phases".into(),
+                        reason: format!("expected an array, got {other}"),
+                    });
+                }
             }
         }
         if !facts.status.is_final() {
@@ -208,6 +215,7 @@ fn cache_from_json(v: &Value) -> Option<CacheSetting> {
             .and_then(Value::as_array)
             .map(|m| m.iter().filter_map(Value::as_str).map(str::to_owned).collect())
             .unwrap_or_default(),
+        namespace: v.get("cacheNamespace").and_then(Value::as_str).filter(|n| !n.is_empty()).map(str::to_owned),
     })
 }
 
@@ -217,7 +225,9 @@ mod tests {
     use crate::event::Trigger;
 
     fn change(raw: &str) -> BuildStateChange {
-        let Trigger::BuildStateChange(c) = Trigger::parse(&serde_json::from_str(raw).unwrap()).unwrap() else { panic!() };
+        let Trigger::BuildStateChange(c) = Trigger::parse(&serde_json::from_str(raw).unwrap()).unwrap() else {
+            panic!()
+        };
         c
     }
 
@@ -234,7 +244,10 @@ mod tests {
         assert_eq!(a.duration_seconds(Utc::now()), Some(33 * 60 + 36));
         assert_eq!(a.phase_seconds("PRE_BUILD"), Some(412));
         assert_eq!(a.phase_seconds("BUILD"), Some(1396));
-        assert_eq!(a.cache.as_ref().map(|c| c.to_string()).as_deref(), Some("S3 at codebuild-cache-123456789012-ap-south-1/tts-service-build"));
+        assert_eq!(
+            a.cache.as_ref().map(|c| c.to_string()).as_deref(),
+            Some("S3 at codebuild-cache-123456789012-ap-south-1/tts-service-build")
+        );
         assert_eq!(a.compute_type.as_deref(), Some("BUILD_GENERAL1_LARGE"));
         assert_eq!(a.build_number, Some(212));
     }
@@ -307,6 +320,9 @@ mod tests {
     fn ids() {
         assert_eq!(short_build_id("arn:aws:codebuild:r:1:build/p:u"), "p:u");
         assert_eq!(short_build_id("p:u"), "p:u");
-        assert_eq!(arn_region_account("arn:aws:codebuild:ap-south-1:123456789012:build/p:u"), Some(("ap-south-1".into(), "123456789012".into())));
+        assert_eq!(
+            arn_region_account("arn:aws:codebuild:ap-south-1:123456789012:build/p:u"),
+            Some(("ap-south-1".into(), "123456789012".into()))
+        );
     }
 }

@@ -97,7 +97,10 @@ pub fn judge(input: &JudgeInput<'_>) -> Option<Verdict> {
         None => (None, "no earlier successful builds to compare with".to_owned()),
         Some(b) if b.samples < input.policy.min_samples => (
             None,
-            format!("only {} earlier successful build(s), fewer than the {} needed to judge by the baseline", b.samples, input.policy.min_samples),
+            format!(
+                "only {} earlier successful build(s), fewer than the {} needed to judge by the baseline",
+                b.samples, input.policy.min_samples
+            ),
         ),
         Some(b) => {
             let limit = (b.p90_seconds as f64 * input.policy.factor).round() as u64;
@@ -128,7 +131,13 @@ pub fn judge(input: &JudgeInput<'_>) -> Option<Verdict> {
         if over_expected { "over" } else { "within" }
     );
     if let (Some(b), Some(limit)) = (&baseline, baseline_limit) {
-        summary.push_str(&format!("; baseline p90 {} x {} = {} ({})", fmt_duration(b.p90_seconds), input.policy.factor, fmt_duration(limit), if over_baseline { "over" } else { "within" }));
+        summary.push_str(&format!(
+            "; baseline p90 {} x {} = {} ({})",
+            fmt_duration(b.p90_seconds),
+            input.policy.factor,
+            fmt_duration(limit),
+            if over_baseline { "over" } else { "within" }
+        ));
     }
     summary.push_str(if slow { ": slow" } else { ": ok" });
     Some(Verdict {
@@ -225,14 +234,21 @@ mod tests {
         let mut b = BuildFacts::new("tts", BuildStatus::Succeeded);
         b.start = Some(t0);
         b.end = Some(t0 + chrono::Duration::seconds(minutes as i64 * 60));
-        b.phases = phases.iter().map(|(p, s)| PhaseTime { phase: (*p).into(), seconds: Some(*s), status: None }).collect();
+        b.phases =
+            phases.iter().map(|(p, s)| PhaseTime { phase: (*p).into(), seconds: Some(*s), status: None }).collect();
         b.cache = Some(cache);
         b.compute_type = Some("BUILD_GENERAL1_LARGE".into());
         b
     }
 
     fn history(durations: &[u64]) -> HistorySummary {
-        HistorySummary { successful: durations.len(), last_success_source: None, last_success_id: None, baseline: Baseline::from_durations(durations), phase_medians: Default::default() }
+        HistorySummary {
+            successful: durations.len(),
+            last_success_source: None,
+            last_success_id: None,
+            baseline: Baseline::from_durations(durations),
+            phase_medians: Default::default(),
+        }
     }
 
     fn input<'a>(b: &'a BuildFacts, scenario: Scenario, h: Option<&'a HistorySummary>) -> JudgeInput<'a> {

@@ -37,7 +37,11 @@ pub fn subject(build: &BuildFacts, verdict: &Verdict) -> String {
         Kind::FinishedSlow => ("Slow build:", "took"),
         Kind::RunningOverdue => ("Build overdue:", "running"),
     };
-    let tail = format!(" {verb} {} (expected <= {} min)", fmt_duration(verdict.duration_seconds), minutes(verdict.expected.high_minutes));
+    let tail = format!(
+        " {verb} {} (expected <= {} min)",
+        fmt_duration(verdict.duration_seconds),
+        minutes(verdict.expected.high_minutes)
+    );
     let room = SUBJECT_LIMIT.saturating_sub(lead.len() + 1 + tail.len());
     let project: String = build.project.chars().filter(|c| c.is_ascii_graphic()).collect();
     let project = if project.len() > room { format!("{}...", &project[..room.saturating_sub(3)]) } else { project };
@@ -87,13 +91,26 @@ pub fn body(build: &BuildFacts, verdict: &Verdict) -> String {
             b.samples,
             verdict.baseline_factor,
             fmt_duration(l),
-            if verdict.over_baseline { format!("over by {}", fmt_duration(verdict.duration_seconds.saturating_sub(l))) } else { "within it".into() }
+            if verdict.over_baseline {
+                format!("over by {}", fmt_duration(verdict.duration_seconds.saturating_sub(l)))
+            } else {
+                "within it".into()
+            }
         ),
-        (Some(b), None) => format!("median {}, p90 {}; {}", fmt_duration(b.median_seconds), fmt_duration(b.p90_seconds), verdict.baseline_note),
+        (Some(b), None) => format!(
+            "median {}, p90 {}; {}",
+            fmt_duration(b.median_seconds),
+            fmt_duration(b.p90_seconds),
+            verdict.baseline_note
+        ),
         (None, _) => verdict.baseline_note.clone(),
     };
     line(&mut out, "Baseline:", &baseline);
-    line(&mut out, "Scenario:", &format!("{} ({})", verdict.scenario.scenario.describe(), verdict.scenario.scenario.as_str()));
+    line(
+        &mut out,
+        "Scenario:",
+        &format!("{} ({})", verdict.scenario.scenario.describe(), verdict.scenario.scenario.as_str()),
+    );
     for (i, why) in verdict.scenario.reason.split("; ").enumerate() {
         line(&mut out, if i == 0 { "Why:" } else { "" }, why);
     }
@@ -163,13 +180,15 @@ mod tests {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(&path, actual).unwrap();
         }
-        let expected = std::fs::read_to_string(&path)
-            .unwrap_or_else(|_| panic!("missing snapshot {}: run with UPDATE_SNAPSHOTS=1 and review it", path.display()));
+        let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+            panic!("missing snapshot {}: run with UPDATE_SNAPSHOTS=1 and review it", path.display())
+        });
         assert_eq!(actual, expected, "snapshot {name} differs (UPDATE_SNAPSHOTS=1 rewrites it; review the diff)");
     }
 
     fn sample_build() -> BuildFacts {
-        let raw: serde_json::Value = serde_json::from_str(include_str!("../../../events/build-succeeded.json")).unwrap();
+        let raw: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/build-succeeded.json")).unwrap();
         let Trigger::BuildStateChange(change) = Trigger::parse(&raw).unwrap() else { panic!() };
         BuildFacts::from_event(&change).unwrap()
     }
@@ -177,7 +196,9 @@ mod tests {
     fn history() -> HistorySummary {
         HistorySummary {
             successful: 20,
-            last_success_source: Some("arn:aws:s3:::codepipeline-ap-south-1-481516234200/tts-service-pip/SourceArti/Pr3v10u.zip".into()),
+            last_success_source: Some(
+                "arn:aws:s3:::codepipeline-ap-south-1-481516234200/tts-service-pip/SourceArti/Pr3v10u.zip".into(),
+            ),
             last_success_id: Some("tts-service-build:0b9d".into()),
             baseline: Some(Baseline { samples: 20, median_seconds: 9 * 60 + 40, p90_seconds: 14 * 60 + 5 }),
             phase_medians: [("PRE_BUILD", 95), ("BUILD", 430), ("POST_BUILD", 150), ("PROVISIONING", 40)]
@@ -219,8 +240,17 @@ mod tests {
         assert_eq!(n.subject(), "Slow build: tts-service-build took 33 min 36 s (expected <= 12 min)");
         assert_snapshot("monitor-finished-slow.txt", &format!("Subject: {}\n\n{}", n.subject(), n.body()));
         let attrs: Vec<(&str, &str)> = n.attributes().iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        assert_eq!(attrs, vec![("function", "build-time-monitor"), ("kind", "finished-slow"), ("project", "tts-service-build"),
-            ("scenario", "unknown_change"), ("severity", "error"), ("status", "SUCCEEDED")]);
+        assert_eq!(
+            attrs,
+            vec![
+                ("function", "build-time-monitor"),
+                ("kind", "finished-slow"),
+                ("project", "tts-service-build"),
+                ("scenario", "unknown_change"),
+                ("severity", "error"),
+                ("status", "SUCCEEDED")
+            ]
+        );
     }
 
     #[test]
@@ -228,9 +258,14 @@ mod tests {
         let mut build = sample_build();
         build.status = BuildStatus::InProgress;
         build.end = None;
-        build.phases.retain(|p| !matches!(p.phase.as_str(), "BUILD" | "POST_BUILD" | "UPLOAD_ARTIFACTS" | "FINALIZING" | "COMPLETED"));
+        build.phases.retain(|p| {
+            !matches!(p.phase.as_str(), "BUILD" | "POST_BUILD" | "UPLOAD_ARTIFACTS" | "FINALIZING" | "COMPLETED")
+        });
         build.cache = Some(crate::project::CacheSetting::local(&["LOCAL_DOCKER_LAYER_CACHE"]));
-        let h = HistorySummary { baseline: Some(Baseline { samples: 3, median_seconds: 500, p90_seconds: 600 }), ..history() };
+        let h = HistorySummary {
+            baseline: Some(Baseline { samples: 3, median_seconds: 500, p90_seconds: 600 }),
+            ..history()
+        };
         let mut v = verdict(&build, Kind::FinishedSlow, &h);
         // 14 minutes into the build.
         v = {

@@ -93,7 +93,9 @@ pub fn classify(inputs: &ScenarioInputs<'_>) -> ScenarioJudgement {
             Some(scenario) => {
                 return ScenarioJudgement { scenario, reason: format!("the buildspec exported {var}={value}") };
             }
-            None => notes.push(format!("{var}={value:?} is not a known scenario (first, no_change, app, requirements), ignored")),
+            None => notes.push(format!(
+                "{var}={value:?} is not a known scenario (first, no_change, app, requirements), ignored"
+            )),
         }
     }
     let judged = |scenario, reason: String, notes: &[String]| {
@@ -119,7 +121,11 @@ pub fn classify(inputs: &ScenarioInputs<'_>) -> ScenarioJudgement {
         match (inputs.source_version, h.last_success_source.as_deref()) {
             (Some(now), Some(last)) if now == last => {
                 let id = h.last_success_id.as_deref().unwrap_or("the last successful build");
-                return judged(Scenario::NoChange, format!("same source version {now} as the last successful build {id}"), &notes);
+                return judged(
+                    Scenario::NoChange,
+                    format!("same source version {now} as the last successful build {id}"),
+                    &notes,
+                );
             }
             (Some(now), Some(last)) => {
                 notes.insert(0, format!("source version {now} differs from {last} of the last successful build"));
@@ -150,7 +156,12 @@ mod tests {
     }
 
     fn inputs<'a>(h: &'a HistorySummary) -> ScenarioInputs<'a> {
-        ScenarioInputs { variable: "CACHE_SENTINEL_SCENARIO", history: Some(Ok(h)), source_version: Some("abc"), ..Default::default() }
+        ScenarioInputs {
+            variable: "CACHE_SENTINEL_SCENARIO",
+            history: Some(Ok(h)),
+            source_version: Some("abc"),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -198,7 +209,12 @@ mod tests {
 
     #[test]
     fn unavailable_history_is_said() {
-        let i = ScenarioInputs { variable: "V", history: Some(Err("AccessDenied")), cache_empty: Some(false), ..Default::default() };
+        let i = ScenarioInputs {
+            variable: "V",
+            history: Some(Err("AccessDenied")),
+            cache_empty: Some(false),
+            ..Default::default()
+        };
         let j = classify(&i);
         assert_eq!(j.scenario, Scenario::UnknownChange);
         assert!(j.reason.contains("history unavailable (AccessDenied)"), "{}", j.reason);

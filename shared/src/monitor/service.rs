@@ -10,16 +10,16 @@
 //! notice. The kinds are separate on purpose: a build the sweep reported as "running overdue" still
 //! gets one "finished slow" notice with its final figures (both bodies say so).
 
+use super::MonitorConfig;
 use super::baseline::{HistorySummary, summarize};
 use super::facts::{BuildFacts, FactsError, short_build_id};
 use super::judge::{BaselinePolicy, JudgeInput, Kind, Verdict, judge};
 use super::render;
 use super::scenario::{ScenarioInputs, classify};
-use super::MonitorConfig;
+use crate::aws::Clients;
 use crate::aws::codebuild::{CodeBuildProjects, build_facts};
 use crate::aws::s3::{Markers, prefix_is_empty};
 use crate::aws::sns::SnsPublisher;
-use crate::aws::Clients;
 use crate::clock::{Clock, SystemClock};
 use crate::error::AwsError;
 use crate::event::{BuildStatus, EventError, Trigger};
@@ -41,12 +41,28 @@ pub enum MonitorError {
     Event(#[from] EventError),
     #[error("invalid event: {0}")]
     Facts(#[from] FactsError),
-    #[error("cannot tell how long build {build} of {project} took: the event has no build-start-time or phase end times, and BatchGetBuilds did not return the build{detail}")]
+    #[error(
+        "cannot tell how long build {build} of {project} took: the event has no build-start-time or phase end times, and BatchGetBuilds did not return the build{detail}"
+    )]
     NoDuration { project: String, build: String, detail: String },
     #[error("cannot list projects or builds for the sweep: {0}")]
     Listing(AwsError),
-    #[error("could not publish the notice for {build} ({kind}); its once-only marker was released so a retry can send it: {error}")]
+    #[error(
+        "could not publish the notice for {build} ({kind}); its once-only marker was released so a retry can send it: {error}"
+    )]
     Publish { build: String, kind: &'static str, error: AwsError },
+}
+
+impl MonitorError {
+    /// The error's name as Lambda reports it (`errorType`), so logs and alarms show the cause.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            MonitorError::Event(_) | MonitorError::Facts(_) => "BuildTimeMonitor.InvalidEvent",
+            MonitorError::NoDuration { .. } => "BuildTimeMonitor.NoDuration",
+            MonitorError::Listing(_) => "BuildTimeMonitor.ListingFailed",
+            MonitorError::Publish { .. } => "BuildTimeMonitor.PublishFailed",
+        }
+    }
 }
 
 /// What happened to one build.
@@ -116,7 +132,7 @@ impl BuildTimeMonitor {
             codebuild: CodeBuildProjects::new(clients.codebuild.clone()),
             s3: clients.s3.clone(),
             publisher: SnsPublisher::new(clients.sns.clone(), config.common.topic_arn.clone()),
-            region: clients.region().unwrap_or("us-east-1").to_owned(),
+            region: clients.region_or_default().to_owned(),
             config,
             clock: Arc::new(SystemClock),
         }
@@ -174,9 +190,13 @@ impl BuildTimeMonitor {
         };
         if !change.status.is_final() {
             info!(action = "ignore", "not a final status: nothing to judge yet");
-            return Ok(outcome(Outcome::Ignored, format!(
-                "status {}: judged when the build reaches a final status; the scheduled sweep watches running builds", change.status
-            )));
+            return Ok(outcome(
+                Outcome::Ignored,
+                format!(
+                    "status {}: judged when the build reaches a final status; the scheduled sweep watches running builds",
+                    change.status
+                ),
+            ));
         }
         if let Err(why) = self.config.common.projects.check(&project) {
             info!(action = "skip", reason = %why, "out of scope");
@@ -188,9 +208,12 @@ impl BuildTimeMonitor {
             match self.codebuild.get_builds(std::slice::from_ref(id)).await {
                 Ok(builds) => match builds.iter().map(build_facts).find(|b| b.build_id.as_deref() == Some(id)) {
                     Some(api) => facts = facts.merge(&api),
-                    None => warnings.push(format!("BatchGetBuilds does not know build {id}: judged from the event alone")),
+                    None => {
+                        warnings.push(format!("BatchGetBuilds does not know build {id}: judged from the event alone"))
+                    }
                 },
-                Err(e) => warnings.push(format!("could not read the build with BatchGetBuilds ({e}): judged from the event alone")),
+                Err(e) => warnings
+                    .push(format!("could not read the build with BatchGetBuilds ({e}): judged from the event alone")),
             }
         }
         facts.region.get_or_insert_with(|| self.region.clone());
@@ -213,7 +236,8 @@ impl BuildTimeMonitor {
     async fn sweep(&self, account: Option<String>) -> Result<Vec<BuildOutcome>, MonitorError> {
         let now = self.clock.now();
         let names = self.codebuild.list_names().await.map_err(MonitorError::Listing)?;
-        let in_scope: Vec<String> = names.into_iter().filter(|n| self.config.common.projects.check(n).is_ok()).collect();
+        let in_scope: Vec<String> =
+            names.into_iter().filter(|n| self.config.common.projects.check(n).is_ok()).collect();
         let mut ids = Vec::new();
         for name in &in_scope {
             match self.codebuild.recent_build_ids(name, SWEEP_BUILDS_PER_PROJECT).await {
@@ -221,12 +245,19 @@ impl BuildTimeMonitor {
                 Err(e) => warn!(action = "sweep", project = %name, error = %e, "could not list recent builds"),
             }
         }
-        let builds: Vec<BuildFacts> = self.codebuild.get_builds(&ids).await.map_err(MonitorError::Listing)?.iter().map(build_facts).collect();
+        let builds: Vec<BuildFacts> =
+            self.codebuild.get_builds(&ids).await.map_err(MonitorError::Listing)?.iter().map(build_facts).collect();
         let lookback = chrono::Duration::hours(i64::from(self.config.sweep_lookback_hours));
         let running = running_candidates(builds, now, lookback, |project| {
             self.config.expected.for_project(project).0.min_high_minutes()
         });
-        info!(action = "sweep", projects = in_scope.len(), builds = ids.len(), candidates = running.len(), "swept recent builds");
+        info!(
+            action = "sweep",
+            projects = in_scope.len(),
+            builds = ids.len(),
+            candidates = running.len(),
+            "swept recent builds"
+        );
         let mut outcomes = Vec::new();
         let mut failure = None;
         for mut build in running {
@@ -256,14 +287,15 @@ impl BuildTimeMonitor {
 
     fn bucket(&self, facts: &BuildFacts) -> Option<String> {
         let region = facts.region.as_deref().unwrap_or(&self.region);
-        match (&self.config.common.layout.bucket, facts.account.as_deref()) {
-            (Some(b), _) => Some(b.clone()),
-            (None, Some(account)) => Some(self.config.common.layout.bucket_name(account, region)),
-            (None, None) => None,
-        }
+        self.config.common.layout.resolve_bucket(facts.account.as_deref(), region)
     }
 
-    async fn assess(&self, facts: BuildFacts, kind: Kind, mut warnings: Vec<String>) -> Result<BuildOutcome, MonitorError> {
+    async fn assess(
+        &self,
+        facts: BuildFacts,
+        kind: Kind,
+        mut warnings: Vec<String>,
+    ) -> Result<BuildOutcome, MonitorError> {
         let now = self.clock.now();
         let history = self.history(&facts).await.map_err(|e| e.to_string());
         if let Err(e) = &history {
@@ -307,7 +339,10 @@ impl BuildTimeMonitor {
             expected_from: profile_key.to_owned(),
             scenario,
             history: history.as_ref().ok(),
-            policy: BaselinePolicy { factor: self.config.baseline_factor, min_samples: self.config.baseline_min_samples },
+            policy: BaselinePolicy {
+                factor: self.config.baseline_factor,
+                min_samples: self.config.baseline_min_samples,
+            },
             managed_cache: managed_cache.clone(),
         };
         let verdict = judge(&input).ok_or_else(|| MonitorError::NoDuration {
@@ -353,32 +388,39 @@ impl BuildTimeMonitor {
                 Ok(false) => {
                     info!(action = "already-notified", marker = %markers.key(&marker_name), "this build and kind were already notified");
                     outcome.outcome = Outcome::AlreadyNotified;
-                    outcome.reason = format!("{}; already notified ({} exists)", outcome.reason, markers.key(&marker_name));
+                    outcome.reason =
+                        format!("{}; already notified ({} exists)", outcome.reason, markers.key(&marker_name));
                     return Ok(outcome);
                 }
                 Err(e) => {
                     // Better a possible duplicate than a lost notice.
                     warn!(action = "notify", error = %e, "could not record the once-only marker: sending anyway");
-                    outcome.warnings.push(format!("could not record the once-only marker ({e}): a redelivery may send this again"));
+                    outcome
+                        .warnings
+                        .push(format!("could not record the once-only marker ({e}): a redelivery may send this again"));
                 }
             }
         } else {
-            outcome.warnings.push("no cache bucket known (no CACHE_BUCKET, no account in the event): no once-only marker".into());
+            outcome
+                .warnings
+                .push("no cache bucket known (no CACHE_BUCKET, no account in the event): no once-only marker".into());
         }
-        match self.publisher.publish(&notice).await {
-            Ok(message_id) => {
-                info!(action = "notify", subject = %notice.subject(), message_id = message_id.as_deref().unwrap_or("-"), "notice published");
+        match self.publisher.publish_logged(&notice).await {
+            Ok(_) => {
                 outcome.outcome = Outcome::Notified;
                 Ok(outcome)
             }
             Err(e) => {
-                error!(action = "notify", error = %e, "could not publish the notice");
                 if let (true, Some(markers)) = (claimed, &markers)
                     && let Err(release) = markers.release(&marker_name).await
                 {
                     error!(action = "release", error = %release, "could not release the marker: this notice will not be retried");
                 }
-                Err(MonitorError::Publish { build: facts.build_id.clone().unwrap_or(facts.project.clone()), kind: kind.as_str(), error: e })
+                Err(MonitorError::Publish {
+                    build: facts.build_id.clone().unwrap_or(facts.project.clone()),
+                    kind: kind.as_str(),
+                    error: e,
+                })
             }
         }
     }

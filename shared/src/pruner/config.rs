@@ -43,7 +43,10 @@ impl PrunerConfig {
     pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
         let keep_newest: usize = parsed_or(env, "PRUNE_KEEP_NEWEST", 3)?;
         if keep_newest < 1 {
-            return Err(ConfigError::new("PRUNE_KEEP_NEWEST", "must be at least 1: a live project always keeps its newest cache"));
+            return Err(ConfigError::new(
+                "PRUNE_KEEP_NEWEST",
+                "must be at least 1: a live project always keeps its newest cache",
+            ));
         }
         let max_age_days: u32 = parsed_or(env, "PRUNE_MAX_AGE_DAYS", 30)?;
         let min_age_hours: u32 = parsed_or(env, "PRUNE_MIN_AGE_HOURS", 24)?;
@@ -51,11 +54,17 @@ impl PrunerConfig {
         let max_age = Duration::days(max_age_days.into());
         let min_age = Duration::hours(min_age_hours.into());
         if max_age < min_age {
-            return Err(ConfigError::new("PRUNE_MAX_AGE_DAYS", format!("{max_age_days} days is less than PRUNE_MIN_AGE_HOURS ({min_age_hours} h)")));
+            return Err(ConfigError::new(
+                "PRUNE_MAX_AGE_DAYS",
+                format!("{max_age_days} days is less than PRUNE_MIN_AGE_HOURS ({min_age_hours} h)"),
+            ));
         }
         let max_deletes_per_run: usize = parsed_or(env, "PRUNE_MAX_DELETES_PER_RUN", 100_000)?;
         if max_deletes_per_run < 1 {
-            return Err(ConfigError::new("PRUNE_MAX_DELETES_PER_RUN", "must be at least 1 (use DRY_RUN=true to delete nothing)"));
+            return Err(ConfigError::new(
+                "PRUNE_MAX_DELETES_PER_RUN",
+                "must be at least 1 (use DRY_RUN=true to delete nothing)",
+            ));
         }
         let delete_concurrency: usize = parsed_or(env, "PRUNE_DELETE_CONCURRENCY", 4)?;
         if !(1..=16).contains(&delete_concurrency) {
@@ -98,7 +107,10 @@ mod tests {
         assert_eq!((c.project_budget, c.total_budget), (None, None));
         assert_eq!((c.max_deletes_per_run, c.delete_concurrency), (100_000, 4));
         assert_eq!(c.deadline_margin, std::time::Duration::from_secs(30));
-        assert!(PrunerConfig::variables().contains(&"PRUNE_KEEP_NEWEST") && PrunerConfig::variables().contains(&"CACHE_BUCKET"));
+        assert!(
+            PrunerConfig::variables().contains(&"PRUNE_KEEP_NEWEST")
+                && PrunerConfig::variables().contains(&"CACHE_BUCKET")
+        );
     }
 
     #[test]

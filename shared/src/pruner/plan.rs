@@ -221,8 +221,11 @@ impl Records {
     fn sort_oldest_first(&mut self) {
         let text = std::mem::take(&mut self.text);
         self.recs.sort_unstable_by(|a, b| {
-            (a.mtime, a.project, &text[a.offset as usize..(a.offset + a.len) as usize])
-                .cmp(&(b.mtime, b.project, &text[b.offset as usize..(b.offset + b.len) as usize]))
+            (a.mtime, a.project, &text[a.offset as usize..(a.offset + a.len) as usize]).cmp(&(
+                b.mtime,
+                b.project,
+                &text[b.offset as usize..(b.offset + b.len) as usize],
+            ))
         });
         self.text = text;
     }
@@ -286,7 +289,12 @@ pub struct Planner<'a> {
 
 impl<'a> Planner<'a> {
     /// A planner at the start of a listing; `carry` continues the project a previous run stopped in.
-    pub fn new(policy: &'a PrunePolicy, now: DateTime<Utc>, missing: &'a HashSet<String>, carry: Option<Carry>) -> Self {
+    pub fn new(
+        policy: &'a PrunePolicy,
+        now: DateTime<Utc>,
+        missing: &'a HashSet<String>,
+        carry: Option<Carry>,
+    ) -> Self {
         let resumed = carry.as_ref().map(|c| c.project.clone());
         let mut planner = Planner {
             policy,
@@ -336,7 +344,11 @@ impl<'a> Planner<'a> {
     /// A budget record's key from its project index and suffix.
     fn full_key(&self, project: u32, suffix: &str) -> String {
         let group = self.names.get(project as usize).map(String::as_str).unwrap_or_default();
-        if self.policy.per_project { format!("{}{group}/{suffix}", self.policy.root) } else { format!("{}{suffix}", self.policy.root) }
+        if self.policy.per_project {
+            format!("{}{group}/{suffix}", self.policy.root)
+        } else {
+            format!("{}{suffix}", self.policy.root)
+        }
     }
 
     fn age_ms(&self, mtime: i64) -> i64 {
@@ -381,11 +393,16 @@ impl<'a> Planner<'a> {
         self.summary.bytes_scanned += object.size;
         current.bytes_remaining += object.size;
         if current.in_scope {
-            current.newest.push(Reverse(Kept { key: object.key, size: object.size, last_modified_ms: object.last_modified_ms }));
+            current.newest.push(Reverse(Kept {
+                key: object.key,
+                size: object.size,
+                last_modified_ms: object.last_modified_ms,
+            }));
             if current.newest.len() > policy.keep_newest
-                && let Some(Reverse(evicted)) = current.newest.pop() {
-                    self.decide_evicted(&mut current, evicted, out);
-                }
+                && let Some(Reverse(evicted)) = current.newest.pop()
+            {
+                self.decide_evicted(&mut current, evicted, out);
+            }
         }
         self.current = Some(current);
     }
@@ -398,15 +415,25 @@ impl<'a> Planner<'a> {
         let mut newest = BinaryHeap::with_capacity(self.policy.keep_newest + 1);
         let mut split = false;
         if let Some(carry) = self.carry.take()
-            && carry.project == name {
-                newest.extend(carry.newest.into_iter().map(Reverse));
-                split = true;
-            }
+            && carry.project == name
+        {
+            newest.extend(carry.newest.into_iter().map(Reverse));
+            split = true;
+        }
         let stats = self.summary.projects.entry(name.clone()).or_default();
         stats.orphaned = orphaned;
         stats.out_of_scope = !in_scope;
         stats.budget_deferred = split && self.policy.project_budget.is_some();
-        self.current = Some(Current { index, name, orphaned, in_scope, newest, bytes_remaining: 0, candidates: Records::default(), split });
+        self.current = Some(Current {
+            index,
+            name,
+            orphaned,
+            in_scope,
+            newest,
+            bytes_remaining: 0,
+            candidates: Records::default(),
+            split,
+        });
     }
 
     fn decide_evicted(&mut self, current: &mut Current, object: Kept, out: &mut Vec<Deletion>) {
@@ -435,7 +462,13 @@ impl<'a> Planner<'a> {
         }
         current.bytes_remaining = current.bytes_remaining.saturating_sub(object.size);
         self.count(&current.name, object.size, reason);
-        out.push(Deletion { key: object.key, project: current.name.clone(), size: object.size, last_modified_ms: object.last_modified_ms, reason });
+        out.push(Deletion {
+            key: object.key,
+            project: current.name.clone(),
+            size: object.size,
+            last_modified_ms: object.last_modified_ms,
+            reason,
+        });
     }
 
     fn count(&mut self, project: &str, size: u64, reason: Reason) {
@@ -458,31 +491,40 @@ impl<'a> Planner<'a> {
         let newest = std::mem::take(&mut current.newest);
         for Reverse(object) in newest.into_sorted_vec() {
             let age = self.age_ms(object.last_modified_ms);
-            if current.orphaned && !self.young(object.last_modified_ms) && age > self.policy.orphan_grace.num_milliseconds() {
+            if current.orphaned
+                && !self.young(object.last_modified_ms)
+                && age > self.policy.orphan_grace.num_milliseconds()
+            {
                 self.emit(&mut current, object, Reason::Orphaned, out);
             }
         }
         // The carried heap's bytes were counted by the run that saw them; this run only knows its part.
         if let (Some(budget), false) = (self.policy.project_budget, current.split)
-            && current.bytes_remaining > budget {
-                let mut candidates = std::mem::take(&mut current.candidates);
-                candidates.sort_oldest_first();
-                let mut taken = 0;
-                for rec in &candidates.recs {
-                    if current.bytes_remaining <= budget || self.summary.capped {
-                        break;
-                    }
-                    let object = Kept { key: self.full_key(rec.project, candidates.key(rec)), size: rec.size, last_modified_ms: rec.mtime };
-                    self.emit(&mut current, object, Reason::ProjectBudget, out);
-                    taken += 1;
+            && current.bytes_remaining > budget
+        {
+            let mut candidates = std::mem::take(&mut current.candidates);
+            candidates.sort_oldest_first();
+            let mut taken = 0;
+            for rec in &candidates.recs {
+                if current.bytes_remaining <= budget || self.summary.capped {
+                    break;
                 }
-                candidates.recs.drain(..taken);
-                current.candidates = candidates;
-                if current.bytes_remaining > budget
-                    && let Some(stats) = self.summary.projects.get_mut(&current.name) {
-                        stats.over_budget = true;
-                    }
+                let object = Kept {
+                    key: self.full_key(rec.project, candidates.key(rec)),
+                    size: rec.size,
+                    last_modified_ms: rec.mtime,
+                };
+                self.emit(&mut current, object, Reason::ProjectBudget, out);
+                taken += 1;
             }
+            candidates.recs.drain(..taken);
+            current.candidates = candidates;
+            if current.bytes_remaining > budget
+                && let Some(stats) = self.summary.projects.get_mut(&current.name)
+            {
+                stats.over_budget = true;
+            }
+        }
         self.total_remaining += current.bytes_remaining;
         if self.policy.total_budget.is_some() {
             for rec in &current.candidates.recs {
@@ -524,7 +566,9 @@ impl<'a> Planner<'a> {
     /// Emits up to `max` total-budget deletions (oldest first); true while more may follow. Bounded
     /// batches keep the planned deletions out of memory: each batch goes to S3 before the next.
     pub fn drain_budget(&mut self, out: &mut Vec<Deletion>, max: usize) -> bool {
-        let (Some(budget), Some(mut cursor)) = (self.policy.total_budget, self.budget_cursor) else { return false };
+        let (Some(budget), Some(mut cursor)) = (self.policy.total_budget, self.budget_cursor) else {
+            return false;
+        };
         let mut emitted = 0;
         let mut done = false;
         while emitted < max {
@@ -549,14 +593,21 @@ impl<'a> Planner<'a> {
             let project = self.names.get(rec.project as usize).cloned().unwrap_or_default();
             self.total_remaining = self.total_remaining.saturating_sub(rec.size);
             self.count(&project, rec.size, Reason::TotalBudget);
-            out.push(Deletion { key, project, size: rec.size, last_modified_ms: rec.mtime, reason: Reason::TotalBudget });
+            out.push(Deletion {
+                key,
+                project,
+                size: rec.size,
+                last_modified_ms: rec.mtime,
+                reason: Reason::TotalBudget,
+            });
             emitted += 1;
         }
         if done {
             self.budget_cursor = None;
             self.global = Records::default();
             if self.total_remaining > budget {
-                self.summary.total_budget = Some(format!("still over budget: {} bytes left, budget {budget}", self.total_remaining));
+                self.summary.total_budget =
+                    Some(format!("still over budget: {} bytes left, budget {budget}", self.total_remaining));
             }
         } else {
             self.budget_cursor = Some(cursor);
@@ -588,7 +639,12 @@ pub struct Plan {
 }
 
 /// Plans over a complete listing in S3's order (the pure function the service streams).
-pub fn plan(listing: impl IntoIterator<Item = ObjectMeta>, policy: &PrunePolicy, now: DateTime<Utc>, missing: &HashSet<String>) -> Plan {
+pub fn plan(
+    listing: impl IntoIterator<Item = ObjectMeta>,
+    policy: &PrunePolicy,
+    now: DateTime<Utc>,
+    missing: &HashSet<String>,
+) -> Plan {
     let mut planner = Planner::new(policy, now, missing, None);
     let mut deletions = Vec::new();
     for object in listing {
@@ -674,7 +730,10 @@ mod tests {
         let missing = HashSet::from(["gone".to_owned()]);
         let listing = sorted(vec![obj("gone/a", 8, 1), obj("gone/b", 8, 1), obj("gone/c", 3, 1), obj("live/a", 8, 1)]);
         let plan = plan(listing, &policy(""), now(), &missing);
-        assert_eq!(keys(&plan), BTreeSet::from([("gone/a".into(), Reason::Orphaned), ("gone/b".into(), Reason::Orphaned)]));
+        assert_eq!(
+            keys(&plan),
+            BTreeSet::from([("gone/a".into(), Reason::Orphaned), ("gone/b".into(), Reason::Orphaned)])
+        );
         assert!(plan.summary.projects["gone"].orphaned);
     }
 
@@ -693,7 +752,12 @@ mod tests {
         assert_eq!(keys(&plan), BTreeSet::from([("cache/tts/a".into(), Reason::MaxAge)]));
         assert_eq!(plan.summary.skipped, Skipped { outside_root: 3, reserved: 0, no_project: 1 });
         // At the bucket root, the reserved prefix is inside the root and still never deleted.
-        let listing = sorted(vec![obj(".cache-sentinel/pruner/state.json", 400, 1), obj(".cache-sentinel/x/y", 400, 1), obj(".cache-sentinel/x/z", 400, 1), obj(".cache-sentinel/x/w", 400, 1)]);
+        let listing = sorted(vec![
+            obj(".cache-sentinel/pruner/state.json", 400, 1),
+            obj(".cache-sentinel/x/y", 400, 1),
+            obj(".cache-sentinel/x/z", 400, 1),
+            obj(".cache-sentinel/x/w", 400, 1),
+        ]);
         let plan = super::plan(listing, &policy(""), now(), &HashSet::new());
         assert!(plan.deletions.is_empty());
         assert_eq!(plan.summary.skipped.reserved, 4);
@@ -715,9 +779,18 @@ mod tests {
         let mut p = policy("");
         p.keep_newest = 1;
         p.project_budget = Some(30);
-        let listing = sorted(vec![obj("tts/a", 5, 10), obj("tts/b", 4, 10), obj("tts/c", 3, 10), obj("tts/d", 2, 10), obj("tts/e", 0, 10)]);
+        let listing = sorted(vec![
+            obj("tts/a", 5, 10),
+            obj("tts/b", 4, 10),
+            obj("tts/c", 3, 10),
+            obj("tts/d", 2, 10),
+            obj("tts/e", 0, 10),
+        ]);
         let plan = plan(listing.clone(), &p, now(), &HashSet::new());
-        assert_eq!(keys(&plan), BTreeSet::from([("tts/a".into(), Reason::ProjectBudget), ("tts/b".into(), Reason::ProjectBudget)]));
+        assert_eq!(
+            keys(&plan),
+            BTreeSet::from([("tts/a".into(), Reason::ProjectBudget), ("tts/b".into(), Reason::ProjectBudget)])
+        );
         // Total budget across projects, oldest first.
         p.project_budget = None;
         p.total_budget = Some(35);
@@ -726,7 +799,12 @@ mod tests {
         let plan = super::plan(sorted(listing), &p, now(), &HashSet::new());
         assert_eq!(
             keys(&plan),
-            BTreeSet::from([("web/a".into(), Reason::TotalBudget), ("tts/a".into(), Reason::TotalBudget), ("tts/b".into(), Reason::TotalBudget), ("tts/c".into(), Reason::TotalBudget)])
+            BTreeSet::from([
+                ("web/a".into(), Reason::TotalBudget),
+                ("tts/a".into(), Reason::TotalBudget),
+                ("tts/b".into(), Reason::TotalBudget),
+                ("tts/c".into(), Reason::TotalBudget)
+            ])
         );
         assert_eq!(plan.summary.total_bytes_after, Some(30));
     }
@@ -736,7 +814,13 @@ mod tests {
         let mut p = policy("");
         p.keep_newest = 1;
         p.total_budget = Some(25);
-        let listing = sorted(vec![obj("tts/a", 5, 10), obj("tts/b", 4, 10), obj("tts/c", 3, 10), obj("web/a", 6, 10), obj("web/b", 2, 10)]);
+        let listing = sorted(vec![
+            obj("tts/a", 5, 10),
+            obj("tts/b", 4, 10),
+            obj("tts/c", 3, 10),
+            obj("web/a", 6, 10),
+            obj("web/b", 2, 10),
+        ]);
         let whole = plan(listing.clone(), &p, now(), &HashSet::new());
         let missing = HashSet::new();
         let mut planner = Planner::new(&p, now(), &missing, None);
@@ -765,7 +849,12 @@ mod tests {
         let mut p = policy("");
         p.keep_newest = 2;
         p.project_budget = Some(5);
-        let plan = plan(sorted(vec![obj("tts/a", 5, 10), obj("tts/b", 4, 10), obj("tts/c", 3, 10)]), &p, now(), &HashSet::new());
+        let plan = plan(
+            sorted(vec![obj("tts/a", 5, 10), obj("tts/b", 4, 10), obj("tts/c", 3, 10)]),
+            &p,
+            now(),
+            &HashSet::new(),
+        );
         assert_eq!(keys(&plan), BTreeSet::from([("tts/a".into(), Reason::ProjectBudget)]));
         assert!(plan.summary.projects["tts"].over_budget);
     }
@@ -774,7 +863,12 @@ mod tests {
     fn out_of_scope_projects_are_left_alone() {
         let mut p = policy("");
         p.projects = ProjectFilter::new(vec![], vec!["legacy-*".into()]).unwrap();
-        let plan = plan(sorted(vec![obj("legacy-x/a", 90, 1), obj("legacy-x/b", 90, 1), obj("legacy-x/c", 90, 1)]), &p, now(), &HashSet::from(["legacy-x".to_owned()]));
+        let plan = plan(
+            sorted(vec![obj("legacy-x/a", 90, 1), obj("legacy-x/b", 90, 1), obj("legacy-x/c", 90, 1)]),
+            &p,
+            now(),
+            &HashSet::from(["legacy-x".to_owned()]),
+        );
         assert!(plan.deletions.is_empty());
         assert!(plan.summary.projects["legacy-x"].out_of_scope);
     }
@@ -808,7 +902,9 @@ mod tests {
             0i64..(90 * 24),
             0u64..1000,
         )
-            .prop_map(|(area, project, n, hours, size)| ObjectMeta::new(format!("{area}{project}obj-{n:03}"), size, now() - Duration::hours(hours)));
+            .prop_map(|(area, project, n, hours, size)| {
+                ObjectMeta::new(format!("{area}{project}obj-{n:03}"), size, now() - Duration::hours(hours))
+            });
         (
             prop::collection::vec(object, 0..200),
             prop::sample::select(vec!["", "cache/"]),
@@ -821,26 +917,43 @@ mod tests {
             any::<bool>(),
             0usize..200,
         )
-            .prop_map(|(listing, root, per_project, keep, (max_days, min_hours, grace_days), (pb, tb), cap, missing, exclude, split)| {
-                let mut listing = listing;
-                listing.sort_by(|a, b| a.key.cmp(&b.key));
-                listing.dedup_by(|a, b| a.key == b.key);
-                let projects = if exclude { ProjectFilter::new(vec![], vec!["legacy-*".into()]).unwrap() } else { ProjectFilter::default() };
-                let policy = PrunePolicy {
-                    root: root.into(),
+            .prop_map(
+                |(
+                    listing,
+                    root,
                     per_project,
-                    keep_newest: keep,
-                    max_age: Duration::days(max_days),
-                    min_age: Duration::hours(min_hours),
-                    orphan_grace: Duration::days(grace_days),
-                    project_budget: pb,
-                    total_budget: tb,
-                    max_deletes: cap,
-                    projects,
-                };
-                let split = split.min(listing.len());
-                Case { policy, listing, missing: missing.into_iter().map(str::to_owned).collect(), split }
-            })
+                    keep,
+                    (max_days, min_hours, grace_days),
+                    (pb, tb),
+                    cap,
+                    missing,
+                    exclude,
+                    split,
+                )| {
+                    let mut listing = listing;
+                    listing.sort_by(|a, b| a.key.cmp(&b.key));
+                    listing.dedup_by(|a, b| a.key == b.key);
+                    let projects = if exclude {
+                        ProjectFilter::new(vec![], vec!["legacy-*".into()]).unwrap()
+                    } else {
+                        ProjectFilter::default()
+                    };
+                    let policy = PrunePolicy {
+                        root: root.into(),
+                        per_project,
+                        keep_newest: keep,
+                        max_age: Duration::days(max_days),
+                        min_age: Duration::hours(min_hours),
+                        orphan_grace: Duration::days(grace_days),
+                        project_budget: pb,
+                        total_budget: tb,
+                        max_deletes: cap,
+                        projects,
+                    };
+                    let split = split.min(listing.len());
+                    Case { policy, listing, missing: missing.into_iter().map(str::to_owned).collect(), split }
+                },
+            )
     }
 
     /// The N newest keys of each live, in-scope group: never deleted.
@@ -859,7 +972,11 @@ mod tests {
             let mut sorted: Vec<_> = objects.clone();
             sorted.sort_by(|a, b| (b.last_modified_ms, &b.key).cmp(&(a.last_modified_ms, &a.key)));
             let newest = sorted.iter().take(case.policy.keep_newest);
-            keep.extend(newest.filter(|o| !orphan || now().timestamp_millis() - o.last_modified_ms <= grace_ms).map(|o| o.key.clone()));
+            keep.extend(
+                newest
+                    .filter(|o| !orphan || now().timestamp_millis() - o.last_modified_ms <= grace_ms)
+                    .map(|o| o.key.clone()),
+            );
         }
         (keep, groups)
     }

@@ -18,7 +18,7 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 use tokio::task::JoinSet;
 use tracing::{Instrument, error, info, info_span, warn};
 
@@ -27,7 +27,8 @@ pub const DELETE_BATCH: usize = 1000;
 /// Attempts per key when DeleteObjects reports it in `Errors` (the first try included).
 pub const KEY_ATTEMPTS: u32 = 4;
 /// Per-key error codes a retry cannot heal.
-pub const PERMANENT_KEY_ERRORS: &[&str] = &["AccessDenied", "InvalidArgument", "InvalidObjectState", "MethodNotAllowed"];
+pub const PERMANENT_KEY_ERRORS: &[&str] =
+    &["AccessDenied", "InvalidArgument", "InvalidObjectState", "MethodNotAllowed"];
 /// How many per-key errors the report lists (all are counted and logged).
 pub const REPORTED_ERRORS: usize = 100;
 /// How many planned deletions the report lists (all are logged).
@@ -38,10 +39,23 @@ pub const REPORTED_DELETIONS: usize = 1000;
 pub enum PruneError {
     #[error("invalid event: {0}")]
     Event(#[from] EventError),
-    #[error("cannot tell the AWS account to name the cache bucket codebuild-cache-<account>-<region>: the event has no `account`; set CACHE_BUCKET")]
+    #[error(
+        "cannot tell the AWS account to name the cache bucket codebuild-cache-<account>-<region>: the event has no `account`; set CACHE_BUCKET"
+    )]
     UnknownAccount,
     #[error("cannot read the pruner state {STATE_KEY}: {0}")]
     State(AwsError),
+}
+
+impl PruneError {
+    /// The error's name as Lambda reports it (`errorType`), so logs and alarms show the cause.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            PruneError::Event(_) => "CachePruner.InvalidEvent",
+            PruneError::UnknownAccount => "CachePruner.UnknownAccount",
+            PruneError::State(_) => "CachePruner.StateUnreadable",
+        }
+    }
 }
 
 /// Bounds of one run.
@@ -55,6 +69,14 @@ pub struct RunLimits {
 }
 
 impl RunLimits {
+    /// Limits for an invocation that must end by `deadline`: listing stops `margin` before it, so
+    /// the deletions in flight and the state write finish in time. A deadline already past (or
+    /// closer than the margin) still lets one page through: every run makes progress.
+    pub fn before_deadline(deadline: SystemTime, now: SystemTime, margin: Duration) -> Self {
+        let left = deadline.duration_since(now).unwrap_or_default();
+        RunLimits { deadline: Some(Instant::now() + left.saturating_sub(margin)), max_pages: None }
+    }
+
     fn expired(&self, pages: usize) -> Option<&'static str> {
         if self.max_pages.is_some_and(|max| pages >= max) {
             Some("page limit reached")
@@ -217,7 +239,12 @@ impl ApiCalls {
     }
 
     fn snapshot(&self) -> BTreeMap<&'static str, u64> {
-        OPERATIONS.iter().zip(&self.counts).map(|(o, c)| (*o, c.load(Ordering::Relaxed))).filter(|(_, n)| *n > 0).collect()
+        OPERATIONS
+            .iter()
+            .zip(&self.counts)
+            .map(|(o, c)| (*o, c.load(Ordering::Relaxed)))
+            .filter(|(_, n)| *n > 0)
+            .collect()
     }
 }
 
@@ -237,7 +264,7 @@ impl CachePruner {
             publisher: SnsPublisher::new(clients.sns.clone(), config.common.topic_arn.clone()),
             s3: clients.s3.clone(),
             projects: CodeBuildProjects::new(clients.codebuild.clone()),
-            region: clients.region().unwrap_or("us-east-1").to_owned(),
+            region: clients.region_or_default().to_owned(),
             clock: Arc::new(SystemClock),
             config,
         }
@@ -273,30 +300,44 @@ impl CachePruner {
     /// a SUCCEEDED build state change prunes that project's prefix, other statuses are ignored.
     pub async fn handle(&self, event: &serde_json::Value, limits: RunLimits) -> Result<PruneReport, PruneError> {
         let trigger = Trigger::parse(event)?;
-        let bucket = match (&self.config.common.layout.bucket, trigger.account()) {
-            (Some(bucket), _) => bucket.clone(),
-            (None, Some(account)) => self.config.common.layout.bucket_name(account, &self.region),
-            (None, None) => return Err(PruneError::UnknownAccount),
-        };
+        let bucket = self
+            .config
+            .common
+            .layout
+            .resolve_bucket(trigger.account(), &self.region)
+            .ok_or(PruneError::UnknownAccount)?;
         let policy = self.policy();
         let dry_run = self.config.common.dry_run;
         let calls = Arc::new(ApiCalls::default());
         let mut report = match &trigger {
             Trigger::Scheduled(_) => {
                 let span = info_span!("pruner", project = "*", build_id = "-", action = "sweep");
-                let mut report = PruneReport::new("scheduled-sweep", trigger.event_id().map(str::to_owned), dry_run, bucket.clone(), policy.root.clone());
+                let mut report = PruneReport::new(
+                    "scheduled-sweep",
+                    trigger.event_id().map(str::to_owned),
+                    dry_run,
+                    bucket.clone(),
+                    policy.root.clone(),
+                );
                 self.sweep(&bucket, &policy, limits, &calls, &mut report).instrument(span).await?;
                 report
             }
             Trigger::BuildStateChange(change) => {
                 let span = info_span!("pruner", project = %change.project, build_id = change.build_id.as_deref().unwrap_or("-"), action = "prune-project");
-                let mut report = PruneReport::new("build-state-change", trigger.event_id().map(str::to_owned), dry_run, bucket.clone(), String::new());
+                let mut report = PruneReport::new(
+                    "build-state-change",
+                    trigger.event_id().map(str::to_owned),
+                    dry_run,
+                    bucket.clone(),
+                    String::new(),
+                );
                 report.project = Some(change.project.clone());
                 report.build_id = change.build_id.clone();
                 let prefix = format!("{}{}/", policy.root, change.project);
                 report.prefix = prefix.clone();
                 if change.status != BuildStatus::Succeeded {
-                    report.ignored = Some(format!("build status {}: only SUCCEEDED builds trigger pruning", change.status));
+                    report.ignored =
+                        Some(format!("build status {}: only SUCCEEDED builds trigger pruning", change.status));
                 } else if !policy.per_project {
                     report.ignored = Some("CACHE_PREFIX_PER_PROJECT=false: projects share one prefix, so only the scheduled sweep prunes it".into());
                     report.prefix = policy.root.clone();
@@ -304,7 +345,18 @@ impl CachePruner {
                     report.ignored = Some(format!("out of scope: {why}"));
                 } else {
                     let ran = self
-                        .run_listing(&bucket, &prefix, None, None, &policy, &HashSet::new(), false, limits, &calls, &mut report)
+                        .run_listing(
+                            &bucket,
+                            &prefix,
+                            None,
+                            None,
+                            &policy,
+                            &HashSet::new(),
+                            false,
+                            limits,
+                            &calls,
+                            &mut report,
+                        )
                         .instrument(span.clone())
                         .await;
                     if let Some(stop) = ran.stop_error {
@@ -318,7 +370,11 @@ impl CachePruner {
             }
         };
         report.api_calls = calls.snapshot();
-        if report.ignored.is_none() && ((!dry_run && report.deleted > 0) || report.failed > 0 || report.stopped.as_deref().is_some_and(|s| s.starts_with("error"))) {
+        if report.ignored.is_none()
+            && ((!dry_run && report.deleted > 0)
+                || report.failed > 0
+                || report.stopped.as_deref().is_some_and(|s| s.starts_with("error")))
+        {
             report.notified = self.notify(&report, &calls).await;
             report.api_calls = calls.snapshot();
         }
@@ -332,7 +388,14 @@ impl CachePruner {
         Ok(report)
     }
 
-    async fn sweep(&self, bucket: &str, policy: &PrunePolicy, limits: RunLimits, calls: &Arc<ApiCalls>, report: &mut PruneReport) -> Result<(), PruneError> {
+    async fn sweep(
+        &self,
+        bucket: &str,
+        policy: &PrunePolicy,
+        limits: RunLimits,
+        calls: &Arc<ApiCalls>,
+        report: &mut PruneReport,
+    ) -> Result<(), PruneError> {
         let store = StateStore::new(self.s3.clone(), bucket);
         calls.add("s3:GetObject", 1);
         let now = self.clock.now();
@@ -356,9 +419,24 @@ impl CachePruner {
             ));
         }
 
-        let missing = if policy.per_project { self.missing_projects(bucket, policy, start_after.as_deref(), calls, report).await } else { HashSet::new() };
+        let missing = if policy.per_project {
+            self.missing_projects(bucket, policy, start_after.as_deref(), calls, report).await
+        } else {
+            HashSet::new()
+        };
         let ran = self
-            .run_listing(bucket, &policy.root, start_after.clone(), carry, policy, &missing, start_after.is_none(), limits, calls, report)
+            .run_listing(
+                bucket,
+                &policy.root,
+                start_after.clone(),
+                carry,
+                policy,
+                &missing,
+                start_after.is_none(),
+                limits,
+                calls,
+                report,
+            )
             .await;
         if let Some(stop) = ran.stop_error {
             report.notes.push(stop);
@@ -387,14 +465,20 @@ impl CachePruner {
         let save = match (&next, &previous) {
             (Some(state), _) => Some(state.clone()),
             // A finished sweep clears the resume point (no write when there was none).
-            (None, Some(prev)) => Some(SweepState { start_after: None, carry: None, runs: prev.runs + 1, ..prev.clone() }),
+            (None, Some(prev)) => {
+                Some(SweepState { start_after: None, carry: None, runs: prev.runs + 1, ..prev.clone() })
+            }
             (None, None) => None,
         };
         report.resume_after = next.as_ref().and_then(|s| s.start_after.clone());
         if let Some(state) = save {
             calls.add("s3:PutObject", 1);
             match store.save(&state).await {
-                Ok(()) => info!(action = "state", start_after = state.start_after.as_deref().unwrap_or("-"), "pruner state saved"),
+                Ok(()) => info!(
+                    action = "state",
+                    start_after = state.start_after.as_deref().unwrap_or("-"),
+                    "pruner state saved"
+                ),
                 Err(e) => {
                     error!(action = "state", error = %e, "could not save the pruner state: the next run starts over");
                     report.notes.push(format!("could not save the state: {e}"));
@@ -419,7 +503,14 @@ impl CachePruner {
 
     /// The projects under the root (a delimiter listing: one call per 1,000 projects) that CodeBuild
     /// no longer knows (BatchGetProjects, 100 names a call). On failure none is treated as missing.
-    async fn missing_projects(&self, bucket: &str, policy: &PrunePolicy, start_after: Option<&str>, calls: &ApiCalls, report: &mut PruneReport) -> HashSet<String> {
+    async fn missing_projects(
+        &self,
+        bucket: &str,
+        policy: &PrunePolicy,
+        start_after: Option<&str>,
+        calls: &ApiCalls,
+        report: &mut PruneReport,
+    ) -> HashSet<String> {
         let mut names = Vec::new();
         let mut request = self.s3.list_objects_v2().bucket(bucket).prefix(&policy.root).delimiter("/");
         if let Some(key) = start_after {
@@ -484,12 +575,26 @@ impl CachePruner {
         report: &mut PruneReport,
     ) -> Ran {
         let mut planner = Planner::new(policy, self.clock.now(), missing, carry);
-        let mut deleter = Deleter::new(self.s3.clone(), bucket.to_owned(), policy.clone(), self.config.delete_concurrency, self.config.common.dry_run, calls.clone());
+        let mut deleter = Deleter::new(
+            self.s3.clone(),
+            bucket.to_owned(),
+            policy.clone(),
+            self.config.delete_concurrency,
+            self.config.common.dry_run,
+            calls.clone(),
+        );
         let mut out = Vec::new();
         let mut pages = 0usize;
         let mut stop: Option<String> = None;
         let mut stop_error = None;
-        let mut next = Some(tokio::spawn(list_page(self.s3.clone(), bucket.to_owned(), prefix.to_owned(), start_after.clone(), None, calls.clone())));
+        let mut next = Some(tokio::spawn(list_page(
+            self.s3.clone(),
+            bucket.to_owned(),
+            prefix.to_owned(),
+            start_after.clone(),
+            None,
+            calls.clone(),
+        )));
         let mut finished = false;
         while let Some(request) = next.take() {
             let page = match request.await {
@@ -508,7 +613,14 @@ impl CachePruner {
             pages += 1;
             let limit = limits.expired(pages);
             if let (Some(token), None) = (page.next_token.clone(), limit) {
-                next = Some(tokio::spawn(list_page(self.s3.clone(), bucket.to_owned(), prefix.to_owned(), None, Some(token), calls.clone())));
+                next = Some(tokio::spawn(list_page(
+                    self.s3.clone(),
+                    bucket.to_owned(),
+                    prefix.to_owned(),
+                    None,
+                    Some(token),
+                    calls.clone(),
+                )));
             }
             for object in page.objects {
                 planner.push(object, &mut out);
@@ -570,12 +682,21 @@ impl CachePruner {
     }
 
     async fn notify(&self, report: &PruneReport, calls: &ApiCalls) -> bool {
-        let severity = if report.failed > 0 || report.stopped.as_deref().is_some_and(|s| s.starts_with("error")) { Severity::Error } else { Severity::Info };
+        let severity = if report.failed > 0 || report.stopped.as_deref().is_some_and(|s| s.starts_with("error")) {
+            Severity::Error
+        } else {
+            Severity::Info
+        };
         let scope = report.project.as_deref().unwrap_or("cache root");
         let subject = if report.failed > 0 {
             format!("cache-pruner: {} deletions failed in {}", report.failed, report.bucket)
         } else {
-            format!("cache-pruner freed {} in {} ({} objects)", human(report.bytes_freed), report.bucket, report.deleted)
+            format!(
+                "cache-pruner freed {} in {} ({} objects)",
+                human(report.bytes_freed),
+                report.bucket,
+                report.deleted
+            )
         };
         let mut body = format!(
             "cache-pruner pruned s3://{}/{} ({scope}).\n\nScanned:  {} objects, {}\nDeleted:  {} objects, {}\nFailed:   {}\nFinished: {}{}\n",
@@ -603,7 +724,12 @@ impl CachePruner {
         if !busiest.is_empty() {
             body.push_str("\nProjects:\n");
             for (name, p) in busiest.iter().take(50) {
-                body.push_str(&format!("  {name}: {} deleted ({}), {} failed\n", p.deleted, human(p.bytes_freed), p.failed));
+                body.push_str(&format!(
+                    "  {name}: {} deleted ({}), {} failed\n",
+                    p.deleted,
+                    human(p.bytes_freed),
+                    p.failed
+                ));
             }
         }
         if !report.errors.is_empty() {
@@ -622,17 +748,7 @@ impl CachePruner {
         if self.publisher.topic_arn().is_some() {
             calls.add("sns:Publish", 1);
         }
-        match self.publisher.publish(&notice).await {
-            Ok(Some(_)) => {
-                info!(action = "notify", subject = %notice.subject(), "summary notice published");
-                true
-            }
-            Ok(None) => false,
-            Err(e) => {
-                error!(action = "notify", error = %e, "could not publish the summary notice");
-                false
-            }
-        }
+        matches!(self.publisher.publish_logged(&notice).await, Ok(Some(_)))
     }
 }
 
@@ -647,7 +763,14 @@ struct Page {
     next_token: Option<String>,
 }
 
-async fn list_page(s3: Client, bucket: String, prefix: String, start_after: Option<String>, token: Option<String>, calls: Arc<ApiCalls>) -> Result<Page, AwsError> {
+async fn list_page(
+    s3: Client,
+    bucket: String,
+    prefix: String,
+    start_after: Option<String>,
+    token: Option<String>,
+    calls: Arc<ApiCalls>,
+) -> Result<Page, AwsError> {
     calls.add("s3:ListObjectsV2", 1);
     let out = s3
         .list_objects_v2()
@@ -669,7 +792,8 @@ async fn list_page(s3: Client, bucket: String, prefix: String, start_after: Opti
             Some(ObjectMeta { key, size: o.size().unwrap_or(0).max(0) as u64, last_modified_ms })
         })
         .collect();
-    let next_token = if out.is_truncated() == Some(true) { out.next_continuation_token().map(str::to_owned) } else { None };
+    let next_token =
+        if out.is_truncated() == Some(true) { out.next_continuation_token().map(str::to_owned) } else { None };
     Ok(Page { objects, next_token })
 }
 
@@ -722,8 +846,26 @@ struct Deleter {
 }
 
 impl Deleter {
-    fn new(s3: Client, bucket: String, policy: PrunePolicy, concurrency: usize, dry_run: bool, calls: Arc<ApiCalls>) -> Self {
-        Deleter { s3, bucket, policy, concurrency, dry_run, calls, pending: Vec::with_capacity(DELETE_BATCH), in_flight: JoinSet::new(), outcome: DeleteOutcome::default(), aborted: None }
+    fn new(
+        s3: Client,
+        bucket: String,
+        policy: PrunePolicy,
+        concurrency: usize,
+        dry_run: bool,
+        calls: Arc<ApiCalls>,
+    ) -> Self {
+        Deleter {
+            s3,
+            bucket,
+            policy,
+            concurrency,
+            dry_run,
+            calls,
+            pending: Vec::with_capacity(DELETE_BATCH),
+            in_flight: JoinSet::new(),
+            outcome: DeleteOutcome::default(),
+            aborted: None,
+        }
     }
 
     async fn add(&mut self, deletion: Deletion) {
@@ -751,11 +893,19 @@ impl Deleter {
             self.collect_one().await;
         }
         let batch = std::mem::replace(&mut self.pending, Vec::with_capacity(DELETE_BATCH));
-        self.in_flight.spawn(delete_batch(self.s3.clone(), self.bucket.clone(), self.policy.clone(), batch, self.calls.clone()));
+        self.in_flight.spawn(delete_batch(
+            self.s3.clone(),
+            self.bucket.clone(),
+            self.policy.clone(),
+            batch,
+            self.calls.clone(),
+        ));
     }
 
     async fn collect_one(&mut self) {
-        let Some(joined) = self.in_flight.join_next().await else { return };
+        let Some(joined) = self.in_flight.join_next().await else {
+            return;
+        };
         let result = match joined {
             Ok(result) => result,
             Err(e) => {
@@ -776,9 +926,10 @@ impl Deleter {
             }
         }
         if let Some(e) = result.call_error
-            && (e.is(AwsErrorKind::AccessDenied) || e.is(AwsErrorKind::NotFound)) {
-                self.aborted = Some(format!("error: {e}"));
-            }
+            && (e.is(AwsErrorKind::AccessDenied) || e.is(AwsErrorKind::NotFound))
+        {
+            self.aborted = Some(format!("error: {e}"));
+        }
     }
 
     async fn finish(mut self) -> DeleteOutcome {
@@ -791,7 +942,13 @@ impl Deleter {
 }
 
 /// One DeleteObjects call (Quiet) and retries of the keys it reports in `Errors`, with backoff.
-async fn delete_batch(s3: Client, bucket: String, policy: PrunePolicy, batch: Vec<Deletion>, calls: Arc<ApiCalls>) -> BatchResult {
+async fn delete_batch(
+    s3: Client,
+    bucket: String,
+    policy: PrunePolicy,
+    batch: Vec<Deletion>,
+    calls: Arc<ApiCalls>,
+) -> BatchResult {
     let mut result = BatchResult { deleted: vec![], failed: vec![], call_error: None };
     let mut todo: HashMap<String, Deletion> = HashMap::with_capacity(batch.len());
     for deletion in batch {
@@ -800,7 +957,12 @@ async fn delete_batch(s3: Client, bucket: String, policy: PrunePolicy, batch: Ve
             todo.insert(deletion.key.clone(), deletion);
         } else {
             error!(action = "refuse", key = %deletion.key, "refused to delete a key outside the cache root or under the reserved prefix");
-            let err = KeyError { key: deletion.key.clone(), code: "Refused".into(), message: "outside the cache root or reserved".into(), attempts: 0 };
+            let err = KeyError {
+                key: deletion.key.clone(),
+                code: "Refused".into(),
+                message: "outside the cache root or reserved".into(),
+                attempts: 0,
+            };
             result.failed.push((deletion.project, err));
         }
     }
@@ -811,11 +973,17 @@ async fn delete_batch(s3: Client, bucket: String, policy: PrunePolicy, batch: Ve
             tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
         }
         attempt += 1;
-        let identifiers: Vec<ObjectIdentifier> = todo.keys().filter_map(|k| ObjectIdentifier::builder().key(k).build().ok()).collect();
+        let identifiers: Vec<ObjectIdentifier> =
+            todo.keys().filter_map(|k| ObjectIdentifier::builder().key(k).build().ok()).collect();
         let delete = match Delete::builder().set_objects(Some(identifiers)).quiet(true).build() {
             Ok(delete) => delete,
             Err(e) => {
-                result.call_error = Some(AwsError { operation: "s3:DeleteObjects", kind: AwsErrorKind::InvalidInput, code: "BuildError".into(), message: e.to_string() });
+                result.call_error = Some(AwsError {
+                    operation: "s3:DeleteObjects",
+                    kind: AwsErrorKind::InvalidInput,
+                    code: "BuildError".into(),
+                    message: e.to_string(),
+                });
                 break;
             }
         };
@@ -831,7 +999,9 @@ async fn delete_batch(s3: Client, bucket: String, policy: PrunePolicy, batch: Ve
                     if PERMANENT_KEY_ERRORS.contains(&code.as_str()) {
                         // A retry will not heal these: reported at once.
                         error!(action = "delete", project = %d.project, key = %key, code = %code, message = %message, attempts = attempt, "could not delete");
-                        result.failed.push((d.project, KeyError { key: key.to_owned(), code, message, attempts: attempt }));
+                        result
+                            .failed
+                            .push((d.project, KeyError { key: key.to_owned(), code, message, attempts: attempt }));
                     } else {
                         last_errors.insert(key.to_owned(), (code, message));
                         retry.insert(key.to_owned(), d);
@@ -844,7 +1014,12 @@ async fn delete_batch(s3: Client, bucket: String, policy: PrunePolicy, batch: Ve
                 }
                 todo = retry;
                 if !todo.is_empty() && attempt < KEY_ATTEMPTS {
-                    warn!(action = "delete", failed = todo.len(), attempt, "DeleteObjects reported per-key errors: retrying them");
+                    warn!(
+                        action = "delete",
+                        failed = todo.len(),
+                        attempt,
+                        "DeleteObjects reported per-key errors: retrying them"
+                    );
                 }
             }
             Err(e) => {
@@ -878,6 +1053,26 @@ fn human(bytes: u64) -> String {
 }
 
 #[cfg(test)]
+mod deadline_tests {
+    use super::*;
+
+    #[test]
+    fn the_deadline_leaves_the_margin() {
+        let now = SystemTime::now();
+        let before = Instant::now();
+        let limits = RunLimits::before_deadline(now + Duration::from_secs(900), now, Duration::from_secs(30));
+        let deadline = limits.deadline.expect("a deadline");
+        assert!(deadline >= before + Duration::from_secs(870) && deadline <= Instant::now() + Duration::from_secs(870));
+        // Already past, or within the margin: the deadline is now (one page, then stop).
+        let past = RunLimits::before_deadline(now - Duration::from_secs(5), now, Duration::from_secs(30));
+        assert!(past.deadline.expect("a deadline") <= Instant::now());
+        let close = RunLimits::before_deadline(now + Duration::from_secs(10), now, Duration::from_secs(30));
+        assert!(close.deadline.expect("a deadline") <= Instant::now());
+        assert_eq!(close.max_pages, None);
+    }
+}
+
+#[cfg(test)]
 mod tests {
     //! DeleteObjects answers 200 with per-key `Errors` (documented S3 behaviour the emulator never
     //! shows): the adapter is tested against mocked S3 responses.
@@ -894,7 +1089,11 @@ mod tests {
 
     fn listed(key: &str, days_old: i64) -> Object {
         let t = Utc.with_ymd_and_hms(2026, 11, 20, 3, 0, 0).unwrap() - chrono::Duration::days(days_old);
-        Object::builder().key(key).size(100).last_modified(aws_smithy_types::DateTime::from_millis(t.timestamp_millis())).build()
+        Object::builder()
+            .key(key)
+            .size(100)
+            .last_modified(aws_smithy_types::DateTime::from_millis(t.timestamp_millis()))
+            .build()
     }
 
     fn pruner(rules: &[&Rule], vars: &[(&str, &str)]) -> CachePruner {
@@ -917,7 +1116,8 @@ mod tests {
             .region(Region::new("ap-south-1"))
             .endpoint_url("http://127.0.0.1:9")
             .build();
-        let clients = Clients { codebuild: aws_sdk_codebuild::Client::new(&sdk), sns: aws_sdk_sns::Client::new(&sdk), s3, sdk };
+        let clients =
+            Clients { codebuild: aws_sdk_codebuild::Client::new(&sdk), sns: aws_sdk_sns::Client::new(&sdk), s3, sdk };
         let env: HashMap<String, String> = [("CACHE_BUCKET", "cache-bucket"), ("PRUNE_KEEP_NEWEST", "1")]
             .iter()
             .chain(vars)
@@ -925,11 +1125,13 @@ mod tests {
             .collect();
         let config = PrunerConfig::from_env(&env).expect("config");
         assert!(CommonConfig::from_env(&env).is_ok());
-        CachePruner::new(config, &clients).with_clock(Arc::new(FixedClock(Utc.with_ymd_and_hms(2026, 11, 20, 3, 0, 0).unwrap())))
+        CachePruner::new(config, &clients)
+            .with_clock(Arc::new(FixedClock(Utc.with_ymd_and_hms(2026, 11, 20, 3, 0, 0).unwrap())))
     }
 
     fn succeeded() -> serde_json::Value {
-        let mut event: serde_json::Value = serde_json::from_str(include_str!("../../../events/build-succeeded.json")).unwrap();
+        let mut event: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/build-succeeded.json")).unwrap();
         event["detail"]["project-name"] = json!("tts");
         event
     }
@@ -960,7 +1162,9 @@ mod tests {
             .output(|| DeleteObjectsOutput::builder().errors(key_error("tts/b", "InternalError")).build())
             .output(|| DeleteObjectsOutput::builder().build())
             .build();
-        let retry_only_b = mock!(Client::delete_objects).then_output(|| DeleteObjectsOutput::builder().deleted(DeletedObject::builder().key("unexpected").build()).build());
+        let retry_only_b = mock!(Client::delete_objects).then_output(|| {
+            DeleteObjectsOutput::builder().deleted(DeletedObject::builder().key("unexpected").build()).build()
+        });
         let p = pruner(&[&list, &delete, &retry_only_b], &[]);
         let report = p.handle(&succeeded(), RunLimits::default()).await.expect("report");
         assert_eq!(report.planned, 3, "{report:#?}");
@@ -978,7 +1182,12 @@ mod tests {
         let delete = mock!(Client::delete_objects)
             .match_requests(|r| r.delete().is_some_and(|d| d.quiet() == Some(true)))
             .sequence()
-            .output(|| DeleteObjectsOutput::builder().errors(key_error("tts/a", "AccessDenied")).errors(key_error("tts/c", "SlowDown")).build())
+            .output(|| {
+                DeleteObjectsOutput::builder()
+                    .errors(key_error("tts/a", "AccessDenied"))
+                    .errors(key_error("tts/c", "SlowDown"))
+                    .build()
+            })
             .output(|| DeleteObjectsOutput::builder().errors(key_error("tts/c", "SlowDown")).build())
             .times(KEY_ATTEMPTS as usize - 1)
             .build();
@@ -1000,12 +1209,27 @@ mod tests {
             .then_output(|| DeleteObjectsOutput::builder().build());
         let p = pruner(&[&delete], &[("CACHE_KEY_PREFIX", "cache")]);
         let policy = p.policy();
-        let deletion = |key: &str| Deletion { key: key.into(), project: "tts".into(), size: 1, last_modified_ms: 0, reason: Reason::MaxAge };
-        let batch = vec![deletion("cache/tts/a"), deletion("other/tts/a"), deletion(".cache-sentinel/pruner/state.json"), deletion("cache/")];
-        let result = delete_batch(p.s3.clone(), "cache-bucket".into(), policy, batch, Arc::new(ApiCalls::default())).await;
+        let deletion = |key: &str| Deletion {
+            key: key.into(),
+            project: "tts".into(),
+            size: 1,
+            last_modified_ms: 0,
+            reason: Reason::MaxAge,
+        };
+        let batch = vec![
+            deletion("cache/tts/a"),
+            deletion("other/tts/a"),
+            deletion(".cache-sentinel/pruner/state.json"),
+            deletion("cache/"),
+        ];
+        let result =
+            delete_batch(p.s3.clone(), "cache-bucket".into(), policy, batch, Arc::new(ApiCalls::default())).await;
         assert_eq!(result.deleted, vec![("tts".to_owned(), 1)]);
         let refused: Vec<_> = result.failed.iter().map(|(_, e)| (e.key.as_str(), e.code.as_str())).collect();
-        assert_eq!(refused, vec![("other/tts/a", "Refused"), (".cache-sentinel/pruner/state.json", "Refused"), ("cache/", "Refused")]);
+        assert_eq!(
+            refused,
+            vec![("other/tts/a", "Refused"), (".cache-sentinel/pruner/state.json", "Refused"), ("cache/", "Refused")]
+        );
         assert_eq!(delete.num_calls(), 1);
     }
 
@@ -1018,10 +1242,13 @@ mod tests {
         use aws_sdk_s3::types::BucketVersioningStatus;
         use aws_sdk_s3::types::error::NoSuchKey;
         let state = mock!(Client::get_object).then_error(|| GetObjectError::NoSuchKey(NoSuchKey::builder().build()));
-        let versioning = mock!(Client::get_bucket_versioning).then_output(|| GetBucketVersioningOutput::builder().status(BucketVersioningStatus::Enabled).build());
-        let list = mock!(Client::list_objects_v2).then_output(|| ListObjectsV2Output::builder().is_truncated(false).key_count(0).build());
+        let versioning = mock!(Client::get_bucket_versioning)
+            .then_output(|| GetBucketVersioningOutput::builder().status(BucketVersioningStatus::Enabled).build());
+        let list = mock!(Client::list_objects_v2)
+            .then_output(|| ListObjectsV2Output::builder().is_truncated(false).key_count(0).build());
         let p = pruner(&[&state, &versioning, &list], &[]);
-        let event = json!({"source": "aws.events", "detail-type": "Scheduled Event", "account": "123456789012", "detail": {}});
+        let event =
+            json!({"source": "aws.events", "detail-type": "Scheduled Event", "account": "123456789012", "detail": {}});
         let report = p.handle(&event, RunLimits::default()).await.expect("report");
         assert_eq!(report.versioning.as_deref(), Some("Enabled"));
         assert!(report.notes.iter().any(|n| n.contains("NoncurrentVersionExpiration")), "{:?}", report.notes);

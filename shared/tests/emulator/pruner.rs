@@ -26,11 +26,11 @@ fn pruner(clients: &Clients, vars: &[(&str, &str)], days_ahead: i64) -> CachePru
 }
 
 fn sweep_event() -> Value {
-    serde_json::from_str(include_str!("../../events/scheduled-sweep.json")).unwrap()
+    serde_json::from_str(include_str!("../../../events/scheduled-sweep.json")).unwrap()
 }
 
 fn build_event(project: &str, status: &str) -> Value {
-    let mut event: Value = serde_json::from_str(include_str!("../../events/build-succeeded.json")).unwrap();
+    let mut event: Value = serde_json::from_str(include_str!("../../../events/build-succeeded.json")).unwrap();
     event["id"] = json!(testing::unique("evt"));
     event["detail"]["project-name"] = json!(project);
     event["detail"]["build-status"] = json!(status);
@@ -125,9 +125,16 @@ async fn sweep_over_several_pages_dry_run_then_real_run_leaves_exactly_the_newes
     let expected_left: BTreeSet<String> = keys(&before).difference(&expected_deleted).cloned().collect();
     assert_eq!(expected_deleted.len(), 1497 + 697 + 300);
 
-    let vars = [("CACHE_BUCKET", bucket.as_str()), ("CACHE_KEY_PREFIX", "cache"), ("NOTIFY_TOPIC_ARN", topic.topic_arn.as_str())];
+    let vars = [
+        ("CACHE_BUCKET", bucket.as_str()),
+        ("CACHE_KEY_PREFIX", "cache"),
+        ("NOTIFY_TOPIC_ARN", topic.topic_arn.as_str()),
+    ];
     // Dry run, 60 days on: lists what would go, with reasons, deletes nothing, notifies nobody.
-    let dry = pruner(&clients, &[vars[0], vars[1], vars[2], ("DRY_RUN", "true")], 60).handle(&sweep_event(), RunLimits::default()).await.expect("dry run");
+    let dry = pruner(&clients, &[vars[0], vars[1], vars[2], ("DRY_RUN", "true")], 60)
+        .handle(&sweep_event(), RunLimits::default())
+        .await
+        .expect("dry run");
     assert!(dry.finished && dry.dry_run, "{dry:?}");
     assert_eq!(dry.scanned, in_root - 1, "everything under the root except the loose file");
     assert_eq!(dry.skipped.no_project, 1);
@@ -151,8 +158,16 @@ async fn sweep_over_several_pages_dry_run_then_real_run_leaves_exactly_the_newes
     assert_eq!(calls(&real, "codebuild:BatchGetProjects"), 1);
     let notices = topic.drain().await;
     assert_eq!(notices.len(), 1, "one summary notice");
-    assert!(notices[0].subject.as_deref().unwrap_or_default().starts_with("cache-pruner freed"), "{:?}", notices[0].subject);
-    assert!(notices[0].message.contains(&format!("Deleted:  {} objects", expected_deleted.len())), "{}", notices[0].message);
+    assert!(
+        notices[0].subject.as_deref().unwrap_or_default().starts_with("cache-pruner freed"),
+        "{:?}",
+        notices[0].subject
+    );
+    assert!(
+        notices[0].message.contains(&format!("Deleted:  {} objects", expected_deleted.len())),
+        "{}",
+        notices[0].message
+    );
 
     // Idempotent: a second sweep finds nothing to do and says nothing.
     let again = pruner(&clients, &vars, 60).handle(&sweep_event(), RunLimits::default()).await.expect("again");
@@ -256,7 +271,8 @@ async fn the_cap_bounds_each_run_and_the_sweep_continues() {
     // One more sweep from the start (the object that hit each cap is decided then): 3 newest left.
     let last = pruner(&clients, &vars, 60).handle(&sweep_event(), RunLimits::default()).await.unwrap();
     assert!(last.finished);
-    let left: Vec<_> = listing(&clients, &bucket).await.into_iter().filter(|(k, _)| k.starts_with(&format!("{p}/"))).collect();
+    let left: Vec<_> =
+        listing(&clients, &bucket).await.into_iter().filter(|(k, _)| k.starts_with(&format!("{p}/"))).collect();
     assert_eq!(left.len(), 3, "{left:?}");
 }
 
@@ -277,7 +293,8 @@ async fn a_succeeded_build_prunes_its_own_prefix_only_other_statuses_are_ignored
     let report = pruner(&clients, &vars, 60).handle(&build_event(&a, "SUCCEEDED"), RunLimits::default()).await.unwrap();
     assert_eq!(report.deleted, 29, "{report:?}");
     assert_eq!(report.prefix, format!("{a}/"));
-    let expected: BTreeSet<String> = keys(&before).difference(&all_but_newest(&before, "", &[&a], 1)).cloned().collect();
+    let expected: BTreeSet<String> =
+        keys(&before).difference(&all_but_newest(&before, "", &[&a], 1)).cloned().collect();
     assert_eq!(keys(&listing(&clients, &bucket).await), expected);
     // No state object for build-triggered runs.
     assert!(!keys(&listing(&clients, &bucket).await).contains(STATE_KEY));
@@ -304,7 +321,12 @@ async fn a_shared_prefix_is_one_group_and_budgets_delete_oldest_first() {
     let budget = total / 2;
     let budget_text = budget.to_string();
     // Younger than the maximum age, so only the budget deletes; oldest first; the 2 newest stay.
-    let vars = [("CACHE_BUCKET", bucket.as_str()), ("CACHE_PREFIX_PER_PROJECT", "false"), ("PRUNE_KEEP_NEWEST", "2"), ("PRUNE_TOTAL_BUDGET", budget_text.as_str())];
+    let vars = [
+        ("CACHE_BUCKET", bucket.as_str()),
+        ("CACHE_PREFIX_PER_PROJECT", "false"),
+        ("PRUNE_KEEP_NEWEST", "2"),
+        ("PRUNE_TOTAL_BUDGET", budget_text.as_str()),
+    ];
     let report = pruner(&clients, &vars, 2).handle(&sweep_event(), RunLimits::default()).await.unwrap();
     assert!(report.projects.contains_key("*"), "{report:?}");
     assert!(report.deleted > 0);
@@ -320,7 +342,10 @@ async fn a_shared_prefix_is_one_group_and_budgets_delete_oldest_first() {
     let newest_deleted = deleted.iter().max_by_key(|(k, t)| (*t, k.clone())).unwrap();
     assert!(left_bytes + sizes[&newest_deleted.0] > budget);
     // A build event cannot prune a shared prefix per project.
-    let ignored = pruner(&clients, &vars, 2).handle(&build_event("some-project", "SUCCEEDED"), RunLimits::default()).await.unwrap();
+    let ignored = pruner(&clients, &vars, 2)
+        .handle(&build_event("some-project", "SUCCEEDED"), RunLimits::default())
+        .await
+        .unwrap();
     assert!(ignored.ignored.as_deref().unwrap_or_default().contains("CACHE_PREFIX_PER_PROJECT"));
 }
 
@@ -332,14 +357,19 @@ async fn a_versioned_bucket_is_reported_with_the_lifecycle_backstop() {
         .put_bucket_versioning()
         .bucket(&bucket)
         .versioning_configuration(
-            aws_sdk_s3::types::VersioningConfiguration::builder().status(aws_sdk_s3::types::BucketVersioningStatus::Enabled).build(),
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
         )
         .send()
         .await
         .unwrap();
     let p = ProjectFixture::new(&testing::unique("versioned")).create(&clients).await;
     seed(&clients, &bucket, objects(&format!("{p}/"), 5)).await;
-    let report = pruner(&clients, &[("CACHE_BUCKET", bucket.as_str())], 60).handle(&sweep_event(), RunLimits::default()).await.unwrap();
+    let report = pruner(&clients, &[("CACHE_BUCKET", bucket.as_str())], 60)
+        .handle(&sweep_event(), RunLimits::default())
+        .await
+        .unwrap();
     assert_eq!(report.versioning.as_deref(), Some("Enabled"), "{report:?}");
     assert!(report.notes.iter().any(|n| n.contains("NoncurrentVersionExpiration")), "{:?}", report.notes);
     assert_eq!(report.deleted, 2);

@@ -15,7 +15,7 @@ fn config(vars: &[(&str, &str)]) -> GuardConfig {
 }
 
 fn build_event(project: &str, status: &str) -> Value {
-    let mut event: Value = serde_json::from_str(include_str!("../../events/build-in-progress.json")).unwrap();
+    let mut event: Value = serde_json::from_str(include_str!("../../../events/build-in-progress.json")).unwrap();
     event["id"] = json!(testing::unique("evt"));
     event["region"] = json!(testing::region());
     event["detail"]["project-name"] = json!(project);
@@ -24,7 +24,7 @@ fn build_event(project: &str, status: &str) -> Value {
 }
 
 fn sweep_event() -> Value {
-    serde_json::from_str(include_str!("../../events/scheduled-sweep.json")).unwrap()
+    serde_json::from_str(include_str!("../../../events/scheduled-sweep.json")).unwrap()
 }
 
 async fn cache_of(clients: &cache_sentinel::aws::Clients, project: &str) -> CacheSetting {
@@ -41,7 +41,8 @@ async fn local_docker_cache_is_healed_to_s3_with_a_per_project_prefix() {
     let s = setup().await;
     let name = ProjectFixture::new(&testing::unique("tts")).create(&s.clients).await;
     let before = s.clients.codebuild.batch_get_projects().names(&name).send().await.unwrap().projects()[0].clone();
-    let guard = CacheGuard::new(config(&[("CACHE_BUCKET", &s.bucket), ("NOTIFY_TOPIC_ARN", &s.topic.topic_arn)]), &s.clients);
+    let guard =
+        CacheGuard::new(config(&[("CACHE_BUCKET", &s.bucket), ("NOTIFY_TOPIC_ARN", &s.topic.topic_arn)]), &s.clients);
 
     let report = guard.handle(&build_event(&name, "IN_PROGRESS")).await.expect("guard");
     assert_eq!(report.projects[0].outcome, Outcome::Healed, "{report:?}");
@@ -73,7 +74,8 @@ async fn local_docker_cache_is_healed_to_s3_with_a_per_project_prefix() {
 async fn bare_bucket_location_when_per_project_prefix_is_off() {
     let s = setup().await;
     let name = ProjectFixture::new(&testing::unique("tts")).create(&s.clients).await;
-    let guard = CacheGuard::new(config(&[("CACHE_BUCKET", &s.bucket), ("CACHE_PREFIX_PER_PROJECT", "false")]), &s.clients);
+    let guard =
+        CacheGuard::new(config(&[("CACHE_BUCKET", &s.bucket), ("CACHE_PREFIX_PER_PROJECT", "false")]), &s.clients);
     guard.handle(&build_event(&name, "IN_PROGRESS")).await.expect("guard");
     assert_eq!(cache_of(&s.clients, &name).await, CacheSetting::s3(s.bucket.clone()));
 }
@@ -84,10 +86,17 @@ async fn conventional_bucket_name_from_the_event_account() {
     let bucket = format!("codebuild-cache-{}-{}", testing::ACCOUNT, testing::region());
     // Shared by tests that use the convention: create it if absent.
     if clients.s3.head_bucket().bucket(&bucket).send().await.is_err() {
-        let _ = clients.s3.create_bucket().bucket(&bucket)
-            .create_bucket_configuration(aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(testing::region().as_str())).build())
-            .send().await;
+        let _ = clients
+            .s3
+            .create_bucket()
+            .bucket(&bucket)
+            .create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(testing::region().as_str()))
+                    .build(),
+            )
+            .send()
+            .await;
     }
     let name = ProjectFixture::new(&testing::unique("tts")).create(&clients).await;
     let guard = CacheGuard::new(config(&[]), &clients);
@@ -100,8 +109,10 @@ async fn conventional_bucket_name_from_the_event_account() {
 async fn project_already_on_s3_is_left_alone() {
     let s = setup().await;
     let name = testing::unique("tts");
-    let name = ProjectFixture::new(&name).cache(testing::s3_cache(&format!("{}/{name}", s.bucket))).create(&s.clients).await;
-    let guard = CacheGuard::new(config(&[("CACHE_BUCKET", &s.bucket), ("NOTIFY_TOPIC_ARN", &s.topic.topic_arn)]), &s.clients);
+    let name =
+        ProjectFixture::new(&name).cache(testing::s3_cache(&format!("{}/{name}", s.bucket))).create(&s.clients).await;
+    let guard =
+        CacheGuard::new(config(&[("CACHE_BUCKET", &s.bucket), ("NOTIFY_TOPIC_ARN", &s.topic.topic_arn)]), &s.clients);
     let report = guard.handle(&build_event(&name, "IN_PROGRESS")).await.expect("guard");
     assert_eq!(report.projects[0].outcome, Outcome::Unchanged);
     assert!(s.topic.drain().await.is_empty());
@@ -110,14 +121,18 @@ async fn project_already_on_s3_is_left_alone() {
 #[tokio::test]
 async fn custom_s3_location_is_reported_not_moved_unless_configured() {
     let s = setup().await;
-    let name = ProjectFixture::new(&testing::unique("tts")).cache(testing::s3_cache(&format!("{}/custom", s.bucket))).create(&s.clients).await;
+    let name = ProjectFixture::new(&testing::unique("tts"))
+        .cache(testing::s3_cache(&format!("{}/custom", s.bucket)))
+        .create(&s.clients)
+        .await;
     let guard = CacheGuard::new(config(&[("CACHE_BUCKET", &s.bucket)]), &s.clients);
     let report = guard.handle(&build_event(&name, "IN_PROGRESS")).await.expect("guard");
     assert_eq!(report.projects[0].outcome, Outcome::Unchanged);
     assert!(report.projects[0].reason.contains("custom S3 cache"), "{}", report.projects[0].reason);
     assert_eq!(cache_of(&s.clients, &name).await, CacheSetting::s3(format!("{}/custom", s.bucket)));
 
-    let relocating = CacheGuard::new(config(&[("CACHE_BUCKET", &s.bucket), ("GUARD_RELOCATE_CUSTOM_S3", "true")]), &s.clients);
+    let relocating =
+        CacheGuard::new(config(&[("CACHE_BUCKET", &s.bucket), ("GUARD_RELOCATE_CUSTOM_S3", "true")]), &s.clients);
     let report = relocating.handle(&build_event(&name, "IN_PROGRESS")).await.expect("guard");
     assert_eq!(report.projects[0].outcome, Outcome::Healed);
     assert_eq!(cache_of(&s.clients, &name).await, CacheSetting::s3(format!("{}/{name}", s.bucket)));
@@ -127,7 +142,10 @@ async fn custom_s3_location_is_reported_not_moved_unless_configured() {
 async fn dry_run_reports_the_plan_and_changes_nothing() {
     let s = setup().await;
     let name = ProjectFixture::new(&testing::unique("tts")).create(&s.clients).await;
-    let guard = CacheGuard::new(config(&[("CACHE_BUCKET", &s.bucket), ("DRY_RUN", "true"), ("NOTIFY_TOPIC_ARN", &s.topic.topic_arn)]), &s.clients);
+    let guard = CacheGuard::new(
+        config(&[("CACHE_BUCKET", &s.bucket), ("DRY_RUN", "true"), ("NOTIFY_TOPIC_ARN", &s.topic.topic_arn)]),
+        &s.clients,
+    );
     let report = guard.handle(&build_event(&name, "IN_PROGRESS")).await.expect("guard");
     assert!(report.dry_run);
     let p = &report.projects[0];
@@ -140,7 +158,8 @@ async fn dry_run_reports_the_plan_and_changes_nothing() {
 #[tokio::test]
 async fn opt_out_tag_and_exclude_pattern_change_nothing() {
     let s = setup().await;
-    let tagged = ProjectFixture::new(&testing::unique("tts")).tag("cache-sentinel:ignore", "true").create(&s.clients).await;
+    let tagged =
+        ProjectFixture::new(&testing::unique("tts")).tag("cache-sentinel:ignore", "true").create(&s.clients).await;
     let excluded = ProjectFixture::new(&testing::unique("sandbox")).create(&s.clients).await;
     let guard = CacheGuard::new(config(&[("CACHE_BUCKET", &s.bucket), ("PROJECT_EXCLUDE", "sandbox-*")]), &s.clients);
     for name in [&tagged, &excluded] {
@@ -155,7 +174,8 @@ async fn missing_bucket_changes_nothing_and_reports_once() {
     let s = setup().await;
     let name = ProjectFixture::new(&testing::unique("tts")).create(&s.clients).await;
     let missing = testing::unique("no-such-bucket");
-    let guard = CacheGuard::new(config(&[("CACHE_BUCKET", &missing), ("NOTIFY_TOPIC_ARN", &s.topic.topic_arn)]), &s.clients);
+    let guard =
+        CacheGuard::new(config(&[("CACHE_BUCKET", &missing), ("NOTIFY_TOPIC_ARN", &s.topic.topic_arn)]), &s.clients);
     let event = build_event(&name, "IN_PROGRESS");
     let report = guard.handle(&event).await.expect("guard");
     assert_eq!(report.projects[0].outcome, Outcome::Refused);
@@ -208,7 +228,16 @@ async fn sweep_heals_every_drifted_project_over_several_pages() {
     let guard = CacheGuard::new(config(&[("CACHE_BUCKET", &s.bucket), ("PROJECT_INCLUDE", &include)]), &s.clients);
     let report = guard.handle(&sweep_event()).await.expect("sweep");
     assert_eq!(report.trigger, "scheduled-sweep");
-    assert_eq!(report.count(Outcome::Healed), 105, "{:?}", report.projects.iter().filter(|p| p.outcome != Outcome::Healed && p.project.starts_with(&prefix)).collect::<Vec<_>>());
+    assert_eq!(
+        report.count(Outcome::Healed),
+        105,
+        "{:?}",
+        report
+            .projects
+            .iter()
+            .filter(|p| p.outcome != Outcome::Healed && p.project.starts_with(&prefix))
+            .collect::<Vec<_>>()
+    );
     for name in &names {
         assert_eq!(cache_of(&s.clients, name).await, CacheSetting::s3(format!("{}/{name}", s.bucket)));
     }
@@ -223,7 +252,12 @@ async fn malformed_events_fail_with_clear_errors() {
     for sample in testing::invalid_events() {
         let err = guard.handle(&sample.event).await.expect_err(&format!("{} must be rejected", sample.path.display()));
         let message = err.to_string();
-        assert!(message.contains(&sample.cause), "{}: error {message:?} does not name {:?}", sample.path.display(), sample.cause);
+        assert!(
+            message.contains(&sample.cause),
+            "{}: error {message:?} does not name {:?}",
+            sample.path.display(),
+            sample.cause
+        );
     }
 }
 

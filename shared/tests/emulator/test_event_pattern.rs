@@ -16,7 +16,15 @@ fn documented_event() -> String {
 }
 
 async fn matches(pattern: serde_json::Value, event: &str) -> bool {
-    client().await.test_event_pattern().event_pattern(pattern.to_string()).event(event).send().await.expect("TestEventPattern").result()
+    client()
+        .await
+        .test_event_pattern()
+        .event_pattern(pattern.to_string())
+        .event(event)
+        .send()
+        .await
+        .expect("TestEventPattern")
+        .result()
 }
 
 #[tokio::test]

@@ -20,7 +20,9 @@ async fn the_lambda_reports_a_slow_build_and_rejects_malformed_events() {
     let report = watch.invoke("build-time-monitor", "events/build-in-progress.json").expect("invoke");
     assert!(report.to_string().contains("ignored"), "{report}");
 
-    let error = watch.invoke("build-time-monitor", "events/invalid/no-detail--detail.json").expect_err("a malformed event must fail the invocation");
+    let error = watch
+        .invoke("build-time-monitor", "events/invalid/no-detail--detail.json")
+        .expect_err("a malformed event must fail the invocation");
     assert!(error.contains("no `detail` object"), "{error}");
     assert!(topic.drain().await.is_empty());
 }

@@ -135,7 +135,11 @@ fn resolve(template: &Value, value: &Value, params: &BTreeMap<String, String>) -
         }
         Value::Object(map) if map.len() == 1 && map.contains_key("Fn::If") => {
             let args = map["Fn::If"].as_array().expect("Fn::If list");
-            let branch = if named_condition(template, args[0].as_str().expect("condition name"), params) { &args[1] } else { &args[2] };
+            let branch = if named_condition(template, args[0].as_str().expect("condition name"), params) {
+                &args[1]
+            } else {
+                &args[2]
+            };
             resolve(template, branch, params)
         }
         Value::Object(map) => {
@@ -251,10 +255,18 @@ fn every_function_builds_a_workspace_binary_with_cargo_lambda() {
     let mut built = BTreeSet::new();
     for (id, function) in &functions {
         assert_eq!(function["Metadata"]["BuildMethod"], "rust-cargolambda", "{id}: BuildMethod");
-        let binary = function["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap_or_else(|| panic!("{id}: no BuildProperties.Binary"));
-        let manifest = binaries.get(binary).unwrap_or_else(|| panic!("{id}: no workspace binary named {binary} (have {:?})", binaries.keys()));
+        let binary = function["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{id}: no BuildProperties.Binary"));
+        let manifest = binaries
+            .get(binary)
+            .unwrap_or_else(|| panic!("{id}: no workspace binary named {binary} (have {:?})", binaries.keys()));
         let expected_manifest = root().join("functions").join(binary).join("Cargo.toml");
-        assert_eq!(manifest.canonicalize().ok(), expected_manifest.canonicalize().ok(), "{id}: binary {binary} is not defined by functions/{binary}/Cargo.toml");
+        assert_eq!(
+            manifest.canonicalize().ok(),
+            expected_manifest.canonicalize().ok(),
+            "{id}: binary {binary} is not defined by functions/{binary}/Cargo.toml"
+        );
         built.insert(binary.to_owned());
 
         // What Lambda is given, after Globals are merged in by the transform.
@@ -288,7 +300,10 @@ fn every_function_is_given_exactly_the_variables_it_reads() {
         let read = variables_read_by(function);
         let unset: Vec<_> = read.difference(&given).collect();
         let unread: Vec<_> = given.difference(&read).collect();
-        assert!(unset.is_empty() && unread.is_empty(), "{function}: read but not set by the template: {unset:?}; set but never read: {unread:?}");
+        assert!(
+            unset.is_empty() && unread.is_empty(),
+            "{function}: read but not set by the template: {unset:?}; set but never read: {unread:?}"
+        );
     }
 }
 
@@ -319,7 +334,11 @@ async fn with_a_project_name_prefix_only_that_prefix_gets_through() {
         for (file, body) in sample_events() {
             let event: Value = serde_json::from_str(&body).expect("sample event is JSON");
             let project = event["detail"]["project-name"].as_str().unwrap_or_default();
-            let expected = if !project.is_empty() && project.starts_with(prefix) { expected_receivers(&file) } else { BTreeSet::new() };
+            let expected = if !project.is_empty() && project.starts_with(prefix) {
+                expected_receivers(&file)
+            } else {
+                BTreeSet::new()
+            };
             if !expected_receivers(&file).is_empty() {
                 if expected.is_empty() { checked_both_ways.1 = true } else { checked_both_ways.0 = true }
             }
@@ -327,7 +346,11 @@ async fn with_a_project_name_prefix_only_that_prefix_gets_through() {
             assert_eq!(actual, expected, "prefix {prefix:?}, events/{file} (project {project:?})");
         }
     }
-    assert_eq!(checked_both_ways, (true, true), "the prefix must be seen both letting events through and keeping them out");
+    assert_eq!(
+        checked_both_ways,
+        (true, true),
+        "the prefix must be seen both letting events through and keeping them out"
+    );
 }
 
 #[tokio::test]
@@ -336,7 +359,9 @@ async fn every_documented_build_status_reaches_the_right_functions() {
     let deployed = template(true);
     let client = eventbridge().await;
     let params = parameters(&deployed, &[]);
-    let base: Value = serde_json::from_str(&std::fs::read_to_string(root().join("events/build-succeeded.json")).expect("read event")).expect("JSON");
+    let base: Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("events/build-succeeded.json")).expect("read event"))
+            .expect("JSON");
     for (status, expected) in [
         ("IN_PROGRESS", set(&[GUARD])),
         ("SUCCEEDED", set(&[PRUNER, MONITOR])),
@@ -359,7 +384,11 @@ fn every_rule_retries_and_dead_letters_and_may_write_to_the_queue() {
     let mut per_function: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for (id, rule) in &rules {
         let target = &rule["Properties"]["Targets"][0];
-        assert_eq!(referenced_id(&target["DeadLetterConfig"]["Arn"]), Some("DeadLetterQueue"), "{id}: dead-letter queue");
+        assert_eq!(
+            referenced_id(&target["DeadLetterConfig"]["Arn"]),
+            Some("DeadLetterQueue"),
+            "{id}: dead-letter queue"
+        );
         assert!(target["RetryPolicy"]["MaximumRetryAttempts"].is_u64(), "{id}: retry policy");
         let function = referenced_id(&target["Arn"]).expect("target function").to_owned();
         let counts = per_function.entry(function).or_default();
@@ -385,7 +414,10 @@ fn every_rule_retries_and_dead_letters_and_may_write_to_the_queue() {
             .into_values()
             .find(|c| referenced_id(&c["Properties"]["FunctionName"]) == Some(function))
             .unwrap_or_else(|| panic!("{function}: no EventInvokeConfig"));
-        assert!(config["Properties"]["MaximumRetryAttempts"].is_u64() && config["Properties"]["MaximumEventAgeInSeconds"].is_u64());
+        assert!(
+            config["Properties"]["MaximumRetryAttempts"].is_u64()
+                && config["Properties"]["MaximumEventAgeInSeconds"].is_u64()
+        );
         let dlq = &deployed["Resources"][function]["Properties"]["DeadLetterConfig"]["TargetArn"];
         assert_eq!(referenced_id(dlq), Some("DeadLetterQueue"), "{function}: async dead-letter queue");
     }
@@ -397,7 +429,13 @@ fn alarms_watch_every_function_and_the_dead_letter_queue() {
     let alarms = resources_of_type(&deployed, "AWS::CloudWatch::Alarm");
     let watched: BTreeSet<&str> = alarms
         .values()
-        .inspect(|a| assert_eq!(a["Properties"]["AlarmActions"], json!([{ "Ref": "NotificationTopic" }]), "alarm goes to the topic"))
+        .inspect(|a| {
+            assert_eq!(
+                a["Properties"]["AlarmActions"],
+                json!([{ "Ref": "NotificationTopic" }]),
+                "alarm goes to the topic"
+            )
+        })
         .filter_map(|a| referenced_id(&a["Properties"]["Dimensions"][0]["Value"]))
         .collect();
     assert_eq!(watched, [GUARD, PRUNER, MONITOR, "DeadLetterQueue"].into_iter().collect());
@@ -428,8 +466,15 @@ fn the_deploy_guide_names_what_the_template_defines() {
     assert!(missing.is_empty(), "docs/deploy.md does not mention: {missing:?}");
     // Every logical id the guide invokes locally exists.
     for line in guide.lines().filter(|l| l.contains("sam local invoke ")) {
-        let id = line.split("sam local invoke ").nth(1).and_then(|rest| rest.split_whitespace().next()).expect("function id");
-        assert!(declared["Resources"][id]["Type"] == "AWS::Serverless::Function", "docs/deploy.md invokes unknown function {id}");
+        let id = line
+            .split("sam local invoke ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .expect("function id");
+        assert!(
+            declared["Resources"][id]["Type"] == "AWS::Serverless::Function",
+            "docs/deploy.md invokes unknown function {id}"
+        );
     }
 }
 
@@ -440,7 +485,14 @@ fn the_deploy_guide_names_what_the_template_defines() {
 fn allowed_actions_of(function: &str) -> BTreeSet<String> {
     let own: &[&str] = match function {
         GUARD => &["codebuild:ListProjects", "codebuild:BatchGetProjects", "codebuild:UpdateProject", "s3:ListBucket"],
-        PRUNER => &["s3:ListBucket", "s3:GetBucketVersioning", "s3:DeleteObject", "s3:GetObject", "s3:PutObject", "codebuild:BatchGetProjects"],
+        PRUNER => &[
+            "s3:ListBucket",
+            "s3:GetBucketVersioning",
+            "s3:DeleteObject",
+            "s3:GetObject",
+            "s3:PutObject",
+            "codebuild:BatchGetProjects",
+        ],
         MONITOR => &[
             "codebuild:ListProjects",
             "codebuild:BatchGetBuilds",
@@ -451,7 +503,14 @@ fn allowed_actions_of(function: &str) -> BTreeSet<String> {
         ],
         other => panic!("no action list for {other}"),
     };
-    let every_function = ["logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage", "sns:Publish", "kms:GenerateDataKey*", "kms:Decrypt"];
+    let every_function = [
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "sqs:SendMessage",
+        "sns:Publish",
+        "kms:GenerateDataKey*",
+        "kms:Decrypt",
+    ];
     own.iter().chain(every_function.iter()).map(|a| (*a).to_owned()).collect()
 }
 
@@ -469,9 +528,13 @@ fn every_role_allows_only_the_calls_its_function_makes() {
     let unscoped: BTreeSet<&str> = ["codebuild:ListProjects"].into_iter().collect();
     let deployed = template(true);
     for function in [GUARD, PRUNER, MONITOR] {
-        let role = referenced_id(&deployed["Resources"][function]["Properties"]["Role"]).expect("function role").to_owned();
+        let role =
+            referenced_id(&deployed["Resources"][function]["Properties"]["Role"]).expect("function role").to_owned();
         let role = &deployed["Resources"][role.as_str()];
-        assert!(role["Properties"]["ManagedPolicyArns"].is_null(), "{function}: no managed policies (they grant more than needed)");
+        assert!(
+            role["Properties"]["ManagedPolicyArns"].is_null(),
+            "{function}: no managed policies (they grant more than needed)"
+        );
         let mut allowed = BTreeSet::new();
         for policy in role["Properties"]["Policies"].as_array().expect("inline policies") {
             for statement in policy["PolicyDocument"]["Statement"].as_array().expect("statements") {
@@ -479,7 +542,10 @@ fn every_role_allows_only_the_calls_its_function_makes() {
                     continue;
                 }
                 let actions = strings(&statement["Action"]);
-                assert!(statement["NotAction"].is_null() && statement["NotResource"].is_null(), "{function}: no Not* in Allow");
+                assert!(
+                    statement["NotAction"].is_null() && statement["NotResource"].is_null(),
+                    "{function}: no Not* in Allow"
+                );
                 if strings(&statement["Resource"]).iter().any(|r| r == "*") {
                     let wide: Vec<_> = actions.iter().filter(|a| !unscoped.contains(a.as_str())).collect();
                     assert!(wide.is_empty(), "{function}: {wide:?} allowed on every resource");

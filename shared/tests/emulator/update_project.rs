@@ -1,9 +1,9 @@
 //! The harness's CodeBuild UpdateProject (moto lacks it): partial updates, AWS's errors, the
 //! updated project in the response.
 
-use cache_sentinel::testing::{self, ProjectFixture};
 use aws_sdk_codebuild::types::{CacheType, ProjectCache};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use cache_sentinel::testing::{self, ProjectFixture};
 
 #[tokio::test]
 async fn update_changes_only_the_given_fields_and_returns_the_project() {
@@ -58,7 +58,14 @@ async fn invalid_cache_is_invalid_input_and_changes_nothing() {
         ProjectCache::builder().r#type(CacheType::NoCache).location("b").build().unwrap(),
     ];
     for cache in invalid {
-        let err = clients.codebuild.update_project().name(&name).cache(cache.clone()).send().await.expect_err("invalid cache");
+        let err = clients
+            .codebuild
+            .update_project()
+            .name(&name)
+            .cache(cache.clone())
+            .send()
+            .await
+            .expect_err("invalid cache");
         assert_eq!(err.code(), Some("InvalidInputException"), "{cache:?}: {err:?}");
     }
     let after = clients.codebuild.batch_get_projects().names(&name).send().await.unwrap().projects()[0].clone();

@@ -40,7 +40,7 @@ async fn exported_scenario_and_history_baseline_are_used() {
     let topic = TopicWithQueue::create(&emulator, &testing::unique("topic")).await;
     let project = testing::unique("tts");
 
-    let mut event: Value = serde_json::from_str(include_str!("../../events/build-succeeded.json")).unwrap();
+    let mut event: Value = serde_json::from_str(include_str!("../../../events/build-succeeded.json")).unwrap();
     let build_id = format!("{project}:current");
     event["detail"]["project-name"] = json!(project);
     event["detail"]["build-id"] = json!(format!("arn:aws:codebuild:ap-south-1:123456789012:build/{build_id}"));
@@ -52,7 +52,9 @@ async fn exported_scenario_and_history_baseline_are_used() {
         .build_status(StatusType::Succeeded)
         .start_time(SmithyTime::from_secs(START))
         .resolved_source_version("commit-new")
-        .exported_environment_variables(ExportedEnvironmentVariable::builder().name("CACHE_SENTINEL_SCENARIO").value("requirements").build())
+        .exported_environment_variables(
+            ExportedEnvironmentVariable::builder().name("CACHE_SENTINEL_SCENARIO").value("requirements").build(),
+        )
         .build();
     // Six earlier successful builds of 10-15 minutes: p90 15 min, limit 22 min 30 s.
     let history: Vec<Build> = (1..=6).map(|n| past_build(&project, n, 9 + n)).collect();
@@ -145,16 +147,24 @@ async fn sweep_reports_a_running_build_once() {
     ]
     .into();
     let now = chrono::DateTime::from_timestamp(START + 30 * 60, 0).unwrap();
-    let monitor = BuildTimeMonitor::new(MonitorConfig::from_env(&env).unwrap(), &clients).with_clock(Arc::new(FixedClock(now)));
-    let sweep: Value = serde_json::from_str(include_str!("../../events/scheduled-sweep.json")).unwrap();
+    let monitor =
+        BuildTimeMonitor::new(MonitorConfig::from_env(&env).unwrap(), &clients).with_clock(Arc::new(FixedClock(now)));
+    let sweep: Value = serde_json::from_str(include_str!("../../../events/scheduled-sweep.json")).unwrap();
 
     let report = monitor.handle(&sweep).await.expect("sweep");
     assert_eq!(report.builds.len(), 1, "{report:?}");
     assert_eq!(report.builds[0].outcome, Outcome::Notified, "{report:?}");
-    assert_eq!(list_builds.num_calls(), 2, "one listing for the sweep (the sandbox project is out of scope), one for the history");
+    assert_eq!(
+        list_builds.num_calls(),
+        2,
+        "one listing for the sweep (the sandbox project is out of scope), one for the history"
+    );
     let received = topic.drain().await;
     assert_eq!(received.len(), 1, "{received:?}");
-    assert_eq!(received[0].subject.as_deref(), Some(format!("Build overdue: {project} running 30 min 0 s (expected <= 28 min)").as_str()));
+    assert_eq!(
+        received[0].subject.as_deref(),
+        Some(format!("Build overdue: {project} running 30 min 0 s (expected <= 28 min)").as_str())
+    );
     assert_eq!(received[0].attributes.get("kind").map(String::as_str), Some("running-overdue"));
     assert_eq!(received[0].attributes.get("status").map(String::as_str), Some("IN_PROGRESS"));
 

@@ -4,12 +4,12 @@
 
 use aws_sdk_codebuild::operation::batch_get_projects::BatchGetProjectsOutput;
 use aws_sdk_codebuild::operation::list_projects::ListProjectsOutput;
-use aws_sdk_codebuild::types::{Project, ProjectCache, CacheType};
+use aws_sdk_codebuild::types::{CacheType, Project, ProjectCache};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use cache_sentinel::aws::Clients;
 use cache_sentinel::aws::codebuild::CodeBuildProjects;
 use cache_sentinel::aws::s3::{BucketStatus, Markers, probe_bucket};
 use cache_sentinel::aws::sns::SnsPublisher;
-use cache_sentinel::aws::Clients;
 use cache_sentinel::error::AwsErrorKind;
 use cache_sentinel::guard::{CacheGuard, GuardConfig};
 use cache_sentinel::notify::{Notice, Severity};
@@ -125,7 +125,10 @@ async fn marker_claim_is_false_when_the_object_exists() {
     let client = mock_client!(aws_sdk_s3, RuleMode::Sequential, [&exists]);
     let markers = Markers::new(client, "b", "notified");
     assert!(!markers.claim("build-1/slow", "{}").await.expect("claim"));
-    assert_eq!(markers.key("arn:aws:codebuild:r:1:build/p:x"), ".cache-sentinel/notified/arn_aws_codebuild_r_1_build_p_x");
+    assert_eq!(
+        markers.key("arn:aws:codebuild:r:1:build/p:x"),
+        ".cache-sentinel/notified/arn_aws_codebuild_r_1_build_p_x"
+    );
 }
 
 #[tokio::test]
@@ -154,7 +157,13 @@ async fn guard_reports_a_denied_heal_as_a_failed_invocation() {
             .projects(
                 Project::builder()
                     .name("tts-service-build")
-                    .cache(ProjectCache::builder().r#type(CacheType::Local).modes(aws_sdk_codebuild::types::CacheMode::LocalDockerLayerCache).build().unwrap())
+                    .cache(
+                        ProjectCache::builder()
+                            .r#type(CacheType::Local)
+                            .modes(aws_sdk_codebuild::types::CacheMode::LocalDockerLayerCache)
+                            .build()
+                            .unwrap(),
+                    )
                     .build(),
             )
             .build()
@@ -162,24 +171,38 @@ async fn guard_reports_a_denied_heal_as_a_failed_invocation() {
     let denied = mock!(aws_sdk_codebuild::Client::update_project).then_http_response(|| {
         aws_smithy_runtime_api::http::Response::new(
             aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap(),
-            aws_smithy_types::body::SdkBody::from(r#"{"__type":"AccessDeniedException","message":"not authorized to perform: codebuild:UpdateProject"}"#),
+            aws_smithy_types::body::SdkBody::from(
+                r#"{"__type":"AccessDeniedException","message":"not authorized to perform: codebuild:UpdateProject"}"#,
+            ),
         )
     });
-    let head = mock!(aws_sdk_s3::Client::head_bucket)
-        .then_output(|| aws_sdk_s3::operation::head_bucket::HeadBucketOutput::builder().bucket_region("ap-south-1").build());
-    let publish = mock!(aws_sdk_sns::Client::publish).then_output(|| aws_sdk_sns::operation::publish::PublishOutput::builder().message_id("m1").build());
+    let head = mock!(aws_sdk_s3::Client::head_bucket).then_output(|| {
+        aws_sdk_s3::operation::head_bucket::HeadBucketOutput::builder().bucket_region("ap-south-1").build()
+    });
+    let publish = mock!(aws_sdk_sns::Client::publish)
+        .then_output(|| aws_sdk_sns::operation::publish::PublishOutput::builder().message_id("m1").build());
     let clients = Clients {
         sdk: aws_config::SdkConfig::builder().region(aws_config::Region::new("ap-south-1")).build(),
         codebuild: mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, [&project, &denied]),
         s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&head]),
         sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&publish]),
     };
-    let config = GuardConfig::from_env(&[("CACHE_BUCKET", "cache-bucket"), ("NOTIFY_TOPIC_ARN", "arn:aws:sns:ap-south-1:123456789012:t")]).unwrap();
+    let config = GuardConfig::from_env(&[
+        ("CACHE_BUCKET", "cache-bucket"),
+        ("NOTIFY_TOPIC_ARN", "arn:aws:sns:ap-south-1:123456789012:t"),
+    ])
+    .unwrap();
     let guard = CacheGuard::new(config, &clients);
-    let event: serde_json::Value = serde_json::from_str(include_str!("../../events/build-in-progress.json")).unwrap();
+    let event: serde_json::Value =
+        serde_json::from_str(include_str!("../../../events/build-in-progress.json")).unwrap();
     let err = guard.handle(&event).await.expect_err("denied heal fails the invocation");
     let text = err.to_string();
-    assert!(text.contains("tts-service-build") && text.contains("codebuild:UpdateProject") && text.contains("access denied"), "{text}");
+    assert!(
+        text.contains("tts-service-build")
+            && text.contains("codebuild:UpdateProject")
+            && text.contains("access denied"),
+        "{text}"
+    );
     assert_eq!(denied.num_calls(), 1);
     assert_eq!(publish.num_calls(), 1, "one failure notice");
 }

@@ -13,7 +13,8 @@ async fn guard_binary_heals_a_project_through_the_runtime_api() {
 
     let dir = std::env::temp_dir().join(testing::unique("e2e-events"));
     std::fs::create_dir_all(&dir).unwrap();
-    let mut event: serde_json::Value = serde_json::from_str(include_str!("../../../events/build-in-progress.json")).unwrap();
+    let mut event: serde_json::Value =
+        serde_json::from_str(include_str!("../../../../events/build-in-progress.json")).unwrap();
     event["detail"]["project-name"] = serde_json::json!(project);
     event["region"] = serde_json::json!(testing::region());
     let event_file = dir.join("event.json");
@@ -30,7 +31,12 @@ async fn guard_binary_heals_a_project_through_the_runtime_api() {
     assert_eq!(cache.location(), Some(format!("{bucket}/{project}").as_str()));
 
     // A malformed event is an error naming the cause, returned through the Runtime API.
-    let invalid = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/invalid/wrong-source--aws.s3.json");
+    let invalid =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/invalid/wrong-source--aws.s3.json");
     let error = watch.invoke("cache-guard", invalid.to_str().unwrap()).expect_err("a malformed event must fail");
-    assert!(error.contains("unexpected event source \\\"aws.s3\\\"") || error.contains("unexpected event source \"aws.s3\""), "{error}");
+    assert!(
+        error.contains("unexpected event source \\\"aws.s3\\\"")
+            || error.contains("unexpected event source \"aws.s3\""),
+        "{error}"
+    );
 }

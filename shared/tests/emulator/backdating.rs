@@ -9,7 +9,16 @@ async fn objects_can_be_put_with_a_past_last_modified() {
     let bucket = testing::unique("age");
     testing::create_bucket(&clients, &bucket).await;
     let body = || aws_sdk_s3::primitives::ByteStream::from_static(b"x");
-    clients.s3.put_object().bucket(&bucket).key("old").metadata("emulator-age-seconds", "864000").body(body()).send().await.unwrap();
+    clients
+        .s3
+        .put_object()
+        .bucket(&bucket)
+        .key("old")
+        .metadata("emulator-age-seconds", "864000")
+        .body(body())
+        .send()
+        .await
+        .unwrap();
     clients.s3.put_object().bucket(&bucket).key("new").body(body()).send().await.unwrap();
     let listed = clients.s3.list_objects_v2().bucket(&bucket).send().await.unwrap();
     let age = |key: &str| {

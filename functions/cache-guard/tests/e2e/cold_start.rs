@@ -21,7 +21,11 @@ fn bad_configuration_fails_at_cold_start_naming_the_variable() {
             request.extend_from_slice(&buf[..n]);
             let text = String::from_utf8_lossy(&request);
             if let Some((head, body)) = text.split_once("\r\n\r\n") {
-                let length = head.lines().find_map(|l| l.strip_prefix("Content-Length: ")).and_then(|v| v.trim().parse::<usize>().ok()).unwrap_or(0);
+                let length = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Content-Length: "))
+                    .and_then(|v| v.trim().parse::<usize>().ok())
+                    .unwrap_or(0);
                 if body.len() >= length {
                     break;
                 }

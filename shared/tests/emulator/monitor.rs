@@ -7,13 +7,13 @@
 //! history is used only where it is deterministic: how many successful builds exist and their
 //! source versions (the baseline needs 5 samples, and no test creates that many).
 
+use cache_sentinel::clock::FixedClock;
 use cache_sentinel::event::BuildStatus;
 use cache_sentinel::monitor::facts::BuildFacts;
 use cache_sentinel::monitor::scenario::Scenario;
 use cache_sentinel::monitor::service::{MonitorError, Outcome};
 use cache_sentinel::monitor::{BuildTimeMonitor, MonitorConfig};
 use cache_sentinel::testing::{self, ProjectFixture};
-use cache_sentinel::clock::FixedClock;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -27,8 +27,13 @@ fn config(vars: &[(&str, &str)]) -> MonitorConfig {
 /// events/build-succeeded.json (33 min 36 s, PRE_BUILD 412 s, BUILD 1396 s, S3 cache) for a
 /// project and build of this test.
 fn slow_event(project: &str) -> Value {
-    let mut event: Value = serde_json::from_str(include_str!("../../events/build-succeeded.json")).unwrap();
-    let build_arn = format!("arn:aws:codebuild:{}:{}:build/{project}:{}", testing::region(), testing::ACCOUNT, testing::unique("b"));
+    let mut event: Value = serde_json::from_str(include_str!("../../../events/build-succeeded.json")).unwrap();
+    let build_arn = format!(
+        "arn:aws:codebuild:{}:{}:build/{project}:{}",
+        testing::region(),
+        testing::ACCOUNT,
+        testing::unique("b")
+    );
     event["id"] = json!(testing::unique("evt"));
     event["region"] = json!(testing::region());
     event["account"] = json!(testing::ACCOUNT);
@@ -76,14 +81,23 @@ async fn setup() -> Setup {
 
 impl Setup {
     fn monitor(&self, extra: &[(&str, &str)]) -> BuildTimeMonitor {
-        let mut vars = vec![("CACHE_BUCKET", self.bucket.as_str()), ("NOTIFY_TOPIC_ARN", self.topic.topic_arn.as_str())];
+        let mut vars =
+            vec![("CACHE_BUCKET", self.bucket.as_str()), ("NOTIFY_TOPIC_ARN", self.topic.topic_arn.as_str())];
         vars.extend_from_slice(extra);
         BuildTimeMonitor::new(config(&vars), &self.clients)
     }
 
     /// A successful build in the emulator's history with this source version.
     async fn past_build(&self, project: &str, source_version: &str) {
-        let out = self.clients.codebuild.start_build().project_name(project).source_version(source_version).send().await.expect("start build");
+        let out = self
+            .clients
+            .codebuild
+            .start_build()
+            .project_name(project)
+            .source_version(source_version)
+            .send()
+            .await
+            .expect("start build");
         let id = out.build_value().and_then(|b| b.id()).expect("build id").to_owned();
         // moto completes a build when it is first read.
         self.clients.codebuild.batch_get_builds().ids(id).send().await.expect("batch get builds");
@@ -102,7 +116,15 @@ impl Setup {
     }
 
     async fn marker_keys(&self) -> Vec<String> {
-        let out = self.clients.s3.list_objects_v2().bucket(&self.bucket).prefix(".cache-sentinel/notified/").send().await.expect("list");
+        let out = self
+            .clients
+            .s3
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(".cache-sentinel/notified/")
+            .send()
+            .await
+            .expect("list");
         out.contents().iter().filter_map(|o| o.key().map(str::to_owned)).collect()
     }
 }
@@ -133,7 +155,10 @@ async fn slow_build_is_reported_once_with_what_subscribers_need() {
         "BUILD                23 min 16 s  <- longest phase".to_owned(),
         "S3 at codebuild-cache-123456789012-ap-south-1/tts-service-build".to_owned(),
         "BUILD_GENERAL1_LARGE".to_owned(),
-        format!("https://{r}.console.aws.amazon.com/codesuite/codebuild/123456789012/projects/{project}/build/{project}%3A", r = testing::region()),
+        format!(
+            "https://{r}.console.aws.amazon.com/codesuite/codebuild/123456789012/projects/{project}/build/{project}%3A",
+            r = testing::region()
+        ),
         "--cache-from".to_owned(),
         "requirements.txt".to_owned(),
     ] {
@@ -174,7 +199,11 @@ async fn running_overdue_and_finished_slow_are_one_notice_each() {
 
     let first = monitor.check_running(running.clone()).await.expect("check running");
     assert_eq!(first.outcome, Outcome::Notified, "{first:?}");
-    assert_eq!(monitor.check_running(running).await.expect("again").outcome, Outcome::AlreadyNotified, "the next sweep is quiet");
+    assert_eq!(
+        monitor.check_running(running).await.expect("again").outcome,
+        Outcome::AlreadyNotified,
+        "the next sweep is quiet"
+    );
     let finished = monitor.handle(&event).await.expect("final event");
     assert_eq!(finished.builds[0].outcome, Outcome::Notified, "a different kind: sent");
     assert_eq!(monitor.handle(&event).await.expect("redelivery").builds[0].outcome, Outcome::AlreadyNotified);
@@ -183,8 +212,12 @@ async fn running_overdue_and_finished_slow_are_one_notice_each() {
     let mut kinds: Vec<&str> = received.iter().filter_map(|r| r.attributes.get("kind").map(String::as_str)).collect();
     kinds.sort();
     assert_eq!(kinds, vec!["finished-slow", "running-overdue"], "{received:?}");
-    let overdue = received.iter().find(|r| r.attributes.get("kind").map(String::as_str) == Some("running-overdue")).unwrap();
-    assert_eq!(overdue.subject.as_deref(), Some(format!("Build overdue: {project} running 30 min 0 s (expected <= 28 min)").as_str()));
+    let overdue =
+        received.iter().find(|r| r.attributes.get("kind").map(String::as_str) == Some("running-overdue")).unwrap();
+    assert_eq!(
+        overdue.subject.as_deref(),
+        Some(format!("Build overdue: {project} running 30 min 0 s (expected <= 28 min)").as_str())
+    );
     assert!(overdue.message.contains("still running after 30 min 0 s"), "{}", overdue.message);
     assert_eq!(s.marker_keys().await.len(), 2);
 }
@@ -277,7 +310,8 @@ async fn a_failed_publish_releases_the_marker_so_a_retry_sends() {
     let s = setup().await;
     let project = ProjectFixture::new(&testing::unique("tts")).create(&s.clients).await;
     let event = slow_event(&project);
-    let missing_topic = format!("arn:aws:sns:{}:{}:{}", testing::region(), testing::ACCOUNT, testing::unique("no-such-topic"));
+    let missing_topic =
+        format!("arn:aws:sns:{}:{}:{}", testing::region(), testing::ACCOUNT, testing::unique("no-such-topic"));
     let broken = s.monitor(&[("NOTIFY_TOPIC_ARN", missing_topic.as_str())]);
     let err = broken.handle(&event).await.expect_err("publishing to a missing topic fails");
     assert!(matches!(err, MonitorError::Publish { .. }), "{err}");
@@ -291,7 +325,7 @@ async fn a_failed_publish_releases_the_marker_so_a_retry_sends() {
 async fn in_progress_and_out_of_scope_are_reported_not_errors() {
     let s = setup().await;
     let monitor = s.monitor(&[("PROJECT_EXCLUDE", "*-sandbox")]);
-    let mut event: Value = serde_json::from_str(include_str!("../../events/build-in-progress.json")).unwrap();
+    let mut event: Value = serde_json::from_str(include_str!("../../../events/build-in-progress.json")).unwrap();
     let report = monitor.handle(&event).await.expect("IN_PROGRESS is not an error");
     assert_eq!(report.builds[0].outcome, Outcome::Ignored);
     assert!(report.builds[0].reason.contains("IN_PROGRESS"), "{}", report.builds[0].reason);
@@ -307,7 +341,7 @@ async fn sweep_reads_recent_builds_of_projects_in_scope() {
     let project = ProjectFixture::new(&testing::unique("sweep")).create(&s.clients).await;
     s.clients.codebuild.start_build().project_name(&project).send().await.expect("start build");
     let monitor = s.monitor(&[("PROJECT_INCLUDE", project.as_str())]);
-    let sweep: Value = serde_json::from_str(include_str!("../../events/scheduled-sweep.json")).unwrap();
+    let sweep: Value = serde_json::from_str(include_str!("../../../events/scheduled-sweep.json")).unwrap();
     let report = monitor.handle(&sweep).await.expect("sweep");
     assert_eq!(report.trigger, "scheduled-sweep");
     // moto completes builds when BatchGetBuilds reads them, so nothing is running: nothing sent.
@@ -322,9 +356,15 @@ async fn malformed_events_fail_with_clear_errors() {
     let clients = testing::emulator_clients().await;
     let monitor = BuildTimeMonitor::new(config(&[("CACHE_BUCKET", "any-bucket")]), &clients);
     for sample in testing::invalid_events() {
-        let err = monitor.handle(&sample.event).await.expect_err(&format!("{} must be rejected", sample.path.display()));
+        let err =
+            monitor.handle(&sample.event).await.expect_err(&format!("{} must be rejected", sample.path.display()));
         let message = err.to_string();
-        assert!(message.contains(&sample.cause), "{}: error {message:?} does not name {:?}", sample.path.display(), sample.cause);
+        assert!(
+            message.contains(&sample.cause),
+            "{}: error {message:?} does not name {:?}",
+            sample.path.display(),
+            sample.cause
+        );
     }
 
     // A final event whose times cannot be read names the field.
@@ -342,14 +382,19 @@ async fn the_event_samples_are_reported() {
     let monitor = s.monitor(&[]);
     // The scenario (and so the severity of the first sample) depends on whether the emulator holds
     // the sample's cache bucket; a timed-out build is always an error.
-    for (file, status, severity) in [("build-succeeded.json", "SUCCEEDED", None), ("build-timed-out.json", "TIMED_OUT", Some("error"))] {
+    for (file, status, severity) in
+        [("build-succeeded.json", "SUCCEEDED", None), ("build-timed-out.json", "TIMED_OUT", Some("error"))]
+    {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events").join(file);
         let event: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         let report = monitor.handle(&event).await.expect(file);
         assert_eq!(report.builds[0].outcome, Outcome::Notified, "{file}: {report:?}");
         let received = s.topic.drain().await;
         assert_eq!(received.len(), 1, "{file}: {received:?}");
-        assert!(received[0].subject.as_deref().unwrap().starts_with("Slow build: tts-service-build took "), "{received:?}");
+        assert!(
+            received[0].subject.as_deref().unwrap().starts_with("Slow build: tts-service-build took "),
+            "{received:?}"
+        );
         assert_eq!(received[0].attributes.get("status").map(String::as_str), Some(status));
         if let Some(severity) = severity {
             assert_eq!(received[0].attributes.get("severity").map(String::as_str), Some(severity));
