@@ -51,50 +51,11 @@ invoke() { # FUNCTION EVENT_FILE
   cargo lambda invoke "$1" --invoke-address 127.0.0.1 --invoke-port "$INVOKE_PORT" --data-file "$2" --output-format json
 }
 
-say "1. cache-guard"
-echo "The project's cache, as the seed write-up checks it"
-echo "(aws codebuild batch-get-projects --names $PROJECT --query 'projects[0].cache'):"
-echo "Before:"; $AWS cache "$PROJECT"
-serve
-echo; echo "EventBridge delivers events/build-in-progress.json (build of $PROJECT started) to cache-guard:"
-invoke cache-guard events/build-in-progress.json
-echo; echo "After:"; $AWS cache "$PROJECT"
-echo; echo "The same event delivered again (EventBridge delivers at least once) changes nothing:"
-invoke cache-guard events/build-in-progress.json | grep -E '"outcome"|"reason"'
-echo; echo "What the SNS subscribers received:"
-$AWS notices "$TOPIC"
-
-say "2. cache-pruner"
-echo "The cache bucket holds cache objects of tts-service-build of various ages, and the cache of"
-echo "old-prototype-build, a project deleted from CodeBuild long ago (an orphan):"
-$AWS seed-objects "$BUCKET" \
-  tts-service-build/8a1f0c-layers.tgz:62:52428800 tts-service-build/5d2e7b-pip.tgz:41:10485760 \
-  tts-service-build/c93a10-layers.tgz:12:52428800 tts-service-build/77be42-pip.tgz:5:10485760 \
-  tts-service-build/1f4c9d-layers.tgz:2:52428800 tts-service-build/e0aa31-pip.tgz:0.1:10485760 \
-  old-prototype-build/3b7d55-layers.tgz:40:20971520 old-prototype-build/9c2e18-pip.tgz:38:5242880
-$AWS list-objects "$BUCKET"
-echo
-echo "Policy (defaults): keep the 3 newest of each project, delete older than 30 days, never younger"
-echo "than 24 hours, orphans after 7 days. The daily sweep (events/scheduled-sweep.json), as a dry run:"
-serve DRY_RUN=true
-invoke cache-pruner events/scheduled-sweep.json > "$ROOT/.emulator/prune-dry.json"
-.venv/bin/python -c 'import json,sys; r=json.load(open(sys.argv[1])); print(json.dumps({"dry_run": r["dry_run"], "scanned": r["scanned"], "planned": r["planned"], "deleted": r["deleted"], "bytes_planned": r["bytes_planned"], "versioning": r["versioning"], "plan": [d["key"] + "  (" + d["reason"] + ")" for d in r["deletions"]]}, indent=2))' "$ROOT/.emulator/prune-dry.json"
-echo; echo "Nothing was deleted by the dry run:"; $AWS list-objects "$BUCKET"
-echo; echo "The same sweep for real:"
-serve
-invoke cache-pruner events/scheduled-sweep.json > "$ROOT/.emulator/prune.json"
-.venv/bin/python -c 'import json,sys; r=json.load(open(sys.argv[1])); print(json.dumps({k: r[k] for k in r if k in ("scanned","deleted","bytes_freed","finished","errors")}, indent=2))' "$ROOT/.emulator/prune.json"
-echo; echo "Left in the bucket:"; $AWS list-objects "$BUCKET"
-echo; echo "The pruner's summary notice:"
-$AWS notices "$TOPIC"
-serve
-
-say "3. build-time-monitor"
-echo "EventBridge delivers events/build-succeeded.json: tts-service-build finished in 33 min 36 s."
-invoke build-time-monitor events/build-succeeded.json | grep -E '"outcome"|"scenario"|"subject"|"expected' | head -8
-echo; echo "Delivered again (at least once): the marker in the cache bucket keeps it to one email:"
-invoke build-time-monitor events/build-succeeded.json | grep -E '"outcome"' | head -2
-echo; echo "The email, as the SNS subscriber receives it:"
-$AWS notices "$TOPIC"
+# shellcheck source=scripts/demo/guard.sh
+. scripts/demo/guard.sh
+# shellcheck source=scripts/demo/pruner.sh
+. scripts/demo/pruner.sh
+# shellcheck source=scripts/demo/monitor.sh
+. scripts/demo/monitor.sh
 
 say "Done. Every function ran behind the Lambda Runtime API against the emulator; nothing reached AWS."

@@ -6,6 +6,8 @@
   aws.py seed-objects BUCKET SPEC...     put cache objects; SPEC = KEY:AGE_DAYS:SIZE_BYTES
   aws.py list-objects BUCKET             list the bucket's keys
   aws.py notices TOPIC                   print every notice the subscriber received, as an email reads
+  aws.py report FILE FIELD...            print the named fields of a function's JSON result
+  aws.py prune-plan FILE                 the pruner's dry-run result: counts and the plan, one line a key
 """
 
 import json
@@ -105,6 +107,20 @@ def notices(topic):
     print(f"    ({count} notice(s) received by the subscriber)")
 
 
+def report(path, fields):
+    with open(path) as f:
+        result = json.load(f)
+    print(json.dumps({k: result[k] for k in fields if k in result}, indent=2))
+
+
+def prune_plan(path):
+    with open(path) as f:
+        result = json.load(f)
+    summary = {k: result.get(k) for k in ("dry_run", "scanned", "planned", "deleted", "bytes_planned", "versioning")}
+    summary["plan"] = [f"{d['key']}  ({d['reason']})" for d in result.get("deletions", [])]
+    print(json.dumps(summary, indent=2))
+
+
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
     if command == "setup":
@@ -117,5 +133,9 @@ if __name__ == "__main__":
         list_objects(*args)
     elif command == "notices":
         notices(*args)
+    elif command == "report":
+        report(args[0], args[1:])
+    elif command == "prune-plan":
+        prune_plan(*args)
     else:
         sys.exit(__doc__)
