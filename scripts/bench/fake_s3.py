@@ -34,6 +34,7 @@ import base64
 import bisect
 import collections
 import hashlib
+import io
 import json
 import os
 import sys
@@ -249,8 +250,6 @@ class Handler(BaseHTTPRequestHandler):
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         encoding = self.headers.get("Content-Encoding", "")
         if "aws-chunked" in encoding or self.headers.get("x-amz-content-sha256", "").startswith("STREAMING-"):
-            import io
-
             raw = self.read_chunks(io.BytesIO(raw))
         return raw
 
