@@ -1,34 +1,42 @@
 #!/usr/bin/env bash
-# Benchmark of cache-pruner, one command:
+# Benchmark of cache-pruner where S3 is slow, side by side with a straightforward sequential peer.
 #
-#   scripts/bench-pruner.sh [OBJECTS=100000] [PROJECTS=100] [LATENCY_MS=0]
+#   bash scripts/bench-pruner.sh            # the full run (the README's table)
+#   SIZES=10000 LATENCIES=0 GROWTH= SKIP_PLANNER=1 bash scripts/bench-pruner.sh   # a quick check
 #
-# 1. End to end against an emulator: a moto server (scripts/bench/pruner_server.py) seeded
-#    in-process with OBJECTS objects across PROJECTS project prefixes (every tenth project deleted
-#    from CodeBuild, ages uniform over 0-90 days), optionally LATENCY_MS added to every request.
-#    The pruner runs once as a process (examples/prune_local.rs, default policy: keep 3, max age 30
-#    days, min age 24 h, orphan grace 7 days) under /usr/bin/time -v. Reported: wall time, API calls
-#    by operation (counted by the server, and by the pruner itself), peak RSS of the pruner process.
-#    What it measures: the pruner's own CPU, memory and call pattern; moto's speed dominates the wall
-#    time (a local Python server is neither S3's latency nor its throughput).
-# 2. Planner only, PLANNER_OBJECTS (default 1,000,000) synthetic objects streamed through the
-#    planner without S3 (examples/bench_planner.rs), with no budget, a project budget and a total
-#    budget: peak RSS of the process and planning throughput.
+# Knobs (environment): SIZES (default "100000 1000000" objects), LATENCIES ("0 50 200" ms per S3
+# request), GROWTH ("10000 100000 300000 1000000": cache-pruner's time growth at GROWTH_LATENCY_MS,
+# default 50), LOCATIONS (300 cache locations of Zipf-skewed sizes), PLANNER_OBJECTS (1000000),
+# SKIP_PLANNER=1. Variables the pruner reads (PRUNE_*) pass through to it.
 #
-# Binaries: release profile (opt-level "s") with LTO off to keep the build short; the Lambda's own
-# build adds fat LTO, which changes code size and speed a little, not the data the pruner holds.
+# 1. End to end. S3 is scripts/bench/fake_s3.py (a sorted in-memory index, a fixed sleep per request
+#    in the request's own thread, requests counted by operation; its answers are checked against
+#    moto's by shared/tests/emulator/fake_s3_drift.rs). CodeBuild is moto (scripts/emulator.sh), with
+#    one project per cache location (scripts/bench/codebuild_projects.py): AWS_ENDPOINT_URL_S3 and
+#    AWS_ENDPOINT_URL_CODEBUILD point each client at its server. For each latency and size, the same
+#    data (scripts/bench/dataset.py) is seeded before each run; cache-pruner runs once as a process
+#    (functions/cache-pruner/examples/prune_local.rs, default policy, a scheduled sweep), then the
+#    sequential boto3 peer (scripts/bench/sequential_pruner.py, the same policy); both must leave
+#    exactly the same keys, or the benchmark fails. Reported: objects/s of each and the ratio, API
+#    calls by operation against the minimum, peak RSS of each process (/usr/bin/time -v), and how
+#    cache-pruner's time grows with the number of objects.
+# 2. Planner only: PLANNER_OBJECTS synthetic objects through the planner without S3
+#    (examples/bench_planner.rs), no budget, a project budget, a total budget, and the total
+#    budget's worst case: peak RSS and planning throughput.
+#
+# Binaries: release profile with LTO off and 16 codegen units, to keep the build short on a shared
+# machine; the Lambda's build adds fat LTO and opt-level "z", which change code size and speed a
+# little, not the calls the pruner makes or the data it holds.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=scripts/lib.sh
 . "$ROOT/scripts/lib.sh"
 cd "$ROOT"
-OBJECTS="${1:-100000}"
-PROJECTS="${2:-100}"
-LATENCY_MS="${3:-0}"
 PLANNER_OBJECTS="${PLANNER_OBJECTS:-1000000}"
+export LOCATIONS="${LOCATIONS:-300}"
 OUT="$(mktemp -d)"
-SERVER_PID=""
-cleanup() { if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; fi; }
+export EMULATOR_STATE="$ROOT/.emulator/bench-$$"
+cleanup() { bash scripts/emulator.sh stop >/dev/null 2>&1 || true; rm -rf "$EMULATOR_STATE"; }
 trap cleanup EXIT
 
 bash scripts/emulator.sh install >/dev/null
@@ -38,54 +46,28 @@ CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
   cargo build --release --quiet -p cache-pruner --examples
 BIN="$ROOT/target/release/examples"
 
-peak_rss() { awk -F': ' '/Maximum resident set size/ {print $2}' "$1"; }
-wall() { awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$1"; }
+# CodeBuild (and SNS, never called without NOTIFY_TOPIC_ARN) on moto; S3 on the fake, per run.
+eval "$(bash scripts/emulator.sh start)"
+export AWS_ENDPOINT_URL_CODEBUILD="$AWS_ENDPOINT_URL" AWS_ENDPOINT_URL_SNS="$AWS_ENDPOINT_URL"
+unset AWS_ENDPOINT_URL
+export AWS_REGION=ap-south-1 AWS_DEFAULT_REGION=ap-south-1
+"$PY" scripts/bench/codebuild_projects.py --bucket bench-cache --locations "$LOCATIONS" >&2
 
-PORT="$(free_port)"
-BUCKET="bench-cache"
-echo "== seeding $OBJECTS objects across $PROJECTS projects (latency ${LATENCY_MS} ms per request)" >&2
-"$PY" scripts/bench/pruner_server.py --port "$PORT" --bucket "$BUCKET" --objects "$OBJECTS" \
-  --projects "$PROJECTS" --latency-ms "$LATENCY_MS" > "$OUT/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 1 1800); do
-  grep -q '"seeded"' "$OUT/server.log" 2>/dev/null && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$OUT/server.log" >&2; exit 1; }
-  sleep 1
-done
-grep '"seeded"' "$OUT/server.log" >&2
+"$PY" scripts/bench/driver.py "$OUT" "$BIN/prune_local"
 
-export AWS_ENDPOINT_URL="http://127.0.0.1:$PORT" AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
-  AWS_REGION=ap-south-1 AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
-  CACHE_BUCKET="$BUCKET" RUST_LOG=warn
+if [ "${SKIP_PLANNER:-0}" != 1 ]; then
+  echo "== planner only: $PLANNER_OBJECTS synthetic objects" >&2
+  planner() { # NAME ARGS...
+    local name="$1"; shift
+    /usr/bin/time -v "$BIN/bench_planner" "$@" > "$OUT/planner-$name.json" 2> "$OUT/planner-$name.time"
+    awk -F': ' '/Maximum resident set size/ {print $2}' "$OUT/planner-$name.time" > "$OUT/planner-$name.rss"
+  }
+  planner none "$PLANNER_OBJECTS" 100 none
+  planner project "$PLANNER_OBJECTS" 100 project
+  planner total "$PLANNER_OBJECTS" 100 total
+  # Worst case for the total budget: no object old enough for the age rule, all are candidates.
+  planner worst "$PLANNER_OBJECTS" 100 total 3650
+fi
 
-echo "== end to end: one sweep of $OBJECTS objects" >&2
-/usr/bin/time -v "$BIN/prune_local" > "$OUT/report.json" 2> "$OUT/time.txt" || { cat "$OUT/time.txt" >&2; exit 1; }
-curl -s "http://127.0.0.1:$PORT/_bench/counts" > "$OUT/counts.json"
-
-echo "== planner only: $PLANNER_OBJECTS synthetic objects" >&2
-for budget in none project total; do
-  /usr/bin/time -v "$BIN/bench_planner" "$PLANNER_OBJECTS" 100 "$budget" > "$OUT/planner-$budget.json" 2> "$OUT/planner-$budget.txt"
-done
-# Worst case for the total budget: no object old enough for the age rule, all are candidates.
-/usr/bin/time -v "$BIN/bench_planner" "$PLANNER_OBJECTS" 100 total 3650 > "$OUT/planner-worst.json" 2> "$OUT/planner-worst.txt"
-
-"$PY" - "$OUT" "$OBJECTS" "$PROJECTS" "$LATENCY_MS" "$(wall "$OUT/time.txt")" "$(peak_rss "$OUT/time.txt")" \
-  "$(peak_rss "$OUT/planner-none.txt")" "$(peak_rss "$OUT/planner-project.txt")" "$(peak_rss "$OUT/planner-total.txt")" \
-  "$(peak_rss "$OUT/planner-worst.txt")" <<'PYEOF'
-import json, sys
-out, objects, projects, latency, wall, rss, p_none, p_project, p_total, p_worst = sys.argv[1:]
-report = json.load(open(f"{out}/report.json"))
-counts = json.load(open(f"{out}/counts.json"))
-print(f"end to end ({objects} objects, {projects} projects, +{latency} ms per request, moto server)")
-print(f"  wall time (pruner process):   {wall}  (report: {report['seconds']:.2f} s)")
-print(f"  peak RSS (pruner process):    {int(rss)/1024:.1f} MiB")
-print(f"  scanned {report['scanned']}, deleted {report['deleted']}, failed {report['failed']}, finished {report['finished']}")
-print(f"  by reason: {json.dumps(report['by_reason'])}")
-print(f"  API calls counted by the server: {json.dumps(counts, sort_keys=True)}")
-print(f"  API calls counted by the pruner: {json.dumps(report['api_calls'], sort_keys=True)}")
-print(f"  minimum: ceil(listed/1000) = {-(-report['scanned'] // 1000)} list, ceil(deleted/1000) = {-(-report['deleted'] // 1000)} delete")
-for budget, kib in (("none", p_none), ("project", p_project), ("total", p_total), ("worst", p_worst)):
-    r = json.load(open(f"{out}/planner-{budget}.json"))
-    print(f"planner only ({r['objects']} synthetic objects, budget {r['budget']}, max age {r['max_age_days']} d): peak RSS {int(kib)/1024:.1f} MiB, "
-          f"{r['seconds']:.2f} s ({r['objects_per_second']:.0f} objects/s), planned {r['planned']}")
-PYEOF
+echo "== measured on $(git rev-parse --short HEAD) ($(date -u +%Y-%m-%d)), $(nproc) cores; results in $OUT" >&2
+"$PY" scripts/bench/report.py "$OUT"

@@ -3,6 +3,7 @@
 //! dominates the build.
 
 mod backdating;
+mod fake_s3_drift;
 mod guard;
 mod monitor;
 mod pruner;
