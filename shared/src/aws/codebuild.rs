@@ -1,8 +1,8 @@
 //! CodeBuild adapter: list and read projects, update a project's cache, read builds.
 
+use crate::build::{BuildFacts, PhaseTime, arn_region_account};
 use crate::error::AwsError;
 use crate::event::BuildStatus;
-use crate::monitor::facts::{BuildFacts, PhaseTime, arn_region_account};
 use crate::project::{CacheSetting, ProjectSnapshot};
 use aws_sdk_codebuild::Client;
 use aws_sdk_codebuild::types::{Build, CacheMode, CacheType, Project, ProjectCache, SortOrderType};
@@ -122,7 +122,7 @@ impl CodeBuildProjects {
     }
 }
 
-/// Converts a BatchGetBuilds build into the monitor's plain facts.
+/// Converts a BatchGetBuilds build into the plain build model.
 pub fn build_facts(build: &Build) -> BuildFacts {
     let status =
         build.build_status().map(|s| BuildStatus::parse(s.as_str())).unwrap_or(BuildStatus::Other("UNKNOWN".into()));

@@ -2,7 +2,7 @@
 //! (median and p90) of recent successful build durations. Fed by `service` from
 //! ListBuildsForProject + BatchGetBuilds, tested here with plain builds.
 
-use super::facts::BuildFacts;
+use crate::build::BuildFacts;
 use crate::event::BuildStatus;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -133,11 +133,8 @@ mod tests {
         b.start = Some(t0 + chrono::Duration::minutes(start_min));
         b.end = Some(t0 + chrono::Duration::minutes(start_min + minutes));
         b.source_version = Some(source.into());
-        b.phases = vec![super::super::facts::PhaseTime {
-            phase: "BUILD".into(),
-            seconds: Some(minutes as u64 * 30),
-            status: None,
-        }];
+        b.phases =
+            vec![crate::build::PhaseTime { phase: "BUILD".into(), seconds: Some(minutes as u64 * 30), status: None }];
         b
     }
 

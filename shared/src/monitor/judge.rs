@@ -3,8 +3,8 @@
 
 use super::baseline::{Baseline, HistorySummary};
 use super::expected::Range;
-use super::facts::BuildFacts;
 use super::scenario::{Scenario, ScenarioJudgement};
+use crate::build::BuildFacts;
 use crate::notify::Severity;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -223,9 +223,9 @@ pub fn fmt_duration(seconds: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::build::PhaseTime;
     use crate::event::BuildStatus;
     use crate::monitor::expected::Profile;
-    use crate::monitor::facts::PhaseTime;
     use crate::project::CacheSetting;
     use chrono::TimeZone;
 

@@ -1,6 +1,6 @@
 //! build-time-monitor: tells subscribers when a build takes longer than it should.
 //!
-//! `facts` reads a build (event or BatchGetBuilds) into plain data, `baseline` summarises the
+//! `facts` reads a build from its event (the model is `crate::build`), `baseline` summarises the
 //! project's history, `scenario` decides which expectation applies, `judge` gives the verdict (all
 //! pure), `render` writes the notice, and `service` fetches, judges, and notifies once per build and
 //! kind.

@@ -1,8 +1,8 @@
 //! The notice subscribers read: a subject of at most 100 printable ASCII characters naming the
 //! project, duration and expected time, and a plain-text body that reads well in an email.
 
-use super::facts::BuildFacts;
 use super::judge::{Kind, Verdict, fmt_duration};
+use crate::build::BuildFacts;
 use crate::notify::{Notice, SUBJECT_LIMIT};
 
 pub const FUNCTION: &str = "build-time-monitor";

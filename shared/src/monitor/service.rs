@@ -12,7 +12,7 @@
 
 use super::MonitorConfig;
 use super::baseline::{HistorySummary, summarize};
-use super::facts::{BuildFacts, FactsError, short_build_id};
+use super::facts::FactsError;
 use super::judge::{BaselinePolicy, JudgeInput, Kind, Verdict, judge};
 use super::render;
 use super::scenario::{ScenarioInputs, classify};
@@ -20,6 +20,7 @@ use crate::aws::Clients;
 use crate::aws::codebuild::{CodeBuildProjects, build_facts};
 use crate::aws::s3::{Markers, prefix_is_empty};
 use crate::aws::sns::SnsPublisher;
+use crate::build::{BuildFacts, short_build_id};
 use crate::clock::{Clock, SystemClock};
 use crate::error::AwsError;
 use crate::event::{BuildStatus, EventError, Trigger};

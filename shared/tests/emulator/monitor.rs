@@ -7,9 +7,9 @@
 //! history is used only where it is deterministic: how many successful builds exist and their
 //! source versions (the baseline needs 5 samples, and no test creates that many).
 
+use cache_sentinel::build::BuildFacts;
 use cache_sentinel::clock::FixedClock;
 use cache_sentinel::event::BuildStatus;
-use cache_sentinel::monitor::facts::BuildFacts;
 use cache_sentinel::monitor::scenario::Scenario;
 use cache_sentinel::monitor::service::{MonitorError, Outcome};
 use cache_sentinel::monitor::{BuildTimeMonitor, MonitorConfig};
