@@ -18,6 +18,24 @@ pub struct PhaseTime {
     pub status: Option<String>,
 }
 
+/// Where a build's log went: the CloudWatch Logs group and stream, and whether CloudWatch and S3
+/// logging were enabled (BatchGetBuilds says; the event names only the group and stream).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LogsLocation {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloudwatch_enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s3_enabled: Option<bool>,
+}
+
+/// The phases in which a build waits for capacity rather than builds: reserved fleets with QUEUE
+/// overflow and account concurrency limits stretch them without any cache problem.
+pub const WAITING_PHASES: [&str; 2] = ["QUEUED", "PROVISIONING"];
+
 /// One build.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BuildFacts {
@@ -37,6 +55,8 @@ pub struct BuildFacts {
     pub exported: BTreeMap<String, String>,
     pub region: Option<String>,
     pub account: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logs: Option<LogsLocation>,
 }
 
 impl BuildFacts {
@@ -55,6 +75,7 @@ impl BuildFacts {
             exported: BTreeMap::new(),
             region: None,
             account: None,
+            logs: None,
         }
     }
 
@@ -67,6 +88,20 @@ impl BuildFacts {
 
     pub fn phase_seconds(&self, phase: &str) -> Option<u64> {
         self.phases.iter().filter(|p| p.phase == phase).filter_map(|p| p.seconds).max()
+    }
+
+    /// Seconds spent in QUEUED and PROVISIONING (finished phases; 0 when not reported).
+    pub fn waiting_seconds(&self) -> u64 {
+        WAITING_PHASES.iter().filter_map(|p| self.phase_seconds(p)).sum()
+    }
+
+    /// The build's own time: the duration minus QUEUED and PROVISIONING. A running build still in
+    /// one of those phases (reported without a duration yet) has not started building: 0.
+    pub fn own_seconds(&self, now: DateTime<Utc>) -> Option<u64> {
+        let total = self.duration_seconds(now)?;
+        let still_waiting = !self.status.is_final()
+            && self.phases.last().is_some_and(|p| WAITING_PHASES.contains(&p.phase.as_str()) && p.seconds.is_none());
+        Some(if still_waiting { 0 } else { total.saturating_sub(self.waiting_seconds()) })
     }
 }
 
@@ -88,6 +123,25 @@ pub fn arn_region_account(arn: &str) -> Option<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn own_time_leaves_out_queueing_and_provisioning() {
+        let t0 = DateTime::from_timestamp(1_795_166_101, 0).unwrap();
+        let phase = |phase: &str, seconds: Option<u64>| PhaseTime { phase: phase.into(), seconds, status: None };
+        let mut b = BuildFacts::new("p", BuildStatus::Succeeded);
+        b.start = Some(t0);
+        b.end = Some(t0 + chrono::Duration::seconds(1000));
+        b.phases = vec![phase("QUEUED", Some(360)), phase("PROVISIONING", Some(40)), phase("BUILD", Some(600))];
+        assert_eq!((b.duration_seconds(t0), b.waiting_seconds(), b.own_seconds(t0)), (Some(1000), 400, Some(600)));
+        let mut running = b.clone();
+        running.status = BuildStatus::InProgress;
+        running.end = None;
+        running.phases = vec![phase("SUBMITTED", Some(0)), phase("QUEUED", None)];
+        let now = t0 + chrono::Duration::seconds(900);
+        assert_eq!(running.own_seconds(now), Some(0), "still queued: not building yet");
+        running.phases = vec![phase("QUEUED", Some(100)), phase("BUILD", None)];
+        assert_eq!(running.own_seconds(now), Some(800));
+    }
 
     #[test]
     fn ids() {

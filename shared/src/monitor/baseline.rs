@@ -72,9 +72,9 @@ pub fn summarize(
         .collect();
     ok.sort_by_key(|b| std::cmp::Reverse(b.start));
     ok.truncate(count);
-    // Successful builds are final: their duration is end - start, whatever the time is now.
-    let durations: Vec<u64> =
-        ok.iter().filter_map(|b| b.start.zip(b.end)).map(|(s, e)| (e - s).num_seconds().max(0) as u64).collect();
+    // Successful builds are final: their own time (without queueing and provisioning, as the build
+    // judged against it) runs to their end, whatever the time is now.
+    let durations: Vec<u64> = ok.iter().filter_map(|b| b.end.and_then(|end| b.own_seconds(end))).collect();
     let mut per_phase: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     for b in &ok {
         for p in &b.phases {

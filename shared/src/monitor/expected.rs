@@ -14,6 +14,10 @@ pub struct Range {
 }
 
 impl Range {
+    /// A build cannot be judged against less than a minute; none runs longer than 36 hours.
+    pub const MIN_HIGH_MINUTES: f64 = 1.0;
+    pub const MAX_MINUTES: f64 = 2160.0;
+
     pub const fn new(low_minutes: f64, high_minutes: f64) -> Self {
         Range { low_minutes, high_minutes }
     }
@@ -35,8 +39,10 @@ impl Range {
             Some((low, high)) => (number(low)?, number(high)?),
             None => (0.0, number(raw)?),
         };
-        if high <= 0.0 || low > high {
-            return Err(format!("{raw:?}: the range must be LOW-HIGH minutes with 0 <= LOW <= HIGH and HIGH > 0"));
+        if !(Range::MIN_HIGH_MINUTES..=Range::MAX_MINUTES).contains(&high) || low > high {
+            return Err(format!(
+                "{raw:?}: the range must be LOW-HIGH minutes with 0 <= LOW <= HIGH and HIGH within 1-2160 (CodeBuild's longest timeout)"
+            ));
         }
         Ok(Range::new(low, high))
     }
@@ -201,6 +207,10 @@ mod tests {
         assert!(Range::parse("12-8").is_err());
         assert!(Range::parse("fast").is_err());
         assert!(Range::parse("0").is_err());
+        assert!(Range::parse("0.001").is_err());
+        assert!(Range::parse("0-0.5").is_err());
+        assert!(Range::parse("10-2161").is_err());
+        assert_eq!(Range::parse("1").unwrap(), Range::new(0.0, 1.0));
         assert!(Range::parse("-5").is_err());
     }
 

@@ -2,7 +2,7 @@
 //! BatchGetBuilds returned (`aws::codebuild::build_facts`).
 
 use super::dates::parse_codebuild_time;
-use crate::build::{BuildFacts, PhaseTime, short_build_id};
+use crate::build::{BuildFacts, LogsLocation, PhaseTime, short_build_id};
 use crate::event::BuildStateChange;
 use crate::project::CacheSetting;
 use chrono::{DateTime, Utc};
@@ -29,6 +29,7 @@ impl BuildFacts {
         facts.compute_type = info.pointer("/environment/compute-type").and_then(Value::as_str).map(str::to_owned);
         facts.source_version = info.get("source-version").and_then(Value::as_str).map(str::to_owned);
         facts.cache = info.get("cache").and_then(cache_from_json);
+        facts.logs = info.get("logs").and_then(logs_from_json);
 
         if let Some(typed) = &change.typed {
             let typed = &typed.detail.additional_information;
@@ -118,6 +119,16 @@ impl BuildFacts {
         for (k, v) in &api.exported {
             self.exported.entry(k.clone()).or_insert_with(|| v.clone());
         }
+        // BatchGetBuilds also says whether CloudWatch and S3 logging were on.
+        self.logs = match (self.logs, &api.logs) {
+            (Some(event), Some(api)) => Some(LogsLocation {
+                group: event.group.or_else(|| api.group.clone()),
+                stream: event.stream.or_else(|| api.stream.clone()),
+                cloudwatch_enabled: api.cloudwatch_enabled,
+                s3_enabled: api.s3_enabled,
+            }),
+            (event, api) => event.or_else(|| api.clone()),
+        };
         self
     }
 }
@@ -127,6 +138,13 @@ fn latest(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime
         (Some(a), Some(b)) => Some(a.max(b)),
         (a, b) => a.or(b),
     }
+}
+
+/// `additional-information.logs`: `group-name`, `stream-name` (and `deep-link`, not needed).
+fn logs_from_json(v: &Value) -> Option<LogsLocation> {
+    let text = |k: &str| v.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
+    let logs = LogsLocation { group: text("group-name"), stream: text("stream-name"), ..Default::default() };
+    (logs.group.is_some() || logs.stream.is_some()).then_some(logs)
 }
 
 fn cache_from_json(v: &Value) -> Option<CacheSetting> {
@@ -174,6 +192,9 @@ mod tests {
         );
         assert_eq!(a.compute_type.as_deref(), Some("BUILD_GENERAL1_LARGE"));
         assert_eq!(a.build_number, Some(212));
+        let logs = a.logs.as_ref().unwrap();
+        assert_eq!(logs.group.as_deref(), Some("/aws/codebuild/tts-service-build"));
+        assert_eq!(logs.stream.as_deref(), Some("6c1e7d2a-93f4-4b8e-a0d5-2f7b9c3e1a40"));
     }
 
     #[test]

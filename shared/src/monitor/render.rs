@@ -1,8 +1,12 @@
-//! The notice subscribers read: a subject of at most 100 printable ASCII characters naming the
-//! project, duration and expected time, and a plain-text body that reads well in an email.
+//! The slow-build notice subscribers read: a subject of at most 99 printable ASCII characters
+//! naming the project, the judged time and the expected time, and a plain-text body that reads well
+//! in an email, with the evidence of the build's cache (`render_cache::evidence_lines`).
 
+use super::evidence::CacheEvidence;
 use super::judge::{Kind, Verdict, fmt_duration};
+use super::render_cache::evidence_lines;
 use crate::build::BuildFacts;
+use crate::event::BuildStatus;
 use crate::notify::{Notice, SUBJECT_LIMIT};
 
 pub const FUNCTION: &str = "build-time-monitor";
@@ -30,8 +34,8 @@ pub fn url_encode(raw: &str) -> String {
     out
 }
 
-/// "Slow build: <project> took 33 min 36 s (expected <= 12 min)", the project name shortened
-/// when needed so the figures always fit.
+/// "Slow build: <project> took 32 min 56 s (expected <= 12 min)" (the judged time, without
+/// queueing), the project name shortened when needed so the figures always fit.
 pub fn subject(build: &BuildFacts, verdict: &Verdict) -> String {
     let (lead, verb) = match verdict.kind {
         Kind::FinishedSlow => ("Slow build:", "took"),
@@ -39,7 +43,7 @@ pub fn subject(build: &BuildFacts, verdict: &Verdict) -> String {
     };
     let tail = format!(
         " {verb} {} (expected <= {} min)",
-        fmt_duration(verdict.duration_seconds),
+        fmt_duration(verdict.judged_seconds),
         minutes(verdict.expected.high_minutes)
     );
     let room = SUBJECT_LIMIT.saturating_sub(lead.len() + 1 + tail.len());
@@ -53,12 +57,16 @@ fn minutes(m: f64) -> String {
 }
 
 /// The email text.
-pub fn body(build: &BuildFacts, verdict: &Verdict) -> String {
+pub fn body(build: &BuildFacts, verdict: &Verdict, evidence: Option<&CacheEvidence>) -> String {
     let mut out = String::new();
     let id = build.build_id.as_deref().unwrap_or("(unknown build id)");
     let number = build.build_number.map(|n| format!(" #{n}")).unwrap_or_default();
     let dur = fmt_duration(verdict.duration_seconds);
     match verdict.kind {
+        Kind::FinishedSlow if build.status == BuildStatus::Stopped => out.push_str(&format!(
+            "The CodeBuild build{number} of {} was stopped after {dur}; it had run past its expected time before it was stopped.\n\n",
+            build.project
+        )),
         Kind::FinishedSlow => out.push_str(&format!(
             "The CodeBuild build{number} of {} finished {} after {dur}, longer than expected.\n\n",
             build.project, build.status
@@ -75,10 +83,28 @@ pub fn body(build: &BuildFacts, verdict: &Verdict) -> String {
         line(&mut out, "Started:", &start.format("%Y-%m-%d %H:%M:%S UTC").to_string());
     }
     let dur_label = if verdict.kind == Kind::RunningOverdue { "Running:" } else { "Duration:" };
-    line(&mut out, dur_label, &dur);
+    line(&mut out, dur_label, &format!("{dur} in all"));
+    let judged = verdict.judged_seconds;
+    if verdict.queued_seconds + verdict.provisioning_seconds > 0 {
+        let full = if verdict.queued_seconds >= 60 { " (the fleet or account concurrency was full)" } else { "" };
+        line(
+            &mut out,
+            "Waited:",
+            &format!(
+                "{} queued{full}, {} provisioning: not judged",
+                fmt_duration(verdict.queued_seconds),
+                fmt_duration(verdict.provisioning_seconds)
+            ),
+        );
+    }
+    line(
+        &mut out,
+        "Judged:",
+        &format!("{}, the build's own time (without queueing and provisioning)", fmt_duration(judged)),
+    );
     let limit = verdict.expected.high_seconds();
     let versus = if verdict.over_expected {
-        format!("over by {}", fmt_duration(verdict.duration_seconds - limit))
+        format!("over by {}", fmt_duration(judged - limit))
     } else {
         "within it".to_owned()
     };
@@ -92,7 +118,7 @@ pub fn body(build: &BuildFacts, verdict: &Verdict) -> String {
             verdict.baseline_factor,
             fmt_duration(l),
             if verdict.over_baseline {
-                format!("over by {}", fmt_duration(verdict.duration_seconds.saturating_sub(l)))
+                format!("over by {}", fmt_duration(judged.saturating_sub(l)))
             } else {
                 "within it".into()
             }
@@ -136,6 +162,9 @@ pub fn body(build: &BuildFacts, verdict: &Verdict) -> String {
     }
     out.push('\n');
     line(&mut out, "Cache:", &build.cache.as_ref().map(|c| c.to_string()).unwrap_or_else(|| "not reported".into()));
+    for (label, text) in evidence.map(evidence_lines).unwrap_or_default() {
+        line(&mut out, label, &text);
+    }
     line(&mut out, "Compute:", build.compute_type.as_deref().unwrap_or("not reported"));
     if let Some(link) = console_link(build) {
         line(&mut out, "Console:", &link);
@@ -154,8 +183,8 @@ pub fn body(build: &BuildFacts, verdict: &Verdict) -> String {
 }
 
 /// The notice with filterable attributes: project, status, severity, scenario, kind, function.
-pub fn notice(build: &BuildFacts, verdict: &Verdict) -> Notice {
-    Notice::new(&subject(build, verdict), &body(build, verdict), verdict.severity)
+pub fn notice(build: &BuildFacts, verdict: &Verdict, evidence: Option<&CacheEvidence>) -> Notice {
+    Notice::new(&subject(build, verdict), &body(build, verdict, evidence), verdict.severity)
         .with_attribute("function", FUNCTION)
         .with_attribute("project", &build.project)
         .with_attribute("status", build.status.as_str())
@@ -231,13 +260,39 @@ mod tests {
         .unwrap()
     }
 
+    /// The evidence of the sample build: its log is events/logs/buildkit-partly-cached.log, and
+    /// the cache location got a new object after the build started.
+    fn sample_evidence(build: &BuildFacts) -> CacheEvidence {
+        use crate::aws::cache_listing::CacheListing;
+        use crate::aws::logs::LogRead;
+        use crate::monitor::build_log::LogScan;
+        use crate::monitor::evidence::LogAccess;
+        let mut scan = LogScan::new();
+        include_str!("../../../events/logs/buildkit-partly-cached.log").lines().for_each(|l| scan.line(l, 0));
+        let start = build.start.unwrap();
+        let listing = CacheListing {
+            objects: 2,
+            truncated: false,
+            oldest: Some(start - chrono::Duration::days(2)),
+            newest: Some(start + chrono::Duration::minutes(33)),
+        };
+        let read = LogRead { pages: 1, events: 152, bytes: 7077, complete: true, tail_read: false };
+        CacheEvidence::new(
+            build,
+            Some("codebuild-cache-123456789012-ap-south-1/tts-service-build".into()),
+            Some(listing),
+            LogAccess::Read(read),
+            Some(scan.finish()),
+        )
+    }
+
     #[test]
     fn finished_slow_email_snapshot() {
         let build = sample_build();
         let h = history();
         let v = verdict(&build, Kind::FinishedSlow, &h);
-        let n = notice(&build, &v);
-        assert_eq!(n.subject(), "Slow build: tts-service-build took 33 min 36 s (expected <= 12 min)");
+        let n = notice(&build, &v, Some(&sample_evidence(&build)));
+        assert_eq!(n.subject(), "Slow build: tts-service-build took 32 min 56 s (expected <= 12 min)");
         assert_snapshot("monitor-finished-slow.txt", &format!("Subject: {}\n\n{}", n.subject(), n.body()));
         let attrs: Vec<(&str, &str)> = n.attributes().iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         assert_eq!(
@@ -284,8 +339,8 @@ mod tests {
             })
             .unwrap()
         };
-        let n = notice(&build, &v);
-        assert_eq!(n.subject(), "Build overdue: tts-service-build running 14 min 0 s (expected <= 12 min)");
+        let n = notice(&build, &v, None);
+        assert_eq!(n.subject(), "Build overdue: tts-service-build running 13 min 20 s (expected <= 12 min)");
         assert_snapshot("monitor-running-overdue.txt", &format!("Subject: {}\n\n{}", n.subject(), n.body()));
     }
 
@@ -295,8 +350,8 @@ mod tests {
         build.project = format!("a{}", "x".repeat(254));
         let v = verdict(&build, Kind::FinishedSlow, &history());
         let s = subject(&build, &v);
-        assert!(s.len() <= 100, "{} chars", s.len());
-        assert!(s.ends_with("... took 33 min 36 s (expected <= 12 min)"), "{s}");
+        assert!(s.len() <= 99, "{} chars", s.len());
+        assert!(s.ends_with("... took 32 min 56 s (expected <= 12 min)"), "{s}");
         assert_eq!(crate::notify::sanitize_subject(&s), s, "already valid for SNS");
         assert!(s.chars().all(|c| c.is_ascii_graphic() || c == ' '));
     }
