@@ -96,14 +96,20 @@ fn explain(cause: Cause, at: &str) -> String {
     }
 }
 
-/// "Cache not effective: <project>: no cache in the buildspec (3 builds)", the project name cut
-/// so that the subject fits.
+/// "Cache not effective: <project>: no cache in the buildspec (3 builds)"; several causes are
+/// named while the project name fits whole, else "<first> and N more"; a long project name is cut.
 pub fn subject(build: &BuildFacts, causes: &[Cause], needed: u32) -> String {
     let lead = "Cache not effective:";
-    let what = causes.iter().map(|c| short(*c)).collect::<Vec<_>>().join(", ");
-    let tail = format!(": {what} ({needed} build{})", if needed == 1 { "" } else { "s" });
-    let room = SUBJECT_LIMIT.saturating_sub(lead.len() + 1 + tail.len()).max(8);
     let project: String = build.project.chars().filter(|c| c.is_ascii_graphic()).collect();
+    let builds = format!("({needed} build{})", if needed == 1 { "" } else { "s" });
+    let all = format!(": {} {builds}", causes.iter().map(|c| short(*c)).collect::<Vec<_>>().join(", "));
+    let tail = match causes {
+        [first, rest @ ..] if lead.len() + 1 + project.len() + all.len() > SUBJECT_LIMIT && !rest.is_empty() => {
+            format!(": {} and {} more {builds}", short(*first), rest.len())
+        }
+        _ => all,
+    };
+    let room = SUBJECT_LIMIT.saturating_sub(lead.len() + 1 + tail.len()).max(8);
     let project = if project.len() > room { format!("{}...", &project[..room.saturating_sub(3)]) } else { project };
     format!("{lead} {project}{tail}")
 }
@@ -151,4 +157,30 @@ pub fn notice(build: &BuildFacts, causes: &[Cause], needed: u32, e: &CacheEviden
         .with_attribute("status", build.status.as_str())
         .with_attribute("kind", "cache-not-effective")
         .with_attribute("cause", &cause_list)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::BuildStatus;
+
+    #[test]
+    fn subjects_name_the_causes_and_fit() {
+        let mut b = BuildFacts::new("tts-worker-build", BuildStatus::Succeeded);
+        assert_eq!(
+            subject(&b, &[Cause::CacheNotDefined], 3),
+            "Cache not effective: tts-worker-build: no cache in the buildspec (3 builds)"
+        );
+        assert_eq!(
+            subject(&b, &Cause::ALL, 3),
+            "Cache not effective: tts-worker-build: nothing restored and 3 more (3 builds)"
+        );
+        assert_eq!(
+            subject(&b, &[Cause::NoUpload], 1),
+            "Cache not effective: tts-worker-build: nothing uploaded (1 build)"
+        );
+        b.project = format!("a{}", "x".repeat(254));
+        let s = subject(&b, &Cause::ALL, 20);
+        assert!(s.len() <= SUBJECT_LIMIT && s.ends_with("...: nothing restored and 3 more (20 builds)"), "{s}");
+    }
 }

@@ -6,6 +6,7 @@ mod backdating;
 mod codebuild_listings;
 mod guard;
 mod monitor;
+mod monitor_evidence;
 mod pruner;
 mod template_consistency;
 mod test_event_pattern;
