@@ -7,6 +7,8 @@
       build N of tts-worker-build, whose buildspec has no cache: section: the project (S3 cache)
       when missing, its log (events/logs/no-cache-in-buildspec.log), and its final event, a fast
       2-minute build started 10 minutes after build N-1, written to OUT
+  monitor_builds.py outcome < RESULT
+      one line from the monitor's JSON result: the build's outcome and its cache notice
 """
 
 import datetime
@@ -78,11 +80,29 @@ def worker_build(n, bucket, out):
     json.dump(event, open(out, "w"), indent=2)
 
 
+def outcome():
+    text = sys.stdin.read()
+    try:
+        build = json.loads(text)["builds"][0]
+    except (ValueError, KeyError, IndexError):
+        print(f"no result: {text.strip()[:300]}")
+        return
+    problems = build.get("evidence", {}).get("problems", {})
+    shown = [cause for cause, signal in problems.items() if signal == "shows"]
+    line = f"{build['outcome']}; the build shows: {', '.join(shown) or 'no cache problem'}"
+    notice = build.get("cache_notice")
+    if notice:
+        line += f"; cache notice {notice['outcome']} ({', '.join(notice['causes'])})"
+    print(line)
+
+
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
     if command == "sample-log":
         sample_log(*args)
     elif command == "worker-build":
         worker_build(int(args[0]), args[1], args[2])
+    elif command == "outcome":
+        outcome()
     else:
         sys.exit(__doc__)

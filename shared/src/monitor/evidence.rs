@@ -183,9 +183,20 @@ impl Signal {
     }
 }
 
-/// The signal of every cause, in `Cause::ALL` order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// The signal of every cause, in `Cause::ALL` order (in JSON: cause -> signal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Problems(pub [Signal; 4]);
+
+impl Serialize for Problems {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(Cause::ALL.len()))?;
+        for (cause, signal) in Cause::ALL.iter().zip(self.0) {
+            map.serialize_entry(cause.as_str(), &signal)?;
+        }
+        map.end()
+    }
+}
 
 impl Problems {
     pub const UNKNOWN: Problems = Problems([Signal::Unknown; 4]);
@@ -340,6 +351,8 @@ mod tests {
         assert_eq!(e.problems.showing(), Cause::ALL.to_vec());
         assert_eq!(e.problems.code(), "yyyy");
         assert_eq!(Problems::from_code("yyyy"), Some(e.problems));
+        let json = serde_json::to_value(e.problems).unwrap();
+        assert_eq!(json["cache-not-defined"], "shows");
     }
 
     #[test]
