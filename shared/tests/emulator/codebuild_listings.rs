@@ -90,7 +90,7 @@ async fn batch_get_builds_takes_100_ids_and_names_the_unknown_ones() {
         .send()
         .await
         .expect("batch get builds");
-    assert_eq!(out.builds_not_found(), [unknown.clone()]);
+    assert_eq!(out.builds_not_found(), std::slice::from_ref(&unknown));
     let status = |id: &str| out.builds().iter().find(|b| b.id() == Some(id)).and_then(|b| b.build_status().cloned());
     assert_eq!(status(&running).map(|s| s.as_str().to_owned()).as_deref(), Some("IN_PROGRESS"), "kept running");
     assert_eq!(status(&done).map(|s| s.as_str().to_owned()).as_deref(), Some("SUCCEEDED"), "moto completes on read");
