@@ -4,8 +4,8 @@
 //! no record needs to be read. Pure: keys, and what a listing means.
 //!
 //! A cause is *reached* when the build being judged shows it and so did the builds before it, as
-//! many as `MONITOR_INEFFECTIVE_CACHE_BUILDS` in all (builds where it could not be told are
-//! skipped, not counted). A cause the build no longer shows, but the last build that could tell
+//! many as the configured streak in all (builds where it could not be told are skipped, not
+//! counted). A cause the build no longer shows, but the last build that could tell
 //! did, has *recovered*: its once-only marker is released, so a relapse is notified again.
 
 use super::evidence::{Cause, Problems, Signal};
