@@ -4,7 +4,7 @@ BUILDS="$ROOT/.venv/bin/python scripts/demo/monitor_builds.py"
 echo "The build's log is in CloudWatch Logs (events/logs/buildkit-partly-cached.log) and CodeBuild uploaded its cache."
 $BUILDS sample-log "$BUCKET" 2>/dev/null
 echo "EventBridge delivers events/build-succeeded.json: tts-service-build finished in 33 min 36 s."
-invoke build-time-monitor events/build-succeeded.json | grep -E '"outcome"|"scenario"|"subject"|"judged_seconds"|"problems"' | head -8
+invoke build-time-monitor events/build-succeeded.json | grep -E '"outcome"|"subject"|"judged_seconds"|"restored"|"cached"|"rebuilt"|"first_rebuilt"' | head -8
 echo; echo "Delivered again (at least once): the marker in the cache bucket keeps it to one email:"
 invoke build-time-monitor events/build-succeeded.json | grep -E '"outcome"' | head -2
 echo; echo "The email, as the SNS subscriber receives it:"
