@@ -59,7 +59,6 @@ fn minutes(m: f64) -> String {
 /// The email text.
 pub fn body(build: &BuildFacts, verdict: &Verdict, evidence: Option<&CacheEvidence>) -> String {
     let mut out = String::new();
-    let id = build.build_id.as_deref().unwrap_or("(unknown build id)");
     let number = build.build_number.map(|n| format!(" #{n}")).unwrap_or_default();
     let dur = fmt_duration(verdict.duration_seconds);
     match verdict.kind {
@@ -76,29 +75,56 @@ pub fn body(build: &BuildFacts, verdict: &Verdict, evidence: Option<&CacheEviden
             build.project
         )),
     }
-    let line = |out: &mut String, label: &str, value: &str| out.push_str(&format!("{label:<11}{value}\n"));
-    line(&mut out, "Build:", id);
-    line(&mut out, "Status:", build.status.as_str());
+    figures(&mut out, build, verdict);
+    phases(&mut out, build, verdict);
+    out.push('\n');
+    line(&mut out, "Cache:", &build.cache.as_ref().map(|c| c.to_string()).unwrap_or_else(|| "not reported".into()));
+    for (label, text) in evidence.map(evidence_lines).unwrap_or_default() {
+        line(&mut out, label, &text);
+    }
+    line(&mut out, "Compute:", build.compute_type.as_deref().unwrap_or("not reported"));
+    if let Some(link) = console_link(build) {
+        line(&mut out, "Console:", &link);
+    }
+    if !verdict.advice.is_empty() {
+        out.push_str("\nWhat to do:\n");
+        for a in &verdict.advice {
+            out.push_str(&format!("  - {a}\n"));
+        }
+    }
+    out.push_str(match verdict.kind {
+        Kind::RunningOverdue => "\nbuild-time-monitor sends this once per build while it runs; if the build finishes slow you get one more notice with the final figures.\n",
+        Kind::FinishedSlow => "\nbuild-time-monitor sends this once per finished build (an earlier \"still running\" notice for the same build, if any, was the running figure; this is the final one).\n",
+    });
+    out
+}
+
+/// One labelled line of the email.
+fn line(out: &mut String, label: &str, value: &str) {
+    out.push_str(&format!("{label:<11}{value}\n"));
+}
+
+/// Build, times (in all, waited, judged), expected, baseline, scenario and why.
+fn figures(out: &mut String, build: &BuildFacts, verdict: &Verdict) {
+    line(out, "Build:", build.build_id.as_deref().unwrap_or("(unknown build id)"));
+    line(out, "Status:", build.status.as_str());
     if let Some(start) = build.start {
-        line(&mut out, "Started:", &start.format("%Y-%m-%d %H:%M:%S UTC").to_string());
+        line(out, "Started:", &start.format("%Y-%m-%d %H:%M:%S UTC").to_string());
     }
     let dur_label = if verdict.kind == Kind::RunningOverdue { "Running:" } else { "Duration:" };
-    line(&mut out, dur_label, &format!("{dur} in all"));
+    line(out, dur_label, &format!("{} in all", fmt_duration(verdict.duration_seconds)));
     let judged = verdict.judged_seconds;
     if verdict.queued_seconds + verdict.provisioning_seconds > 0 {
         let full = if verdict.queued_seconds >= 60 { " (the fleet or account concurrency was full)" } else { "" };
-        line(
-            &mut out,
-            "Waited:",
-            &format!(
-                "{} queued{full}, {} provisioning: not judged",
-                fmt_duration(verdict.queued_seconds),
-                fmt_duration(verdict.provisioning_seconds)
-            ),
+        let waited = format!(
+            "{} queued{full}, {} provisioning: not judged",
+            fmt_duration(verdict.queued_seconds),
+            fmt_duration(verdict.provisioning_seconds)
         );
+        line(out, "Waited:", &waited);
     }
     line(
-        &mut out,
+        out,
         "Judged:",
         &format!("{}, the build's own time (without queueing and provisioning)", fmt_duration(judged)),
     );
@@ -108,7 +134,7 @@ pub fn body(build: &BuildFacts, verdict: &Verdict, evidence: Option<&CacheEviden
     } else {
         "within it".to_owned()
     };
-    line(&mut out, "Expected:", &format!("{}, {versus}", verdict.expected));
+    line(out, "Expected:", &format!("{}, {versus}", verdict.expected));
     let baseline = match (&verdict.baseline, verdict.baseline_limit_seconds) {
         (Some(b), Some(l)) => format!(
             "median {}, p90 {} of the last {} successful builds; limit p90 x {} = {}, {}",
@@ -131,55 +157,36 @@ pub fn body(build: &BuildFacts, verdict: &Verdict, evidence: Option<&CacheEviden
         ),
         (None, _) => verdict.baseline_note.clone(),
     };
-    line(&mut out, "Baseline:", &baseline);
-    line(
-        &mut out,
-        "Scenario:",
-        &format!("{} ({})", verdict.scenario.scenario.describe(), verdict.scenario.scenario.as_str()),
-    );
+    line(out, "Baseline:", &baseline);
+    let scenario = verdict.scenario.scenario;
+    line(out, "Scenario:", &format!("{} ({})", scenario.describe(), scenario.as_str()));
     for (i, why) in verdict.scenario.reason.split("; ").enumerate() {
-        line(&mut out, if i == 0 { "Why:" } else { "" }, why);
+        line(out, if i == 0 { "Why:" } else { "" }, why);
     }
+}
 
+/// The timed phases, the one that overran most marked.
+fn phases(out: &mut String, build: &BuildFacts, verdict: &Verdict) {
     let timed: Vec<_> = build.phases.iter().filter(|p| p.seconds.is_some()).collect();
-    if !timed.is_empty() {
-        out.push_str("\nPhases:\n");
-        for p in timed {
-            let secs = p.seconds.unwrap_or(0);
-            let mut row = format!("  {:<18}{:>14}", p.phase, fmt_duration(secs));
-            if let Some(status) = p.status.as_deref().filter(|s| *s != "SUCCEEDED") {
-                row.push_str(&format!("  {status}"));
-            }
-            if verdict.top_phase.as_ref().is_some_and(|t| t.phase == p.phase && t.seconds == secs) {
-                match verdict.top_phase.as_ref().and_then(|t| t.median_seconds) {
-                    Some(m) => row.push_str(&format!("  <- overran most (median {})", fmt_duration(m))),
-                    None => row.push_str("  <- longest phase"),
-                }
-            }
-            out.push_str(row.trim_end());
-            out.push('\n');
+    if timed.is_empty() {
+        return;
+    }
+    out.push_str("\nPhases:\n");
+    for p in timed {
+        let secs = p.seconds.unwrap_or(0);
+        let mut row = format!("  {:<18}{:>14}", p.phase, fmt_duration(secs));
+        if let Some(status) = p.status.as_deref().filter(|s| *s != "SUCCEEDED") {
+            row.push_str(&format!("  {status}"));
         }
-    }
-    out.push('\n');
-    line(&mut out, "Cache:", &build.cache.as_ref().map(|c| c.to_string()).unwrap_or_else(|| "not reported".into()));
-    for (label, text) in evidence.map(evidence_lines).unwrap_or_default() {
-        line(&mut out, label, &text);
-    }
-    line(&mut out, "Compute:", build.compute_type.as_deref().unwrap_or("not reported"));
-    if let Some(link) = console_link(build) {
-        line(&mut out, "Console:", &link);
-    }
-    if !verdict.advice.is_empty() {
-        out.push_str("\nWhat to do:\n");
-        for a in &verdict.advice {
-            out.push_str(&format!("  - {a}\n"));
+        if verdict.top_phase.as_ref().is_some_and(|t| t.phase == p.phase && t.seconds == secs) {
+            match verdict.top_phase.as_ref().and_then(|t| t.median_seconds) {
+                Some(m) => row.push_str(&format!("  <- overran most (median {})", fmt_duration(m))),
+                None => row.push_str("  <- longest phase"),
+            }
         }
+        out.push_str(row.trim_end());
+        out.push('\n');
     }
-    out.push_str(match verdict.kind {
-        Kind::RunningOverdue => "\nbuild-time-monitor sends this once per build while it runs; if the build finishes slow you get one more notice with the final figures.\n",
-        Kind::FinishedSlow => "\nbuild-time-monitor sends this once per finished build (an earlier \"still running\" notice for the same build, if any, was the running figure; this is the final one).\n",
-    });
-    out
 }
 
 /// The notice with filterable attributes: project, status, severity, scenario, kind, function.
