@@ -3,10 +3,18 @@ TestEventPattern APIs, CodeBuild build timestamps as AWS sends them (epoch secon
 GetBucketVersioning with AWS's documented <VersioningConfiguration> document (moto 5.2.1 answers
 with another root element, which AWS SDKs reject).
 
-One emulator-only aid, for demos and end-to-end tests of age-based logic through the real
+Emulator-only aids, for demos and end-to-end tests of age-based logic through the real
 binaries: an object put with the user metadata `emulator-age-seconds: N` (header
-`x-amz-meta-emulator-age-seconds`) gets a LastModified N seconds in the past. Real S3 has no such
-thing; the functions never send it.
+`x-amz-meta-emulator-age-seconds`) gets a LastModified N seconds in the past; a build started with
+the environment variable override `EMULATOR_STARTED_SECONDS_AGO=N` starts N seconds in the past,
+and with `EMULATOR_KEEP_RUNNING=true` stays IN_PROGRESS when read (moto completes every build it
+reads). Real AWS has no such things; the functions never send them.
+
+CodeBuild listings follow the API reference: ListProjects, ListBuilds and ListBuildsForProject
+return at most 100 items and a nextToken (moto returns everything at once, unsorted); ListBuilds
+and ListBuildsForProject list newest first unless sortOrder is ASCENDING; an unknown nextToken is
+an InvalidInputException. BatchGetBuilds takes at most 100 ids (else InvalidInputException) and
+names the ids it does not know in buildsNotFound.
 
 UpdateProject follows the AWS CodeBuild API reference: only the fields given in the request are
 changed (a partial update), the project is returned as it is after the update, an unknown project
@@ -188,8 +196,129 @@ def _with_epoch_times(original):
     return wrapper
 
 
-for _operation in ("start_build", "batch_get_builds", "stop_build"):
-    setattr(CodeBuildResponse, _operation, _with_epoch_times(getattr(CodeBuildResponse, _operation)))
+setattr(CodeBuildResponse, "stop_build", _with_epoch_times(CodeBuildResponse.stop_build))
+
+
+# CodeBuild listings: pages of 100 with an opaque nextToken, newest first (see the module doc).
+PAGE_SIZE = 100
+KEEP_RUNNING = set()  # build ids started with EMULATOR_KEEP_RUNNING=true
+
+
+def _page(self, items, key):
+    token = self._get_param("nextToken")
+    start = 0
+    if token:
+        if not token.startswith("page-") or not token[5:].isdigit():
+            raise InvalidInputException("Invalid nextToken")
+        start = int(token[5:])
+    body = {key: items[start : start + PAGE_SIZE]}
+    if start + PAGE_SIZE < len(items):
+        body["nextToken"] = f"page-{start + PAGE_SIZE}"
+    return json.dumps(body)
+
+
+def _builds_newest_first(self, project=None):
+    backend = self.codebuild_backend
+    builds = [
+        (build.get("startTime", ""), order, build["id"])
+        for name, history in backend.build_metadata_history.items()
+        if project is None or name == project
+        for order, build in enumerate(history)
+    ]
+    builds.sort(key=lambda b: (_epoch(b[0]) if b[0] else 0, b[1]), reverse=True)
+    ids = [b[2] for b in builds]
+    return ids[::-1] if self._get_param("sortOrder") == "ASCENDING" else ids
+
+
+def list_projects(self):
+    return _page(self, self.codebuild_backend.list_projects(), "projects")
+
+
+def list_builds(self):
+    return _page(self, _builds_newest_first(self), "ids")
+
+
+_original_list_builds_for_project = CodeBuildResponse.list_builds_for_project
+
+
+def list_builds_for_project(self):
+    _original_list_builds_for_project(self)  # moto's validation: name required, project exists
+    return _page(self, _builds_newest_first(self, self._get_param("projectName")), "ids")
+
+
+_original_batch_get_builds = CodeBuildResponse.batch_get_builds
+
+
+def batch_get_builds(self):
+    ids = self._get_param("ids") or []
+    if len(ids) > PAGE_SIZE:
+        raise InvalidInputException(
+            "1 validation error detected: Value at 'ids' failed to satisfy constraint: Member must have length less than or equal to 100"
+        )
+    backend = self.codebuild_backend
+    kept = {}
+    for history in backend.build_metadata_history.values():
+        for build in history:
+            if build["id"] in ids and build["id"] in KEEP_RUNNING:
+                kept[build["id"]] = json.loads(json.dumps(build))
+    body = json.loads(_original_batch_get_builds(self))
+    builds = [kept.get(b["id"], b) for b in body.get("builds", [])]
+    for history in backend.build_metadata_history.values():
+        for i, build in enumerate(history):
+            if build["id"] in kept:
+                history[i] = kept[build["id"]]
+    body["builds"] = builds
+    found = {b["id"] for b in builds}
+    body["buildsNotFound"] = [i for i in ids if i not in found]
+    return json.dumps(body)
+
+
+_original_start_build = CodeBuildResponse.start_build
+
+
+def _running_phases(start):
+    from datetime import timedelta
+
+    def phase(kind, offset, seconds):
+        entry = {"phaseType": kind, "startTime": (start + timedelta(seconds=offset)).isoformat()}
+        if seconds is not None:
+            entry.update(phaseStatus="SUCCEEDED", durationInSeconds=seconds,
+                         endTime=(start + timedelta(seconds=offset + seconds)).isoformat())
+        return entry
+
+    return [phase("SUBMITTED", 0, 0), phase("QUEUED", 0, 2), phase("PROVISIONING", 2, 30), phase("BUILD", 32, None)]
+
+
+def start_build(self):
+    overrides = {v.get("name"): v.get("value") for v in self._get_param("environmentVariablesOverride") or []}
+    body = json.loads(_original_start_build(self))
+    build_id = body["build"]["id"]
+    ago = overrides.get("EMULATOR_STARTED_SECONDS_AGO")
+    if ago or overrides.get("EMULATOR_KEEP_RUNNING") == "true":
+        from datetime import datetime, timedelta, timezone
+
+        start = datetime.now(timezone.utc) - timedelta(seconds=float(ago or 0))
+        running = overrides.get("EMULATOR_KEEP_RUNNING") == "true"
+        for history in self.codebuild_backend.build_metadata_history.values():
+            for build in history:
+                if build["id"] == build_id:
+                    build["startTime"] = start.isoformat()
+                    for phase in build.get("phases") or []:
+                        phase["startTime"] = start.isoformat()
+                    if running:  # queued 2 s, provisioned in 30 s, building since
+                        build["phases"] = _running_phases(start)
+                        build["currentPhase"] = "BUILD"
+                    body["build"] = _fix_build(build)
+        if overrides.get("EMULATOR_KEEP_RUNNING") == "true":
+            KEEP_RUNNING.add(build_id)
+    return json.dumps(body)
+
+
+CodeBuildResponse.list_projects = list_projects
+CodeBuildResponse.list_builds = list_builds
+CodeBuildResponse.list_builds_for_project = list_builds_for_project
+CodeBuildResponse.batch_get_builds = _with_epoch_times(batch_get_builds)
+CodeBuildResponse.start_build = _with_epoch_times(start_build)
 
 
 def _backdating(original):

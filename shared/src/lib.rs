@@ -6,6 +6,7 @@
 //! network and the adapters against an emulator.
 
 pub mod aws;
+pub mod build;
 pub mod clock;
 pub mod config;
 pub mod error;

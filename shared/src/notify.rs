@@ -1,9 +1,11 @@
-//! Notices: what subscribers read. SNS limits subjects to 100 printable ASCII characters without
-//! line breaks and messages to 256 KB; a notice enforces both when it is built.
+//! Notices: what subscribers read. SNS documents a subject as "less than 100 characters" of
+//! printable ASCII without line breaks, and a message as at most 256 KB; a notice enforces both
+//! when it is built.
 
 use std::collections::BTreeMap;
 
-pub const SUBJECT_LIMIT: usize = 100;
+/// "Less than 100 characters": at most 99.
+pub const SUBJECT_LIMIT: usize = 99;
 pub const MESSAGE_LIMIT: usize = 256 * 1024;
 
 /// How urgent a notice is, as a message attribute subscribers can filter on.
@@ -61,7 +63,7 @@ impl Notice {
     }
 }
 
-/// Printable ASCII only, white space folded to single spaces, at most 100 characters (cut with "...").
+/// Printable ASCII only, white space folded to single spaces, at most 99 characters (cut with "...").
 pub fn sanitize_subject(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len().min(SUBJECT_LIMIT));
     let mut last_space = true;
@@ -112,7 +114,10 @@ mod tests {
         let s = sanitize_subject("Build slow:\n tts-service-build — 31 min ≥ 12 min\t✓");
         assert_eq!(s, "Build slow: tts-service-build - 31 min > 12 min ?");
         let long = sanitize_subject(&"x".repeat(300));
-        assert_eq!(long.len(), 100);
+        assert_eq!(long.len(), 99);
+        let exactly = "y".repeat(99);
+        assert_eq!(sanitize_subject(&exactly), exactly, "99 characters fit as they are");
+        assert_eq!(sanitize_subject(&"z".repeat(100)).len(), 99);
         assert!(long.ends_with("..."));
         assert!(long.chars().all(|c| c.is_ascii_graphic() || c == ' '));
         assert_eq!(sanitize_subject(" \n "), "cache-sentinel notice");

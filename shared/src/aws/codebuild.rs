@@ -1,8 +1,8 @@
 //! CodeBuild adapter: list and read projects, update a project's cache, read builds.
 
+use crate::build::{BuildFacts, LogsLocation, PhaseTime, arn_region_account};
 use crate::error::AwsError;
 use crate::event::BuildStatus;
-use crate::monitor::facts::{BuildFacts, PhaseTime, arn_region_account};
 use crate::project::{CacheSetting, ProjectSnapshot};
 use aws_sdk_codebuild::Client;
 use aws_sdk_codebuild::types::{Build, CacheMode, CacheType, Project, ProjectCache, SortOrderType};
@@ -107,7 +107,13 @@ impl CodeBuildProjects {
 
     /// Reads builds in batches of 100 (BatchGetBuilds); ids CodeBuild does not know are left out.
     pub async fn get_builds(&self, ids: &[String]) -> Result<Vec<Build>, AwsError> {
+        Ok(self.get_builds_reporting(ids).await?.0)
+    }
+
+    /// Reads builds in batches of 100, and names the ids CodeBuild does not know (buildsNotFound).
+    pub async fn get_builds_reporting(&self, ids: &[String]) -> Result<(Vec<Build>, Vec<String>), AwsError> {
         let mut builds = Vec::with_capacity(ids.len());
+        let mut not_found = Vec::new();
         for chunk in ids.chunks(BATCH_LIMIT) {
             let out = self
                 .client
@@ -117,12 +123,27 @@ impl CodeBuildProjects {
                 .await
                 .map_err(|e| AwsError::from_sdk("codebuild:BatchGetBuilds", e))?;
             builds.extend(out.builds().iter().cloned());
+            not_found.extend(out.builds_not_found().iter().cloned());
         }
-        Ok(builds)
+        Ok((builds, not_found))
+    }
+
+    /// One page of the account's build ids, newest first (ListBuilds, DESCENDING: up to 100 ids),
+    /// and the token of the next page.
+    pub async fn list_build_ids_page(&self, token: Option<String>) -> Result<(Vec<String>, Option<String>), AwsError> {
+        let out = self
+            .client
+            .list_builds()
+            .sort_order(SortOrderType::Descending)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("codebuild:ListBuilds", e))?;
+        Ok((out.ids().to_vec(), out.next_token().map(str::to_owned)))
     }
 }
 
-/// Converts a BatchGetBuilds build into the monitor's plain facts.
+/// Converts a BatchGetBuilds build into the plain build model.
 pub fn build_facts(build: &Build) -> BuildFacts {
     let status =
         build.build_status().map(|s| BuildStatus::parse(s.as_str())).unwrap_or(BuildStatus::Other("UNKNOWN".into()));
@@ -152,6 +173,12 @@ pub fn build_facts(build: &Build) -> BuildFacts {
         .iter()
         .filter_map(|v| Some((v.name()?.to_owned(), v.value().unwrap_or_default().to_owned())))
         .collect();
+    facts.logs = build.logs().map(|l| LogsLocation {
+        group: l.group_name().map(str::to_owned),
+        stream: l.stream_name().map(str::to_owned),
+        cloudwatch_enabled: l.cloud_watch_logs().map(|c| c.status().as_str() == "ENABLED"),
+        s3_enabled: l.s3_logs().map(|s| s.status().as_str() == "ENABLED"),
+    });
     if let Some((region, account)) = build.arn().and_then(arn_region_account) {
         facts.region = Some(region);
         facts.account = Some(account);

@@ -1,8 +1,11 @@
-//! AWS adapters: clients built once from the standard configuration chain, and thin wrappers
+//! AWS adapters (CodeBuild, S3, SNS, CloudWatch Logs): clients built once from the standard configuration chain, and thin wrappers
 //! that translate between the SDK and the library's plain data and typed errors.
 
+pub mod cache_listing;
 pub mod codebuild;
+pub mod logs;
 pub mod s3;
+pub mod s3_records;
 pub mod sns;
 
 use aws_config::retry::RetryConfig;

@@ -36,19 +36,6 @@ pub async fn probe_bucket(client: &Client, bucket: &str) -> BucketStatus {
     }
 }
 
-/// Whether nothing is stored under `prefix/` (ListObjectsV2, max-keys 1). An empty prefix means
-/// the bucket root; cache-sentinel's own keys there are skipped (they sort before any project key).
-pub async fn prefix_is_empty(client: &Client, bucket: &str, prefix: &str) -> Result<bool, AwsError> {
-    let mut request = client.list_objects_v2().bucket(bucket).max_keys(1);
-    if prefix.is_empty() {
-        request = request.start_after(format!("{}\u{10FFFF}", crate::RESERVED_PREFIX));
-    } else {
-        request = request.prefix(format!("{}/", prefix.trim_end_matches('/')));
-    }
-    let out = request.send().await.map_err(|e| AwsError::from_sdk("s3:ListObjectsV2", e))?;
-    Ok(out.contents().is_empty() && out.key_count().unwrap_or(0) == 0)
-}
-
 /// Once-only markers: a conditional create (`If-None-Match: *`) of a small object. The first
 /// caller to create a key wins; every later caller (a redelivered event, a concurrent invocation)
 /// learns that the work was already claimed.

@@ -2,7 +2,7 @@
 //! (median and p90) of recent successful build durations. Fed by `service` from
 //! ListBuildsForProject + BatchGetBuilds, tested here with plain builds.
 
-use super::facts::BuildFacts;
+use crate::build::BuildFacts;
 use crate::event::BuildStatus;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -72,9 +72,9 @@ pub fn summarize(
         .collect();
     ok.sort_by_key(|b| std::cmp::Reverse(b.start));
     ok.truncate(count);
-    // Successful builds are final: their duration is end - start, whatever the time is now.
-    let durations: Vec<u64> =
-        ok.iter().filter_map(|b| b.start.zip(b.end)).map(|(s, e)| (e - s).num_seconds().max(0) as u64).collect();
+    // Successful builds are final: their own time (without queueing and provisioning, as the build
+    // judged against it) runs to their end, whatever the time is now.
+    let durations: Vec<u64> = ok.iter().filter_map(|b| b.end.and_then(|end| b.own_seconds(end))).collect();
     let mut per_phase: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     for b in &ok {
         for p in &b.phases {
@@ -133,11 +133,8 @@ mod tests {
         b.start = Some(t0 + chrono::Duration::minutes(start_min));
         b.end = Some(t0 + chrono::Duration::minutes(start_min + minutes));
         b.source_version = Some(source.into());
-        b.phases = vec![super::super::facts::PhaseTime {
-            phase: "BUILD".into(),
-            seconds: Some(minutes as u64 * 30),
-            status: None,
-        }];
+        b.phases =
+            vec![crate::build::PhaseTime { phase: "BUILD".into(), seconds: Some(minutes as u64 * 30), status: None }];
         b
     }
 

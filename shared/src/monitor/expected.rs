@@ -1,17 +1,5 @@
-//! Expected build times per scenario, per project: the seed write-up's figures by default,
-//! overridable with `MONITOR_EXPECTED_TIMES`.
-//!
-//! Schema (JSON object): keys are project names or globs (`*`, `?`), values are profiles with any
-//! of the keys `first`, `no_change`, `app`, `requirements`, each a range of minutes `"LOW-HIGH"`
-//! (or a single number `"N"` meaning 0-N):
-//!
-//! ```json
-//! {"tts-*": {"first": "20-28", "app": "8-12"}, "*": {"no_change": "5-8"}}
-//! ```
-//!
-//! A project uses the most specific matching key: its exact name first, then the glob with the most
-//! literal characters (ties: alphabetical), then `*`. Keys a profile leaves out come from `*` if it
-//! is given, else from the defaults.
+//! Expected build times per scenario, per project: the seed write-up's figures by default, or a
+//! JSON object of project pattern -> profile (`ExpectedTimes::parse_json`).
 
 use crate::filter::glob_match;
 use serde::Serialize;
@@ -26,6 +14,10 @@ pub struct Range {
 }
 
 impl Range {
+    /// A build cannot be judged against less than a minute; none runs longer than 36 hours.
+    pub const MIN_HIGH_MINUTES: f64 = 1.0;
+    pub const MAX_MINUTES: f64 = 2160.0;
+
     pub const fn new(low_minutes: f64, high_minutes: f64) -> Self {
         Range { low_minutes, high_minutes }
     }
@@ -47,8 +39,10 @@ impl Range {
             Some((low, high)) => (number(low)?, number(high)?),
             None => (0.0, number(raw)?),
         };
-        if high <= 0.0 || low > high {
-            return Err(format!("{raw:?}: the range must be LOW-HIGH minutes with 0 <= LOW <= HIGH and HIGH > 0"));
+        if !(Range::MIN_HIGH_MINUTES..=Range::MAX_MINUTES).contains(&high) || low > high {
+            return Err(format!(
+                "{raw:?}: the range must be LOW-HIGH minutes with 0 <= LOW <= HIGH and HIGH within 1-2160 (CodeBuild's longest timeout)"
+            ));
         }
         Ok(Range::new(low, high))
     }
@@ -131,7 +125,11 @@ impl Default for ExpectedTimes {
 }
 
 impl ExpectedTimes {
-    /// Parses the JSON schema above; the error names the bad entry.
+    /// Parses `{"tts-*": {"first": "20-28", "app": "8-12"}, "*": {"no_change": "5-8"}}`: keys are
+    /// project names or globs (`*`, `?`), values profiles with any of `first`, `no_change`, `app`,
+    /// `requirements`, each `"LOW-HIGH"` minutes (or `"N"` for 0-N). A project uses its exact name,
+    /// else the glob with the most literal characters (ties: alphabetical), else `*`; keys a
+    /// profile leaves out come from `*`, else the defaults. The error names the bad entry.
     pub fn parse_json(raw: &str) -> Result<Self, String> {
         let value: serde_json::Value = serde_json::from_str(raw).map_err(|e| format!("not valid JSON: {e}"))?;
         let obj = value.as_object().ok_or("expected a JSON object of project pattern -> profile")?;
@@ -209,6 +207,10 @@ mod tests {
         assert!(Range::parse("12-8").is_err());
         assert!(Range::parse("fast").is_err());
         assert!(Range::parse("0").is_err());
+        assert!(Range::parse("0.001").is_err());
+        assert!(Range::parse("0-0.5").is_err());
+        assert!(Range::parse("10-2161").is_err());
+        assert_eq!(Range::parse("1").unwrap(), Range::new(0.0, 1.0));
         assert!(Range::parse("-5").is_err());
     }
 

@@ -1,44 +1,12 @@
-//! What the monitor knows about one build, as plain data: from the EventBridge event, from
-//! BatchGetBuilds (see `aws::codebuild::build_facts`), or both merged.
+//! Reads a build (`crate::build::BuildFacts`) from the EventBridge event, and merges it with what
+//! BatchGetBuilds returned (`aws::codebuild::build_facts`).
 
 use super::dates::parse_codebuild_time;
-use crate::event::{BuildStateChange, BuildStatus};
+use crate::build::{BuildFacts, LogsLocation, PhaseTime, short_build_id};
+use crate::event::BuildStateChange;
 use crate::project::CacheSetting;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use serde_json::Value;
-use std::collections::BTreeMap;
-
-/// One phase and how long it took (None while it runs).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PhaseTime {
-    pub phase: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub seconds: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-}
-
-/// One build.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BuildFacts {
-    pub project: String,
-    /// The build id `project:uuid` (an ARN is reduced to it).
-    pub build_id: Option<String>,
-    pub build_number: Option<u64>,
-    pub status: BuildStatus,
-    pub start: Option<DateTime<Utc>>,
-    pub end: Option<DateTime<Utc>>,
-    pub phases: Vec<PhaseTime>,
-    pub cache: Option<CacheSetting>,
-    pub compute_type: Option<String>,
-    /// The resolved source version (commit) when known, else the requested one.
-    pub source_version: Option<String>,
-    /// CodeBuild exported environment variables (BatchGetBuilds only).
-    pub exported: BTreeMap<String, String>,
-    pub region: Option<String>,
-    pub account: Option<String>,
-}
 
 /// A field of the event's `additional-information` that is there but unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -49,35 +17,6 @@ pub struct FactsError {
 }
 
 impl BuildFacts {
-    pub fn new(project: &str, status: BuildStatus) -> Self {
-        BuildFacts {
-            project: project.to_owned(),
-            build_id: None,
-            build_number: None,
-            status,
-            start: None,
-            end: None,
-            phases: vec![],
-            cache: None,
-            compute_type: None,
-            source_version: None,
-            exported: BTreeMap::new(),
-            region: None,
-            account: None,
-        }
-    }
-
-    /// Seconds from start to end, or to `now` for a running build.
-    pub fn duration_seconds(&self, now: DateTime<Utc>) -> Option<u64> {
-        let start = self.start?;
-        let end = if self.status.is_final() { self.end? } else { self.end.unwrap_or(now) };
-        Some((end - start).num_seconds().max(0) as u64)
-    }
-
-    pub fn phase_seconds(&self, phase: &str) -> Option<u64> {
-        self.phases.iter().filter(|p| p.phase == phase).filter_map(|p| p.seconds).max()
-    }
-
     /// Reads a build state change event: typed fields where aws_lambda_events parsed the event, the
     /// robust fallback parser where it did not. A present but unparsable time is an error.
     pub fn from_event(change: &BuildStateChange) -> Result<Self, FactsError> {
@@ -90,6 +29,7 @@ impl BuildFacts {
         facts.compute_type = info.pointer("/environment/compute-type").and_then(Value::as_str).map(str::to_owned);
         facts.source_version = info.get("source-version").and_then(Value::as_str).map(str::to_owned);
         facts.cache = info.get("cache").and_then(cache_from_json);
+        facts.logs = info.get("logs").and_then(logs_from_json);
 
         if let Some(typed) = &change.typed {
             let typed = &typed.detail.additional_information;
@@ -179,6 +119,16 @@ impl BuildFacts {
         for (k, v) in &api.exported {
             self.exported.entry(k.clone()).or_insert_with(|| v.clone());
         }
+        // BatchGetBuilds also says whether CloudWatch and S3 logging were on.
+        self.logs = match (self.logs, &api.logs) {
+            (Some(event), Some(api)) => Some(LogsLocation {
+                group: event.group.or_else(|| api.group.clone()),
+                stream: event.stream.or_else(|| api.stream.clone()),
+                cloudwatch_enabled: api.cloudwatch_enabled,
+                s3_enabled: api.s3_enabled,
+            }),
+            (event, api) => event.or_else(|| api.clone()),
+        };
         self
     }
 }
@@ -190,19 +140,11 @@ fn latest(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime
     }
 }
 
-/// `arn:aws:codebuild:region:account:build/project:uuid` -> `project:uuid`; ids pass through.
-pub fn short_build_id(id: &str) -> String {
-    match id.split_once(":build/") {
-        Some((_, short)) if id.starts_with("arn:") => short.to_owned(),
-        _ => id.to_owned(),
-    }
-}
-
-/// Region and account from a build ARN.
-pub fn arn_region_account(arn: &str) -> Option<(String, String)> {
-    let parts: Vec<&str> = arn.split(':').collect();
-    (parts.len() >= 6 && parts[0] == "arn" && !parts[3].is_empty() && !parts[4].is_empty())
-        .then(|| (parts[3].to_owned(), parts[4].to_owned()))
+/// `additional-information.logs`: `group-name`, `stream-name` (and `deep-link`, not needed).
+fn logs_from_json(v: &Value) -> Option<LogsLocation> {
+    let text = |k: &str| v.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
+    let logs = LogsLocation { group: text("group-name"), stream: text("stream-name"), ..Default::default() };
+    (logs.group.is_some() || logs.stream.is_some()).then_some(logs)
 }
 
 fn cache_from_json(v: &Value) -> Option<CacheSetting> {
@@ -222,7 +164,7 @@ fn cache_from_json(v: &Value) -> Option<CacheSetting> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::Trigger;
+    use crate::event::{BuildStatus, Trigger};
 
     fn change(raw: &str) -> BuildStateChange {
         let Trigger::BuildStateChange(c) = Trigger::parse(&serde_json::from_str(raw).unwrap()).unwrap() else {
@@ -250,6 +192,9 @@ mod tests {
         );
         assert_eq!(a.compute_type.as_deref(), Some("BUILD_GENERAL1_LARGE"));
         assert_eq!(a.build_number, Some(212));
+        let logs = a.logs.as_ref().unwrap();
+        assert_eq!(logs.group.as_deref(), Some("/aws/codebuild/tts-service-build"));
+        assert_eq!(logs.stream.as_deref(), Some("6c1e7d2a-93f4-4b8e-a0d5-2f7b9c3e1a40"));
     }
 
     #[test]
@@ -314,15 +259,5 @@ mod tests {
         let merged = thin.merge(&api);
         assert_eq!(merged.duration_seconds(Utc::now()), Some(300));
         assert_eq!(merged.phase_seconds("BUILD"), Some(60));
-    }
-
-    #[test]
-    fn ids() {
-        assert_eq!(short_build_id("arn:aws:codebuild:r:1:build/p:u"), "p:u");
-        assert_eq!(short_build_id("p:u"), "p:u");
-        assert_eq!(
-            arn_region_account("arn:aws:codebuild:ap-south-1:123456789012:build/p:u"),
-            Some(("ap-south-1".into(), "123456789012".into()))
-        );
     }
 }

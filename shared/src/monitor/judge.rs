@@ -1,10 +1,12 @@
-//! The verdict on one build: pure, over plain data. Slow = over its scenario's expected time
-//! (the range's upper bound) or clearly over its baseline (p90 x factor, with enough samples).
+//! The verdict on one build: pure, over plain data. Slow = its own time (the duration minus QUEUED
+//! and PROVISIONING) over its scenario's expected time (the range's upper bound), or clearly over
+//! its baseline (p90 x factor, with enough samples). A build someone stopped is slow only if it ran
+//! past its expected time before it was stopped.
 
 use super::baseline::{Baseline, HistorySummary};
 use super::expected::Range;
-use super::facts::BuildFacts;
 use super::scenario::{Scenario, ScenarioJudgement};
+use crate::build::BuildFacts;
 use crate::notify::Severity;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -50,7 +52,13 @@ pub struct Verdict {
     pub kind: Kind,
     pub slow: bool,
     pub severity: Severity,
+    /// From start to end (or now): what the build took in all.
     pub duration_seconds: u64,
+    /// The figure judged: the duration minus QUEUED and PROVISIONING.
+    pub judged_seconds: u64,
+    /// QUEUED and PROVISIONING, reported apart (a full fleet or account concurrency, not the cache).
+    pub queued_seconds: u64,
+    pub provisioning_seconds: u64,
     pub scenario: ScenarioJudgement,
     pub expected: Range,
     /// The MONITOR_EXPECTED_TIMES key the expectation came from.
@@ -88,7 +96,8 @@ pub struct JudgeInput<'a> {
 }
 
 pub fn judge(input: &JudgeInput<'_>) -> Option<Verdict> {
-    let duration = input.build.duration_seconds(input.now)?;
+    let total = input.build.duration_seconds(input.now)?;
+    let duration = input.build.own_seconds(input.now)?;
     let expected_limit = input.expected.high_seconds();
     let over_expected = duration > expected_limit;
     let baseline = input.history.and_then(|h| h.baseline.clone());
@@ -108,7 +117,10 @@ pub fn judge(input: &JudgeInput<'_>) -> Option<Verdict> {
         }
     };
     let over_baseline = baseline_limit.is_some_and(|l| duration > l);
-    let slow = over_expected || over_baseline;
+    // A stopped build's time says when someone stopped it, not how fast it builds: only running
+    // past the expected time before that counts.
+    let stopped = input.build.status == crate::event::BuildStatus::Stopped;
+    let slow = over_expected || (over_baseline && !stopped);
     let severity = if input.build.status == crate::event::BuildStatus::TimedOut || duration >= 2 * expected_limit {
         Severity::Error
     } else if slow {
@@ -122,8 +134,13 @@ pub fn judge(input: &JudgeInput<'_>) -> Option<Verdict> {
         Kind::RunningOverdue => "running for",
         Kind::FinishedSlow => "took",
     };
+    let waiting = if total > duration {
+        format!(" ({} in all, {} of it queued and provisioning)", fmt_duration(total), fmt_duration(total - duration))
+    } else {
+        String::new()
+    };
     let mut summary = format!(
-        "{} {verb} {}; expected {} for {} ({})",
+        "{} {verb} {}{waiting}; expected {} for {} ({})",
         input.build.project,
         fmt_duration(duration),
         input.expected,
@@ -139,12 +156,20 @@ pub fn judge(input: &JudgeInput<'_>) -> Option<Verdict> {
             if over_baseline { "over" } else { "within" }
         ));
     }
-    summary.push_str(if slow { ": slow" } else { ": ok" });
+    summary.push_str(match (slow, stopped) {
+        (true, true) => ": stopped after running past its expected time",
+        (true, false) => ": slow",
+        (false, true) => ": stopped before its expected time, no notice",
+        (false, false) => ": ok",
+    });
     Some(Verdict {
         kind: input.kind,
         slow,
         severity,
-        duration_seconds: duration,
+        duration_seconds: total,
+        judged_seconds: duration,
+        queued_seconds: input.build.phase_seconds("QUEUED").unwrap_or(0),
+        provisioning_seconds: input.build.phase_seconds("PROVISIONING").unwrap_or(0),
         scenario: input.scenario.clone(),
         expected: input.expected,
         expected_from: input.expected_from.clone(),
@@ -223,9 +248,9 @@ pub fn fmt_duration(seconds: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::build::PhaseTime;
     use crate::event::BuildStatus;
     use crate::monitor::expected::Profile;
-    use crate::monitor::facts::PhaseTime;
     use crate::project::CacheSetting;
     use chrono::TimeZone;
 
@@ -322,6 +347,37 @@ mod tests {
         let v = judge(&input(&b, Scenario::App, Some(&h))).unwrap();
         let top = v.top_phase.unwrap();
         assert_eq!((top.phase.as_str(), top.seconds, top.median_seconds), ("PRE_BUILD", 900, Some(60)));
+    }
+
+    #[test]
+    fn queueing_and_provisioning_are_not_judged() {
+        let mut b = build(20, &[("QUEUED", 360), ("PROVISIONING", 60), ("BUILD", 700)], CacheSetting::s3("x"));
+        let v = judge(&input(&b, Scenario::App, None)).unwrap();
+        assert_eq!(
+            (v.duration_seconds, v.judged_seconds, v.queued_seconds, v.provisioning_seconds),
+            (1200, 780, 360, 60)
+        );
+        assert!(v.slow, "13 min of its own is over 8-12");
+        assert!(v.summary.contains("took 13 min 0 s (20 min 0 s in all, 7 min 0 s of it queued"), "{}", v.summary);
+        b.phases[0].seconds = Some(600);
+        assert!(!judge(&input(&b, Scenario::App, None)).unwrap().slow, "9 min of its own: within");
+    }
+
+    #[test]
+    fn a_stopped_build_is_slow_only_past_its_expected_time() {
+        let mut b = build(10, &[], CacheSetting::s3("x"));
+        b.status = BuildStatus::Stopped;
+        let many = history(&[240, 250, 260, 270, 280, 290, 300]);
+        let v = judge(&input(&b, Scenario::App, Some(&many))).unwrap();
+        assert!(v.over_baseline && !v.slow, "over its baseline, within 8-12: someone stopped it, no notice");
+        assert!(v.summary.ends_with("stopped before its expected time, no notice"), "{}", v.summary);
+        let long = {
+            let mut l = build(13, &[], CacheSetting::s3("x"));
+            l.status = BuildStatus::Stopped;
+            l
+        };
+        let v = judge(&input(&long, Scenario::App, None)).unwrap();
+        assert!(v.slow && v.summary.ends_with("stopped after running past its expected time"), "{}", v.summary);
     }
 
     #[test]

@@ -1,19 +1,36 @@
-//! build-time-monitor: tells subscribers when a build takes longer than it should.
+//! build-time-monitor: tells subscribers when a build takes longer than it should, and when its
+//! cache is configured but not working.
 //!
-//! `facts` reads a build (event or BatchGetBuilds) into plain data, `baseline` summarises the
-//! project's history, `scenario` decides which expectation applies, `judge` gives the verdict (all
-//! pure), `render` writes the notice, and `service` fetches, judges, and notifies once per build and
-//! kind.
+//! Pure: `facts` reads a build from its event (the model is `crate::build`), `baseline` summarises
+//! the project's history, `scenario` decides which expectation applies, `judge` gives the verdict;
+//! `build_log` and `docker_steps` read a build log as it streams, `evidence` says what it and the
+//! cache location show, `streak` tells consecutive builds apart; `render` and `render_cache` write
+//! the notices. Effects: `service` fetches, judges and notifies once per build and kind
+//! (`notify_once`), `collect` reads the evidence, `ineffective` keeps the streak and its notice,
+//! `sweep` watches running builds; `report` and `error` are what an invocation returns.
 
 pub mod baseline;
+pub mod build_log;
+pub mod collect;
 pub mod config;
 pub mod dates;
+pub mod docker_steps;
+pub mod error;
+pub mod evidence;
 pub mod expected;
 pub mod facts;
+pub mod ineffective;
 pub mod judge;
+pub mod notify_once;
 pub mod render;
+pub mod render_cache;
+pub mod report;
 pub mod scenario;
 pub mod service;
+pub mod streak;
+pub mod sweep;
 
 pub use config::MonitorConfig;
-pub use service::{BuildTimeMonitor, MonitorReport};
+pub use error::MonitorError;
+pub use report::{MonitorReport, Outcome};
+pub use service::BuildTimeMonitor;

@@ -1,8 +1,12 @@
-//! The notice subscribers read: a subject of at most 100 printable ASCII characters naming the
-//! project, duration and expected time, and a plain-text body that reads well in an email.
+//! The slow-build notice subscribers read: a subject of at most 99 printable ASCII characters
+//! naming the project, the judged time and the expected time, and a plain-text body that reads well
+//! in an email, with the evidence of the build's cache (`render_cache::evidence_lines`).
 
-use super::facts::BuildFacts;
+use super::evidence::CacheEvidence;
 use super::judge::{Kind, Verdict, fmt_duration};
+use super::render_cache::evidence_lines;
+use crate::build::BuildFacts;
+use crate::event::BuildStatus;
 use crate::notify::{Notice, SUBJECT_LIMIT};
 
 pub const FUNCTION: &str = "build-time-monitor";
@@ -30,8 +34,8 @@ pub fn url_encode(raw: &str) -> String {
     out
 }
 
-/// "Slow build: <project> took 33 min 36 s (expected <= 12 min)", the project name shortened
-/// when needed so the figures always fit.
+/// "Slow build: <project> took 32 min 56 s (expected <= 12 min)" (the judged time, without
+/// queueing), the project name shortened when needed so the figures always fit.
 pub fn subject(build: &BuildFacts, verdict: &Verdict) -> String {
     let (lead, verb) = match verdict.kind {
         Kind::FinishedSlow => ("Slow build:", "took"),
@@ -39,7 +43,7 @@ pub fn subject(build: &BuildFacts, verdict: &Verdict) -> String {
     };
     let tail = format!(
         " {verb} {} (expected <= {} min)",
-        fmt_duration(verdict.duration_seconds),
+        fmt_duration(verdict.judged_seconds),
         minutes(verdict.expected.high_minutes)
     );
     let room = SUBJECT_LIMIT.saturating_sub(lead.len() + 1 + tail.len());
@@ -53,12 +57,15 @@ fn minutes(m: f64) -> String {
 }
 
 /// The email text.
-pub fn body(build: &BuildFacts, verdict: &Verdict) -> String {
+pub fn body(build: &BuildFacts, verdict: &Verdict, evidence: Option<&CacheEvidence>) -> String {
     let mut out = String::new();
-    let id = build.build_id.as_deref().unwrap_or("(unknown build id)");
     let number = build.build_number.map(|n| format!(" #{n}")).unwrap_or_default();
     let dur = fmt_duration(verdict.duration_seconds);
     match verdict.kind {
+        Kind::FinishedSlow if build.status == BuildStatus::Stopped => out.push_str(&format!(
+            "The CodeBuild build{number} of {} was stopped after {dur}; it had run past its expected time before it was stopped.\n\n",
+            build.project
+        )),
         Kind::FinishedSlow => out.push_str(&format!(
             "The CodeBuild build{number} of {} finished {} after {dur}, longer than expected.\n\n",
             build.project, build.status
@@ -68,74 +75,13 @@ pub fn body(build: &BuildFacts, verdict: &Verdict) -> String {
             build.project
         )),
     }
-    let line = |out: &mut String, label: &str, value: &str| out.push_str(&format!("{label:<11}{value}\n"));
-    line(&mut out, "Build:", id);
-    line(&mut out, "Status:", build.status.as_str());
-    if let Some(start) = build.start {
-        line(&mut out, "Started:", &start.format("%Y-%m-%d %H:%M:%S UTC").to_string());
-    }
-    let dur_label = if verdict.kind == Kind::RunningOverdue { "Running:" } else { "Duration:" };
-    line(&mut out, dur_label, &dur);
-    let limit = verdict.expected.high_seconds();
-    let versus = if verdict.over_expected {
-        format!("over by {}", fmt_duration(verdict.duration_seconds - limit))
-    } else {
-        "within it".to_owned()
-    };
-    line(&mut out, "Expected:", &format!("{}, {versus}", verdict.expected));
-    let baseline = match (&verdict.baseline, verdict.baseline_limit_seconds) {
-        (Some(b), Some(l)) => format!(
-            "median {}, p90 {} of the last {} successful builds; limit p90 x {} = {}, {}",
-            fmt_duration(b.median_seconds),
-            fmt_duration(b.p90_seconds),
-            b.samples,
-            verdict.baseline_factor,
-            fmt_duration(l),
-            if verdict.over_baseline {
-                format!("over by {}", fmt_duration(verdict.duration_seconds.saturating_sub(l)))
-            } else {
-                "within it".into()
-            }
-        ),
-        (Some(b), None) => format!(
-            "median {}, p90 {}; {}",
-            fmt_duration(b.median_seconds),
-            fmt_duration(b.p90_seconds),
-            verdict.baseline_note
-        ),
-        (None, _) => verdict.baseline_note.clone(),
-    };
-    line(&mut out, "Baseline:", &baseline);
-    line(
-        &mut out,
-        "Scenario:",
-        &format!("{} ({})", verdict.scenario.scenario.describe(), verdict.scenario.scenario.as_str()),
-    );
-    for (i, why) in verdict.scenario.reason.split("; ").enumerate() {
-        line(&mut out, if i == 0 { "Why:" } else { "" }, why);
-    }
-
-    let timed: Vec<_> = build.phases.iter().filter(|p| p.seconds.is_some()).collect();
-    if !timed.is_empty() {
-        out.push_str("\nPhases:\n");
-        for p in timed {
-            let secs = p.seconds.unwrap_or(0);
-            let mut row = format!("  {:<18}{:>14}", p.phase, fmt_duration(secs));
-            if let Some(status) = p.status.as_deref().filter(|s| *s != "SUCCEEDED") {
-                row.push_str(&format!("  {status}"));
-            }
-            if verdict.top_phase.as_ref().is_some_and(|t| t.phase == p.phase && t.seconds == secs) {
-                match verdict.top_phase.as_ref().and_then(|t| t.median_seconds) {
-                    Some(m) => row.push_str(&format!("  <- overran most (median {})", fmt_duration(m))),
-                    None => row.push_str("  <- longest phase"),
-                }
-            }
-            out.push_str(row.trim_end());
-            out.push('\n');
-        }
-    }
+    figures(&mut out, build, verdict);
+    phases(&mut out, build, verdict);
     out.push('\n');
     line(&mut out, "Cache:", &build.cache.as_ref().map(|c| c.to_string()).unwrap_or_else(|| "not reported".into()));
+    for (label, text) in evidence.map(evidence_lines).unwrap_or_default() {
+        line(&mut out, label, &text);
+    }
     line(&mut out, "Compute:", build.compute_type.as_deref().unwrap_or("not reported"));
     if let Some(link) = console_link(build) {
         line(&mut out, "Console:", &link);
@@ -153,9 +99,99 @@ pub fn body(build: &BuildFacts, verdict: &Verdict) -> String {
     out
 }
 
+/// One labelled line of the email.
+fn line(out: &mut String, label: &str, value: &str) {
+    out.push_str(&format!("{label:<11}{value}\n"));
+}
+
+/// Build, times (in all, waited, judged), expected, baseline, scenario and why.
+fn figures(out: &mut String, build: &BuildFacts, verdict: &Verdict) {
+    line(out, "Build:", build.build_id.as_deref().unwrap_or("(unknown build id)"));
+    line(out, "Status:", build.status.as_str());
+    if let Some(start) = build.start {
+        line(out, "Started:", &start.format("%Y-%m-%d %H:%M:%S UTC").to_string());
+    }
+    let dur_label = if verdict.kind == Kind::RunningOverdue { "Running:" } else { "Duration:" };
+    line(out, dur_label, &format!("{} in all", fmt_duration(verdict.duration_seconds)));
+    let judged = verdict.judged_seconds;
+    if verdict.queued_seconds + verdict.provisioning_seconds > 0 {
+        let full = if verdict.queued_seconds >= 60 { " (the fleet or account concurrency was full)" } else { "" };
+        let waited = format!(
+            "{} queued{full}, {} provisioning: not judged",
+            fmt_duration(verdict.queued_seconds),
+            fmt_duration(verdict.provisioning_seconds)
+        );
+        line(out, "Waited:", &waited);
+    }
+    line(
+        out,
+        "Judged:",
+        &format!("{}, the build's own time (without queueing and provisioning)", fmt_duration(judged)),
+    );
+    let limit = verdict.expected.high_seconds();
+    let versus = if verdict.over_expected {
+        format!("over by {}", fmt_duration(judged - limit))
+    } else {
+        "within it".to_owned()
+    };
+    line(out, "Expected:", &format!("{}, {versus}", verdict.expected));
+    let baseline = match (&verdict.baseline, verdict.baseline_limit_seconds) {
+        (Some(b), Some(l)) => format!(
+            "median {}, p90 {} of the last {} successful builds; limit p90 x {} = {}, {}",
+            fmt_duration(b.median_seconds),
+            fmt_duration(b.p90_seconds),
+            b.samples,
+            verdict.baseline_factor,
+            fmt_duration(l),
+            if verdict.over_baseline {
+                format!("over by {}", fmt_duration(judged.saturating_sub(l)))
+            } else {
+                "within it".into()
+            }
+        ),
+        (Some(b), None) => format!(
+            "median {}, p90 {}; {}",
+            fmt_duration(b.median_seconds),
+            fmt_duration(b.p90_seconds),
+            verdict.baseline_note
+        ),
+        (None, _) => verdict.baseline_note.clone(),
+    };
+    line(out, "Baseline:", &baseline);
+    let scenario = verdict.scenario.scenario;
+    line(out, "Scenario:", &format!("{} ({})", scenario.describe(), scenario.as_str()));
+    for (i, why) in verdict.scenario.reason.split("; ").enumerate() {
+        line(out, if i == 0 { "Why:" } else { "" }, why);
+    }
+}
+
+/// The timed phases, the one that overran most marked.
+fn phases(out: &mut String, build: &BuildFacts, verdict: &Verdict) {
+    let timed: Vec<_> = build.phases.iter().filter(|p| p.seconds.is_some()).collect();
+    if timed.is_empty() {
+        return;
+    }
+    out.push_str("\nPhases:\n");
+    for p in timed {
+        let secs = p.seconds.unwrap_or(0);
+        let mut row = format!("  {:<18}{:>14}", p.phase, fmt_duration(secs));
+        if let Some(status) = p.status.as_deref().filter(|s| *s != "SUCCEEDED") {
+            row.push_str(&format!("  {status}"));
+        }
+        if verdict.top_phase.as_ref().is_some_and(|t| t.phase == p.phase && t.seconds == secs) {
+            match verdict.top_phase.as_ref().and_then(|t| t.median_seconds) {
+                Some(m) => row.push_str(&format!("  <- overran most (median {})", fmt_duration(m))),
+                None => row.push_str("  <- longest phase"),
+            }
+        }
+        out.push_str(row.trim_end());
+        out.push('\n');
+    }
+}
+
 /// The notice with filterable attributes: project, status, severity, scenario, kind, function.
-pub fn notice(build: &BuildFacts, verdict: &Verdict) -> Notice {
-    Notice::new(&subject(build, verdict), &body(build, verdict), verdict.severity)
+pub fn notice(build: &BuildFacts, verdict: &Verdict, evidence: Option<&CacheEvidence>) -> Notice {
+    Notice::new(&subject(build, verdict), &body(build, verdict, evidence), verdict.severity)
         .with_attribute("function", FUNCTION)
         .with_attribute("project", &build.project)
         .with_attribute("status", build.status.as_str())
@@ -231,13 +267,39 @@ mod tests {
         .unwrap()
     }
 
+    /// The evidence of the sample build: its log is events/logs/buildkit-partly-cached.log, and
+    /// the cache location got a new object after the build started.
+    fn sample_evidence(build: &BuildFacts) -> CacheEvidence {
+        use crate::aws::cache_listing::CacheListing;
+        use crate::aws::logs::LogRead;
+        use crate::monitor::build_log::LogScan;
+        use crate::monitor::evidence::LogAccess;
+        let mut scan = LogScan::new();
+        include_str!("../../../events/logs/buildkit-partly-cached.log").lines().for_each(|l| scan.line(l, 0));
+        let start = build.start.unwrap();
+        let listing = CacheListing {
+            objects: 2,
+            truncated: false,
+            oldest: Some(start - chrono::Duration::days(2)),
+            newest: Some(start + chrono::Duration::minutes(33)),
+        };
+        let read = LogRead { pages: 1, events: 152, bytes: 7077, complete: true, tail_read: false };
+        CacheEvidence::new(
+            build,
+            Some("codebuild-cache-123456789012-ap-south-1/tts-service-build".into()),
+            Some(listing),
+            LogAccess::Read(read),
+            Some(scan.finish()),
+        )
+    }
+
     #[test]
     fn finished_slow_email_snapshot() {
         let build = sample_build();
         let h = history();
         let v = verdict(&build, Kind::FinishedSlow, &h);
-        let n = notice(&build, &v);
-        assert_eq!(n.subject(), "Slow build: tts-service-build took 33 min 36 s (expected <= 12 min)");
+        let n = notice(&build, &v, Some(&sample_evidence(&build)));
+        assert_eq!(n.subject(), "Slow build: tts-service-build took 32 min 56 s (expected <= 12 min)");
         assert_snapshot("monitor-finished-slow.txt", &format!("Subject: {}\n\n{}", n.subject(), n.body()));
         let attrs: Vec<(&str, &str)> = n.attributes().iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         assert_eq!(
@@ -284,8 +346,8 @@ mod tests {
             })
             .unwrap()
         };
-        let n = notice(&build, &v);
-        assert_eq!(n.subject(), "Build overdue: tts-service-build running 14 min 0 s (expected <= 12 min)");
+        let n = notice(&build, &v, None);
+        assert_eq!(n.subject(), "Build overdue: tts-service-build running 13 min 20 s (expected <= 12 min)");
         assert_snapshot("monitor-running-overdue.txt", &format!("Subject: {}\n\n{}", n.subject(), n.body()));
     }
 
@@ -295,8 +357,8 @@ mod tests {
         build.project = format!("a{}", "x".repeat(254));
         let v = verdict(&build, Kind::FinishedSlow, &history());
         let s = subject(&build, &v);
-        assert!(s.len() <= 100, "{} chars", s.len());
-        assert!(s.ends_with("... took 33 min 36 s (expected <= 12 min)"), "{s}");
+        assert!(s.len() <= 99, "{} chars", s.len());
+        assert!(s.ends_with("... took 32 min 56 s (expected <= 12 min)"), "{s}");
         assert_eq!(crate::notify::sanitize_subject(&s), s, "already valid for SNS");
         assert!(s.chars().all(|c| c.is_ascii_graphic() || c == ' '));
     }

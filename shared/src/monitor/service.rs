@@ -1,129 +1,50 @@
 //! Carries the monitor out: reads the build (event, then BatchGetBuilds for what the event lacks),
-//! the project's history and cache, judges, and notifies at most once per build and kind.
-//!
-//! Once per build and kind: before publishing, a marker `.cache-sentinel/notified/<kind>--<build
-//! id>` is created in the cache bucket with a conditional PutObject (If-None-Match: *); whoever
-//! creates it publishes, everybody else (EventBridge redeliveries, concurrent invocations, later
-//! sweeps) reports `already_notified`. A failed publish deletes the marker and fails the
-//! invocation, so EventBridge's retry can send it. If the marker cannot be written at all (no
-//! bucket, no permission), the notice is sent anyway: a possible duplicate is better than a lost
-//! notice. The kinds are separate on purpose: a build the sweep reported as "running overdue" still
-//! gets one "finished slow" notice with its final figures (both bodies say so).
+//! its history, its cache location and (for finished builds) its log, judges, and notifies at most
+//! once per build and kind (`notify_once`). The sweep over running builds is in `sweep`, the
+//! evidence in `collect`, the "cache not effective" streak in `ineffective`.
 
 use super::MonitorConfig;
 use super::baseline::{HistorySummary, summarize};
-use super::facts::{BuildFacts, FactsError, short_build_id};
+// The invocation's result and error, where callers found them before they had files of their own.
+pub use super::error::MonitorError;
+use super::error::is_transient;
+use super::evidence::empty_at_start;
 use super::judge::{BaselinePolicy, JudgeInput, Kind, Verdict, judge};
+use super::notify_once::{Claim, MARKER_NAMESPACE, claim, publish_or_release};
 use super::render;
+pub use super::report::{BuildOutcome, MonitorReport, Outcome};
 use super::scenario::{ScenarioInputs, classify};
 use crate::aws::Clients;
+use crate::aws::cache_listing::{CacheListing, list_cache_page};
 use crate::aws::codebuild::{CodeBuildProjects, build_facts};
-use crate::aws::s3::{Markers, prefix_is_empty};
+use crate::aws::logs::BuildLogs;
+use crate::aws::s3::Markers;
 use crate::aws::sns::SnsPublisher;
+use crate::build::{BuildFacts, short_build_id};
 use crate::clock::{Clock, SystemClock};
 use crate::error::AwsError;
-use crate::event::{BuildStatus, EventError, Trigger};
-use chrono::{DateTime, Utc};
-use serde::Serialize;
+use crate::event::{BuildStateChange, BuildStatus, Trigger};
 use std::sync::Arc;
-use tracing::{Instrument, error, info, info_span, warn};
-
-/// Marker namespace: `.cache-sentinel/notified/<kind>--<build id>` in the cache bucket.
-pub const MARKER_NAMESPACE: &str = "notified";
-/// The sweep looks at this many most recent builds of each project in scope: a running build is
-/// always among a project's newest, and this bounds the work of a sweep.
-pub const SWEEP_BUILDS_PER_PROJECT: usize = 5;
-
-/// Why an invocation failed as a whole.
-#[derive(Debug, thiserror::Error)]
-pub enum MonitorError {
-    #[error("invalid event: {0}")]
-    Event(#[from] EventError),
-    #[error("invalid event: {0}")]
-    Facts(#[from] FactsError),
-    #[error(
-        "cannot tell how long build {build} of {project} took: the event has no build-start-time or phase end times, and BatchGetBuilds did not return the build{detail}"
-    )]
-    NoDuration { project: String, build: String, detail: String },
-    #[error("cannot list projects or builds for the sweep: {0}")]
-    Listing(AwsError),
-    #[error(
-        "could not publish the notice for {build} ({kind}); its once-only marker was released so a retry can send it: {error}"
-    )]
-    Publish { build: String, kind: &'static str, error: AwsError },
-}
-
-impl MonitorError {
-    /// The error's name as Lambda reports it (`errorType`), so logs and alarms show the cause.
-    pub fn error_type(&self) -> &'static str {
-        match self {
-            MonitorError::Event(_) | MonitorError::Facts(_) => "BuildTimeMonitor.InvalidEvent",
-            MonitorError::NoDuration { .. } => "BuildTimeMonitor.NoDuration",
-            MonitorError::Listing(_) => "BuildTimeMonitor.ListingFailed",
-            MonitorError::Publish { .. } => "BuildTimeMonitor.PublishFailed",
-        }
-    }
-}
-
-/// What happened to one build.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// Not a final state (IN_PROGRESS): the sweep watches running builds.
-    Ignored,
-    OutOfScope,
-    /// Judged and within its expected time and baseline: nothing sent.
-    WithinTime,
-    Notified,
-    /// Slow, but this build and kind were already notified (a redelivery, or the sweep and the
-    /// final event racing).
-    AlreadyNotified,
-    /// Dry run: slow, a notice would have been sent.
-    WouldNotify,
-    Failed,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct BuildOutcome {
-    pub project: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub build_id: Option<String>,
-    pub status: BuildStatus,
-    pub outcome: Outcome,
-    pub reason: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub verdict: Option<Verdict>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub subject: Option<String>,
-    /// Things that did not work but did not stop the judgement (history, cache check, marker).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
-}
-
-/// The JSON summary an invocation returns and logs.
-#[derive(Debug, Clone, Serialize)]
-pub struct MonitorReport {
-    pub trigger: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub event_id: Option<String>,
-    pub dry_run: bool,
-    pub builds: Vec<BuildOutcome>,
-}
-
-impl MonitorReport {
-    pub fn count(&self, outcome: Outcome) -> usize {
-        self.builds.iter().filter(|b| b.outcome == outcome).count()
-    }
-}
+use tracing::{Instrument, info, info_span, warn};
 
 /// The monitor, built once per cold start.
 pub struct BuildTimeMonitor {
-    config: MonitorConfig,
-    codebuild: CodeBuildProjects,
-    s3: aws_sdk_s3::Client,
-    publisher: SnsPublisher,
-    region: String,
-    clock: Arc<dyn Clock>,
+    pub(super) config: MonitorConfig,
+    pub(super) codebuild: CodeBuildProjects,
+    pub(super) s3: aws_sdk_s3::Client,
+    pub(super) logs: BuildLogs,
+    pub(super) publisher: SnsPublisher,
+    pub(super) region: String,
+    pub(super) clock: Arc<dyn Clock>,
+}
+
+/// Where a build's cache is: the bucket for markers and records, the location the guard manages,
+/// and the location looked into (the build's own S3 location, else the managed one).
+#[derive(Debug, Clone, Default)]
+pub(super) struct CachePlace {
+    pub bucket: Option<String>,
+    pub managed: Option<String>,
+    pub checked: Option<String>,
 }
 
 impl BuildTimeMonitor {
@@ -131,6 +52,7 @@ impl BuildTimeMonitor {
         BuildTimeMonitor {
             codebuild: CodeBuildProjects::new(clients.codebuild.clone()),
             s3: clients.s3.clone(),
+            logs: BuildLogs::from_sdk_config(&clients.sdk),
             publisher: SnsPublisher::new(clients.sns.clone(), config.common.topic_arn.clone()),
             region: clients.region_or_default().to_owned(),
             config,
@@ -144,63 +66,62 @@ impl BuildTimeMonitor {
         self
     }
 
+    /// Reads build logs with another CloudWatch Logs client (tests).
+    pub fn with_logs(mut self, logs: BuildLogs) -> Self {
+        self.logs = logs;
+        self
+    }
+
     /// Handles one event: a final build state change judges that build; a scheduled event sweeps
     /// running builds; IN_PROGRESS is ignored (the sweep covers running builds).
     pub async fn handle(&self, event: &serde_json::Value) -> Result<MonitorReport, MonitorError> {
         let trigger = Trigger::parse(event)?;
         let event_id = trigger.event_id().map(str::to_owned);
-        let (kind, builds) = match trigger {
+        let mut report =
+            MonitorReport { trigger: "", event_id, dry_run: self.config.common.dry_run, sweep: None, builds: vec![] };
+        match trigger {
             Trigger::BuildStateChange(change) => {
                 let span = info_span!("monitor", project = %change.project, build_id = change.build_id.as_deref().unwrap_or("-"), status = %change.status, action = "judge");
-                let outcome = self.on_state_change(change).instrument(span).await?;
-                ("build-state-change", vec![outcome])
+                report.trigger = "build-state-change";
+                report.builds.push(self.on_state_change(change).instrument(span).await?);
             }
             Trigger::Scheduled(sweep) => {
                 let span = info_span!("monitor", project = "*", build_id = "-", action = "sweep");
-                let account = sweep.account.clone();
-                let outcomes = self.sweep(account).instrument(span).await?;
-                ("scheduled-sweep", outcomes)
+                let (summary, builds) = self.sweep(sweep.account.clone()).instrument(span).await?;
+                report.trigger = "scheduled-sweep";
+                report.sweep = Some(summary);
+                report.builds = builds;
             }
-        };
-        let report = MonitorReport { trigger: kind, event_id, dry_run: self.config.common.dry_run, builds };
+        }
         info!(
             action = "summary",
             notified = report.count(Outcome::Notified),
             would_notify = report.count(Outcome::WouldNotify),
             already_notified = report.count(Outcome::AlreadyNotified),
             within_time = report.count(Outcome::WithinTime),
+            failed = report.count(Outcome::Failed),
             report = %serde_json::to_string(&report).unwrap_or_default(),
             "monitor run finished"
         );
         Ok(report)
     }
 
-    async fn on_state_change(&self, change: crate::event::BuildStateChange) -> Result<BuildOutcome, MonitorError> {
-        let project = change.project.clone();
+    async fn on_state_change(&self, change: BuildStateChange) -> Result<BuildOutcome, MonitorError> {
         let build_id = change.build_id.as_deref().map(short_build_id);
-        let outcome = |outcome, reason: String| BuildOutcome {
-            project: project.clone(),
-            build_id: build_id.clone(),
-            status: change.status.clone(),
-            outcome,
-            reason,
-            verdict: None,
-            subject: None,
-            warnings: vec![],
+        let plain = |outcome, reason: String| {
+            BuildOutcome::new(&change.project, build_id.clone(), change.status.clone(), outcome, reason)
         };
         if !change.status.is_final() {
             info!(action = "ignore", "not a final status: nothing to judge yet");
-            return Ok(outcome(
-                Outcome::Ignored,
-                format!(
-                    "status {}: judged when the build reaches a final status; the scheduled sweep watches running builds",
-                    change.status
-                ),
-            ));
+            let why = format!(
+                "status {}: judged when the build reaches a final status; the scheduled sweep watches running builds",
+                change.status
+            );
+            return Ok(plain(Outcome::Ignored, why));
         }
-        if let Err(why) = self.config.common.projects.check(&project) {
+        if let Err(why) = self.config.common.projects.check(&change.project) {
             info!(action = "skip", reason = %why, "out of scope");
-            return Ok(outcome(Outcome::OutOfScope, format!("out of scope: {why}")));
+            return Ok(plain(Outcome::OutOfScope, format!("out of scope: {why}")));
         }
         let mut facts = BuildFacts::from_event(&change)?;
         let mut warnings = Vec::new();
@@ -212,6 +133,7 @@ impl BuildTimeMonitor {
                         warnings.push(format!("BatchGetBuilds does not know build {id}: judged from the event alone"))
                     }
                 },
+                Err(e) if is_transient(&e) => return Err(MonitorError::Transient { build: id.clone(), error: e }),
                 Err(e) => warnings
                     .push(format!("could not read the build with BatchGetBuilds ({e}): judged from the event alone")),
             }
@@ -219,61 +141,18 @@ impl BuildTimeMonitor {
         facts.region.get_or_insert_with(|| self.region.clone());
         if facts.duration_seconds(self.clock.now()).is_none() {
             return Err(MonitorError::NoDuration {
-                project,
+                project: change.project.clone(),
                 build: build_id.unwrap_or_else(|| "(no build-id)".into()),
                 detail: if warnings.is_empty() { String::new() } else { format!(" ({})", warnings.join("; ")) },
             });
         }
-        self.assess(facts, Kind::FinishedSlow, warnings).await
+        self.assess(facts, Kind::FinishedSlow, warnings, change.event_id.as_deref()).await
     }
 
     /// Judges a running build seen by the sweep (or given by a caller) and notifies once if it is
     /// overdue.
     pub async fn check_running(&self, facts: BuildFacts) -> Result<BuildOutcome, MonitorError> {
-        self.assess(facts, Kind::RunningOverdue, vec![]).await
-    }
-
-    async fn sweep(&self, account: Option<String>) -> Result<Vec<BuildOutcome>, MonitorError> {
-        let now = self.clock.now();
-        let names = self.codebuild.list_names().await.map_err(MonitorError::Listing)?;
-        let in_scope: Vec<String> =
-            names.into_iter().filter(|n| self.config.common.projects.check(n).is_ok()).collect();
-        let mut ids = Vec::new();
-        for name in &in_scope {
-            match self.codebuild.recent_build_ids(name, SWEEP_BUILDS_PER_PROJECT).await {
-                Ok(found) => ids.extend(found),
-                Err(e) => warn!(action = "sweep", project = %name, error = %e, "could not list recent builds"),
-            }
-        }
-        let builds: Vec<BuildFacts> =
-            self.codebuild.get_builds(&ids).await.map_err(MonitorError::Listing)?.iter().map(build_facts).collect();
-        let lookback = chrono::Duration::hours(i64::from(self.config.sweep_lookback_hours));
-        let running = running_candidates(builds, now, lookback, |project| {
-            self.config.expected.for_project(project).0.min_high_minutes()
-        });
-        info!(
-            action = "sweep",
-            projects = in_scope.len(),
-            builds = ids.len(),
-            candidates = running.len(),
-            "swept recent builds"
-        );
-        let mut outcomes = Vec::new();
-        let mut failure = None;
-        for mut build in running {
-            if build.account.is_none() {
-                build.account = account.clone();
-            }
-            let span = info_span!("monitor", project = %build.project, build_id = build.build_id.as_deref().unwrap_or("-"), action = "check-running");
-            match self.assess(build, Kind::RunningOverdue, vec![]).instrument(span).await {
-                Ok(o) => outcomes.push(o),
-                Err(e) => failure = Some(e),
-            }
-        }
-        match failure {
-            Some(e) => Err(e),
-            None => Ok(outcomes),
-        }
+        self.assess(facts, Kind::RunningOverdue, vec![], None).await
     }
 
     async fn history(&self, facts: &BuildFacts) -> Result<HistorySummary, AwsError> {
@@ -285,9 +164,34 @@ impl BuildTimeMonitor {
         Ok(summarize(&builds, facts.build_id.as_deref(), facts.start, self.config.baseline_builds))
     }
 
-    fn bucket(&self, facts: &BuildFacts) -> Option<String> {
+    pub(super) fn place(&self, facts: &BuildFacts) -> CachePlace {
         let region = facts.region.as_deref().unwrap_or(&self.region);
-        self.config.common.layout.resolve_bucket(facts.account.as_deref(), region)
+        let bucket = self.config.common.layout.resolve_bucket(facts.account.as_deref(), region);
+        let managed = bucket.as_ref().map(|b| self.config.common.layout.location(b, &facts.project));
+        let checked = match facts.cache.as_ref().filter(|c| c.is_s3()).and_then(|c| c.location.clone()) {
+            Some(location) => Some(location.trim_end_matches('/').to_owned()),
+            None => managed.clone(),
+        };
+        CachePlace { bucket, managed, checked }
+    }
+
+    /// One ListObjectsV2 page of the cache location (for the scenario and the upload check).
+    async fn list_cache(
+        &self,
+        facts: &BuildFacts,
+        place: &CachePlace,
+        warnings: &mut Vec<String>,
+    ) -> Result<Option<CacheListing>, MonitorError> {
+        let Some(location) = &place.checked else { return Ok(None) };
+        let (bucket, prefix) = location.split_once('/').unwrap_or((location.as_str(), ""));
+        match list_cache_page(&self.s3, bucket, prefix).await {
+            Ok(listing) => Ok(Some(listing)),
+            Err(e) if is_transient(&e) => Err(transient(facts, e)),
+            Err(e) => {
+                warnings.push(format!("could not list the cache at s3://{location}/: {e}"));
+                Ok(None)
+            }
+        }
     }
 
     async fn assess(
@@ -295,32 +199,50 @@ impl BuildTimeMonitor {
         facts: BuildFacts,
         kind: Kind,
         mut warnings: Vec<String>,
+        event_id: Option<&str>,
     ) -> Result<BuildOutcome, MonitorError> {
-        let now = self.clock.now();
-        let history = self.history(&facts).await.map_err(|e| e.to_string());
-        if let Err(e) = &history {
-            warnings.push(format!("build history unavailable: {e}"));
-        }
-        let bucket = self.bucket(&facts);
-        let managed_cache = bucket.as_ref().map(|b| self.config.common.layout.location(b, &facts.project));
-        // The cache to look into: where this build's S3 cache lives, else where the guard puts it.
-        let checked_cache = match facts.cache.as_ref().filter(|c| c.is_s3()).and_then(|c| c.location.clone()) {
-            Some(location) => Some(location.trim_end_matches('/').to_owned()),
-            None => managed_cache.clone(),
-        };
-        let cache_empty = match &checked_cache {
-            Some(location) => {
-                let (cache_bucket, prefix) = location.split_once('/').unwrap_or((location.as_str(), ""));
-                match prefix_is_empty(&self.s3, cache_bucket, prefix).await {
-                    Ok(empty) => Some(empty),
-                    Err(e) => {
-                        warnings.push(format!("could not check the cache at s3://{location}/: {e}"));
-                        None
-                    }
-                }
+        let history = match self.history(&facts).await {
+            Ok(h) => Ok(h),
+            Err(e) if is_transient(&e) => return Err(transient(&facts, e)),
+            Err(e) => {
+                warnings.push(format!("build history unavailable: {e}"));
+                Err(e.to_string())
             }
-            None => None,
         };
+        let place = self.place(&facts);
+        let listing = self.list_cache(&facts, &place, &mut warnings).await?;
+        let evidence = match kind {
+            Kind::FinishedSlow => Some(self.collect_evidence(&facts, &place, listing.clone()).await?),
+            Kind::RunningOverdue => None,
+        };
+        let verdict = self.verdict(&facts, kind, &history, &place, listing.as_ref())?;
+        for w in &warnings {
+            warn!(action = "judge", warning = %w, "judged with incomplete information");
+        }
+        let mut outcome = BuildOutcome::new(
+            &facts.project,
+            facts.build_id.clone(),
+            facts.status.clone(),
+            Outcome::WithinTime,
+            verdict.summary.clone(),
+        );
+        outcome.warnings = warnings;
+        outcome.evidence = evidence;
+        self.notify_slow(&facts, verdict, &place, event_id, &mut outcome).await?;
+        if let Some(evidence) = outcome.evidence.clone() {
+            self.cache_streak(&facts, &evidence, &place, &mut outcome).await?;
+        }
+        Ok(outcome)
+    }
+
+    fn verdict(
+        &self,
+        facts: &BuildFacts,
+        kind: Kind,
+        history: &Result<HistorySummary, String>,
+        place: &CachePlace,
+        listing: Option<&CacheListing>,
+    ) -> Result<Verdict, MonitorError> {
         let (profile, profile_key) = self.config.expected.for_project(&facts.project);
         let variable = self.config.scenario_variable.as_str();
         let scenario = classify(&ScenarioInputs {
@@ -328,13 +250,13 @@ impl BuildTimeMonitor {
             exported: facts.exported.get(variable).map(String::as_str).filter(|v| !v.trim().is_empty()),
             source_version: facts.source_version.as_deref(),
             history: Some(history.as_ref().map_err(String::as_str)),
-            cache_empty,
-            cache_location: checked_cache.as_deref(),
+            cache_empty: listing.and_then(|l| empty_at_start(l, facts.start)),
+            cache_location: place.checked.as_deref(),
         });
         let input = JudgeInput {
             kind,
-            build: &facts,
-            now,
+            build: facts,
+            now: self.clock.now(),
             expected: scenario.scenario.expected(profile),
             expected_from: profile_key.to_owned(),
             scenario,
@@ -343,128 +265,81 @@ impl BuildTimeMonitor {
                 factor: self.config.baseline_factor,
                 min_samples: self.config.baseline_min_samples,
             },
-            managed_cache: managed_cache.clone(),
+            managed_cache: place.managed.clone(),
         };
-        let verdict = judge(&input).ok_or_else(|| MonitorError::NoDuration {
+        judge(&input).ok_or_else(|| MonitorError::NoDuration {
             project: facts.project.clone(),
             build: facts.build_id.clone().unwrap_or_default(),
             detail: String::new(),
-        })?;
-        for w in &warnings {
-            warn!(action = "judge", warning = %w, "judged with incomplete information");
-        }
-        let mut outcome = BuildOutcome {
-            project: facts.project.clone(),
-            build_id: facts.build_id.clone(),
-            status: facts.status.clone(),
-            outcome: Outcome::WithinTime,
-            reason: verdict.summary.clone(),
-            verdict: None,
-            subject: None,
-            warnings,
-        };
+        })
+    }
+
+    /// The slow-build notice: at most one per build and kind. The marker is keyed by the build id,
+    /// else by the EventBridge event id; with neither there is no marker (a project-wide one would
+    /// silence every later build of the project).
+    async fn notify_slow(
+        &self,
+        facts: &BuildFacts,
+        verdict: Verdict,
+        place: &CachePlace,
+        event_id: Option<&str>,
+        outcome: &mut BuildOutcome,
+    ) -> Result<(), MonitorError> {
         if !verdict.slow {
-            info!(action = "within-time", summary = %verdict.summary, "build within its expected time: nothing sent");
+            let stopped = facts.status == BuildStatus::Stopped;
+            outcome.outcome = if stopped { Outcome::Stopped } else { Outcome::WithinTime };
+            info!(action = "within-time", summary = %verdict.summary, "no slow-build notice");
             outcome.verdict = Some(verdict);
-            return Ok(outcome);
+            return Ok(());
         }
-        let notice = render::notice(&facts, &verdict);
+        let kind = verdict.kind;
+        let notice = render::notice(facts, &verdict, outcome.evidence.as_ref());
         outcome.subject = Some(notice.subject().to_owned());
         outcome.verdict = Some(verdict);
         if self.config.common.dry_run {
             info!(action = "would-notify", subject = %notice.subject(), "dry run: slow build, notice not sent");
             outcome.outcome = Outcome::WouldNotify;
-            return Ok(outcome);
+            return Ok(());
         }
-        let marker_name = format!("{}--{}", kind.as_str(), facts.build_id.as_deref().unwrap_or(&facts.project));
-        let markers = bucket.as_ref().map(|b| Markers::new(self.s3.clone(), b.clone(), MARKER_NAMESPACE));
-        let mut claimed = false;
-        if let Some(markers) = &markers {
+        let key = match (facts.build_id.as_deref(), event_id) {
+            (Some(build), _) => Some(build.to_owned()),
+            (None, Some(event)) => Some(format!("event-{event}")),
+            (None, None) => None,
+        };
+        let markers = place.bucket.as_ref().map(|b| Markers::new(self.s3.clone(), b.clone(), MARKER_NAMESPACE));
+        let mut claimed = vec![];
+        if let Some(key) = key {
+            let name = format!("{}--{key}", kind.as_str());
             let body = serde_json::json!({"kind": kind.as_str(), "project": facts.project, "build_id": facts.build_id,
-                "subject": notice.subject(), "at": now.to_rfc3339()})
+                "subject": notice.subject(), "at": self.clock.now().to_rfc3339()})
             .to_string();
-            match markers.claim(&marker_name, &body).await {
-                Ok(true) => claimed = true,
-                Ok(false) => {
-                    info!(action = "already-notified", marker = %markers.key(&marker_name), "this build and kind were already notified");
+            match claim(markers.as_ref(), &name, &body).await {
+                Claim::Claimed => claimed.push(name),
+                Claim::Taken(marker) => {
+                    info!(action = "already-notified", marker = %marker, "this build and kind were already notified");
                     outcome.outcome = Outcome::AlreadyNotified;
-                    outcome.reason =
-                        format!("{}; already notified ({} exists)", outcome.reason, markers.key(&marker_name));
-                    return Ok(outcome);
+                    outcome.reason = format!("{}; already notified ({marker} exists)", outcome.reason);
+                    return Ok(());
                 }
-                Err(e) => {
-                    // Better a possible duplicate than a lost notice.
-                    warn!(action = "notify", error = %e, "could not record the once-only marker: sending anyway");
-                    outcome
-                        .warnings
-                        .push(format!("could not record the once-only marker ({e}): a redelivery may send this again"));
+                Claim::Unrecorded(why) => {
+                    outcome.warnings.push(format!("no once-only marker ({why}): a redelivery may send this again"))
                 }
             }
         } else {
-            outcome
-                .warnings
-                .push("no cache bucket known (no CACHE_BUCKET, no account in the event): no once-only marker".into());
+            outcome.warnings.push("no build id and no event id: no once-only marker".into());
         }
-        match self.publisher.publish_logged(&notice).await {
-            Ok(_) => {
-                outcome.outcome = Outcome::Notified;
-                Ok(outcome)
+        publish_or_release(&self.publisher, markers.as_ref(), &claimed, &notice).await.map_err(|error| {
+            MonitorError::Publish {
+                build: facts.build_id.clone().unwrap_or(facts.project.clone()),
+                kind: kind.as_str(),
+                error,
             }
-            Err(e) => {
-                if let (true, Some(markers)) = (claimed, &markers)
-                    && let Err(release) = markers.release(&marker_name).await
-                {
-                    error!(action = "release", error = %release, "could not release the marker: this notice will not be retried");
-                }
-                Err(MonitorError::Publish {
-                    build: facts.build_id.clone().unwrap_or(facts.project.clone()),
-                    kind: kind.as_str(),
-                    error: e,
-                })
-            }
-        }
+        })?;
+        outcome.outcome = Outcome::Notified;
+        Ok(())
     }
 }
 
-/// The builds a sweep checks: IN_PROGRESS, started within the lookback, and already running longer
-/// than the shortest expected time of their project (shorter ones cannot be overdue in any
-/// scenario, so they cost no history lookup).
-pub fn running_candidates(
-    builds: Vec<BuildFacts>,
-    now: DateTime<Utc>,
-    lookback: chrono::Duration,
-    shortest_minutes: impl Fn(&str) -> f64,
-) -> Vec<BuildFacts> {
-    builds
-        .into_iter()
-        .filter(|b| b.status == BuildStatus::InProgress)
-        .filter(|b| b.start.is_some_and(|s| s >= now - lookback && s <= now))
-        .filter(|b| b.duration_seconds(now).is_some_and(|d| d as f64 > shortest_minutes(&b.project) * 60.0))
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    #[test]
-    fn sweep_picks_running_overdue_candidates_only() {
-        let now = Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap();
-        let build = |id: &str, status: BuildStatus, started_min_ago: i64| {
-            let mut b = BuildFacts::new("p", status);
-            b.build_id = Some(id.into());
-            b.start = Some(now - chrono::Duration::minutes(started_min_ago));
-            b
-        };
-        let builds = vec![
-            build("p:running-long", BuildStatus::InProgress, 30),
-            build("p:running-short", BuildStatus::InProgress, 4),
-            build("p:done", BuildStatus::Succeeded, 30),
-            build("p:ancient", BuildStatus::InProgress, 7 * 60),
-        ];
-        let picked = running_candidates(builds, now, chrono::Duration::hours(6), |_| 8.0);
-        let ids: Vec<_> = picked.iter().filter_map(|b| b.build_id.as_deref()).collect();
-        assert_eq!(ids, vec!["p:running-long"]);
-    }
+pub(super) fn transient(facts: &BuildFacts, error: AwsError) -> MonitorError {
+    MonitorError::Transient { build: facts.build_id.clone().unwrap_or(facts.project.clone()), error }
 }

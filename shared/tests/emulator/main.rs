@@ -3,9 +3,11 @@
 //! dominates the build.
 
 mod backdating;
+mod codebuild_listings;
 mod fake_s3_drift;
 mod guard;
 mod monitor;
+mod monitor_evidence;
 mod pruner;
 mod template_consistency;
 mod test_event_pattern;

@@ -7,12 +7,12 @@
 //! history is used only where it is deterministic: how many successful builds exist and their
 //! source versions (the baseline needs 5 samples, and no test creates that many).
 
+use cache_sentinel::build::BuildFacts;
 use cache_sentinel::clock::FixedClock;
 use cache_sentinel::event::BuildStatus;
-use cache_sentinel::monitor::facts::BuildFacts;
 use cache_sentinel::monitor::scenario::Scenario;
-use cache_sentinel::monitor::service::{MonitorError, Outcome};
 use cache_sentinel::monitor::{BuildTimeMonitor, MonitorConfig};
+use cache_sentinel::monitor::{MonitorError, Outcome};
 use cache_sentinel::testing::{self, ProjectFixture};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -142,12 +142,13 @@ async fn slow_build_is_reported_once_with_what_subscribers_need() {
     assert_eq!(received.len(), 1, "{received:?}");
     let n = &received[0];
     let subject = n.subject.as_deref().unwrap();
-    assert_eq!(subject, format!("Slow build: {project} took 33 min 36 s (expected <= 28 min)"));
-    assert!(subject.len() <= 100 && subject.chars().all(|c| c.is_ascii_graphic() || c == ' '));
+    assert_eq!(subject, format!("Slow build: {project} took 32 min 56 s (expected <= 28 min)"));
+    assert!(subject.len() <= 99 && subject.chars().all(|c| c.is_ascii_graphic() || c == ' '));
     let body = &n.message;
     for expected in [
         "finished SUCCEEDED after 33 min 36 s".to_owned(),
-        "Expected:  20-28 min, over by 5 min 36 s".to_owned(),
+        "Expected:  20-28 min, over by 4 min 56 s".to_owned(),
+        "Judged:    32 min 56 s, the build's own time".to_owned(),
         "Scenario:  a first build (first)".to_owned(),
         "no earlier successful build of this project".to_owned(),
         "no earlier successful builds to compare with".to_owned(),
@@ -335,19 +336,44 @@ async fn in_progress_and_out_of_scope_are_reported_not_errors() {
     assert!(s.topic.drain().await.is_empty());
 }
 
+/// The sweep end to end on the emulator: ListBuilds newest first, BatchGetBuilds by 100; a build
+/// kept running 30 minutes (the emulator's aid) is reported once; finished builds are not.
 #[tokio::test]
-async fn sweep_reads_recent_builds_of_projects_in_scope() {
+async fn sweep_reports_running_builds_of_projects_in_scope_once() {
+    use aws_sdk_codebuild::types::EnvironmentVariable;
     let s = setup().await;
     let project = ProjectFixture::new(&testing::unique("sweep")).create(&s.clients).await;
+    let var = |name: &str, value: &str| EnvironmentVariable::builder().name(name).value(value).build().unwrap();
     s.clients.codebuild.start_build().project_name(&project).send().await.expect("start build");
+    let running = s
+        .clients
+        .codebuild
+        .start_build()
+        .project_name(&project)
+        .environment_variables_override(var("EMULATOR_STARTED_SECONDS_AGO", "1800"))
+        .environment_variables_override(var("EMULATOR_KEEP_RUNNING", "true"))
+        .send()
+        .await
+        .expect("start build")
+        .build_value
+        .and_then(|b| b.id)
+        .unwrap();
     let monitor = s.monitor(&[("PROJECT_INCLUDE", project.as_str())]);
     let sweep: Value = serde_json::from_str(include_str!("../../../events/scheduled-sweep.json")).unwrap();
     let report = monitor.handle(&sweep).await.expect("sweep");
     assert_eq!(report.trigger, "scheduled-sweep");
-    // moto completes builds when BatchGetBuilds reads them, so nothing is running: nothing sent.
-    // (A running build is swept in monitor_mocked_codebuild.rs; the selection is unit-tested in
-    // service::running_candidates.)
-    assert!(report.builds.is_empty(), "{report:?}");
+    let summary = report.sweep.as_ref().unwrap();
+    assert!(summary.pages >= 1 && summary.builds_read >= 2, "{summary:?}");
+    assert_eq!(report.builds.len(), 1, "{report:?}");
+    assert_eq!(report.builds[0].build_id.as_deref(), Some(running.as_str()));
+    assert_eq!(report.builds[0].outcome, Outcome::Notified, "{report:?}");
+    let received = s.topic.drain().await;
+    assert_eq!(received.len(), 1, "{received:?}");
+    // Queued 2 s and provisioned in 30 s (the aid's phases): 29 min 28 s of its own.
+    let subject = received[0].subject.as_deref().unwrap();
+    assert!(subject.starts_with(&format!("Build overdue: {project} running 29 min ")), "{subject}");
+    let again = monitor.handle(&sweep).await.expect("sweep");
+    assert_eq!(again.builds[0].outcome, Outcome::AlreadyNotified);
     assert!(s.topic.drain().await.is_empty());
 }
 

@@ -10,8 +10,8 @@ use aws_sdk_codebuild::types::{Build, ExportedEnvironmentVariable, StatusType};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use aws_smithy_types::DateTime as SmithyTime;
 use cache_sentinel::aws::Clients;
+use cache_sentinel::monitor::Outcome;
 use cache_sentinel::monitor::scenario::Scenario;
-use cache_sentinel::monitor::service::Outcome;
 use cache_sentinel::monitor::{BuildTimeMonitor, MonitorConfig};
 use cache_sentinel::testing::{self, TopicWithQueue};
 use serde_json::{Value, json};
@@ -93,52 +93,63 @@ async fn exported_scenario_and_history_baseline_are_used() {
     assert_eq!(received.len(), 1, "{received:?}");
     let body = &received[0].message;
     assert_eq!(received[0].attributes.get("scenario").map(String::as_str), Some("requirements"));
-    assert!(body.contains("Expected:  15-20 min, over by 13 min 36 s"), "{body}");
+    assert!(body.contains("Expected:  15-20 min, over by 12 min 56 s"), "{body}");
     assert!(body.contains("the buildspec exported CACHE_SENTINEL_SCENARIO=requirements"), "{body}");
-    assert!(body.contains("median 12 min 30 s, p90 15 min 0 s of the last 6 successful builds; limit p90 x 1.5 = 22 min 30 s, over by 11 min 6 s"), "{body}");
+    assert!(body.contains("median 12 min 30 s, p90 15 min 0 s of the last 6 successful builds; limit p90 x 1.5 = 22 min 30 s, over by 10 min 26 s"), "{body}");
 }
 
-/// The sweep end to end: a build still IN_PROGRESS 30 minutes after it started (moto would
-/// complete it on read) is reported once as running overdue; the next sweep is quiet; a build of
-/// another project out of scope costs nothing.
+fn json_error(code: &str, message: &str) -> aws_smithy_runtime_api::http::Response {
+    aws_smithy_runtime_api::http::Response::new(
+        aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap(),
+        aws_smithy_types::body::SdkBody::from(format!(r#"{{"__type":"{code}","message":"{message}"}}"#)),
+    )
+}
+
+fn running(project: &str, name: &str) -> Build {
+    let id = format!("{project}:{name}");
+    Build::builder()
+        .id(&id)
+        .arn(format!("arn:aws:codebuild:ap-south-1:123456789012:build/{id}"))
+        .project_name(project)
+        .build_status(StatusType::InProgress)
+        .start_time(SmithyTime::from_secs(START))
+        .build()
+}
+
+/// The sweep end to end: ListBuilds (newest first) and BatchGetBuilds by 100 find two builds still
+/// IN_PROGRESS 30 minutes after they started (moto would complete them on read) and one out of
+/// scope. One is reported once; the other's history read fails transiently: that build is reported
+/// as failed and the sweep goes on. The next sweep is quiet. A failed listing fails the sweep.
 #[tokio::test]
-async fn sweep_reports_a_running_build_once() {
-    use aws_sdk_codebuild::operation::list_projects::ListProjectsOutput;
+async fn sweep_reports_running_builds_and_one_build_failing_does_not_fail_the_sweep() {
+    use aws_sdk_codebuild::operation::list_builds::ListBuildsOutput;
     use cache_sentinel::clock::FixedClock;
+    use cache_sentinel::monitor::MonitorError;
     use std::sync::Arc;
 
     let emulator = testing::emulator_clients().await;
     let bucket = testing::unique("cache");
     testing::create_bucket(&emulator, &bucket).await;
     let topic = TopicWithQueue::create(&emulator, &testing::unique("topic")).await;
-    let project = testing::unique("tts");
-    let running_id = format!("{project}:running");
-    let running = Build::builder()
-        .id(&running_id)
-        .arn(format!("arn:aws:codebuild:ap-south-1:123456789012:build/{running_id}"))
-        .project_name(&project)
-        .build_status(StatusType::InProgress)
-        .start_time(SmithyTime::from_secs(START))
-        .build();
-
-    let names = vec![project.clone(), "web-sandbox".to_owned()];
-    let list_projects = mock!(CodeBuild::list_projects)
+    let (ok, broken) = (testing::unique("tts"), testing::unique("web"));
+    let builds = vec![running(&ok, "a"), running(&broken, "b"), running("web-sandbox", "c")];
+    let ids: Vec<String> = builds.iter().filter_map(|b| b.id().map(str::to_owned)).collect();
+    let list_builds = mock!(CodeBuild::list_builds)
         .sequence()
-        .output(move || ListProjectsOutput::builder().set_projects(Some(names.clone())).build())
-        .repeatedly()
-        .build();
-    let id = running_id.clone();
-    let list_builds = mock!(CodeBuild::list_builds_for_project)
-        .sequence()
-        .output(move || ListBuildsForProjectOutput::builder().ids(id.clone()).build())
-        .repeatedly()
+        .output(move || ListBuildsOutput::builder().set_ids(Some(ids.clone())).build())
+        .times(2)
+        .http_response(|| json_error("ThrottlingException", "Rate exceeded"))
         .build();
     let get_builds = mock!(CodeBuild::batch_get_builds)
-        .sequence()
-        .output(move || BatchGetBuildsOutput::builder().builds(running.clone()).build())
-        .repeatedly()
-        .build();
-    let codebuild = mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, [&list_projects, &list_builds, &get_builds]);
+        .then_output(move || BatchGetBuildsOutput::builder().set_builds(Some(builds.clone())).build());
+    let broken_project = broken.clone();
+    let history_fails = mock!(CodeBuild::list_builds_for_project)
+        .match_requests(move |r| r.project_name() == Some(broken_project.as_str()))
+        .then_http_response(|| json_error("ThrottlingException", "Rate exceeded"));
+    let history =
+        mock!(CodeBuild::list_builds_for_project).then_output(|| ListBuildsForProjectOutput::builder().build());
+    let codebuild =
+        mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, [&list_builds, &get_builds, &history_fails, &history]);
     let clients = Clients { codebuild, ..emulator.clone() };
     let env: HashMap<String, String> = [
         ("CACHE_BUCKET".to_owned(), bucket.clone()),
@@ -151,24 +162,65 @@ async fn sweep_reports_a_running_build_once() {
         BuildTimeMonitor::new(MonitorConfig::from_env(&env).unwrap(), &clients).with_clock(Arc::new(FixedClock(now)));
     let sweep: Value = serde_json::from_str(include_str!("../../../events/scheduled-sweep.json")).unwrap();
 
-    let report = monitor.handle(&sweep).await.expect("sweep");
-    assert_eq!(report.builds.len(), 1, "{report:?}");
-    assert_eq!(report.builds[0].outcome, Outcome::Notified, "{report:?}");
-    assert_eq!(
-        list_builds.num_calls(),
-        2,
-        "one listing for the sweep (the sandbox project is out of scope), one for the history"
-    );
+    let report = monitor.handle(&sweep).await.expect("one build failing does not fail the sweep");
+    let summary = report.sweep.as_ref().unwrap();
+    assert_eq!((summary.pages, summary.builds_read, summary.running_in_scope, summary.candidates), (1, 3, 2, 2));
+    assert_eq!(report.builds.len(), 2, "{report:?}");
+    let outcome = |project: &str| report.builds.iter().find(|b| b.project == project).unwrap();
+    assert_eq!(outcome(&ok).outcome, Outcome::Notified, "{report:?}");
+    assert_eq!(outcome(&broken).outcome, Outcome::Failed);
+    assert!(outcome(&broken).reason.contains("codebuild:ListBuildsForProject"), "{}", outcome(&broken).reason);
     let received = topic.drain().await;
     assert_eq!(received.len(), 1, "{received:?}");
     assert_eq!(
         received[0].subject.as_deref(),
-        Some(format!("Build overdue: {project} running 30 min 0 s (expected <= 28 min)").as_str())
+        Some(format!("Build overdue: {ok} running 30 min 0 s (expected <= 28 min)").as_str())
     );
     assert_eq!(received[0].attributes.get("kind").map(String::as_str), Some("running-overdue"));
     assert_eq!(received[0].attributes.get("status").map(String::as_str), Some("IN_PROGRESS"));
 
     let again = monitor.handle(&sweep).await.expect("sweep");
-    assert_eq!(again.builds[0].outcome, Outcome::AlreadyNotified);
+    assert_eq!(again.builds.iter().find(|b| b.project == ok).unwrap().outcome, Outcome::AlreadyNotified);
     assert!(topic.drain().await.is_empty());
+
+    let err = monitor.handle(&sweep).await.expect_err("a throttled listing fails the sweep, so that it is retried");
+    assert!(matches!(err, MonitorError::Listing(_)), "{err}");
+    assert_eq!(err.error_type(), "BuildTimeMonitor.ListingFailed");
+}
+
+/// A log the role may not read is said in the email (and the JSON result), never a failure.
+#[tokio::test]
+async fn a_denied_log_read_is_said_not_failed() {
+    use aws_sdk_cloudwatchlogs::Client as Logs;
+    use cache_sentinel::aws::logs::BuildLogs;
+    use cache_sentinel::monitor::evidence::LogAccess;
+
+    let emulator = testing::emulator_clients().await;
+    let bucket = testing::unique("cache");
+    testing::create_bucket(&emulator, &bucket).await;
+    let topic = TopicWithQueue::create(&emulator, &testing::unique("topic")).await;
+    let denied = mock!(Logs::get_log_events).then_http_response(|| {
+        json_error(
+            "AccessDeniedException",
+            "User: arn:aws:sts::123456789012:assumed-role/monitor is not authorized to perform: logs:GetLogEvents",
+        )
+    });
+    let logs = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&denied]);
+    let env: HashMap<String, String> =
+        [("CACHE_BUCKET".to_owned(), bucket.clone()), ("NOTIFY_TOPIC_ARN".to_owned(), topic.topic_arn.clone())].into();
+    let monitor =
+        BuildTimeMonitor::new(MonitorConfig::from_env(&env).unwrap(), &emulator).with_logs(BuildLogs::new(logs));
+    let mut event: Value = serde_json::from_str(include_str!("../../../events/build-succeeded.json")).unwrap();
+    event["detail"]["project-name"] = json!(testing::unique("tts"));
+    event["id"] = json!(testing::unique("evt"));
+    let report = monitor.handle(&event).await.expect("a denied log read is no failure");
+    let evidence = report.builds[0].evidence.as_ref().unwrap();
+    assert!(
+        matches!(&evidence.log, LogAccess::Denied { reason } if reason.contains("logs:GetLogEvents")),
+        "{:?}",
+        evidence.log
+    );
+    assert_eq!(denied.num_calls(), 1);
+    let received = topic.drain().await;
+    assert!(received[0].message.contains("Log:       not read: access denied"), "{}", received[0].message);
 }

@@ -1,0 +1,35 @@
+//! Reads one build log the way build-time-monitor does (GetLogEvents within MONITOR_LOG_MAX_PAGES
+//! and MONITOR_LOG_MAX_BYTES, each event scanned as it arrives, none kept) and prints what it found,
+//! what it read and the process's peak RSS. For scripts/bench-monitor-log.sh, against the emulator.
+//!
+//!   read_log GROUP STREAM
+
+use cache_sentinel::aws::Clients;
+use cache_sentinel::aws::logs::BuildLogs;
+use cache_sentinel::config::ProcessEnv;
+use cache_sentinel::monitor::MonitorConfig;
+use cache_sentinel::monitor::build_log::LogScan;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let (group, stream) = (args.get(1).ok_or("GROUP")?, args.get(2).ok_or("STREAM")?);
+    let config = MonitorConfig::from_env(&ProcessEnv)?;
+    let logs = BuildLogs::from_sdk_config(&Clients::from_env().await.sdk);
+    let (mut scan, mut tail) = (LogScan::new(), LogScan::new());
+    let started = std::time::Instant::now();
+    let read =
+        logs.read(group, stream, config.log_limits, |m, t| scan.event(m, t), |m, t| tail.tail_event(m, t)).await?;
+    let mut found = scan.finish();
+    found.absorb_tail(tail.finish());
+    let summary = serde_json::json!({"read": read, "found": found, "seconds": started.elapsed().as_secs_f64(),
+        "peak_rss_kib": peak_rss_kib()});
+    println!("{summary}");
+    Ok(())
+}
+
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}

@@ -1,0 +1,186 @@
+//! The cache evidence in words: the lines of the slow-build email (`evidence_lines`) and the "cache
+//! not effective" notice. Pure.
+
+use super::evidence::{CacheEvidence, Cause, LogAccess, Upload};
+use super::judge::fmt_duration;
+use super::render::{FUNCTION, console_link};
+use crate::build::BuildFacts;
+use crate::notify::{Notice, SUBJECT_LIMIT, Severity};
+
+/// (label, text) lines: restore, upload, Docker, buildspec, log.
+pub fn evidence_lines(e: &CacheEvidence) -> Vec<(&'static str, String)> {
+    let mut lines = vec![];
+    let at = e.location.as_deref().map(|l| format!("s3://{l}/")).unwrap_or_else(|| "the cache location".into());
+    if let Some(f) = &e.found {
+        let restore = match (f.restored, f.restore_seconds, f.restore_attempted) {
+            (true, Some(s), _) => format!("S3 cache restored in {}", fmt_duration(s)),
+            (true, None, _) => "S3 cache restored".to_owned(),
+            (false, _, true) => "CodeBuild looked for the S3 cache but unpacked nothing".to_owned(),
+            (false, _, false) => "no S3 cache restored (no \"Downloading S3 cache...\" in the log)".to_owned(),
+        };
+        lines.push(("Restore:", restore));
+    }
+    let upload = match (&e.upload, e.found.as_ref().map(|f| f.upload_logged)) {
+        (Upload::Written, _) => Some(format!("written to {at} after the build started")),
+        (Upload::NothingNew, Some(true)) => Some(format!(
+            "CodeBuild logged \"Uploading S3 cache...\", but nothing under {at} is newer than the build (a keyed cache is written once)"
+        )),
+        (Upload::NothingNew, _) => Some(format!("nothing was uploaded to {at}")),
+        (Upload::NotOnFirstPage, _) => Some(format!(
+            "{at} holds more than 1,000 objects and none of the first 1,000 is newer than the build: cannot tell"
+        )),
+        (Upload::NotChecked { .. }, Some(true)) => Some("CodeBuild logged \"Uploading S3 cache...\"".into()),
+        (Upload::NotChecked { .. }, _) => None,
+    };
+    if let Some(upload) = upload {
+        lines.push(("Upload:", upload));
+    }
+    if let Some(f) = &e.found {
+        if let Some(d) = &f.docker {
+            let builder = match d.builder {
+                super::docker_steps::Builder::Buildkit => "BuildKit",
+                super::docker_steps::Builder::Classic => "classic builder",
+            };
+            let mut text = format!("{} of {} steps cached", d.cached, d.cached + d.rebuilt);
+            if let Some(p) = d.cached_percent() {
+                text.push_str(&format!(" ({p}%, {builder})"));
+            }
+            if let Some(first) = &d.first_rebuilt {
+                text.push_str(&format!("; first rebuilt: {first}"));
+            }
+            if d.unfinished > 0 {
+                text.push_str(&format!("; {} step(s) without an outcome in the log", d.unfinished));
+            }
+            lines.push(("Docker:", text));
+        }
+        if f.cache_not_defined || f.no_cache_paths {
+            lines.push((
+                "Buildspec:",
+                "no cache: paths (\"Cache is not defined in the buildspec\"): the S3 cache stores nothing".into(),
+            ));
+        }
+        if f.skipped_entries > 0 {
+            lines.push((
+                "Skipped:",
+                format!(
+                    "{} cache path(s) not within allowed cache paths: {}",
+                    f.skipped_entries,
+                    f.skipped_paths.iter().map(|p| format!("\"{p}\"")).collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+    }
+    lines.push(("Log:", e.log.describe(e.found.as_ref())));
+    lines
+}
+
+fn short(cause: Cause) -> &'static str {
+    match cause {
+        Cause::NoRestore => "nothing restored",
+        Cause::NoUpload => "nothing uploaded",
+        Cause::CacheNotDefined => "no cache in the buildspec",
+        Cause::NoLayersReused => "no Docker layer reused",
+    }
+}
+
+fn explain(cause: Cause, at: &str) -> String {
+    match cause {
+        Cause::NoRestore => format!(
+            "CodeBuild restored no S3 cache (no \"Unarchiving cache...\" in the log): {at} held nothing the build could use. Check that the buildspec lists cache paths, that the project's service role may s3:GetObject there, and that the cache key (if any) matches."
+        ),
+        Cause::NoUpload => format!(
+            "Nothing was uploaded to {at} after successful builds: the next build cannot restore what was never stored. The service role needs s3:PutObject on the location, and the buildspec must list existing cache paths."
+        ),
+        Cause::CacheNotDefined => "CodeBuild logged \"Cache is not defined in the buildspec\": the S3 cache stores only the paths a buildspec lists, so it stores nothing. Add to the buildspec:\n      cache:\n        paths:\n          - '/root/.cache/pip/**/*'".into(),
+        Cause::NoLayersReused => "Docker reused no layer: the S3 cache does not hold Docker layers by itself. Use a registry cache in ECR (docker buildx build --cache-from type=registry,ref=<repo>:cache --cache-to type=registry,ref=<repo>:cache,mode=max,image-manifest=true), or export the layers to a cached path.".into(),
+    }
+}
+
+/// "Cache not effective: <project>: no cache in the buildspec (3 builds)"; several causes are
+/// named while the project name fits whole, else "<first> and N more"; a long project name is cut.
+pub fn subject(build: &BuildFacts, causes: &[Cause], needed: u32) -> String {
+    let lead = "Cache not effective:";
+    let project: String = build.project.chars().filter(|c| c.is_ascii_graphic()).collect();
+    let builds = format!("({needed} build{})", if needed == 1 { "" } else { "s" });
+    let all = format!(": {} {builds}", causes.iter().map(|c| short(*c)).collect::<Vec<_>>().join(", "));
+    let tail = match causes {
+        [first, rest @ ..] if lead.len() + 1 + project.len() + all.len() > SUBJECT_LIMIT && !rest.is_empty() => {
+            format!(": {} and {} more {builds}", short(*first), rest.len())
+        }
+        _ => all,
+    };
+    let room = SUBJECT_LIMIT.saturating_sub(lead.len() + 1 + tail.len()).max(8);
+    let project = if project.len() > room { format!("{}...", &project[..room.saturating_sub(3)]) } else { project };
+    format!("{lead} {project}{tail}")
+}
+
+pub fn body(build: &BuildFacts, causes: &[Cause], needed: u32, e: &CacheEvidence) -> String {
+    let at = e.location.as_deref().map(|l| format!("s3://{l}/")).unwrap_or_else(|| "the cache location".into());
+    let mut out = format!(
+        "The S3 cache of {} is configured but not working: {} in a row showed the same problem.\n\n",
+        build.project,
+        if needed == 1 { "this build".to_owned() } else { format!("the last {needed} builds") }
+    );
+    let line = |out: &mut String, label: &str, value: &str| out.push_str(&format!("{label:<11}{value}\n"));
+    line(&mut out, "Build:", build.build_id.as_deref().unwrap_or("(unknown build id)"));
+    line(&mut out, "Status:", build.status.as_str());
+    line(&mut out, "Cache:", &build.cache.as_ref().map(|c| c.to_string()).unwrap_or_else(|| "not reported".into()));
+    if let Some(link) = console_link(build) {
+        line(&mut out, "Console:", &link);
+    }
+    for cause in causes {
+        out.push_str(&format!("\n{} ({}):\n  {}\n", capitalised(short(*cause)), cause.as_str(), explain(*cause, &at)));
+    }
+    out.push_str("\nWhat this build's log and cache location showed:\n");
+    for (label, text) in evidence_lines(e) {
+        out.push_str(&format!("  {label:<11}{text}\n"));
+    }
+    if matches!(e.log, LogAccess::Read(_)) {
+        out.push('\n');
+    } else {
+        out.push_str("\n(Without the log only the upload can be checked.)\n\n");
+    }
+    out.push_str("build-time-monitor sends this once per project and cause; after a build shows the cause fixed, a relapse is notified again.\n");
+    out
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+}
+
+pub fn notice(build: &BuildFacts, causes: &[Cause], needed: u32, e: &CacheEvidence) -> Notice {
+    let cause_list = causes.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(",");
+    Notice::new(&subject(build, causes, needed), &body(build, causes, needed, e), Severity::Warning)
+        .with_attribute("function", FUNCTION)
+        .with_attribute("project", &build.project)
+        .with_attribute("status", build.status.as_str())
+        .with_attribute("kind", "cache-not-effective")
+        .with_attribute("cause", &cause_list)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::BuildStatus;
+
+    #[test]
+    fn subjects_name_the_causes_and_fit() {
+        let mut b = BuildFacts::new("tts-worker-build", BuildStatus::Succeeded);
+        assert_eq!(
+            subject(&b, &[Cause::CacheNotDefined], 3),
+            "Cache not effective: tts-worker-build: no cache in the buildspec (3 builds)"
+        );
+        assert_eq!(
+            subject(&b, &Cause::ALL, 3),
+            "Cache not effective: tts-worker-build: nothing restored and 3 more (3 builds)"
+        );
+        assert_eq!(
+            subject(&b, &[Cause::NoUpload], 1),
+            "Cache not effective: tts-worker-build: nothing uploaded (1 build)"
+        );
+        b.project = format!("a{}", "x".repeat(254));
+        let s = subject(&b, &Cause::ALL, 20);
+        assert!(s.len() <= SUBJECT_LIMIT && s.ends_with("...: nothing restored and 3 more (20 builds)"), "{s}");
+    }
+}

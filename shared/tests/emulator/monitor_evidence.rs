@@ -1,0 +1,302 @@
+//! build-time-monitor's evidence that the cache works, against the emulator's CloudWatch Logs and
+//! S3: the build log (events/logs/ fixtures loaded as CodeBuild writes them, one event a line) and
+//! one listing of the cache location; the "cache not effective" notice after consecutive builds,
+//! once; logs that cannot be read said, never a failure; the log reader's paging and bounds.
+//!
+//! moto's GetLogEvents pages by event count (10,000 at most) with forward tokens that repeat at the
+//! end of the stream, as AWS documents; it does not cut pages at 1 MB as AWS does (the reader
+//! bounds bytes itself, page by page, so either way it stays within MONITOR_LOG_MAX_BYTES plus one
+//! page). PutLogEvents accepts events of the last 14 days only: fixtures are replayed ending now.
+
+use aws_sdk_cloudwatchlogs::types::InputLogEvent;
+use cache_sentinel::aws::logs::{BuildLogs, LogReadLimits};
+use cache_sentinel::monitor::evidence::{Cause, LogAccess};
+use cache_sentinel::monitor::{BuildTimeMonitor, MonitorConfig, Outcome};
+use cache_sentinel::testing::{self, ProjectFixture, Sandbox};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+fn monitor(s: &Sandbox, extra: &[(&str, &str)]) -> BuildTimeMonitor {
+    let mut env: HashMap<String, String> =
+        [("CACHE_BUCKET", s.bucket.as_str()), ("NOTIFY_TOPIC_ARN", s.topic.topic_arn.as_str())]
+            .iter()
+            .chain(extra)
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+    env.entry("MONITOR_INEFFECTIVE_CACHE_BUILDS".into()).or_insert_with(|| "3".into());
+    BuildTimeMonitor::new(MonitorConfig::from_env(&env).expect("config"), &s.clients)
+}
+
+fn logs_client(s: &Sandbox) -> aws_sdk_cloudwatchlogs::Client {
+    aws_sdk_cloudwatchlogs::Client::new(&s.clients.sdk)
+}
+
+/// Writes a log fixture to `group`/`stream` as CodeBuild would: one event a line, each at the time
+/// of the last CodeBuild line before it, the whole replayed to end a minute ago.
+async fn put_log(client: &aws_sdk_cloudwatchlogs::Client, group: &str, stream: &str, text: &str) {
+    let _ = client.create_log_group().log_group_name(group).send().await;
+    client.create_log_stream().log_group_name(group).log_stream_name(stream).send().await.expect("create stream");
+    let mut times = Vec::new();
+    let mut last: Option<i64> = None;
+    for line in text.lines() {
+        let stamp = line.strip_prefix("[Container] ").and_then(|r| r.get(..26));
+        if let Some(t) = stamp.and_then(|s| NaiveDateTime::parse_from_str(s, "%Y/%m/%d %H:%M:%S%.f").ok()) {
+            last = Some(t.and_utc().timestamp_millis());
+        }
+        times.push(last.unwrap_or(0));
+    }
+    let end = times.iter().copied().max().unwrap_or(0);
+    let shift = (Utc::now() - chrono::Duration::minutes(1)).timestamp_millis() - end;
+    let events: Vec<InputLogEvent> = text
+        .lines()
+        .zip(times)
+        .map(|(line, t)| {
+            let message = if line.is_empty() { " " } else { line };
+            InputLogEvent::builder()
+                .timestamp((t + shift).max(end + shift - 86_400_000))
+                .message(message)
+                .build()
+                .unwrap()
+        })
+        .collect();
+    for batch in events.chunks(5_000) {
+        client
+            .put_log_events()
+            .log_group_name(group)
+            .log_stream_name(stream)
+            .set_log_events(Some(batch.to_vec()))
+            .send()
+            .await
+            .expect("put log events");
+    }
+}
+
+/// CodeBuild's event time format ("Nov 20, 2026 9:15:01 AM").
+fn codebuild_time(t: DateTime<Utc>) -> String {
+    t.format("%b %-d, %Y %-I:%M:%S %p").to_string()
+}
+
+/// A final build event of `minutes`, started `started_minutes_ago`, on the S3 cache at
+/// `<bucket>/<project>`, its log at `/aws/codebuild/<project>`/`<uuid>`.
+fn final_event(s: &Sandbox, project: &str, uuid: &str, status: &str, minutes: i64, started_minutes_ago: i64) -> Value {
+    let mut event: Value = serde_json::from_str(include_str!("../../../events/build-succeeded.json")).unwrap();
+    let arn = format!("arn:aws:codebuild:{}:{}:build/{project}:{uuid}", testing::region(), testing::ACCOUNT);
+    let start = Utc::now() - chrono::Duration::minutes(started_minutes_ago);
+    let end = start + chrono::Duration::minutes(minutes);
+    event["id"] = json!(testing::unique("evt"));
+    event["region"] = json!(testing::region());
+    event["resources"] = json!([arn]);
+    event["detail"]["project-name"] = json!(project);
+    event["detail"]["build-id"] = json!(arn);
+    event["detail"]["build-status"] = json!(status);
+    let info = &mut event["detail"]["additional-information"];
+    info["cache"] = json!({"type": "S3", "location": format!("{}/{project}", s.bucket)});
+    info["logs"] = json!({"group-name": format!("/aws/codebuild/{project}"), "stream-name": uuid});
+    let (start, end) = (codebuild_time(start), codebuild_time(end));
+    info["build-start-time"] = json!(start);
+    info["phases"] = json!([
+        {"phase-context": [], "start-time": start, "end-time": end, "duration-in-seconds": minutes * 60, "phase-type": "BUILD", "phase-status": status},
+        {"start-time": end, "phase-type": "COMPLETED"}
+    ]);
+    event
+}
+
+#[tokio::test]
+async fn the_slow_build_email_carries_the_log_evidence() {
+    let s = Sandbox::new().await;
+    let project = ProjectFixture::new(&testing::unique("tts")).create(&s.clients).await;
+    let uuid = testing::unique("b");
+    put_log(
+        &logs_client(&s),
+        &format!("/aws/codebuild/{project}"),
+        &uuid,
+        include_str!("../../../events/logs/buildkit-partly-cached.log"),
+    )
+    .await;
+    // CodeBuild's upload: an object written after the build started.
+    s.clients
+        .s3
+        .put_object()
+        .bucket(&s.bucket)
+        .key(format!("{project}/5c1d-cache"))
+        .body(b"x".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let event = final_event(&s, &project, &uuid, "SUCCEEDED", 33, 40);
+
+    let report = monitor(&s, &[]).handle(&event).await.expect("monitor");
+    let b = &report.builds[0];
+    assert_eq!(b.outcome, Outcome::Notified, "{report:?}");
+    let evidence = b.evidence.as_ref().expect("evidence in the JSON result");
+    assert!(matches!(evidence.log, LogAccess::Read(r) if r.complete && r.pages >= 1), "{:?}", evidence.log);
+    assert_eq!(evidence.problems.code(), "nnnn", "restored, uploaded, cache defined, layers reused");
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["builds"][0]["evidence"]["found"]["docker"]["cached"], 3);
+    let received = s.topic.drain().await;
+    assert_eq!(received.len(), 1, "{received:?}");
+    let body = &received[0].message;
+    for line in [
+        "Restore:   S3 cache restored in 7 s",
+        "Docker:    3 of 19 steps cached (15%, BuildKit); first rebuilt: COPY requirements.txt .",
+        "Upload:    written to s3://",
+        "Log:       read the whole log (152 lines)",
+    ] {
+        assert!(body.contains(line), "body lacks {line:?}:\n{body}");
+    }
+}
+
+#[tokio::test]
+async fn a_buildspec_without_cache_is_notified_once_after_three_builds() {
+    let s = Sandbox::new().await;
+    let project = ProjectFixture::new(&testing::unique("worker")).create(&s.clients).await;
+    let logs = logs_client(&s);
+    let monitor = monitor(&s, &[]);
+    let mut notices = Vec::new();
+    for n in 0..4 {
+        let uuid = testing::unique("b");
+        put_log(
+            &logs,
+            &format!("/aws/codebuild/{project}"),
+            &uuid,
+            include_str!("../../../events/logs/no-cache-in-buildspec.log"),
+        )
+        .await;
+        // Fast builds (2 minutes, a first build's range is 20-28): no slow-build notice.
+        let event = final_event(&s, &project, &uuid, "SUCCEEDED", 2, 60 - n * 10);
+        let report = monitor.handle(&event).await.expect("monitor");
+        let b = &report.builds[0];
+        assert_eq!(b.outcome, Outcome::WithinTime, "{report:?}");
+        assert_eq!(b.evidence.as_ref().unwrap().problems.code(), "yyyy");
+        notices.push(b.cache_notice.clone());
+    }
+    assert_eq!(notices[0], None);
+    assert_eq!(notices[1], None);
+    let third = notices[2].as_ref().expect("the third build completes the streak");
+    assert_eq!(third.outcome, Outcome::Notified);
+    assert_eq!(third.causes, Cause::ALL.to_vec());
+    assert_eq!(notices[3].as_ref().map(|n| n.outcome), Some(Outcome::AlreadyNotified), "once per project and cause");
+    let received = s.topic.drain().await;
+    assert_eq!(received.len(), 1, "{received:?}");
+    let n = &received[0];
+    assert_eq!(n.attributes.get("kind").map(String::as_str), Some("cache-not-effective"));
+    let subject = n.subject.as_deref().unwrap();
+    assert!(subject.starts_with(&format!("Cache not effective: {project}: nothing restored")), "{subject}");
+    assert!(subject.len() <= 99, "{subject}");
+    assert!(n.message.contains("Cache is not defined in the buildspec"), "{}", n.message);
+    assert!(n.message.contains("cache:\n        paths:"), "{}", n.message);
+
+    // A build with the cache working again releases the markers: a relapse would be notified again.
+    let uuid = testing::unique("b");
+    put_log(
+        &logs,
+        &format!("/aws/codebuild/{project}"),
+        &uuid,
+        include_str!("../../../events/logs/buildkit-partly-cached.log"),
+    )
+    .await;
+    s.clients
+        .s3
+        .put_object()
+        .bucket(&s.bucket)
+        .key(format!("{project}/new-cache"))
+        .body(b"x".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let report = monitor.handle(&final_event(&s, &project, &uuid, "SUCCEEDED", 2, 5)).await.expect("monitor");
+    assert_eq!(report.builds[0].recovered, Cause::ALL.to_vec(), "{report:?}");
+}
+
+#[tokio::test]
+async fn logs_that_cannot_be_read_are_said_not_failed() {
+    let s = Sandbox::new().await;
+    let project = ProjectFixture::new(&testing::unique("tts")).create(&s.clients).await;
+    let event = final_event(&s, &project, &testing::unique("missing"), "SUCCEEDED", 33, 40);
+    let report = monitor(&s, &[]).handle(&event).await.expect("a missing log is no failure");
+    let evidence = report.builds[0].evidence.as_ref().unwrap();
+    assert!(matches!(evidence.log, LogAccess::NotFound { .. }), "{:?}", evidence.log);
+    let received = s.topic.drain().await;
+    assert!(
+        received[0].message.contains("Log:       not read: the log stream does not exist"),
+        "{}",
+        received[0].message
+    );
+    assert!(received[0].message.contains("Upload:    nothing was uploaded to s3://"), "{}", received[0].message);
+}
+
+#[tokio::test]
+async fn a_marker_without_a_build_id_is_keyed_by_the_event() {
+    let s = Sandbox::new().await;
+    let project = ProjectFixture::new(&testing::unique("tts")).create(&s.clients).await;
+    let mut event = final_event(&s, &project, &testing::unique("b"), "SUCCEEDED", 33, 40);
+    event["detail"].as_object_mut().unwrap().remove("build-id");
+    let monitor = monitor(&s, &[]);
+    assert_eq!(monitor.handle(&event).await.unwrap().builds[0].outcome, Outcome::Notified);
+    assert_eq!(monitor.handle(&event).await.unwrap().builds[0].outcome, Outcome::AlreadyNotified, "a redelivery");
+    event["id"] = json!(testing::unique("evt"));
+    assert_eq!(
+        monitor.handle(&event).await.unwrap().builds[0].outcome,
+        Outcome::Notified,
+        "another event of the project is not silenced"
+    );
+    assert_eq!(s.topic.drain().await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_stopped_build_is_reported_only_past_its_expected_time() {
+    let s = Sandbox::new().await;
+    let project = ProjectFixture::new(&testing::unique("tts")).create(&s.clients).await;
+    let monitor = monitor(&s, &[]);
+    let early = final_event(&s, &project, &testing::unique("b"), "STOPPED", 10, 40);
+    assert_eq!(monitor.handle(&early).await.unwrap().builds[0].outcome, Outcome::Stopped);
+    assert!(s.topic.drain().await.is_empty());
+    let late = final_event(&s, &project, &testing::unique("b"), "STOPPED", 33, 40);
+    assert_eq!(monitor.handle(&late).await.unwrap().builds[0].outcome, Outcome::Notified);
+    let received = s.topic.drain().await;
+    assert!(
+        received[0].message.contains("was stopped after 33 min 0 s; it had run past its expected time"),
+        "{}",
+        received[0].message
+    );
+}
+
+#[tokio::test]
+async fn the_log_reader_pages_to_the_end_or_stops_at_its_bound_and_reads_the_tail() {
+    let s = Sandbox::new().await;
+    let client = logs_client(&s);
+    let group = format!("/aws/codebuild/{}", testing::unique("pages"));
+    let mut text = String::from("[Container] 2026/11/20 09:15:41.992301 Downloading S3 cache...\n");
+    for i in 0..24_998 {
+        text.push_str(&format!("#9 {i}.0 line {i}\n"));
+    }
+    text.push_str("[Container] 2026/11/20 09:48:31.770912 Uploading S3 cache...\n");
+    put_log(&client, &group, "s", &text).await;
+    let reader = BuildLogs::new(client);
+    let (mut head, mut tail) = (0u64, 0u64);
+    let all = reader
+        .read(&group, "s", LogReadLimits { max_pages: 100, max_bytes: 256_000_000 }, |_, _| head += 1, |_, _| tail += 1)
+        .await
+        .expect("read");
+    assert!(all.complete && !all.tail_read, "{all:?}");
+    assert_eq!((head, tail, all.events), (25_000, 0, 25_000));
+    assert_eq!(all.pages, 4, "10,000 + 10,000 + 5,000, then the repeated token");
+    let (mut head, mut tails) = (0u64, Vec::new());
+    let bounded = reader
+        .read(
+            &group,
+            "s",
+            LogReadLimits { max_pages: 1, max_bytes: 256_000_000 },
+            |_, _| head += 1,
+            |m, _| tails.push(m.to_owned()),
+        )
+        .await
+        .expect("read");
+    assert!(!bounded.complete && bounded.tail_read, "{bounded:?}");
+    assert_eq!((bounded.pages, head), (2, 10_000));
+    assert_eq!(tails.last().map(String::as_str), Some("[Container] 2026/11/20 09:48:31.770912 Uploading S3 cache..."));
+    let missing =
+        reader.read(&group, "nope", LogReadLimits { max_pages: 1, max_bytes: 64_000 }, |_, _| {}, |_, _| {}).await;
+    assert_eq!(missing.expect_err("no such stream").kind, cache_sentinel::error::AwsErrorKind::NotFound);
+}
