@@ -3,6 +3,7 @@
 //! dominates the build.
 
 mod backdating;
+mod codebuild_builds;
 mod guard;
 mod monitor;
 mod pruner;
