@@ -3,7 +3,11 @@
 
 pub mod codebuild;
 pub mod s3;
+#[cfg(feature = "cli")]
+pub mod session;
 pub mod sns;
+#[cfg(feature = "cli")]
+pub mod sts;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
