@@ -28,11 +28,16 @@ pub async fn run(global: &Global, apply: bool, pages_per_step: u16) -> Result<u8
         let one_step = needs_one_step(&config);
         let stop = Arc::new(AtomicBool::new(false));
         watch_ctrl_c(stop.clone(), one_step);
-        let bar = progress::spinner("", "{spinner} listed {pos} objects ({per_sec}), {msg} [{elapsed}]");
+        let bar = progress::spinner("", "{spinner} listed {pos} objects, {msg} [{elapsed}]");
         let pages = (!one_step).then_some(usize::from(pages_per_step));
         let totals = sweep_in_steps(&config, &clients, clock, &event, pages, &stop, |t| {
+            let rate = t.deleted as f64 / bar.elapsed().as_secs_f64().max(0.001);
             bar.set_position(t.scanned);
-            bar.set_message(format!("deleted {} ({} freed)", t.deleted, output::bytes(t.bytes_freed)));
+            bar.set_message(format!(
+                "deleted {} ({} freed, {rate:.0} objects/s)",
+                t.deleted,
+                output::bytes(t.bytes_freed)
+            ));
         })
         .await;
         bar.finish_and_clear();
@@ -154,6 +159,8 @@ fn render(t: &SweepTotals, apply: bool) -> String {
             &format!("\nInterrupted: the resume state is saved (after {after}); run the same command to continue.\n"),
             Tone::Warn,
         ));
+    } else if let Some(why) = t.stopped.as_deref().filter(|s| !t.finished && s.starts_with("error")) {
+        out.push_str(&output::tone(&format!("\nStopped by an {why}\n"), Tone::Bad));
     } else if let Some(why) = t.stopped.as_deref().filter(|_| !t.finished) {
         out.push_str(&format!("\nStopped before the end of the listing: {why}; the next run continues.\n"));
     }
