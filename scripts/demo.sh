@@ -59,9 +59,7 @@ invoke() { # FUNCTION EVENT_FILE
 # shellcheck source=scripts/demo/monitor.sh
 . scripts/demo/monitor.sh
 
-say "cache-sentinel audit: the emulator's projects as a person (or CI, with --json and the exit code) sees them"
-status=0
-"$ROOT/target/debug/cache-sentinel" audit || status=$?
-echo "(exit code $status: 0 nothing needs attention, 1 something does, 2 an error)"
+# shellcheck source=scripts/demo/cli.sh
+. scripts/demo/cli.sh
 
 say "Done. Every function ran behind the Lambda Runtime API against the emulator; nothing reached AWS."
