@@ -40,7 +40,9 @@ else
 fi
 
 start=$(date +%s)
-cargo lambda build --release --workspace "$target" "${compiler[@]}"
+# The CLI is not a Lambda function, and building it together with them would unify its
+# dependencies' features (aws-config's SSO and credential_process) into the functions' binaries.
+cargo lambda build --release --workspace --exclude cache-sentinel-cli "$target" "${compiler[@]}"
 elapsed=$(( $(date +%s) - start ))
 
 status=0

@@ -8,7 +8,10 @@ binaries: an object put with the user metadata `emulator-age-seconds: N` (header
 `x-amz-meta-emulator-age-seconds`) gets a LastModified N seconds in the past; a build started with
 the environment variable override `EMULATOR_STARTED_SECONDS_AGO=N` starts N seconds in the past,
 and with `EMULATOR_KEEP_RUNNING=true` stays IN_PROGRESS when read (moto completes every build it
-reads). Real AWS has no such things; the functions never send them.
+reads). A build started with the override
+`EMULATOR_BUILD` (JSON: start, status, phases, exported variables, source version) is reported
+exactly so, for deterministic build-time reports, and builds are numbered 1, 2, 3... per project.
+Real AWS has no such things; the functions never send them.
 
 CodeBuild listings follow the API reference: ListProjects, ListBuilds and ListBuildsForProject
 return at most 100 items and a nextToken (moto returns everything at once, unsorted); ListBuilds
@@ -243,7 +246,14 @@ _original_list_builds_for_project = CodeBuildResponse.list_builds_for_project
 
 def list_builds_for_project(self):
     _original_list_builds_for_project(self)  # moto's validation: name required, project exists
-    return _page(self, _builds_newest_first(self, self._get_param("projectName")), "ids")
+    ids = _builds_newest_first(self, self._get_param("projectName"))
+    order = self._get_param("sortOrder")
+    if order is not None and order not in ("ASCENDING", "DESCENDING"):
+        raise InvalidInputException(f"Invalid sortOrder: {order!r}; valid values are ASCENDING, DESCENDING")
+    # "If the project has more than 100 builds, setting the sort order will result in an error."
+    if order is not None and len(ids) > PAGE_SIZE:
+        raise InvalidInputException("sortOrder cannot be set for a project with more than 100 builds")
+    return _page(self, ids, "ids")
 
 
 _original_batch_get_builds = CodeBuildResponse.batch_get_builds
@@ -352,6 +362,95 @@ def get_bucket_versioning(self):
 
 
 S3Response.get_bucket_versioning = get_bucket_versioning
+
+
+
+# --- CodeBuild builds as AWS numbers and lists them ----------------------------------------------
+# buildNumber: "For each project, the buildNumber of its first build is 1. The buildNumber of each
+# subsequent build is incremented by 1" (moto draws a random number). ListBuildsForProject: "sorted
+# by build number ... If this is not specified, the results are sorted in descending order", at
+# most 100 ids a page with a nextToken, and "If the project has more than 100 builds, setting the
+# sort order will result in an error" (moto returns every id, oldest first, whatever is asked).
+#
+# Emulator-only aid, for deterministic tests and demos of build-time reports: a build started with
+# the environment variable override EMULATOR_BUILD (JSON) is reported exactly as described there:
+#   {"start": "2026-11-20T09:00:00Z", "status": "SUCCEEDED", "phases": [["QUEUED", 30], ["BUILD", 600]],
+#    "exported": {"CACHE_SENTINEL_SCENARIO": "app"}, "sourceVersion": "abc123"}
+# Phases run back to back from the start; a final status ends the build when its last phase ends;
+# IN_PROGRESS leaves the build running in its last phase. Real CodeBuild has no such thing (it would
+# only pass the variable to the build); cache-sentinel never sends it.
+FIXED_BUILDS = {}
+
+
+def _build_number_and_fixed(original):
+    def wrapper(self):
+        body = json.loads(original(self))
+        build = body.get("build") or {}
+        project = build.get("projectName")
+        history = self.codebuild_backend.build_metadata_history.get(project) or []
+        if history:
+            history[-1]["buildNumber"] = len(history)
+            build["buildNumber"] = len(history)
+        for variable in self._get_param("environmentVariablesOverride") or []:
+            if variable.get("name") == "EMULATOR_BUILD":
+                try:
+                    spec = json.loads(variable.get("value") or "")
+                    if not isinstance(spec, dict):
+                        raise ValueError("not an object")
+                except ValueError as e:
+                    raise InvalidInputException(f"EMULATOR_BUILD is not a JSON object: {e}")
+                FIXED_BUILDS[build["id"]] = spec
+                body["build"] = _fixed_build(build, spec)
+        return json.dumps(body)
+
+    return wrapper
+
+
+def _fixed_build(build, spec):
+    from datetime import datetime
+
+    start = datetime.fromisoformat(str(spec.get("start", "2026-01-01T00:00:00Z")).replace("Z", "+00:00")).timestamp()
+    status = spec.get("status", "SUCCEEDED")
+    build = dict(build)
+    build["startTime"] = start
+    phases, at = [], start
+    for name, seconds in spec.get("phases") or []:
+        phases.append({"phaseType": name, "phaseStatus": "SUCCEEDED", "startTime": at, "endTime": at + seconds,
+                       "durationInSeconds": seconds})
+        at += seconds
+    build["buildStatus"] = status
+    if status == "IN_PROGRESS":
+        build.pop("endTime", None)
+        if phases:
+            last = phases[-1]
+            for key in ("phaseStatus", "endTime", "durationInSeconds"):
+                last.pop(key, None)
+            build["currentPhase"] = last["phaseType"]
+    else:
+        if phases:
+            phases[-1]["phaseStatus"] = status
+        phases.append({"phaseType": "COMPLETED", "startTime": at})
+        build["endTime"] = at
+        build["currentPhase"] = "COMPLETED"
+    build["phases"] = phases
+    if "sourceVersion" in spec:
+        build["sourceVersion"] = build["resolvedSourceVersion"] = spec["sourceVersion"]
+    build["exportedEnvironmentVariables"] = [{"name": k, "value": v} for k, v in (spec.get("exported") or {}).items()]
+    return build
+
+
+def _with_fixed_builds(original):
+    def wrapper(self):
+        body = json.loads(original(self))
+        body["builds"] = [_fixed_build(b, FIXED_BUILDS[b["id"]]) if b.get("id") in FIXED_BUILDS else b
+                          for b in body.get("builds") or []]
+        return json.dumps(body)
+
+    return wrapper
+
+
+CodeBuildResponse.start_build = _build_number_and_fixed(CodeBuildResponse.start_build)
+CodeBuildResponse.batch_get_builds = _with_fixed_builds(CodeBuildResponse.batch_get_builds)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
 //! (`guard::plan`), and effects live in the AWS adapters (`aws`), so the logic is tested without the
 //! network and the adapters against an emulator.
 
+pub mod audit;
 pub mod aws;
 pub mod build;
 pub mod clock;
@@ -18,7 +19,9 @@ pub mod lambda;
 pub mod monitor;
 pub mod notify;
 pub mod project;
+pub mod prune_steps;
 pub mod pruner;
+pub mod recent_builds;
 pub mod startup;
 pub mod telemetry;
 

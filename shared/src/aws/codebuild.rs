@@ -86,16 +86,12 @@ impl CodeBuildProjects {
 
 impl CodeBuildProjects {
     /// The ids of a project's most recent builds, newest first as CodeBuild sorts them, at most
-    /// `limit` (ListBuildsForProject pages of up to 100, stopping once `limit` ids are in).
+    /// `limit` (ListBuildsForProject pages of up to 100, stopping once `limit` ids are in). No
+    /// sortOrder: descending by build number is the default, and the API refuses a sort order for
+    /// a project with more than 100 builds.
     pub async fn recent_build_ids(&self, project: &str, limit: usize) -> Result<Vec<String>, AwsError> {
         let mut ids = Vec::new();
-        let mut pages = self
-            .client
-            .list_builds_for_project()
-            .project_name(project)
-            .sort_order(SortOrderType::Descending)
-            .into_paginator()
-            .send();
+        let mut pages = self.client.list_builds_for_project().project_name(project).into_paginator().send();
         while ids.len() < limit {
             let Some(page) = pages.next().await else { break };
             let page = page.map_err(|e| AwsError::from_sdk("codebuild:ListBuildsForProject", e))?;

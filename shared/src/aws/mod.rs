@@ -6,7 +6,11 @@ pub mod codebuild;
 pub mod logs;
 pub mod s3;
 pub mod s3_records;
+#[cfg(feature = "cli")]
+pub mod session;
 pub mod sns;
+#[cfg(feature = "cli")]
+pub mod sts;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};

@@ -49,15 +49,23 @@ async fn build_listings_page_by_100_newest_first() {
         .expect("list");
     assert_eq!(second.ids(), &ids[100..]);
     assert!(second.next_token().is_none());
-    let ascending = clients
+    // "If the project has more than 100 builds, setting the sort order will result in an error."
+    let err = clients
         .codebuild
         .list_builds_for_project()
         .project_name(&project)
         .sort_order(SortOrderType::Ascending)
         .send()
         .await
-        .expect("list");
-    assert_eq!(ascending.ids()[0], ids[129], "ASCENDING: oldest first");
+        .expect_err("a sort order past 100 builds");
+    assert_eq!(err.as_service_error().and_then(|e| e.code()), Some("InvalidInputException"));
+    // The account-wide ListBuilds has no such limit: ASCENDING lists ours oldest first.
+    let mut ascending = Vec::new();
+    let mut pages = clients.codebuild.list_builds().sort_order(SortOrderType::Ascending).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        ascending.extend(page.expect("list builds").ids().iter().filter(|id| ids.contains(id)).cloned());
+    }
+    assert_eq!(ascending.first(), Some(&ids[129]), "ASCENDING: oldest first");
 
     // The account-wide listing: every page at most 100, ours in newest-first order among the rest.
     let mut all = Vec::new();

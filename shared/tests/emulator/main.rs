@@ -3,6 +3,7 @@
 //! dominates the build.
 
 mod backdating;
+mod codebuild_builds;
 mod codebuild_listings;
 mod fake_s3_drift;
 mod guard;

@@ -1,0 +1,124 @@
+//! The command line: four commands and the options they share.
+
+use clap::{Args, Parser, Subcommand};
+
+/// Exit codes: 0 nothing needs attention, 1 something does, 2 an error stopped the command
+/// (130: a prune interrupted with Ctrl-C, its resume state saved).
+#[derive(Debug, Parser)]
+#[command(
+    name = "cache-sentinel",
+    version,
+    about = "Keep AWS CodeBuild projects on a working S3 cache: audit, heal, prune, report."
+)]
+#[command(after_help = "Configuration: the same environment variables as the Lambda functions (CACHE_BUCKET, \
+CACHE_KEY_PREFIX, PROJECT_INCLUDE, PRUNE_KEEP_NEWEST, MONITOR_EXPECTED_TIMES, ...); flags override them. \
+AWS: the standard chain (AWS_PROFILE, AWS_REGION, ~/.aws/config, SSO, AWS_ENDPOINT_URL for an emulator).\n\
+Exit codes: 0 nothing needs attention, 1 something does, 2 error, 130 interrupted.")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Named profile from ~/.aws/config (overrides AWS_PROFILE).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// AWS region (overrides AWS_REGION and the profile's region).
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Machine-readable JSON on stdout instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// The cache bucket (overrides CACHE_BUCKET; default codebuild-cache-<account>-<region>).
+    #[arg(long, global = true, value_name = "BUCKET")]
+    pub bucket: Option<String>,
+    /// Set a configuration variable for this run, as the Lambdas read it (repeatable):
+    /// --set PRUNE_KEEP_NEWEST=5.
+    #[arg(long = "set", global = true, value_name = "VARIABLE=VALUE")]
+    pub set: Vec<String>,
+    /// Log what the library does to stderr (-v info, -vv debug; RUST_LOG wins).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// The time to judge ages and running builds by (RFC 3339), instead of the clock: for replays
+    /// and reproducible output.
+    #[arg(long, global = true, hide = true, value_name = "RFC3339")]
+    pub now: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Every project: cache now, what the guard would do and why, last build vs its expected time.
+    Audit(ProjectArgs),
+    /// The guard's plans for every project; a dry run unless --apply.
+    Heal {
+        #[command(flatten)]
+        projects: ProjectArgs,
+        /// Change the projects (UpdateProject) and send the guard's notices.
+        #[arg(long)]
+        apply: bool,
+    },
+    /// The pruner's plan: what it would delete, by reason and project; deletes with --apply.
+    Prune {
+        /// Delete (Ctrl-C stops cleanly after the current step; the next run resumes).
+        #[arg(long)]
+        apply: bool,
+        /// Listing pages (1,000 objects each) per resumable step of --apply.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=1000), value_name = "N")]
+        pages_per_step: u16,
+    },
+    /// Recent builds per project: duration, scenario, queue time, p50/p90, which exceeded their range.
+    Report {
+        #[command(flatten)]
+        projects: ProjectArgs,
+        /// Builds shown per project.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=100), value_name = "N")]
+        builds: u16,
+    },
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ProjectArgs {
+    /// Only projects matching this glob (`*`, `?`; repeatable). Overrides PROJECT_INCLUDE;
+    /// PROJECT_EXCLUDE still applies.
+    #[arg(long = "project", value_name = "GLOB")]
+    pub patterns: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_parse() {
+        let cli = Cli::parse_from([
+            "cache-sentinel",
+            "heal",
+            "--project",
+            "tts-*",
+            "--project",
+            "web",
+            "--apply",
+            "--region",
+            "ap-south-1",
+        ]);
+        match cli.command {
+            Command::Heal { projects, apply } => {
+                assert_eq!(projects.patterns, vec!["tts-*", "web"]);
+                assert!(apply);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(cli.global.region.as_deref(), Some("ap-south-1"));
+        assert!(Cli::try_parse_from(["cache-sentinel", "report", "--builds", "0"]).is_err());
+        assert!(Cli::try_parse_from(["cache-sentinel", "prune", "--project", "x"]).is_err());
+    }
+}

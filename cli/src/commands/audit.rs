@@ -1,0 +1,164 @@
+//! `cache-sentinel audit`: every project in scope, its cache now, what the guard would do and why,
+//! and its last build against its expected range. Changes nothing.
+
+use crate::args::{Global, ProjectArgs};
+use crate::failure::{CliError, EXIT_ATTENTION, EXIT_ERROR, EXIT_OK};
+use crate::output::{self, Tone, cell};
+use crate::progress;
+use crate::settings::{self, LayeredEnv};
+use cache_sentinel::audit::{AuditReport, Auditor, ProjectAudit};
+use cache_sentinel::aws::s3::BucketStatus;
+use cache_sentinel::guard::HealAction;
+use cache_sentinel::monitor::judge::fmt_duration;
+use cache_sentinel::recent_builds::BuildRow;
+use futures::StreamExt;
+use serde::Serialize;
+
+/// Projects read concurrently (each costs ListBuildsForProject and BatchGetBuilds).
+const CONCURRENCY: usize = 8;
+
+pub async fn run(global: &Global, args: &ProjectArgs) -> Result<u8, CliError> {
+    let env = LayeredEnv::from_flags(global)?.with_projects(&args.patterns);
+    let (guard, monitor) = (env.guard()?, env.monitor()?);
+    let clock = settings::clock(global)?;
+    let clients = settings::clients(global).await?;
+    let account = settings::account_if_needed(&env, &clients).await?;
+    let auditor = Auditor::new(guard, monitor, &clients, clock);
+    let scope = auditor.scope(account.as_deref()).await?;
+
+    let bar = progress::bar(scope.projects.len() as u64, "reading projects and builds");
+    let lines: Vec<ProjectAudit> = futures::stream::iter(&scope.projects)
+        .map(|project| {
+            let (auditor, scope, bar) = (&auditor, &scope, &bar);
+            async move {
+                let line = auditor.audit_project(scope, project).await;
+                bar.inc(1);
+                line
+            }
+        })
+        .buffered(CONCURRENCY)
+        .collect()
+        .await;
+    bar.finish_and_clear();
+    let report = auditor.report(scope, lines);
+
+    if global.json {
+        output::print_json(&AuditJson {
+            needs_attention: report.needing_attention(),
+            errors: report.errors(),
+            report: &report,
+        })?;
+    } else {
+        output::print(&render(&report))?;
+    }
+    Ok(if report.errors() > 0 {
+        EXIT_ERROR
+    } else if report.needing_attention() > 0 {
+        EXIT_ATTENTION
+    } else {
+        EXIT_OK
+    })
+}
+
+#[derive(Serialize)]
+struct AuditJson<'a> {
+    needs_attention: usize,
+    errors: usize,
+    #[serde(flatten)]
+    report: &'a AuditReport,
+}
+
+fn render(report: &AuditReport) -> String {
+    let mut out = format!(
+        "Audit of {} in {}; cache bucket {} ({})\n\n",
+        output::count(report.projects.len(), "project", "projects"),
+        report.region,
+        report.bucket,
+        bucket_status(&report.bucket_status)
+    );
+    if !report.projects.is_empty() {
+        let mut table = output::table(&["PROJECT", "CACHE NOW", "GUARD", "LAST BUILD"]);
+        for line in &report.projects {
+            table.add_row(vec![
+                cell(&line.project, Tone::Plain),
+                cell(&line.cache, if line.cache.is_s3() { Tone::Plain } else { Tone::Warn }),
+                guard_cell(line),
+                last_build_cell(line),
+            ]);
+        }
+        out.push_str(&format!("{}\n", table.trim_fmt()));
+    }
+    let attention: Vec<&ProjectAudit> = report.projects.iter().filter(|p| !p.attention.is_empty()).collect();
+    if attention.is_empty() {
+        out.push_str(&format!("\n{}\n", output::tone("Nothing needs attention.", Tone::Good)));
+    } else {
+        out.push_str(&format!("\n{}\n", output::tone(&format!("Needs attention ({}):", attention.len()), Tone::Warn)));
+        for line in attention {
+            out.push_str(&format!("  {}\n", line.project));
+            for why in &line.attention {
+                out.push_str(&format!("    - {why}\n"));
+            }
+            for advice in &line.guard.advice {
+                out.push_str(&format!("    advice: {advice}\n"));
+            }
+        }
+    }
+    for line in report.projects.iter().filter(|p| p.error.is_some()) {
+        let error = line.error.as_ref().map(crate::failure::describe_aws).unwrap_or_default();
+        out.push_str(&format!("{} {}: {error}\n", output::tone("Error:", Tone::Bad), line.project));
+    }
+    if !report.out_of_scope.is_empty() {
+        out.push_str(&format!(
+            "\nNot audited (out of scope: PROJECT_INCLUDE/PROJECT_EXCLUDE or --project): {}\n",
+            output::count(report.out_of_scope.len(), "project", "projects")
+        ));
+    }
+    if !report.vanished.is_empty() {
+        out.push_str(&format!("Deleted while the audit ran: {}\n", report.vanished.join(", ")));
+    }
+    out
+}
+
+fn bucket_status(status: &BucketStatus) -> String {
+    match status {
+        BucketStatus::Usable { region: Some(region) } => format!("usable, in {region}"),
+        BucketStatus::Usable { region: None } => "usable".into(),
+        BucketStatus::Missing => "does not exist".into(),
+        BucketStatus::Forbidden { reason } => format!("not accessible: {reason}"),
+        BucketStatus::Unreachable { reason } => format!("could not be checked: {reason}"),
+    }
+}
+
+fn guard_cell(line: &ProjectAudit) -> comfy_table::Cell {
+    let plan = &line.guard;
+    match plan.action {
+        HealAction::NoChange => cell("no change", Tone::Good),
+        HealAction::Heal => cell(format!("would heal to {}", plan.after), Tone::Warn),
+        HealAction::Refuse => cell("would refuse (see below)", Tone::Bad),
+        HealAction::Skip => cell(format!("skip: {}", plan.reason), Tone::Plain),
+    }
+}
+
+fn last_build_cell(line: &ProjectAudit) -> comfy_table::Cell {
+    match (&line.last_build, &line.error) {
+        (_, Some(_)) => cell("error (see below)", Tone::Bad),
+        (None, None) => cell("no builds", Tone::Plain),
+        (Some(build), None) => {
+            let verdict = if build.over_expected {
+                "over"
+            } else if build.over_baseline {
+                "over baseline"
+            } else {
+                "ok"
+            };
+            cell(build_summary(build, verdict), if build.slow { Tone::Bad } else { Tone::Good })
+        }
+    }
+}
+
+/// "#5 SUCCEEDED 9 min 0 s, app 8-12 min: ok"
+pub fn build_summary(build: &BuildRow, verdict: &str) -> String {
+    let number = build.build_number.map(|n| format!("#{n} ")).unwrap_or_default();
+    let took = build.duration_seconds.map(fmt_duration).unwrap_or_else(|| "?".into());
+    format!("{number}{} {took}, {} {}: {verdict}", build.status, build.scenario.as_str(), build.expected)
+}

@@ -1,0 +1,136 @@
+//! `cache-sentinel heal`: the guard's sweep over every project in scope, exactly as the Lambda's
+//! hourly sweep runs it (the library's `CacheGuard` with a scheduled event): a dry run unless
+//! `--apply`, then the same UpdateProject calls and the same notices.
+
+use crate::args::{Global, ProjectArgs};
+use crate::failure::{CliError, EXIT_ATTENTION, EXIT_OK};
+use crate::output::{self, Tone, cell};
+use crate::progress;
+use crate::settings::{self, LayeredEnv};
+use cache_sentinel::guard::service::Outcome;
+use cache_sentinel::guard::{CacheGuard, GuardReport, ProjectOutcome};
+use serde_json::json;
+
+pub async fn run(global: &Global, args: &ProjectArgs, apply: bool) -> Result<u8, CliError> {
+    let mut env = LayeredEnv::from_flags(global)?.with_projects(&args.patterns);
+    env.set("DRY_RUN", if apply { "false" } else { "true" }, if apply { "--apply" } else { "heal without --apply" });
+    let config = env.guard()?;
+    let filter = config.common.projects.clone();
+    let topic = config.common.topic_arn.clone();
+    let clock = settings::clock(global)?;
+    let clients = settings::clients(global).await?;
+    let account = cache_sentinel::aws::sts::caller_account(&clients.sdk).await?;
+    let guard = CacheGuard::new(config, &clients);
+    let event = sweep_event("heal", &account, clients.region_or_default(), clock.now());
+
+    let spinner = progress::spinner("checking projects", "{spinner} {msg} ({elapsed})");
+    let report = guard.handle(&event).await;
+    spinner.finish_and_clear();
+    let report = report?;
+
+    // Projects out of scope are only named by the sweep, never read: counted, not listed.
+    let (shown, out_of_scope): (Vec<&ProjectOutcome>, Vec<&ProjectOutcome>) =
+        report.projects.iter().partition(|p| p.outcome != Outcome::Skipped || filter.check(&p.project).is_ok());
+    if global.json {
+        output::print_json(&report)?;
+    } else {
+        output::print(&render(&report, &shown, out_of_scope.len(), topic.as_deref()))?;
+    }
+    let open = report.count(Outcome::Refused) + if apply { 0 } else { report.count(Outcome::WouldHeal) };
+    Ok(if open > 0 { EXIT_ATTENTION } else { EXIT_OK })
+}
+
+/// The scheduled event the Lambda's sweep receives from EventBridge, for the library's guard and
+/// pruner to handle as a sweep.
+pub fn sweep_event(
+    command: &str,
+    account: &str,
+    region: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> serde_json::Value {
+    json!({
+        "version": "0",
+        "id": format!("cache-sentinel-cli-{command}-{}", now.format("%Y%m%dT%H%M%SZ")),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": account,
+        "time": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "region": region,
+        "resources": [],
+        "detail": {}
+    })
+}
+
+fn outcome(o: Outcome) -> (&'static str, Tone) {
+    match o {
+        Outcome::Unchanged => ("unchanged", Tone::Good),
+        Outcome::Healed => ("healed", Tone::Good),
+        Outcome::WouldHeal => ("would heal", Tone::Warn),
+        Outcome::Skipped => ("skipped", Tone::Plain),
+        Outcome::Refused => ("refused", Tone::Bad),
+        Outcome::Failed => ("failed", Tone::Bad),
+    }
+}
+
+fn render(report: &GuardReport, shown: &[&ProjectOutcome], out_of_scope: usize, topic: Option<&str>) -> String {
+    let mode = if report.dry_run { "dry run: nothing changed; --apply to change" } else { "applied" };
+    let mut out = format!("Heal ({mode}); cache bucket {}\n\n", report.bucket);
+    if !shown.is_empty() {
+        let mut table = output::table(&["PROJECT", "OUTCOME", "BEFORE", "AFTER"]);
+        for p in shown {
+            let (label, tone) = outcome(p.outcome);
+            let show = |c: &Option<cache_sentinel::project::CacheSetting>| {
+                c.as_ref().map(|c| c.to_string()).unwrap_or_else(|| "-".into())
+            };
+            let after =
+                if p.after == p.before && p.before.is_some() { "(unchanged)".to_owned() } else { show(&p.after) };
+            table.add_row(vec![
+                cell(&p.project, Tone::Plain),
+                cell(label, tone),
+                cell(show(&p.before), Tone::Plain),
+                cell(after, tone),
+            ]);
+        }
+        out.push_str(&format!("{}\n", table.trim_fmt()));
+    }
+    let explained: Vec<&&ProjectOutcome> = shown.iter().filter(|p| p.outcome != Outcome::Unchanged).collect();
+    if !explained.is_empty() {
+        out.push_str("\nWhy:\n");
+        for p in explained {
+            out.push_str(&format!("  {}: {}\n", p.project, p.reason));
+            for advice in &p.advice {
+                out.push_str(&format!("    advice: {advice}\n"));
+            }
+        }
+    }
+    let counts = [
+        (Outcome::Healed, "healed"),
+        (Outcome::WouldHeal, "would heal"),
+        (Outcome::Refused, "refused"),
+        (Outcome::Unchanged, "unchanged"),
+        (Outcome::Skipped, "skipped"),
+    ];
+    let summary: Vec<String> = counts
+        .iter()
+        .filter(|(o, _)| report.count(*o) > 0)
+        .map(|(o, label)| format!("{} {label}", report.count(*o)))
+        .collect();
+    out.push_str(&format!(
+        "\nSummary: {}\n",
+        if summary.is_empty() { "no projects".into() } else { summary.join(", ") }
+    ));
+    if out_of_scope > 0 {
+        out.push_str(&format!(
+            "Not checked (out of scope: PROJECT_INCLUDE/PROJECT_EXCLUDE or --project): {}\n",
+            output::count(out_of_scope, "project", "projects")
+        ));
+    }
+    if !report.dry_run {
+        let notified = report.projects.iter().filter(|p| p.notified).count();
+        match topic {
+            Some(topic) => out.push_str(&format!("Notices: {notified} published to {topic}\n")),
+            None => out.push_str("Notices: none published (NOTIFY_TOPIC_ARN is not set)\n"),
+        }
+    }
+    out
+}

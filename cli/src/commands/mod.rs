@@ -1,0 +1,7 @@
+//! One module per command: each parses nothing and decides nothing, it calls the library and
+//! presents what it returns.
+
+pub mod audit;
+pub mod heal;
+pub mod prune;
+pub mod report;

@@ -1,0 +1,166 @@
+//! `cache-sentinel report`: per project in scope, its recent builds judged as the monitor judges
+//! them (duration, scenario, queue time, expected range), and p50/p90 of its successful builds.
+
+use crate::args::{Global, ProjectArgs};
+use crate::failure::{CliError, EXIT_ATTENTION, EXIT_ERROR, EXIT_OK, describe_aws};
+use crate::output::{self, Tone, cell};
+use crate::progress;
+use crate::settings::{self, LayeredEnv};
+use cache_sentinel::aws::codebuild::CodeBuildProjects;
+use cache_sentinel::error::AwsError;
+use cache_sentinel::monitor::judge::fmt_duration;
+use cache_sentinel::recent_builds::{ProjectBuilds, read_recent};
+use futures::StreamExt;
+use serde::Serialize;
+
+/// Projects read concurrently.
+const CONCURRENCY: usize = 4;
+
+#[derive(Serialize)]
+struct ProjectLine {
+    #[serde(flatten)]
+    builds: Option<ProjectBuilds>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    project: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<AwsError>,
+}
+
+#[derive(Serialize)]
+struct ReportJson {
+    over_expected: usize,
+    errors: usize,
+    projects: Vec<ProjectLine>,
+}
+
+pub async fn run(global: &Global, args: &ProjectArgs, builds: u16) -> Result<u8, CliError> {
+    let env = LayeredEnv::from_flags(global)?.with_projects(&args.patterns);
+    let config = env.monitor()?;
+    let clock = settings::clock(global)?;
+    let clients = settings::clients(global).await?;
+    let codebuild = CodeBuildProjects::new(clients.codebuild.clone());
+    let mut names: Vec<String> =
+        codebuild.list_names().await?.into_iter().filter(|n| config.common.projects.check(n).is_ok()).collect();
+    names.sort();
+
+    let bar = progress::bar(names.len() as u64, "reading builds");
+    let now = clock.now();
+    let lines: Vec<ProjectLine> = futures::stream::iter(&names)
+        .map(|name| {
+            let (codebuild, config, bar) = (&codebuild, &config, &bar);
+            async move {
+                let read = read_recent(codebuild, name, usize::from(builds), config, now).await;
+                bar.inc(1);
+                match read {
+                    Ok(b) => ProjectLine { builds: Some(b), project: None, error: None },
+                    Err(e) => ProjectLine { builds: None, project: Some(name.clone()), error: Some(e) },
+                }
+            }
+        })
+        .buffered(CONCURRENCY)
+        .collect()
+        .await;
+    bar.finish_and_clear();
+
+    let over: usize = lines.iter().filter_map(|l| l.builds.as_ref()).map(|b| b.over_expected).sum();
+    let errors = lines.iter().filter(|l| l.error.is_some()).count();
+    if global.json {
+        output::print_json(&ReportJson { over_expected: over, errors, projects: lines })?;
+    } else {
+        output::print(&render(&lines, over))?;
+    }
+    Ok(if errors > 0 {
+        EXIT_ERROR
+    } else if over > 0 {
+        EXIT_ATTENTION
+    } else {
+        EXIT_OK
+    })
+}
+
+fn render(lines: &[ProjectLine], over: usize) -> String {
+    let mut out = String::new();
+    if lines.is_empty() {
+        out.push_str("No projects in scope.\n");
+    }
+    for line in lines {
+        match (&line.builds, &line.error) {
+            (Some(p), _) => out.push_str(&render_project(p)),
+            (None, Some(e)) => out.push_str(&format!(
+                "{}\n  {} {}\n\n",
+                line.project.as_deref().unwrap_or("?"),
+                output::tone("Error:", Tone::Bad),
+                describe_aws(e)
+            )),
+            (None, None) => {}
+        }
+    }
+    if over > 0 {
+        let text = if over == 1 {
+            "1 build over its expected range.\n".to_owned()
+        } else {
+            format!("{over} builds over their expected range.\n")
+        };
+        out.push_str(&output::tone(&text, Tone::Warn));
+    } else if !lines.is_empty() {
+        out.push_str(&output::tone("No build over its expected range.\n", Tone::Good));
+    }
+    out
+}
+
+fn render_project(p: &ProjectBuilds) -> String {
+    let baseline = match &p.baseline {
+        Some(b) => format!(
+            "p50 {}, p90 {} of {}",
+            fmt_duration(b.median_seconds),
+            fmt_duration(b.p90_seconds),
+            output::count(b.samples, "successful build", "successful builds")
+        ),
+        None => "no successful builds yet".into(),
+    };
+    let mut out = format!("{}: {baseline}\n", p.project);
+    if p.builds.is_empty() {
+        out.push_str("  no builds\n\n");
+        return out;
+    }
+    let mut table = output::table(&[
+        "#",
+        "STATUS",
+        "STARTED (UTC)",
+        "DURATION",
+        "QUEUED",
+        "JUDGED",
+        "SCENARIO",
+        "EXPECTED",
+        "RESULT",
+    ]);
+    for b in &p.builds {
+        let (result, tone) = if b.over_expected {
+            ("over range", Tone::Bad)
+        } else if b.over_baseline {
+            ("over baseline", Tone::Warn)
+        } else if b.duration_seconds.is_none() {
+            ("not judged", Tone::Plain)
+        } else {
+            ("ok", Tone::Good)
+        };
+        let status_tone = match b.status.as_str() {
+            "SUCCEEDED" => Tone::Plain,
+            "IN_PROGRESS" => Tone::Warn,
+            _ => Tone::Bad,
+        };
+        table.add_row(vec![
+            cell(b.build_number.map(|n| n.to_string()).unwrap_or_else(|| "-".into()), Tone::Plain),
+            cell(&b.status, status_tone),
+            cell(b.start.map(|s| s.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "-".into()), Tone::Plain),
+            cell(b.duration_seconds.map(fmt_duration).unwrap_or_else(|| "-".into()), Tone::Plain),
+            cell(b.queued_seconds.map(fmt_duration).unwrap_or_else(|| "-".into()), Tone::Plain),
+            cell(b.judged_seconds.map(fmt_duration).unwrap_or_else(|| "-".into()), Tone::Plain),
+            cell(b.scenario.as_str(), Tone::Plain),
+            cell(b.expected, Tone::Plain),
+            cell(result, tone),
+        ]);
+    }
+    out.push_str(&format!("{}\n\n", table.trim_fmt()));
+    out
+}

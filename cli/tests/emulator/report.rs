@@ -1,0 +1,91 @@
+//! `cache-sentinel report` in eu-north-1 over builds with fixed figures (the emulator's
+//! EMULATOR_BUILD), the clock fixed with --now for the running build.
+
+use crate::support::{self, assert_snapshot, run};
+use cache_sentinel::testing::ProjectFixture;
+use serde_json::json;
+
+const REGION: &str = "eu-north-1";
+
+fn build(
+    start: &str,
+    status: &str,
+    queued: u64,
+    minutes: u64,
+    source: &str,
+    scenario: Option<&str>,
+) -> serde_json::Value {
+    let mut spec = json!({"start": start, "status": status, "sourceVersion": source,
+        "phases": [["QUEUED", queued], ["PROVISIONING", 20], ["BUILD", minutes * 60 - queued - 20]]});
+    if let Some(s) = scenario {
+        spec["exported"] = json!({"CACHE_SENTINEL_SCENARIO": s});
+    }
+    spec
+}
+
+async fn fixtures() {
+    let clients = support::clients(REGION).await;
+    let builds = [
+        build("2026-11-20T08:00:00Z", "SUCCEEDED", 40, 26, "a1", None),
+        build("2026-11-20T09:00:00Z", "SUCCEEDED", 30, 6, "a1", None),
+        build("2026-11-20T10:00:00Z", "SUCCEEDED", 360, 14, "b2", Some("app")),
+        build("2026-11-20T11:00:00Z", "FAILED", 30, 3, "c3", None),
+        build("2026-11-20T12:00:00Z", "SUCCEEDED", 45, 18, "d4", Some("requirements")),
+        json!({"start": "2026-11-20T13:00:00Z", "status": "IN_PROGRESS", "sourceVersion": "e5",
+            "phases": [["QUEUED", 60], ["PROVISIONING", 20], ["BUILD", 0]]}),
+    ];
+    support::project(&clients, ProjectFixture::new("cli-report-tts"), &builds).await;
+    support::project(&clients, ProjectFixture::new("cli-report-new"), &[]).await;
+}
+
+#[tokio::test]
+async fn recent_builds_with_scenarios_ranges_and_percentiles() {
+    fixtures().await;
+    let args = ["--region", REGION, "--now", "2026-11-20T13:20:00Z", "report", "--project", "cli-report-*"];
+    let human = run(&args);
+    assert_eq!(human.code, 1, "builds over their range: {human:?}");
+    assert_snapshot("report", &human.stdout);
+
+    let out = run(&[&args[..], &["--json"]].concat());
+    assert_eq!(out.code, 1, "{out:?}");
+    let report = out.json();
+    // Judged on their own time (net of QUEUED and PROVISIONING), as the monitor judges: the build
+    // running for 20 min (18 min 40 s of its own) is over 8-12; the app build of 14 min spent 6 of
+    // them queued, so its 7 min 40 s are within range.
+    assert_eq!(report["over_expected"], 1, "the build running for 20 min");
+    assert_eq!(report["errors"], 0);
+    let tts = report["projects"].as_array().unwrap().iter().find(|p| p["project"] == "cli-report-tts").unwrap();
+    let builds = tts["builds"].as_array().unwrap();
+    let numbers: Vec<u64> = builds.iter().map(|b| b["build_number"].as_u64().unwrap()).collect();
+    assert_eq!(numbers, [6, 5, 4, 3, 2, 1], "newest first");
+    assert_eq!(builds[0]["status"], "IN_PROGRESS");
+    assert_eq!(builds[0]["duration_seconds"], 1200, "running 20 min at --now");
+    assert_eq!(builds[2]["queued_seconds"], 30);
+    assert_eq!(builds[3]["scenario"], "app");
+    assert_eq!(builds[3]["over_expected"], false, "queueing is not the build's own time");
+    assert_eq!(builds[3]["judged_seconds"], 460);
+    assert_eq!(builds[4]["scenario"], "no_change");
+    assert_eq!(builds[5]["scenario"], "first");
+    assert_eq!(tts["baseline"]["samples"], 4);
+    // Own times 5 min 10 s, 7 min 40 s, 16 min 55 s and 25 min.
+    assert_eq!(tts["baseline"]["median_seconds"], 738, "p50 of the successful builds' own times");
+    assert_eq!(tts["baseline"]["p90_seconds"], 1500);
+
+    let few = run(&[
+        "--region",
+        REGION,
+        "--now",
+        "2026-11-20T13:20:00Z",
+        "report",
+        "--project",
+        "cli-report-tts",
+        "--builds",
+        "2",
+        "--json",
+    ]);
+    let few = few.json();
+    assert_eq!(few["projects"][0]["builds"].as_array().unwrap().len(), 2);
+
+    let quiet = run(&["--region", REGION, "report", "--project", "cli-report-new"]);
+    assert_eq!(quiet.code, 0, "no builds, nothing over: {quiet:?}");
+}
