@@ -1,39 +1,13 @@
 //! S3 adapter pieces shared by the functions: bucket reachability and idempotency markers.
 
-use crate::error::{AwsError, AwsErrorKind};
+use crate::error::AwsError;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 
-/// Whether a bucket can hold a project's cache.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum BucketStatus {
-    /// The bucket exists and we may use it; `region` is where S3 says it lives.
-    Usable {
-        region: Option<String>,
-    },
-    Missing,
-    Forbidden {
-        reason: String,
-    },
-    Unreachable {
-        reason: String,
-    },
-}
-
-/// HeadBucket: existence, permission and region in one call.
-pub async fn probe_bucket(client: &Client, bucket: &str) -> BucketStatus {
-    match client.head_bucket().bucket(bucket).send().await {
-        Ok(out) => BucketStatus::Usable { region: out.bucket_region().map(str::to_owned) },
-        Err(err) => {
-            let err = AwsError::from_sdk("s3:HeadBucket", err);
-            match err.kind {
-                AwsErrorKind::NotFound => BucketStatus::Missing,
-                AwsErrorKind::AccessDenied => BucketStatus::Forbidden { reason: err.to_string() },
-                _ => BucketStatus::Unreachable { reason: err.to_string() },
-            }
-        }
-    }
+/// HeadBucket: whether the bucket exists and may be used (Ok), and the region S3 says it lives in.
+pub async fn head_bucket(client: &Client, bucket: &str) -> Result<Option<String>, AwsError> {
+    let out = client.head_bucket().bucket(bucket).send().await.map_err(|e| AwsError::from_sdk("s3:HeadBucket", e))?;
+    Ok(out.bucket_region().map(str::to_owned))
 }
 
 /// Whether nothing is stored under `prefix/` (ListObjectsV2, max-keys 1). An empty prefix means

@@ -5,6 +5,7 @@
 
 pub mod buildspec;
 pub mod config;
+pub mod notice;
 pub mod plan;
 pub mod service;
 

@@ -2,7 +2,6 @@
 //! can print it and tests can assert it.
 
 use super::buildspec::{self, BuildspecSource};
-use crate::aws::s3::BucketStatus;
 use crate::config::CacheLayout;
 use crate::filter::ProjectFilter;
 use crate::project::{CACHE_LOCAL, CacheSetting, ProjectSnapshot};
@@ -34,6 +33,23 @@ pub struct HealPlan {
     /// Things the owner should know: caches that store nothing, Docker layers, permissions.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub advice: Vec<String>,
+}
+
+/// What the cache bucket's HeadBucket said, as far as a heal depends on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum BucketState {
+    /// The bucket exists and we may use it; `region` is where S3 says it lives.
+    Usable {
+        region: Option<String>,
+    },
+    Missing,
+    Forbidden {
+        reason: String,
+    },
+    Unreachable {
+        reason: String,
+    },
 }
 
 /// What the guard enforces.
@@ -125,20 +141,20 @@ pub fn plan_project(project: &ProjectSnapshot, policy: &GuardPolicy) -> HealPlan
 
 /// Turns a heal into a refusal when the bucket cannot hold the cache: switching to a bucket that
 /// does not exist, that we cannot reach, or that is in another region would break every build.
-pub fn gate_on_bucket(plan: HealPlan, bucket: &str, status: &BucketStatus, project_region: &str) -> HealPlan {
+pub fn gate_on_bucket(plan: HealPlan, bucket: &str, status: &BucketState, project_region: &str) -> HealPlan {
     if plan.action != HealAction::Heal {
         return plan;
     }
     let refusal = match status {
-        BucketStatus::Usable { region: Some(region) } if region != project_region => Some(format!(
+        BucketState::Usable { region: Some(region) } if region != project_region => Some(format!(
             "cache bucket {bucket} is in {region} but the project is in {project_region}; CodeBuild needs the S3 cache bucket in the project's region"
         )),
-        BucketStatus::Usable { .. } => None,
-        BucketStatus::Missing => {
+        BucketState::Usable { .. } => None,
+        BucketState::Missing => {
             Some(format!("cache bucket {bucket} does not exist; create it (the SAM template does) or set CACHE_BUCKET"))
         }
-        BucketStatus::Forbidden { reason } => Some(format!("cache bucket {bucket} is not accessible: {reason}")),
-        BucketStatus::Unreachable { reason } => Some(format!("cache bucket {bucket} could not be checked: {reason}")),
+        BucketState::Forbidden { reason } => Some(format!("cache bucket {bucket} is not accessible: {reason}")),
+        BucketState::Unreachable { reason } => Some(format!("cache bucket {bucket} could not be checked: {reason}")),
     };
     match refusal {
         None => plan,
@@ -268,15 +284,15 @@ mod tests {
     fn bucket_problems_turn_heals_into_refusals() {
         let plan = || plan_project(&project(CacheSetting::local(&["LOCAL_DOCKER_LAYER_CACHE"])), &policy());
         let b = "codebuild-cache-123456789012-ap-south-1";
-        let ok = gate_on_bucket(plan(), b, &BucketStatus::Usable { region: Some("ap-south-1".into()) }, "ap-south-1");
+        let ok = gate_on_bucket(plan(), b, &BucketState::Usable { region: Some("ap-south-1".into()) }, "ap-south-1");
         assert_eq!(ok.action, HealAction::Heal);
-        let unknown_region = gate_on_bucket(plan(), b, &BucketStatus::Usable { region: None }, "ap-south-1");
+        let unknown_region = gate_on_bucket(plan(), b, &BucketState::Usable { region: None }, "ap-south-1");
         assert_eq!(unknown_region.action, HealAction::Heal);
         for status in [
-            BucketStatus::Missing,
-            BucketStatus::Forbidden { reason: "AccessDenied".into() },
-            BucketStatus::Unreachable { reason: "timeout".into() },
-            BucketStatus::Usable { region: Some("us-east-1".into()) },
+            BucketState::Missing,
+            BucketState::Forbidden { reason: "AccessDenied".into() },
+            BucketState::Unreachable { reason: "timeout".into() },
+            BucketState::Usable { region: Some("us-east-1".into()) },
         ] {
             let refused = gate_on_bucket(plan(), b, &status, "ap-south-1");
             assert_eq!(refused.action, HealAction::Refuse, "{status:?}");
@@ -285,7 +301,7 @@ mod tests {
         }
         // Only heals are gated.
         let unchanged = plan_project(&project(CacheSetting::s3(DESIRED)), &policy());
-        assert_eq!(gate_on_bucket(unchanged, b, &BucketStatus::Missing, "ap-south-1").action, HealAction::NoChange);
+        assert_eq!(gate_on_bucket(unchanged, b, &BucketState::Missing, "ap-south-1").action, HealAction::NoChange);
     }
 
     #[test]

@@ -1,14 +1,15 @@
 //! Carries heal plans out: reads projects, probes the bucket once, updates caches, notifies.
 
 use super::GuardConfig;
-use super::plan::{GuardPolicy, HealAction, HealPlan, gate_on_bucket, plan_project};
+use super::notice::{self, Failure, NoticeContext};
+use super::plan::{BucketState, GuardPolicy, HealAction, HealPlan, gate_on_bucket, plan_project};
 use crate::aws::Clients;
 use crate::aws::codebuild::CodeBuildProjects;
-use crate::aws::s3::{BucketStatus, probe_bucket};
+use crate::aws::s3::head_bucket;
 use crate::aws::sns::SnsPublisher;
-use crate::error::AwsError;
+use crate::error::{AwsError, AwsErrorKind};
 use crate::event::{EventError, Trigger};
-use crate::notify::{Notice, Severity};
+use crate::notify::Notice;
 use crate::project::CacheSetting;
 use serde::Serialize;
 use std::collections::VecDeque;
@@ -209,7 +210,7 @@ impl CacheGuard {
 struct Run<'a> {
     guard: &'a CacheGuard,
     policy: GuardPolicy,
-    bucket_status: Option<BucketStatus>,
+    bucket_status: Option<BucketState>,
     event_id: Option<String>,
 }
 
@@ -260,13 +261,18 @@ impl Run<'_> {
         outcomes
     }
 
-    async fn bucket_status(&mut self) -> BucketStatus {
+    async fn bucket_status(&mut self) -> BucketState {
         if self.bucket_status.is_none() {
-            let status = probe_bucket(&self.guard.s3, &self.policy.bucket).await;
+            let status = match head_bucket(&self.guard.s3, &self.policy.bucket).await {
+                Ok(region) => BucketState::Usable { region },
+                Err(e) if e.is(AwsErrorKind::NotFound) => BucketState::Missing,
+                Err(e) if e.is(AwsErrorKind::AccessDenied) => BucketState::Forbidden { reason: e.to_string() },
+                Err(e) => BucketState::Unreachable { reason: e.to_string() },
+            };
             info!(action = "probe-bucket", bucket = %self.policy.bucket, status = ?status, "checked the cache bucket");
             self.bucket_status = Some(status);
         }
-        self.bucket_status.clone().unwrap_or(BucketStatus::Missing)
+        self.bucket_status.clone().unwrap_or(BucketState::Missing)
     }
 
     async fn carry_out(&self, plan: HealPlan, build_id: Option<String>) -> ProjectOutcome {
@@ -295,7 +301,7 @@ impl Run<'_> {
                 outcome.outcome = Outcome::Refused;
                 if !dry_run {
                     let key = format!("refuse/{}/{}", plan.project, plan.reason);
-                    outcome.notified = self.guard.notify(key, self.notice(&plan, NoticeKind::Refused)).await;
+                    outcome.notified = self.guard.notify(key, notice::refused(&plan, &self.notice_context())).await;
                 }
             }
             HealAction::Heal if dry_run => {
@@ -308,12 +314,12 @@ impl Run<'_> {
                     outcome.outcome = Outcome::Healed;
                     let key =
                         format!("heal/{}/{}/{}", plan.project, self.event_id.as_deref().unwrap_or("-"), plan.before);
-                    outcome.notified = self.guard.notify(key, self.notice(&plan, NoticeKind::Healed)).await;
+                    outcome.notified = self.guard.notify(key, notice::healed(&plan, &self.notice_context())).await;
                 }
                 Ok(applied) => {
                     let e = AwsError {
                         operation: "codebuild:UpdateProject",
-                        kind: crate::error::AwsErrorKind::Service,
+                        kind: AwsErrorKind::Service,
                         code: "CacheNotApplied".into(),
                         message: format!("CodeBuild reports the cache as {applied} after the update"),
                     };
@@ -347,86 +353,16 @@ impl Run<'_> {
             notified: false,
             error: Some(error.clone()),
         };
-        let plan = HealPlan {
-            project: project.to_owned(),
-            action: HealAction::Heal,
-            before: before.clone().unwrap_or_else(CacheSetting::none),
-            after: before.unwrap_or_else(CacheSetting::none),
-            reason,
-            advice: vec![],
-        };
         if !self.guard.config.common.dry_run {
             let key = format!("fail/{project}/{}/{}", error.operation, error.code);
-            outcome.notified = self.guard.notify(key, self.notice(&plan, NoticeKind::Failed)).await;
+            let failure = Failure { project, before: before.as_ref(), reason: &reason };
+            outcome.notified = self.guard.notify(key, notice::failed(&failure, &self.notice_context())).await;
         }
         outcome
     }
 
-    fn notice(&self, plan: &HealPlan, kind: NoticeKind) -> Notice {
-        let region = &self.guard.region;
-        let project = &plan.project;
-        let (subject, severity, headline) = match kind {
-            NoticeKind::Healed => (
-                format!("cache-guard healed {project}: {} -> S3 cache", plan.before.cache_type),
-                Severity::Warning,
-                format!("cache-guard switched the CodeBuild project {project} back to the S3 cache."),
-            ),
-            NoticeKind::Refused => (
-                format!("cache-guard did not heal {project}: cache bucket unusable"),
-                Severity::Error,
-                format!("cache-guard found the CodeBuild project {project} off the S3 cache, but did not switch it."),
-            ),
-            NoticeKind::Failed => (
-                format!("cache-guard failed on {project}"),
-                Severity::Error,
-                format!("cache-guard could not check or heal the CodeBuild project {project}."),
-            ),
-        };
-        let mut body = format!(
-            "{headline}\n\nProject:  {project} ({region})\nBefore:   {}\nAfter:    {}\nWhy:      {}\n",
-            plan.before,
-            match kind {
-                NoticeKind::Healed => plan.after.to_string(),
-                _ => format!("{} (unchanged)", plan.before),
-            },
-            plan.reason
-        );
-        if let Some(id) = &self.event_id {
-            body.push_str(&format!("Event:    {id}\n"));
-        }
-        if kind == NoticeKind::Healed {
-            body.push_str("\nA build already running keeps its old setting; the next build uses the S3 cache.\n");
-        }
-        if !plan.advice.is_empty() {
-            body.push_str("\nWhat to check:\n");
-            for line in &plan.advice {
-                body.push_str(&format!("  - {line}\n"));
-            }
-        }
-        body.push_str(&format!(
-            "\nVerify:\n  aws codebuild batch-get-projects --names {project} --region {region} --query 'projects[0].cache'\n"
-        ));
-        Notice::new(&subject, &body, severity)
-            .with_attribute("function", "cache-guard")
-            .with_attribute("project", project)
-            .with_attribute("action", kind.as_str())
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum NoticeKind {
-    Healed,
-    Refused,
-    Failed,
-}
-
-impl NoticeKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            NoticeKind::Healed => "healed",
-            NoticeKind::Refused => "refused",
-            NoticeKind::Failed => "failed",
-        }
+    fn notice_context(&self) -> NoticeContext<'_> {
+        NoticeContext { region: &self.guard.region, event_id: self.event_id.as_deref() }
     }
 }
 

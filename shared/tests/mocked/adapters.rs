@@ -8,7 +8,7 @@ use aws_sdk_codebuild::types::{CacheType, Project, ProjectCache};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use cache_sentinel::aws::Clients;
 use cache_sentinel::aws::codebuild::CodeBuildProjects;
-use cache_sentinel::aws::s3::{BucketStatus, Markers, probe_bucket};
+use cache_sentinel::aws::s3::{Markers, head_bucket};
 use cache_sentinel::aws::sns::SnsPublisher;
 use cache_sentinel::error::AwsErrorKind;
 use cache_sentinel::guard::{CacheGuard, GuardConfig};
@@ -98,18 +98,20 @@ async fn access_denied_names_the_operation_and_cause() {
 
 #[tokio::test]
 async fn head_bucket_statuses() {
-    for (status, expected) in [(404u16, "missing"), (403, "forbidden"), (500, "unreachable")] {
+    for (status, expected) in
+        [(404u16, AwsErrorKind::NotFound), (403, AwsErrorKind::AccessDenied), (500, AwsErrorKind::Service)]
+    {
         let rule = mock!(aws_sdk_s3::Client::head_bucket).sequence().http_status(status, None).times(5).build();
         let client = mock_client!(aws_sdk_s3, RuleMode::Sequential, [&rule]);
-        let got = probe_bucket(&client, "b").await;
-        let kind = match got {
-            BucketStatus::Missing => "missing",
-            BucketStatus::Forbidden { .. } => "forbidden",
-            BucketStatus::Unreachable { .. } => "unreachable",
-            BucketStatus::Usable { .. } => "usable",
-        };
-        assert_eq!(kind, expected, "HTTP {status}: {got:?}");
+        let got = head_bucket(&client, "b").await.expect_err("HeadBucket fails");
+        assert_eq!(got.kind, expected, "HTTP {status}: {got:?}");
+        assert_eq!(got.operation, "s3:HeadBucket");
     }
+    let usable = mock!(aws_sdk_s3::Client::head_bucket).then_output(|| {
+        aws_sdk_s3::operation::head_bucket::HeadBucketOutput::builder().bucket_region("ap-south-1").build()
+    });
+    let client = mock_client!(aws_sdk_s3, RuleMode::Sequential, [&usable]);
+    assert_eq!(head_bucket(&client, "b").await.expect("usable").as_deref(), Some("ap-south-1"));
 }
 
 #[tokio::test]
