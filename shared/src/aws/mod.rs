@@ -2,6 +2,7 @@
 //! that translate between the SDK and the library's plain data and typed errors.
 
 pub mod codebuild;
+pub mod iam;
 pub mod s3;
 pub mod sns;
 

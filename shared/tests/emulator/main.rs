@@ -6,6 +6,7 @@ mod backdating;
 mod guard;
 mod monitor;
 mod pruner;
+mod simulate_principal_policy;
 mod template_consistency;
 mod test_event_pattern;
 mod update_project;
