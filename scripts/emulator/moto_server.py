@@ -10,7 +10,9 @@ thing; the functions never send it.
 
 UpdateProject follows the AWS CodeBuild API reference: only the fields given in the request are
 changed (a partial update), the project is returned as it is after the update, an unknown project
-is a ResourceNotFoundException and an invalid cache setting an InvalidInputException.
+is a ResourceNotFoundException and an invalid cache setting an InvalidInputException. Projects are
+answered with the API's `lastModified` (moto stores it as `lastModifiedDate`), which every update
+moves.
 
 TestEventPattern follows the EventBridge API reference: the Event must be JSON with the mandatory
 fields id, account, source, time, region, resources and detail-type (else a ValidationException),
@@ -133,7 +135,30 @@ def update_project(self):
         if field == "serviceRole":
             project.service_role = value
     metadata["lastModifiedDate"] = unix_time()
-    return json.dumps({"project": metadata})
+    return json.dumps({"project": _with_last_modified(metadata)})
+
+
+def _with_last_modified(project):
+    """The API names the field `lastModified`; moto stores `lastModifiedDate`. Answer both."""
+    if isinstance(project, dict) and "lastModifiedDate" in project:
+        project = dict(project, lastModified=project["lastModifiedDate"])
+    return project
+
+
+def _projects_with_last_modified(original):
+    def wrapper(self):
+        body = json.loads(original(self))
+        if "projects" in body:
+            body["projects"] = [_with_last_modified(p) for p in body["projects"]]
+        if "project" in body:
+            body["project"] = _with_last_modified(body["project"])
+        return json.dumps(body)
+
+    return wrapper
+
+
+for _operation in ("batch_get_projects", "create_project"):
+    setattr(CodeBuildResponse, _operation, _projects_with_last_modified(getattr(CodeBuildResponse, _operation)))
 
 
 CodeBuildResponse.update_project = update_project

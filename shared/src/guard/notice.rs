@@ -1,7 +1,7 @@
 //! The guard's notices, rendered in one place as pure functions of plain data (snapshot-tested
 //! byte for byte in shared/tests/snapshots/).
 
-use super::plan::HealPlan;
+use super::plan::{HealPlan, RefusalCause};
 use crate::notify::{Notice, Severity};
 use crate::project::CacheSetting;
 
@@ -48,13 +48,124 @@ pub fn refused(plan: &HealPlan, ctx: &NoticeContext) -> Notice {
     body.push_str(&facts(project, ctx, &plan.before.to_string(), &unchanged(&plan.before), &plan.reason));
     body.push_str(&advice_lines(&plan.advice));
     body.push_str(&verify(project, ctx.region));
+    let cause = plan.refusal.unwrap_or(RefusalCause::Bucket);
     notice(
-        &format!("cache-guard did not heal {project}: cache bucket unusable"),
+        &format!("cache-guard did not heal {project}: {}", cause.headline()),
         &body,
         Severity::Error,
         project,
         "refused",
     )
+}
+
+/// Nothing was changed, but something needs the owner's attention (the plan's warnings).
+pub fn warned(plan: &HealPlan, ctx: &NoticeContext) -> Notice {
+    let project = &plan.project;
+    let mut body = format!("cache-guard left the CodeBuild project {project} as it is; one thing needs attention.\n\n");
+    body.push_str(&facts(project, ctx, &plan.before.to_string(), &unchanged(&plan.before), &plan.reason));
+    body.push_str(&warning_lines(&plan.warnings));
+    body.push_str(&advice_lines(&plan.advice));
+    body.push_str(&verify(project, ctx.region));
+    notice(
+        &format!("cache-guard left {project} on {}: see the warning", plan.before.cache_type),
+        &body,
+        Severity::Warning,
+        project,
+        "warned",
+    )
+}
+
+/// One project's part of a sweep's combined notice.
+#[derive(Debug, Clone)]
+pub enum SweepItem<'a> {
+    Healed(&'a HealPlan),
+    Refused(&'a HealPlan),
+    Warned(&'a HealPlan),
+    Failed(Failure<'a>),
+}
+
+/// A sweep sends one notice for every project that needs attention, not one per project.
+pub fn sweep(items: &[SweepItem], ctx: &NoticeContext) -> Notice {
+    let count = |f: fn(&SweepItem) -> bool| items.iter().filter(|i| f(i)).count();
+    let healed = count(|i| matches!(i, SweepItem::Healed(_)));
+    let refused = count(|i| matches!(i, SweepItem::Refused(_)));
+    let warned = count(|i| matches!(i, SweepItem::Warned(_)));
+    let failed = count(|i| matches!(i, SweepItem::Failed(_)));
+    let mut tally = Vec::new();
+    for (n, what) in [(healed, "healed"), (refused, "not healed"), (warned, "warned"), (failed, "failed")] {
+        if n > 0 {
+            tally.push(format!("{n} {what}"));
+        }
+    }
+    let mut body = format!(
+        "cache-guard's sweep of the CodeBuild projects in {} found {} project(s) to report: {}.\n",
+        ctx.region,
+        items.len(),
+        tally.join(", ")
+    );
+    if let Some(id) = ctx.event_id {
+        body.push_str(&format!("Event:    {id}\n"));
+    }
+    let sections: [(&str, fn(&SweepItem) -> bool); 4] = [
+        ("Healed: switched to the S3 cache (a build already running keeps its old setting)", |i| {
+            matches!(i, SweepItem::Healed(_))
+        }),
+        ("Not healed: switching would break builds, or AWS refused it", |i| matches!(i, SweepItem::Refused(_))),
+        ("Left as they are, with a warning", |i| matches!(i, SweepItem::Warned(_))),
+        ("Could not be checked (retried with the next run)", |i| matches!(i, SweepItem::Failed(_))),
+    ];
+    for (title, selected) in sections {
+        let chosen: Vec<&SweepItem> = items.iter().filter(|i| selected(i)).collect();
+        if chosen.is_empty() {
+            continue;
+        }
+        body.push_str(&format!("\n== {title}\n"));
+        for item in chosen {
+            body.push('\n');
+            body.push_str(&sweep_entry(item, ctx));
+        }
+    }
+    body.push_str(&format!(
+        "\nVerify a project:\n  aws codebuild batch-get-projects --names <project> --region {} --query 'projects[0].cache'\n",
+        ctx.region
+    ));
+    let severity = if refused + failed > 0 { Severity::Error } else { Severity::Warning };
+    Notice::new(&format!("cache-guard sweep: {}", tally.join(", ")), &body, severity)
+        .with_attribute("function", FUNCTION)
+        .with_attribute("action", "sweep")
+        .with_attribute("projects", &items.len().to_string())
+}
+
+fn sweep_entry(item: &SweepItem, ctx: &NoticeContext) -> String {
+    let no_event = NoticeContext { event_id: None, ..*ctx };
+    let (mut text, plan) = match item {
+        SweepItem::Healed(p) => {
+            (facts(&p.project, &no_event, &p.before.to_string(), &p.after.to_string(), &p.reason), Some(p))
+        }
+        SweepItem::Refused(p) | SweepItem::Warned(p) => {
+            (facts(&p.project, &no_event, &p.before.to_string(), &unchanged(&p.before), &p.reason), Some(p))
+        }
+        SweepItem::Failed(f) => {
+            let before = f.before.map_or_else(|| "(not read)".to_owned(), ToString::to_string);
+            (facts(f.project, &no_event, &before, &before, f.reason), None)
+        }
+    };
+    if let Some(plan) = plan {
+        text.push_str(&warning_lines(&plan.warnings).replace("\nWarning:", "Warning:"));
+        text.push_str(&advice_lines(&plan.advice).replace("\nWhat to check:", "What to check:"));
+    }
+    text
+}
+
+fn warning_lines(warnings: &[String]) -> String {
+    if warnings.is_empty() {
+        return String::new();
+    }
+    let mut text = "\nWarning:\n".to_owned();
+    for line in warnings {
+        text.push_str(&format!("  - {line}\n"));
+    }
+    text
 }
 
 /// The project could not be checked or healed (an AWS error).
@@ -138,6 +249,8 @@ mod tests {
                 "S3 cache does not hold Docker layers by itself: export them to a cached path".into(),
                 "the project's service role needs s3:GetObject and s3:PutObject".into(),
             ],
+            warnings: vec![],
+            refusal: None,
         }
     }
 
@@ -152,6 +265,7 @@ mod tests {
         let mut p = plan(HealAction::Refuse, "not switched, builds would break: cache bucket b does not exist");
         p.after = p.before.clone();
         p.advice.clear();
+        p.refusal = Some(RefusalCause::Bucket);
         assert_snapshot("guard-refused.txt", &refused(&p, &CTX));
     }
 
@@ -166,5 +280,60 @@ mod tests {
         assert_snapshot("guard-failed.txt", &failed(&failure, &NoticeContext { event_id: None, ..CTX }));
         let unread = Failure { before: None, ..failure };
         assert!(failed(&unread, &CTX).body().contains("Before:   (not read)\n"));
+    }
+
+    fn role_refusal() -> HealPlan {
+        let mut p = plan(
+            HealAction::Refuse,
+            "not switched, builds would break: the service role arn:aws:iam::123456789012:role/service-role/codebuild-tts may not use the cache at codebuild-cache-123456789012-ap-south-1/tts-service-build: s3:PutObject not allowed on arn:aws:s3:::codebuild-cache-123456789012-ap-south-1/tts-service-build/*",
+        );
+        p.after = p.before.clone();
+        p.refusal = Some(RefusalCause::RoleAccess);
+        p.advice = vec!["add this statement to the policy of arn:aws:iam::123456789012:role/service-role/codebuild-tts, then the next build or sweep switches the project:\n{\n  \"Sid\": \"CodeBuildCacheObjects\",\n  \"Effect\": \"Allow\",\n  \"Action\": [\"s3:PutObject\"],\n  \"Resource\": \"arn:aws:s3:::codebuild-cache-123456789012-ap-south-1/tts-service-build/*\"\n}".into()];
+        p
+    }
+
+    fn fleet_warning() -> HealPlan {
+        let mut p = plan(
+            HealAction::Keep,
+            "LOCAL (LOCAL_DOCKER_LAYER_CACHE) and builds on the reserved-capacity fleet arn:aws:codebuild:ap-south-1:123456789012:fleet/linux-large:1, where LOCAL caching is the right cache (the fleet's hosts keep it between builds): not switched to S3",
+        );
+        p.project = "web-build".into();
+        p.after = p.before.clone();
+        p.advice.clear();
+        p.warnings = vec!["the fleet arn:aws:codebuild:ap-south-1:123456789012:fleet/linux-large:1 has overflowBehavior ON_DEMAND: builds beyond its capacity run on on-demand hosts without the fleet's LOCAL cache".into()];
+        p
+    }
+
+    #[test]
+    fn role_refusal_notice_snapshot() {
+        assert_snapshot("guard-refused-role.txt", &refused(&role_refusal(), &CTX));
+    }
+
+    #[test]
+    fn warned_notice_snapshot() {
+        assert_snapshot("guard-warned.txt", &warned(&fleet_warning(), &CTX));
+    }
+
+    #[test]
+    fn sweep_notice_snapshot() {
+        let healed =
+            plan(HealAction::Heal, "no cache configured: every build starts from scratch; switching to the S3 cache");
+        let refusal = role_refusal();
+        let warning = fleet_warning();
+        let before = CacheSetting::none();
+        let items = [
+            SweepItem::Healed(&healed),
+            SweepItem::Refused(&refusal),
+            SweepItem::Warned(&warning),
+            SweepItem::Failed(Failure {
+                project: "api-build",
+                before: Some(&before),
+                reason: "codebuild:UpdateProject failed: throttled by AWS (retries exhausted): ThrottlingException: Rate exceeded",
+            }),
+        ];
+        let n = sweep(&items, &CTX);
+        assert_snapshot("guard-sweep.txt", &n);
+        assert_eq!(n.subject(), "cache-guard sweep: 1 healed, 1 not healed, 1 warned, 1 failed");
     }
 }

@@ -4,6 +4,9 @@
 
 mod backdating;
 mod guard;
+mod guard_awareness;
+mod guard_concurrency;
+mod guard_support;
 mod monitor;
 mod pruner;
 mod simulate_principal_policy;

@@ -150,15 +150,19 @@ async fn sns_permission_error_is_typed() {
     assert_eq!(err.operation, "sns:Publish");
 }
 
-/// The guard fails the invocation (so EventBridge retries and alarms fire) when UpdateProject is
-/// denied, names the cause, and changes nothing else.
-#[tokio::test]
-async fn guard_reports_a_denied_heal_as_a_failed_invocation() {
+/// A guard whose AWS answers are mocks: the project drifted to LOCAL, the bucket usable, the
+/// service role allowed, markers created; `update` answers UpdateProject.
+fn mocked_guard(
+    update: &aws_smithy_mocks::Rule,
+    publish: &aws_smithy_mocks::Rule,
+    release: &aws_smithy_mocks::Rule,
+) -> CacheGuard {
     let project = mock!(aws_sdk_codebuild::Client::batch_get_projects).then_output(|| {
         BatchGetProjectsOutput::builder()
             .projects(
                 Project::builder()
                     .name("tts-service-build")
+                    .service_role("arn:aws:iam::123456789012:role/service-role/codebuild-tts")
                     .cache(
                         ProjectCache::builder()
                             .r#type(CacheType::Local)
@@ -170,41 +174,101 @@ async fn guard_reports_a_denied_heal_as_a_failed_invocation() {
             )
             .build()
     });
-    let denied = mock!(aws_sdk_codebuild::Client::update_project).then_http_response(|| {
-        aws_smithy_runtime_api::http::Response::new(
-            aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap(),
-            aws_smithy_types::body::SdkBody::from(
-                r#"{"__type":"AccessDeniedException","message":"not authorized to perform: codebuild:UpdateProject"}"#,
-            ),
-        )
-    });
     let head = mock!(aws_sdk_s3::Client::head_bucket).then_output(|| {
         aws_sdk_s3::operation::head_bucket::HeadBucketOutput::builder().bucket_region("ap-south-1").build()
     });
-    let publish = mock!(aws_sdk_sns::Client::publish)
-        .then_output(|| aws_sdk_sns::operation::publish::PublishOutput::builder().message_id("m1").build());
+    let claim = mock!(aws_sdk_s3::Client::put_object)
+        .then_output(|| aws_sdk_s3::operation::put_object::PutObjectOutput::builder().build());
+    let allowed = mock!(aws_sdk_iam::Client::simulate_principal_policy).then_compute_output(|r| {
+        let results = r.action_names().iter().map(|a| {
+            aws_sdk_iam::types::EvaluationResult::builder()
+                .eval_action_name(a)
+                .eval_decision(aws_sdk_iam::types::PolicyEvaluationDecisionType::Allowed)
+                .build()
+                .unwrap()
+        });
+        aws_sdk_iam::operation::simulate_principal_policy::SimulatePrincipalPolicyOutput::builder()
+            .set_evaluation_results(Some(results.collect()))
+            .is_truncated(false)
+            .build()
+    });
     let clients = Clients {
         sdk: aws_config::SdkConfig::builder().region(aws_config::Region::new("ap-south-1")).build(),
-        codebuild: mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, [&project, &denied]),
-        s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&head]),
-        sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&publish]),
+        codebuild: mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, [&project, update], |c| c
+            .retry_config(cache_sentinel::aws::retry_config())
+            .sleep_impl(aws_smithy_async::rt::sleep::SharedAsyncSleep::new(
+                aws_smithy_async::test_util::instant_time_and_sleep(std::time::SystemTime::now()).1
+            ))),
+        s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&head, &claim, release]),
+        sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, [publish]),
     };
     let config = GuardConfig::from_env(&[
         ("CACHE_BUCKET", "cache-bucket"),
         ("NOTIFY_TOPIC_ARN", "arn:aws:sns:ap-south-1:123456789012:t"),
     ])
     .unwrap();
-    let guard = CacheGuard::new(config, &clients);
-    let event: serde_json::Value =
-        serde_json::from_str(include_str!("../../../events/build-in-progress.json")).unwrap();
-    let err = guard.handle(&event).await.expect_err("denied heal fails the invocation");
+    CacheGuard::new(config, &clients).with_iam(mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&allowed]))
+}
+
+fn build_started() -> serde_json::Value {
+    serde_json::from_str(include_str!("../../../events/build-in-progress.json")).unwrap()
+}
+
+fn release_rule() -> aws_smithy_mocks::Rule {
+    mock!(aws_sdk_s3::Client::delete_object)
+        .then_output(|| aws_sdk_s3::operation::delete_object::DeleteObjectOutput::builder().build())
+}
+
+fn publish_rule() -> aws_smithy_mocks::Rule {
+    mock!(aws_sdk_sns::Client::publish)
+        .then_output(|| aws_sdk_sns::operation::publish::PublishOutput::builder().message_id("m1").build())
+}
+
+/// UpdateProject denied for good (an SCP, a permissions boundary): the project is refused and
+/// reported, the heal claim given back, and the invocation succeeds (no retries, no DLQ).
+#[tokio::test]
+async fn guard_refuses_a_heal_aws_denies_for_good_and_the_invocation_succeeds() {
+    let denied = mock!(aws_sdk_codebuild::Client::update_project).then_http_response(|| {
+        aws_smithy_runtime_api::http::Response::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap(),
+            aws_smithy_types::body::SdkBody::from(
+                r#"{"__type":"AccessDeniedException","message":"not authorized to perform: codebuild:UpdateProject with an explicit deny in a service control policy"}"#,
+            ),
+        )
+    });
+    let (publish, release) = (publish_rule(), release_rule());
+    let guard = mocked_guard(&denied, &publish, &release);
+    let report = guard.handle(&build_started()).await.expect("a permanent error is a refusal");
+    let p = &report.projects[0];
+    assert_eq!(p.outcome, cache_sentinel::guard::service::Outcome::Refused, "{report:?}");
+    assert!(
+        p.reason.contains("codebuild:UpdateProject") && p.reason.contains("service control policy"),
+        "{}",
+        p.reason
+    );
+    assert_eq!(denied.num_calls(), 1, "not retried");
+    assert_eq!(release.num_calls(), 1, "the heal claim is given back");
+    assert_eq!(publish.num_calls(), 1, "one refusal notice");
+}
+
+/// UpdateProject throttled past the SDK's retries: the invocation fails (EventBridge retries it),
+/// naming the project and the operation, and the claim is given back for the retry.
+#[tokio::test]
+async fn guard_fails_the_invocation_on_a_transient_error() {
+    let throttled = mock!(aws_sdk_codebuild::Client::update_project)
+        .sequence()
+        .http_status(400, json_error("ThrottlingException", "Rate exceeded"))
+        .times(10)
+        .build();
+    let (publish, release) = (publish_rule(), release_rule());
+    let guard = mocked_guard(&throttled, &publish, &release);
+    let err = guard.handle(&build_started()).await.expect_err("a transient error fails the invocation");
+    assert_eq!(err.error_type(), "CacheGuard.ProjectsFailed");
     let text = err.to_string();
     assert!(
-        text.contains("tts-service-build")
-            && text.contains("codebuild:UpdateProject")
-            && text.contains("access denied"),
+        text.contains("tts-service-build") && text.contains("codebuild:UpdateProject") && text.contains("throttled"),
         "{text}"
     );
-    assert_eq!(denied.num_calls(), 1);
-    assert_eq!(publish.num_calls(), 1, "one failure notice");
+    assert_eq!(throttled.num_calls(), 5, "the SDK retried first (5 attempts)");
+    assert_eq!(release.num_calls(), 1, "the heal claim is given back for the retry");
 }
