@@ -84,19 +84,31 @@ pub enum SweepItem<'a> {
     Failed(Failure<'a>),
 }
 
-/// A sweep sends one notice for every project that needs attention, not one per project.
-pub fn sweep(items: &[SweepItem], ctx: &NoticeContext) -> Notice {
-    let count = |f: fn(&SweepItem) -> bool| items.iter().filter(|i| f(i)).count();
-    let healed = count(|i| matches!(i, SweepItem::Healed(_)));
-    let refused = count(|i| matches!(i, SweepItem::Refused(_)));
-    let warned = count(|i| matches!(i, SweepItem::Warned(_)));
-    let failed = count(|i| matches!(i, SweepItem::Failed(_)));
-    let mut tally = Vec::new();
-    for (n, what) in [(healed, "healed"), (refused, "not healed"), (warned, "warned"), (failed, "failed")] {
-        if n > 0 {
-            tally.push(format!("{n} {what}"));
+impl SweepItem<'_> {
+    /// Which section of the sweep notice the item belongs to.
+    fn section(&self) -> usize {
+        match self {
+            SweepItem::Healed(_) => 0,
+            SweepItem::Refused(_) => 1,
+            SweepItem::Warned(_) => 2,
+            SweepItem::Failed(_) => 3,
         }
     }
+}
+
+/// Each section's title, and the word that counts it in the subject.
+const SECTIONS: [(&str, &str); 4] = [
+    ("Healed: switched to the S3 cache (a build already running keeps its old setting)", "healed"),
+    ("Not healed: switching would break builds, or AWS refused it", "not healed"),
+    ("Left as they are, with a warning", "warned"),
+    ("Could not be checked (retried with the next run)", "failed"),
+];
+
+/// A sweep sends one notice for every project that needs attention, not one per project.
+pub fn sweep(items: &[SweepItem], ctx: &NoticeContext) -> Notice {
+    let counts: Vec<usize> = (0..SECTIONS.len()).map(|s| items.iter().filter(|i| i.section() == s).count()).collect();
+    let tally: Vec<String> =
+        SECTIONS.iter().zip(&counts).filter(|(_, n)| **n > 0).map(|((_, word), n)| format!("{n} {word}")).collect();
     let mut body = format!(
         "cache-guard's sweep of the CodeBuild projects in {} found {} project(s) to report: {}.\n",
         ctx.region,
@@ -106,16 +118,8 @@ pub fn sweep(items: &[SweepItem], ctx: &NoticeContext) -> Notice {
     if let Some(id) = ctx.event_id {
         body.push_str(&format!("Event:    {id}\n"));
     }
-    let sections: [(&str, fn(&SweepItem) -> bool); 4] = [
-        ("Healed: switched to the S3 cache (a build already running keeps its old setting)", |i| {
-            matches!(i, SweepItem::Healed(_))
-        }),
-        ("Not healed: switching would break builds, or AWS refused it", |i| matches!(i, SweepItem::Refused(_))),
-        ("Left as they are, with a warning", |i| matches!(i, SweepItem::Warned(_))),
-        ("Could not be checked (retried with the next run)", |i| matches!(i, SweepItem::Failed(_))),
-    ];
-    for (title, selected) in sections {
-        let chosen: Vec<&SweepItem> = items.iter().filter(|i| selected(i)).collect();
+    for (section, (title, _)) in SECTIONS.iter().enumerate() {
+        let chosen: Vec<&SweepItem> = items.iter().filter(|i| i.section() == section).collect();
         if chosen.is_empty() {
             continue;
         }
@@ -129,7 +133,7 @@ pub fn sweep(items: &[SweepItem], ctx: &NoticeContext) -> Notice {
         "\nVerify a project:\n  aws codebuild batch-get-projects --names <project> --region {} --query 'projects[0].cache'\n",
         ctx.region
     ));
-    let severity = if refused + failed > 0 { Severity::Error } else { Severity::Warning };
+    let severity = if counts[1] + counts[3] > 0 { Severity::Error } else { Severity::Warning };
     Notice::new(&format!("cache-guard sweep: {}", tally.join(", ")), &body, severity)
         .with_attribute("function", FUNCTION)
         .with_attribute("action", "sweep")
