@@ -101,7 +101,7 @@ const SECTIONS: [(&str, &str); 4] = [
     ("Healed: switched to the S3 cache (a build already running keeps its old setting)", "healed"),
     ("Not healed: switching would break builds, or AWS refused it", "not healed"),
     ("Left as they are, with a warning", "warned"),
-    ("Could not be checked (retried with the next run)", "failed"),
+    ("Could not be checked (transient errors are retried by the next run)", "failed"),
 ];
 
 /// A sweep sends one notice for every project that needs attention, not one per project.

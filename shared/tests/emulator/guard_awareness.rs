@@ -153,6 +153,18 @@ async fn a_role_without_cache_access_is_refused_with_the_statement_to_add() {
     assert!(received[0].subject.as_deref().unwrap().contains("service role cannot use the cache"));
     assert!(received[0].message.contains(&statement), "{}", received[0].message);
 
+    // The next build the same day: refused again, not notified again; a day later: notified again
+    // (the marker's expiry, renewed with a conditional overwrite).
+    let again = guard.handle(&build_event(&name, "IN_PROGRESS")).await.expect("guard");
+    assert_eq!((again.projects[0].outcome, again.projects[0].notified), (Outcome::Refused, false));
+    let tomorrow = chrono::Utc::now() + chrono::Duration::hours(25);
+    let later =
+        CacheGuard::new(config(&[("CACHE_BUCKET", &s.bucket), ("NOTIFY_TOPIC_ARN", &s.topic.topic_arn)]), &s.clients)
+            .with_clock(std::sync::Arc::new(cache_sentinel::clock::FixedClock(tomorrow)));
+    let next_day = later.handle(&build_event(&name, "IN_PROGRESS")).await.expect("guard");
+    assert!(next_day.projects[0].notified, "{next_day:?}");
+    assert_eq!(s.topic.drain().await.len(), 1);
+
     // The statement added: the next build heals it.
     let iam = aws_sdk_iam::Client::new(&s.clients.sdk);
     let role_name = role.rsplit('/').next().unwrap();

@@ -272,3 +272,54 @@ async fn guard_fails_the_invocation_on_a_transient_error() {
     assert_eq!(throttled.num_calls(), 5, "the SDK retried first (5 attempts)");
     assert_eq!(release.num_calls(), 1, "the heal claim is given back for the retry");
 }
+
+/// A batch AWS refuses for good (one project outside the guard's permissions) is read again one
+/// project at a time: only that project is refused, the sweep succeeds.
+#[tokio::test]
+async fn a_refused_batch_is_read_one_by_one_and_only_the_culprit_is_refused() {
+    let list = mock!(aws_sdk_codebuild::Client::list_projects)
+        .then_output(|| ListProjectsOutput::builder().projects("app-1").projects("app-2").projects("app-3").build());
+    let denied = || {
+        aws_smithy_runtime_api::http::Response::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap(),
+            aws_smithy_types::body::SdkBody::from(
+                r#"{"__type":"AccessDeniedException","message":"not authorized to perform: codebuild:BatchGetProjects on project/app-2"}"#,
+            ),
+        )
+    };
+    let refused = mock!(aws_sdk_codebuild::Client::batch_get_projects)
+        .match_requests(|r| r.names().len() > 1 || r.names() == ["app-2"])
+        .then_http_response(denied);
+    let read = mock!(aws_sdk_codebuild::Client::batch_get_projects).then_compute_output(|r| {
+        let name = r.names()[0].clone();
+        let cache =
+            ProjectCache::builder().r#type(CacheType::S3).location(format!("cache-bucket/{name}")).build().unwrap();
+        BatchGetProjectsOutput::builder().projects(Project::builder().name(name).cache(cache).build()).build()
+    });
+    let head = mock!(aws_sdk_s3::Client::head_bucket).then_output(|| {
+        aws_sdk_s3::operation::head_bucket::HeadBucketOutput::builder().bucket_region("ap-south-1").build()
+    });
+    let claim = mock!(aws_sdk_s3::Client::put_object)
+        .then_output(|| aws_sdk_s3::operation::put_object::PutObjectOutput::builder().build());
+    let publish = publish_rule();
+    let clients = Clients {
+        sdk: aws_config::SdkConfig::builder().region(aws_config::Region::new("ap-south-1")).build(),
+        codebuild: mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, [&list, &refused, &read]),
+        s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&head, &claim]),
+        sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&publish]),
+    };
+    let config = GuardConfig::from_env(&[
+        ("CACHE_BUCKET", "cache-bucket"),
+        ("NOTIFY_TOPIC_ARN", "arn:aws:sns:ap-south-1:123456789012:t"),
+    ])
+    .unwrap();
+    let sweep: serde_json::Value = serde_json::from_str(include_str!("../../../events/scheduled-sweep.json")).unwrap();
+    let report = CacheGuard::new(config, &clients).handle(&sweep).await.expect("the sweep succeeds");
+    let outcomes: Vec<(&str, cache_sentinel::guard::service::Outcome)> =
+        report.projects.iter().map(|p| (p.project.as_str(), p.outcome)).collect();
+    use cache_sentinel::guard::service::Outcome::{Refused, Unchanged};
+    assert_eq!(outcomes, vec![("app-2", Refused), ("app-1", Unchanged), ("app-3", Unchanged)]);
+    assert!(report.projects[0].reason.contains("codebuild:BatchGetProjects"), "{}", report.projects[0].reason);
+    assert_eq!(refused.num_calls(), 2, "the batch, then app-2 alone");
+    assert_eq!(publish.num_calls(), 1, "one sweep notice");
+}
