@@ -7,8 +7,11 @@
 use super::dedup;
 use super::notice::{self, Failure, NoticeContext, SweepItem};
 use super::run::{Pending, Run, is_transient};
+use crate::aws::s3::Markers;
 use crate::error::AwsError;
 use crate::notify::Notice;
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
 use tracing::{info, warn};
 
 /// What the dispatcher did.
@@ -29,41 +32,30 @@ pub async fn dispatch(run: &Run<'_>, pending: &[Pending], ctx: &NoticeContext<'_
     }
     let markers = run.markers().await;
     let now = run.guard.clock.now();
+    // Claims a few at a time: a sweep may have hundreds of projects to report.
+    let claims: Vec<Claim> = futures::stream::iter(pending)
+        .map(|item| claim(item, markers.as_ref(), now, sweep, &run.policy.bucket))
+        .buffered(CLAIMS_IN_FLIGHT)
+        .collect()
+        .await;
     let mut chosen = Vec::new();
     let mut claimed = Vec::new();
-    for (index, item) in pending.iter().enumerate() {
-        let Some(name) = item.marker() else {
-            chosen.push(index);
-            continue;
-        };
-        let Some(markers) = &markers else {
-            if sweep {
-                chosen.push(index);
-            } else {
-                done.problems.push(format!(
-                    "no cache bucket {} to hold the once-a-day notice markers: not notified from a build event; the scheduled sweep reports it",
-                    run.policy.bucket
-                ));
-            }
-            continue;
-        };
-        match markers.claim_until(&name, now, now + dedup::notice_repeat()).await {
-            Ok(true) => {
+    for (index, claim) in claims.into_iter().enumerate() {
+        match claim {
+            Claim::Send => chosen.push(index),
+            Claim::Claimed(name) => {
                 chosen.push(index);
                 claimed.push(name);
             }
-            Ok(false) => {
-                info!(action = "notify", marker = %markers.key(&name), "already notified within the day: not repeated")
-            }
-            Err(e) if is_transient(&e) => {
-                done.problems.push(format!("could not claim the notice marker {name}: {e}"));
-                done.transient = Some(e);
-            }
-            Err(e) => {
-                // Better a repeated notice than a lost one.
-                warn!(action = "notify", error = %e, "could not write the notice marker; notifying without it");
-                done.problems.push(format!("notice marker {name} could not be written ({e}); sent without it"));
+            Claim::AlreadySent => {}
+            Claim::NotSent(problem) => done.problems.push(problem),
+            Claim::SendAnyway(problem) => {
                 chosen.push(index);
+                done.problems.push(problem);
+            }
+            Claim::Transient(problem, e) => {
+                done.problems.push(problem);
+                done.transient = Some(e);
             }
         }
     }
@@ -97,6 +89,45 @@ pub async fn dispatch(run: &Run<'_>, pending: &[Pending], ctx: &NoticeContext<'_
         }
     }
     done
+}
+
+const CLAIMS_IN_FLIGHT: usize = 8;
+
+/// Whether one notice goes out, after its marker was tried.
+enum Claim {
+    /// No marker needed (a heal, claimed before its update; a sweep without a bucket).
+    Send,
+    Claimed(String),
+    AlreadySent,
+    NotSent(String),
+    /// The marker could not be written for good: better a repeated notice than a lost one.
+    SendAnyway(String),
+    Transient(String, AwsError),
+}
+
+async fn claim(item: &Pending, markers: Option<&Markers>, now: DateTime<Utc>, sweep: bool, bucket: &str) -> Claim {
+    let Some(name) = item.marker() else { return Claim::Send };
+    let Some(markers) = markers else {
+        return if sweep {
+            Claim::Send
+        } else {
+            Claim::NotSent(format!(
+                "no cache bucket {bucket} to hold the once-a-day notice markers: not notified from a build event; the scheduled sweep reports it"
+            ))
+        };
+    };
+    match markers.claim_until(&name, now, now + dedup::notice_repeat()).await {
+        Ok(true) => Claim::Claimed(name),
+        Ok(false) => {
+            info!(action = "notify", marker = %markers.key(&name), "already notified within the day: not repeated");
+            Claim::AlreadySent
+        }
+        Err(e) if is_transient(&e) => Claim::Transient(format!("could not claim the notice marker {name}: {e}"), e),
+        Err(e) => {
+            warn!(action = "notify", error = %e, "could not write the notice marker; notifying without it");
+            Claim::SendAnyway(format!("notice marker {name} could not be written ({e}); sent without it"))
+        }
+    }
 }
 
 fn item(pending: &Pending) -> SweepItem<'_> {
