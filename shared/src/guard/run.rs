@@ -9,6 +9,7 @@ use super::plan::{BucketState, GuardPolicy, HealAction, HealPlan, RefusalCause, 
 use super::report::{Outcome, ProjectOutcome};
 use super::service::CacheGuard;
 use crate::aws::codebuild::BATCH_LIMIT;
+use crate::aws::iam::Simulated;
 use crate::aws::s3::{Markers, head_bucket};
 use crate::error::{AwsError, AwsErrorKind};
 use crate::project::{CacheSetting, ProjectSnapshot};
@@ -57,13 +58,17 @@ pub fn is_transient(error: &AwsError) -> bool {
     matches!(error.kind, AwsErrorKind::Throttled | AwsErrorKind::Unreachable | AwsErrorKind::Service)
 }
 
+/// IAM's answers for one role and resource, or why IAM refused the simulation for good.
+type Simulation = Result<Vec<Simulated>, String>;
+
 /// The state of one invocation; every AWS fact is fetched at most once.
 pub struct Run<'a> {
     pub guard: &'a CacheGuard,
     pub policy: GuardPolicy,
     bucket: OnceCell<Result<BucketState, AwsError>>,
     locations: OnceCell<Result<HashMap<String, Vec<String>>, AwsError>>,
-    access: Mutex<HashMap<(String, String), RoleAccess>>,
+    /// Simulations by (role, resource ARN).
+    access: Mutex<HashMap<(String, String), Simulation>>,
     fleets: Mutex<HashMap<String, FleetOverflow>>,
 }
 
@@ -193,32 +198,39 @@ impl<'a> Run<'a> {
             .then(|| Markers::new(self.guard.s3.clone(), self.policy.bucket.clone(), dedup::NAMESPACE))
     }
 
-    /// What the service role may do at the location (SimulatePrincipalPolicy for the objects and
-    /// the bucket, once per role and location). Permanent simulation errors make it unverifiable.
+    /// What the service role may do at the location: SimulatePrincipalPolicy for the objects (once
+    /// per role and location) and the bucket (once per role and bucket, shared by the projects of a
+    /// sweep). Permanent simulation errors make it unverifiable.
     async fn role_access(&self, role: Option<&str>, location: &str) -> Result<RoleAccess, AwsError> {
         let Some(role) = role else { return Ok(RoleAccess::NoServiceRole) };
-        let key = (role.to_owned(), location.to_owned());
+        let resources = CacheResources::of(location, role);
+        let access = match self.simulate(role, &access::OBJECT_ACTIONS, &resources.objects).await? {
+            Err(reason) => RoleAccess::Unverifiable { reason },
+            Ok(objects) => match self.simulate(role, &access::BUCKET_ACTIONS, &resources.bucket).await? {
+                Ok(bucket) => access::judge(&objects, &bucket),
+                Err(_) => access::judge(&objects, &[]),
+            },
+        };
+        info!(action = "check-access", role, location, access = ?access, "simulated the service role's cache access");
+        Ok(access)
+    }
+
+    /// One simulation, remembered for the run: Ok(Ok(answers)), Ok(Err(why)) when IAM refused it
+    /// for good, Err on a transient error (not remembered).
+    async fn simulate(&self, role: &str, actions: &[&str], resource: &str) -> Result<Simulation, AwsError> {
+        let key = (role.to_owned(), resource.to_owned());
         if let Some(known) = self.access.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return Ok(known);
         }
-        let resources = CacheResources::of(location, role);
-        let simulate = |actions: &'static [&'static str], resource: String| async move {
-            self.guard.simulator.simulate(role, actions, &resource).await
-        };
-        let access = match simulate(&access::OBJECT_ACTIONS, resources.objects.clone()).await {
-            Ok(objects) => match simulate(&access::BUCKET_ACTIONS, resources.bucket.clone()).await {
-                Ok(bucket) => access::judge(&objects, &bucket),
-                Err(e) if !is_transient(&e) => access::judge(&objects, &[]),
-                Err(e) => return Err(e),
-            },
-            Err(e) if !is_transient(&e) => RoleAccess::Unverifiable { reason: e.to_string() },
+        let answer = match self.guard.simulator.simulate(role, actions, resource).await {
+            Ok(results) => Ok(results),
+            Err(e) if !is_transient(&e) => Err(e.to_string()),
             Err(e) => return Err(e),
         };
-        info!(action = "check-access", role, location, access = ?access, "simulated the service role's cache access");
         if let Ok(mut known) = self.access.lock() {
-            known.insert(key, access.clone());
+            known.insert(key, answer.clone());
         }
-        Ok(access)
+        Ok(answer)
     }
 
     /// The other projects whose cache is at `location` (every project's cache, read once per run,
