@@ -94,7 +94,7 @@ pub struct ProjectSnapshot {
     pub service_role: Option<String>,
     /// The project builds in a VPC (`vpcConfig` with subnets): S3 must be reachable from them.
     pub vpc: bool,
-    /// `lastModified` (epoch seconds): any change to the project moves it.
+    /// `lastModified` (epoch milliseconds): any change to the project moves it.
     pub last_modified: Option<i64>,
 }
 

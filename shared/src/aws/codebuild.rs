@@ -217,7 +217,7 @@ pub fn snapshot(project: &Project) -> ProjectSnapshot {
         docker_server: project.environment().and_then(|e| e.docker_server()).is_some(),
         service_role: project.service_role().map(str::to_owned).filter(|r| !r.is_empty()),
         vpc: project.vpc_config().is_some_and(|v| !v.subnets().is_empty()),
-        last_modified: project.last_modified().map(|t| t.secs()),
+        last_modified: project.last_modified().and_then(|t| t.to_millis().ok()),
     }
 }
 

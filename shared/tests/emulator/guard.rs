@@ -192,6 +192,20 @@ async fn duplicate_event_is_a_no_op_the_second_time() {
 }
 
 #[tokio::test]
+async fn a_project_that_drifts_back_is_healed_again() {
+    let (s, role) = setup().await;
+    let name = ProjectFixture::new(&testing::unique("tts")).service_role(&role).create(&s.clients).await;
+    let guard = CacheGuard::new(config(&[("CACHE_BUCKET", &s.bucket)]), &s.clients);
+    let first = guard.handle(&build_event(&name, "IN_PROGRESS")).await.expect("guard");
+    assert_eq!(first.projects[0].outcome, Outcome::Healed);
+    // Someone sets it back to LOCAL: a new lastModified, so a new heal (not the claimed one).
+    s.clients.codebuild.update_project().name(&name).cache(testing::local_docker_cache()).send().await.unwrap();
+    let second = guard.handle(&build_event(&name, "IN_PROGRESS")).await.expect("guard");
+    assert_eq!(second.projects[0].outcome, Outcome::Healed, "{second:?}");
+    assert_eq!(cache_of(&s.clients, &name).await, CacheSetting::s3(format!("{}/{name}", s.bucket)));
+}
+
+#[tokio::test]
 async fn deleted_project_is_skipped_with_a_reason() {
     let (s, _) = setup().await;
     let guard = CacheGuard::new(config(&[("CACHE_BUCKET", &s.bucket)]), &s.clients);
