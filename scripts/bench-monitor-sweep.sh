@@ -6,7 +6,7 @@
 # A moto server (scripts/bench/monitor_server.py: the project's emulator, CodeBuild listings in
 # pages of 100 newest first) holds PROJECTS projects and BUILDS builds started over the last 7 days,
 # RUNNING of them still in progress and overdue. One sweep runs as a process
-# (functions/build-time-monitor/examples/sweep_local.rs, default configuration: 6-hour lookback).
+# (functions/build-time-monitor/examples/monitor_sweep.rs, default configuration: 6-hour lookback).
 # Reported: API calls by operation (counted by the server), wall time of the sweep, outcomes.
 # LATENCY_MS adds a delay to every request, as AWS's round trips would (moto answers in ~1-3 ms).
 set -euo pipefail
@@ -26,7 +26,7 @@ trap cleanup EXIT
 bash scripts/emulator.sh install >/dev/null
 PY="$ROOT/.venv/bin/python"
 echo "== building the sweep example (dev profile: the sweep waits on the network, not the CPU)" >&2
-cargo build --quiet -p build-time-monitor --example sweep_local
+cargo build --quiet -p build-time-monitor --example monitor_sweep
 PORT="$(free_port)"
 echo "== seeding $PROJECTS projects and $BUILDS builds ($RUNNING running)" >&2
 "$PY" scripts/bench/monitor_server.py --port "$PORT" --projects "$PROJECTS" --builds "$BUILDS" \
@@ -44,7 +44,7 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$PORT" AWS_ACCESS_KEY_ID=testing AWS_S
   CACHE_BUCKET=bench-cache RUST_LOG=error
 echo "== one sweep (+$LATENCY_MS ms per request)" >&2
 curl -s -X POST "http://127.0.0.1:$PORT/_bench/reset" > /dev/null
-"$ROOT/target/debug/examples/sweep_local" > "$OUT/report.json"
+"$ROOT/target/debug/examples/monitor_sweep" > "$OUT/report.json"
 curl -s "http://127.0.0.1:$PORT/_bench/counts" > "$OUT/counts.json"
 "$PY" - "$OUT" "$PROJECTS" "$BUILDS" "$LATENCY_MS" <<'PYEOF'
 import json, sys

@@ -6,6 +6,10 @@
   aws.py seed-objects BUCKET SPEC...     put cache objects; SPEC = KEY:AGE_DAYS:SIZE_BYTES
   aws.py list-objects BUCKET             list the bucket's keys
   aws.py notices TOPIC                   print every notice the subscriber received, as an email reads
+  aws.py service-role NAME BUCKET [read-only]
+                                         a CodeBuild service role (/service-role/NAME) that may read and
+                                         write the cache in BUCKET (or only read it)
+  aws.py project NAME ROLE               another project like the setup's, run by service role ROLE
   aws.py report FILE FIELD...            print the named fields of a function's JSON result
   aws.py prune-plan FILE                 the pruner's dry-run result: counts and the plan, one line a key
 """
@@ -56,6 +60,30 @@ def setup(project, bucket, topic_name):
         timeoutInMinutes=60,
     )
     print(topic)
+
+
+def service_role(name, bucket, mode="read-write"):
+    actions = ["s3:GetObject"] if mode == "read-only" else ["s3:GetObject", "s3:PutObject"]
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "codebuild.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": actions, "Resource": f"arn:aws:s3:::{bucket}/*"},
+        {"Effect": "Allow", "Action": ["s3:GetBucketAcl", "s3:GetBucketLocation"], "Resource": f"arn:aws:s3:::{bucket}"}]}
+    iam = client("iam")
+    iam.create_role(RoleName=name, Path="/service-role/", AssumeRolePolicyDocument=json.dumps(trust))
+    iam.put_role_policy(RoleName=name, PolicyName="codebuild-cache", PolicyDocument=json.dumps(policy))
+
+
+def project(name, role):
+    client("codebuild").create_project(
+        name=name,
+        source={"type": "CODECOMMIT", "location": "https://git-codecommit.ap-south-1.amazonaws.com/v1/repos/tts-service", "buildspec": "buildspec.yml"},
+        artifacts={"type": "NO_ARTIFACTS"},
+        environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/amazonlinux2-x86_64-standard:5.0", "computeType": "BUILD_GENERAL1_LARGE", "privilegedMode": True},
+        serviceRole=f"arn:aws:iam::{ACCOUNT}:role/service-role/{role}",
+        cache={"type": "LOCAL", "modes": ["LOCAL_DOCKER_LAYER_CACHE"]},
+        timeoutInMinutes=60,
+    )
 
 
 def cache(project):
@@ -133,6 +161,10 @@ if __name__ == "__main__":
         list_objects(*args)
     elif command == "notices":
         notices(*args)
+    elif command == "service-role":
+        service_role(*args)
+    elif command == "project":
+        project(*args)
     elif command == "report":
         report(args[0], args[1:])
     elif command == "prune-plan":

@@ -21,12 +21,28 @@ names the ids it does not know in buildsNotFound.
 
 UpdateProject follows the AWS CodeBuild API reference: only the fields given in the request are
 changed (a partial update), the project is returned as it is after the update, an unknown project
-is a ResourceNotFoundException and an invalid cache setting an InvalidInputException.
+is a ResourceNotFoundException and an invalid cache setting an InvalidInputException. Projects are
+answered with the API's `lastModified` (moto stores it as `lastModifiedDate`), which every update
+moves.
 
 TestEventPattern follows the EventBridge API reference: the Event must be JSON with the mandatory
 fields id, account, source, time, region, resources and detail-type (else a ValidationException),
 an invalid pattern is an InvalidEventPatternException, and the answer is {"Result": true|false}. The
 matching is moto's own EventPattern engine, the one moto routes PutEvents to rules with.
+
+SimulatePrincipalPolicy follows the IAM API reference: the policies of the user, group or role named
+by PolicySourceArn (inline and attached managed policies; a user's groups; a permissions boundary
+limits what they allow) are evaluated for each action on each resource: an explicit Deny wins, then
+an Allow, else implicitDeny. Action names match case-insensitively, resources case-sensitively,
+both with the `*` and `?` wildcards; NotAction and NotResource are honoured. A statement with a
+Condition is not applied and its keys are reported in MissingContextValues (ContextEntries are not
+evaluated). One EvaluationResult per action, with ResourceSpecificResults per resource. Errors:
+NoSuchEntity for an entity that does not exist, InvalidInput for a malformed ARN or action name,
+ValidationError for a missing required parameter.
+
+CreateFleet and BatchGetFleets (CodeBuild reserved-capacity fleets) keep what the guard reads:
+name, arn, capacity, environment and compute type, status and overflowBehavior (QUEUE or ON_DEMAND,
+QUEUE by default); BatchGetFleets takes names or ARNs and lists the unknown ones in fleetsNotFound.
 
 Usage: python moto_server.py --port PORT [--host 127.0.0.1]
 """
@@ -130,7 +146,30 @@ def update_project(self):
         if field == "serviceRole":
             project.service_role = value
     metadata["lastModifiedDate"] = unix_time()
-    return json.dumps({"project": metadata})
+    return json.dumps({"project": _with_last_modified(metadata)})
+
+
+def _with_last_modified(project):
+    """The API names the field `lastModified`; moto stores `lastModifiedDate`. Answer both."""
+    if isinstance(project, dict) and "lastModifiedDate" in project:
+        project = dict(project, lastModified=project["lastModifiedDate"])
+    return project
+
+
+def _projects_with_last_modified(original):
+    def wrapper(self):
+        body = json.loads(original(self))
+        if "projects" in body:
+            body["projects"] = [_with_last_modified(p) for p in body["projects"]]
+        if "project" in body:
+            body["project"] = _with_last_modified(body["project"])
+        return json.dumps(body)
+
+    return wrapper
+
+
+for _operation in ("batch_get_projects", "create_project"):
+    setattr(CodeBuildResponse, _operation, _projects_with_last_modified(getattr(CodeBuildResponse, _operation)))
 
 
 CodeBuildResponse.update_project = update_project
@@ -451,6 +490,240 @@ def _with_fixed_builds(original):
 
 CodeBuildResponse.start_build = _build_number_and_fixed(CodeBuildResponse.start_build)
 CodeBuildResponse.batch_get_builds = _with_fixed_builds(CodeBuildResponse.batch_get_builds)
+
+
+# --- IAM SimulatePrincipalPolicy -------------------------------------------------------------------
+from moto.iam.exceptions import InvalidInput as IamInvalidInput  # noqa: E402
+from moto.iam.exceptions import NoSuchEntity as IamNoSuchEntity  # noqa: E402
+from moto.iam.exceptions import ValidationError as IamValidationError  # noqa: E402
+from moto.iam.responses import IamResponse  # noqa: E402
+from moto.core.responses import ActionResult  # noqa: E402
+
+PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):(user|group|role)(/.*)?/([\w+=,.@-]+)$")
+ACTION_NAME = re.compile(r"^[a-zA-Z0-9-]+:[a-zA-Z0-9*?]+$")
+
+
+def _as_list(value):
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _wildcard(pattern, value, ignore_case):
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL) is not None
+
+
+def _statement_applies(statement, action, resource):
+    """(applies, missing condition keys) for one statement and one action on one resource."""
+    if "Action" in statement:
+        action_ok = any(_wildcard(a, action, True) for a in _as_list(statement["Action"]))
+    else:
+        action_ok = not any(_wildcard(a, action, True) for a in _as_list(statement.get("NotAction")))
+    if "Resource" in statement:
+        resource_ok = any(_wildcard(r, resource, False) for r in _as_list(statement["Resource"]))
+    elif "NotResource" in statement:
+        resource_ok = not any(_wildcard(r, resource, False) for r in _as_list(statement["NotResource"]))
+    else:
+        resource_ok = False
+    if not (action_ok and resource_ok):
+        return False, []
+    condition = statement.get("Condition") or {}
+    keys = sorted({key for operator in condition.values() if isinstance(operator, dict) for key in operator})
+    return not condition, keys
+
+
+def _evaluate(policies, action, resource):
+    """Deny wins, then Allow, else implicit: (decision, matched statements, missing context keys)."""
+    allows, denies, missing = [], [], set()
+    for policy_id, policy_type, document in policies:
+        for statement in _as_list(document.get("Statement")):
+            applies, keys = _statement_applies(statement, action, resource)
+            missing.update(keys)
+            if applies:
+                matched = {"SourcePolicyId": policy_id, "SourcePolicyType": policy_type}
+                (denies if statement.get("Effect") == "Deny" else allows).append(matched)
+    if denies:
+        return "explicitDeny", denies, sorted(missing)
+    if allows:
+        return "allowed", allows, sorted(missing)
+    return "implicitDeny", [], sorted(missing)
+
+
+def _document(raw):
+    from urllib.parse import unquote
+
+    text = raw if raw.lstrip().startswith("{") else unquote(raw)
+    return json.loads(text)
+
+
+def _managed(policy, owner_type):
+    version = next(v for v in policy.versions if v.is_default)
+    kind = "aws-managed" if ":iam::aws:policy/" in policy.arn else "user-managed"
+    return (policy.name, kind, _document(version.document))
+
+
+def _principal_policies(backend, arn):
+    """(identity policies, permissions boundary policies or None) of the entity named by arn."""
+    match = PRINCIPAL_ARN.match(arn or "")
+    if not match:
+        raise IamInvalidInput(f"Invalid ARN: {arn!r} is not the ARN of an IAM user, group or role.")
+    kind, name = match.group(2), match.group(4)
+    finders = {"role": backend.get_role, "user": backend.get_user, "group": backend.get_group}
+    try:
+        entity = finders[kind](name)
+    except Exception:
+        raise IamNoSuchEntity(f"The {kind} with name {name} cannot be found.")
+    if getattr(entity, "arn", arn) != arn:
+        raise IamNoSuchEntity(f"The {kind} with name {name} cannot be found.")
+    holders = [(kind, entity)]
+    if kind == "user":
+        holders += [("group", g) for g in backend.get_groups_for_user(name)]
+    policies = []
+    for holder_type, holder in holders:
+        policies += [(n, holder_type, _document(d)) for n, d in holder.policies.items()]
+        policies += [_managed(p, holder_type) for p in holder.managed_policies.values()]
+    boundary = None
+    boundary_arn = getattr(entity, "permissions_boundary_arn", None)
+    if boundary_arn:
+        boundary = [_managed(backend.get_policy(boundary_arn), kind)]
+    return policies, boundary
+
+
+def _decide(policies, boundary, action, resource):
+    decision, matched, missing = _evaluate(policies, action, resource)
+    detail = None
+    if boundary is not None:
+        bound_decision, _, bound_missing = _evaluate(boundary, action, resource)
+        detail = {"AllowedByPermissionsBoundary": bound_decision == "allowed"}
+        missing = sorted(set(missing) | set(bound_missing))
+        if bound_decision == "explicitDeny":
+            decision, matched = "explicitDeny", []
+        elif bound_decision != "allowed" and decision == "allowed":
+            decision, matched = "implicitDeny", []
+    return decision, matched, missing, detail
+
+
+def _resource_template(action, resources):
+    if resources == ["*"]:
+        return "*"
+    if action.lower().startswith("s3:"):
+        if all("/" in r.split(":::", 1)[-1] for r in resources):
+            return "arn:${Partition}:s3:::${BucketName}/${KeyName}"
+        return "arn:${Partition}:s3:::${BucketName}"
+    return "*"
+
+
+def simulate_principal_policy(self):
+    source = self._get_param("PolicySourceArn")
+    actions = _as_list(self._get_param("ActionNames"))
+    if not source or not actions:
+        missing = "policySourceArn" if not source else "actionNames"
+        raise IamValidationError(
+            f"1 validation error detected: Value null at '{missing}' failed to satisfy constraint: Member must not be null"
+        )
+    bad = [a for a in actions if not ACTION_NAME.match(a)]
+    if bad:
+        raise IamInvalidInput(f"Invalid action name: {bad[0]!r}; an action name is <service>:<Action>.")
+    resources = _as_list(self._get_param("ResourceArns")) or ["*"]
+    bad = [r for r in resources if r != "*" and not r.startswith("arn:")]
+    if bad:
+        raise IamInvalidInput(f"Invalid resource ARN: {bad[0]!r}; a resource is an ARN or \"*\".")
+    policies, boundary = _principal_policies(self.backend, source)
+    results = []
+    for action in actions:
+        per_resource = []
+        for resource in resources:
+            decision, matched, missing, detail = _decide(policies, boundary, action, resource)
+            entry = {"EvalResourceName": resource, "EvalResourceDecision": decision, "MatchedStatements": matched,
+                     "MissingContextValues": missing}
+            if detail is not None:
+                entry["PermissionsBoundaryDecisionDetail"] = detail
+            per_resource.append(entry)
+        decisions = [r["EvalResourceDecision"] for r in per_resource]
+        top = next((d for d in ("explicitDeny", "implicitDeny") if d in decisions), "allowed")
+        result = {
+            "EvalActionName": action,
+            "EvalResourceName": _resource_template(action, resources),
+            "EvalDecision": top,
+            "MatchedStatements": [m for r in per_resource if r["EvalResourceDecision"] == top for m in r["MatchedStatements"]],
+            "MissingContextValues": sorted({k for r in per_resource for k in r["MissingContextValues"]}),
+        }
+        if any("PermissionsBoundaryDecisionDetail" in r for r in per_resource):
+            result["PermissionsBoundaryDecisionDetail"] = {
+                "AllowedByPermissionsBoundary": all(
+                    r["PermissionsBoundaryDecisionDetail"]["AllowedByPermissionsBoundary"] for r in per_resource
+                )
+            }
+        if resources != ["*"]:
+            result["ResourceSpecificResults"] = per_resource
+            result["EvalDecisionDetails"] = {}
+        results.append(result)
+    start = int(self._get_param("Marker") or 0)
+    limit = int(self._get_param("MaxItems") or 100)
+    page = results[start : start + limit]
+    body = {"EvaluationResults": page, "IsTruncated": start + limit < len(results)}
+    if body["IsTruncated"]:
+        body["Marker"] = str(start + limit)
+    return ActionResult(body)
+
+
+IamResponse.simulate_principal_policy = simulate_principal_policy
+
+
+# --- CodeBuild reserved-capacity fleets (CreateFleet, BatchGetFleets) ------------------------------
+FLEETS = {}  # (account, region) -> {name: fleet}
+OVERFLOW_BEHAVIORS = ("QUEUE", "ON_DEMAND")
+
+
+def create_fleet(self):
+    from moto.codebuild.exceptions import ResourceAlreadyExistsException
+
+    name = self._get_param("name")
+    if not name or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9\-_]{1,127}", name):
+        raise InvalidInputException(f"Invalid fleet name: {name!r}")
+    for required in ("baseCapacity", "environmentType", "computeType"):
+        if self._get_param(required) in (None, ""):
+            raise InvalidInputException(f"Invalid fleet: {required} is required")
+    if int(self._get_param("baseCapacity")) < 1:
+        raise InvalidInputException("Invalid fleet: baseCapacity must be at least 1")
+    overflow = self._get_param("overflowBehavior") or "QUEUE"
+    if overflow not in OVERFLOW_BEHAVIORS:
+        raise InvalidInputException(f"Invalid overflowBehavior: {overflow!r}; valid values are QUEUE, ON_DEMAND")
+    fleets = FLEETS.setdefault((self.current_account, self.region), {})
+    if name in fleets:
+        raise ResourceAlreadyExistsException(f"Fleet already exists: {name}")
+    now = unix_time()
+    arn = f"arn:{get_partition(self.region)}:codebuild:{self.region}:{self.current_account}:fleet/{name}:{int(now * 1000)}"
+    fleets[name] = {
+        "arn": arn,
+        "name": name,
+        "id": arn.split("/", 1)[1],
+        "created": now,
+        "lastModified": now,
+        "status": {"statusCode": "ACTIVE"},
+        "baseCapacity": int(self._get_param("baseCapacity")),
+        "environmentType": self._get_param("environmentType"),
+        "computeType": self._get_param("computeType"),
+        "overflowBehavior": overflow,
+    }
+    return json.dumps({"fleet": fleets[name]})
+
+
+def batch_get_fleets(self):
+    names = self._get_param("names") or []
+    if not names or len(names) > 100:
+        raise InvalidInputException("Invalid names: between 1 and 100 fleet names or ARNs")
+    fleets = FLEETS.get((self.current_account, self.region), {})
+    found, missing = [], []
+    for requested in names:
+        fleet = fleets.get(requested) or next((f for f in fleets.values() if f["arn"] == requested), None)
+        (found if fleet else missing).append(fleet or requested)
+    return json.dumps({"fleets": found, "fleetsNotFound": missing})
+
+
+CodeBuildResponse.create_fleet = create_fleet
+CodeBuildResponse.batch_get_fleets = batch_get_fleets
 
 
 if __name__ == "__main__":

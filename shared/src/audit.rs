@@ -1,17 +1,18 @@
 //! The audit: per project, the cache it has now, what the guard would do and why, and how its last
 //! build compared with its expected range, with a verdict on whether someone needs to look.
 //!
-//! Composed from the guard's pure plan (`guard::plan_project`, gated on the bucket as the guard
-//! gates it) and the monitor's judgement (`recent_builds`); it changes nothing and sends nothing.
+//! Composed from the guard's own assessment (`CacheGuard::assess`: the plan with every fact the
+//! guard checks before a heal: the bucket, the service role's access, a shared location, the fleet)
+//! and the monitor's judgement (`recent_builds`); it changes nothing and sends nothing.
 //! Only the projects in scope (PROJECT_INCLUDE/EXCLUDE) are read; the others are listed by name.
 
 use crate::aws::Clients;
 use crate::aws::codebuild::CodeBuildProjects;
-use crate::aws::s3::{BucketStatus, probe_bucket};
+use crate::aws::s3::head_bucket;
 use crate::clock::Clock;
-use crate::error::AwsError;
-use crate::guard::GuardConfig;
-use crate::guard::plan::{GuardPolicy, HealAction, HealPlan, gate_on_bucket, plan_project};
+use crate::error::{AwsError, AwsErrorKind};
+use crate::guard::plan::{HealAction, HealPlan};
+use crate::guard::{CacheGuard, GuardConfig};
 use crate::monitor::MonitorConfig;
 use crate::monitor::judge::fmt_duration;
 use crate::project::{CacheSetting, ProjectSnapshot};
@@ -62,6 +63,16 @@ impl AuditReport {
     }
 }
 
+/// What HeadBucket said of the cache bucket (the guard's view, or why it could not be asked).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum BucketStatus {
+    Usable { region: Option<String> },
+    Missing,
+    Forbidden { reason: String },
+    Unreachable { reason: String },
+}
+
 /// Why a project needs attention: a heal is due or refused, or its last build was slow.
 pub fn attention(plan: &HealPlan, last_build: Option<&BuildRow>) -> Vec<String> {
     let mut why = Vec::new();
@@ -71,6 +82,7 @@ pub fn attention(plan: &HealPlan, last_build: Option<&BuildRow>) -> Vec<String> 
             why.push(format!("off the S3 cache, and the guard would refuse to heal: {}", plan.reason))
         }
         HealAction::NoChange | HealAction::Skip => {}
+        HealAction::Keep => why.extend(plan.warnings.iter().cloned()),
     }
     if let Some(build) = last_build.filter(|b| b.slow) {
         let took = build.duration_seconds.map(fmt_duration).unwrap_or_else(|| "?".into());
@@ -87,7 +99,8 @@ pub fn attention(plan: &HealPlan, last_build: Option<&BuildRow>) -> Vec<String> 
 
 /// Reads and judges projects for the audit. Built once; `audit_project` may run concurrently.
 pub struct Auditor {
-    guard: GuardConfig,
+    guard_config: GuardConfig,
+    guard: CacheGuard,
     monitor: MonitorConfig,
     codebuild: CodeBuildProjects,
     s3: aws_sdk_s3::Client,
@@ -95,11 +108,13 @@ pub struct Auditor {
     clock: Arc<dyn Clock>,
 }
 
-/// The audit's inputs, read once: the projects in scope and the bucket the guard would use.
+/// The audit's inputs, read once: the projects in scope, the bucket the guard would use, and what
+/// the guard would decide for each project (in the order of `projects`).
 pub struct AuditScope {
-    pub policy: GuardPolicy,
+    pub bucket: String,
     pub bucket_status: BucketStatus,
     pub projects: Vec<ProjectSnapshot>,
+    pub plans: Vec<Result<HealPlan, AwsError>>,
     pub out_of_scope: Vec<String>,
     pub vanished: Vec<String>,
 }
@@ -107,7 +122,8 @@ pub struct AuditScope {
 impl Auditor {
     pub fn new(guard: GuardConfig, monitor: MonitorConfig, clients: &Clients, clock: Arc<dyn Clock>) -> Self {
         Auditor {
-            guard,
+            guard: CacheGuard::new(guard.clone(), clients).with_clock(clock.clone()),
+            guard_config: guard,
             monitor,
             codebuild: CodeBuildProjects::new(clients.codebuild.clone()),
             s3: clients.s3.clone(),
@@ -117,38 +133,38 @@ impl Auditor {
     }
 
     /// Every project in the region (all ListProjects pages), the ones in scope read with
-    /// BatchGetProjects (by 100), and the cache bucket probed once (HeadBucket).
+    /// BatchGetProjects (by 100), the cache bucket probed (HeadBucket), and the guard's assessment.
     pub async fn scope(&self, account: Option<&str>) -> Result<AuditScope, AuditError> {
-        let bucket = self.guard.common.layout.resolve_bucket(account, &self.region).ok_or(AuditError::UnknownBucket)?;
+        let bucket =
+            self.guard_config.common.layout.resolve_bucket(account, &self.region).ok_or(AuditError::UnknownBucket)?;
         let names = self.codebuild.list_names().await.map_err(AuditError::Aws)?;
         let (in_scope, out_of_scope): (Vec<String>, Vec<String>) =
-            names.into_iter().partition(|n| self.guard.common.projects.check(n).is_ok());
+            names.into_iter().partition(|n| self.guard_config.common.projects.check(n).is_ok());
         let (mut projects, vanished) = self.codebuild.get(&in_scope).await.map_err(AuditError::Aws)?;
         projects.sort_by(|a, b| a.name.cmp(&b.name));
-        let bucket_status = probe_bucket(&self.s3, &bucket).await;
-        let policy = GuardPolicy {
-            bucket,
-            layout: self.guard.common.layout.clone(),
-            projects: self.guard.common.projects.clone(),
-            ignore_tag: self.guard.ignore_tag.clone(),
-            relocate_custom_s3: self.guard.relocate_custom_s3,
+        let bucket_status = match head_bucket(&self.s3, &bucket).await {
+            Ok(region) => BucketStatus::Usable { region },
+            Err(e) if e.is(AwsErrorKind::NotFound) => BucketStatus::Missing,
+            Err(e) if e.is(AwsErrorKind::AccessDenied) => BucketStatus::Forbidden { reason: e.to_string() },
+            Err(e) => BucketStatus::Unreachable { reason: e.to_string() },
         };
-        Ok(AuditScope { policy, bucket_status, projects, out_of_scope, vanished })
+        let plans = self.guard.assess(bucket.clone(), &projects).await;
+        Ok(AuditScope { bucket, bucket_status, projects, plans, out_of_scope, vanished })
     }
 
     /// One project: the guard's plan and its last build (ListBuildsForProject, BatchGetBuilds).
-    pub async fn audit_project(&self, scope: &AuditScope, project: &ProjectSnapshot) -> ProjectAudit {
-        let plan = gate_on_bucket(
-            plan_project(project, &scope.policy),
-            &scope.policy.bucket,
-            &scope.bucket_status,
-            &self.region,
-        );
-        let (last_build, error) =
+    pub async fn audit_project(&self, scope: &AuditScope, index: usize) -> ProjectAudit {
+        let project = &scope.projects[index];
+        let (plan, plan_error) = match &scope.plans[index] {
+            Ok(plan) => (plan.clone(), None),
+            Err(e) => (unchecked(project, e), Some(e.clone())),
+        };
+        let (last_build, build_error) =
             match read_recent(&self.codebuild, &project.name, 1, &self.monitor, self.clock.now()).await {
                 Ok(ProjectBuilds { mut builds, .. }) => (builds.drain(..).next(), None),
                 Err(e) => (None, Some(e)),
             };
+        let error = plan_error.or(build_error);
         ProjectAudit {
             project: project.name.clone(),
             cache: project.cache.clone(),
@@ -163,12 +179,26 @@ impl Auditor {
     pub fn report(&self, scope: AuditScope, projects: Vec<ProjectAudit>) -> AuditReport {
         AuditReport {
             region: self.region.clone(),
-            bucket: scope.policy.bucket,
+            bucket: scope.bucket,
             bucket_status: scope.bucket_status,
             projects,
             out_of_scope: scope.out_of_scope,
             vanished: scope.vanished,
         }
+    }
+}
+
+/// The line of a project the guard could not assess (an AWS call failed): nothing decided.
+fn unchecked(project: &ProjectSnapshot, error: &AwsError) -> HealPlan {
+    HealPlan {
+        project: project.name.clone(),
+        action: HealAction::Skip,
+        before: project.cache.clone(),
+        after: project.cache.clone(),
+        reason: format!("not assessed: {error}"),
+        advice: vec![],
+        warnings: vec![],
+        refusal: None,
     }
 }
 
@@ -198,6 +228,8 @@ mod tests {
             after: CacheSetting::s3("b/p"),
             reason: "bucket b does not exist".into(),
             advice: vec![],
+            warnings: vec![],
+            refusal: None,
         }
     }
 

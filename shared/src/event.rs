@@ -195,6 +195,14 @@ impl Trigger {
         }
     }
 
+    /// The region the event came from, if the envelope says.
+    pub fn region(&self) -> Option<&str> {
+        match self {
+            Trigger::BuildStateChange(e) => e.region.as_deref(),
+            Trigger::Scheduled(e) => e.region.as_deref(),
+        }
+    }
+
     /// The account the event came from, if the envelope says.
     pub fn account(&self) -> Option<&str> {
         match self {

@@ -40,6 +40,12 @@ impl CacheSetting {
         }
     }
 
+    /// The same setting with this `cacheNamespace` (a heal or relocation never drops one).
+    pub fn with_namespace(mut self, namespace: Option<String>) -> Self {
+        self.namespace = namespace;
+        self
+    }
+
     pub fn is_s3(&self) -> bool {
         self.cache_type == CACHE_S3
     }
@@ -88,6 +94,8 @@ pub struct ProjectSnapshot {
     pub service_role: Option<String>,
     /// The project builds in a VPC (`vpcConfig` with subnets): S3 must be reachable from them.
     pub vpc: bool,
+    /// `lastModified` (epoch milliseconds): any change to the project moves it.
+    pub last_modified: Option<i64>,
 }
 
 impl ProjectSnapshot {
@@ -107,6 +115,7 @@ impl ProjectSnapshot {
             docker_server: false,
             service_role: None,
             vpc: false,
+            last_modified: None,
         }
     }
 

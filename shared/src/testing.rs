@@ -58,6 +58,9 @@ pub struct ProjectFixture {
     pub cache: ProjectCache,
     pub tags: Vec<(String, String)>,
     pub buildspec: Option<String>,
+    pub service_role: String,
+    pub environment: ProjectEnvironment,
+    pub vpc: Option<aws_sdk_codebuild::types::VpcConfig>,
 }
 
 impl ProjectFixture {
@@ -69,7 +72,28 @@ impl ProjectFixture {
             buildspec: Some(
                 "version: 0.2\nphases:\n  pre_build:\n    commands:\n      - docker pull pytorch/pytorch:2.1.0-cuda12.1-cudnn8-devel\n  build:\n    commands:\n      - docker build -t tts-service .\ncache:\n  paths:\n    - '/root/.cache/pip/**/*'\n".into(),
             ),
+            service_role: format!("arn:aws:iam::{ACCOUNT}:role/service-role/codebuild-tts"),
+            environment: docker_environment().build().expect("environment"),
+            vpc: None,
         }
+    }
+
+    /// The service role builds run as (the default names a role the emulator does not have).
+    pub fn service_role(mut self, arn: &str) -> Self {
+        self.service_role = arn.to_owned();
+        self
+    }
+
+    /// The build environment (default: a privileged Linux container, BUILD_GENERAL1_LARGE).
+    pub fn environment(mut self, environment: ProjectEnvironment) -> Self {
+        self.environment = environment;
+        self
+    }
+
+    /// Builds in a VPC.
+    pub fn vpc(mut self, vpc: aws_sdk_codebuild::types::VpcConfig) -> Self {
+        self.vpc = Some(vpc);
+        self
     }
 
     pub fn cache(mut self, cache: ProjectCache) -> Self {
@@ -97,16 +121,9 @@ impl ProjectFixture {
                     .expect("source"),
             )
             .artifacts(ProjectArtifacts::builder().r#type(ArtifactsType::NoArtifacts).build().expect("artifacts"))
-            .environment(
-                ProjectEnvironment::builder()
-                    .r#type(EnvironmentType::LinuxContainer)
-                    .image("aws/codebuild/standard:7.0")
-                    .compute_type(ComputeType::BuildGeneral1Large)
-                    .privileged_mode(true)
-                    .build()
-                    .expect("environment"),
-            )
-            .service_role(format!("arn:aws:iam::{ACCOUNT}:role/service-role/codebuild-tts"))
+            .environment(self.environment.clone())
+            .service_role(&self.service_role)
+            .set_vpc_config(self.vpc.clone())
             .timeout_in_minutes(60)
             .cache(self.cache.clone());
         for (k, v) in &self.tags {
@@ -115,6 +132,15 @@ impl ProjectFixture {
         request.send().await.expect("create project in emulator");
         self.name
     }
+}
+
+/// The fixture's environment, to vary (fleet, Docker server, compute type).
+pub fn docker_environment() -> aws_sdk_codebuild::types::builders::ProjectEnvironmentBuilder {
+    ProjectEnvironment::builder()
+        .r#type(EnvironmentType::LinuxContainer)
+        .image("aws/codebuild/standard:7.0")
+        .compute_type(ComputeType::BuildGeneral1Large)
+        .privileged_mode(true)
 }
 
 pub fn local_docker_cache() -> ProjectCache {
@@ -347,4 +373,42 @@ impl Sandbox {
         let topic = TopicWithQueue::create(&clients, &unique("topic")).await;
         Sandbox { clients, bucket, topic }
     }
+}
+
+/// The trust policy of a CodeBuild service role.
+pub const CODEBUILD_TRUST_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"codebuild.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+/// Creates an IAM role (under /service-role/, as the CodeBuild console does) with the given inline
+/// policies (name, JSON document); returns its ARN.
+pub async fn create_role(clients: &Clients, name: &str, inline: &[(&str, &str)]) -> String {
+    let iam = aws_sdk_iam::Client::new(&clients.sdk);
+    let role = iam
+        .create_role()
+        .role_name(name)
+        .path("/service-role/")
+        .assume_role_policy_document(CODEBUILD_TRUST_POLICY)
+        .send()
+        .await
+        .expect("create role in emulator");
+    for (policy, document) in inline {
+        iam.put_role_policy()
+            .role_name(name)
+            .policy_name(*policy)
+            .policy_document(*document)
+            .send()
+            .await
+            .expect("put role policy");
+    }
+    role.role.map(|r| r.arn).expect("role arn")
+}
+
+/// A CodeBuild service role that may use the S3 cache in `bucket` (objects anywhere in it, and
+/// the bucket identity calls CodeBuild's documented service role policy grants).
+pub async fn cache_role(clients: &Clients, bucket: &str) -> String {
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[
+            {{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::{bucket}/*"}},
+            {{"Effect":"Allow","Action":["s3:GetBucketAcl","s3:GetBucketLocation"],"Resource":"arn:aws:s3:::{bucket}"}}]}}"#
+    );
+    create_role(clients, &unique("codebuild-cache"), &[("cache", &policy)]).await
 }

@@ -6,8 +6,8 @@ use crate::failure::{CliError, EXIT_ATTENTION, EXIT_ERROR, EXIT_OK};
 use crate::output::{self, Tone, cell};
 use crate::progress;
 use crate::settings::{self, LayeredEnv};
+use cache_sentinel::audit::BucketStatus;
 use cache_sentinel::audit::{AuditReport, Auditor, ProjectAudit};
-use cache_sentinel::aws::s3::BucketStatus;
 use cache_sentinel::guard::HealAction;
 use cache_sentinel::monitor::judge::fmt_duration;
 use cache_sentinel::recent_builds::BuildRow;
@@ -27,11 +27,11 @@ pub async fn run(global: &Global, args: &ProjectArgs) -> Result<u8, CliError> {
     let scope = auditor.scope(account.as_deref()).await?;
 
     let bar = progress::bar(scope.projects.len() as u64, "reading projects and builds");
-    let lines: Vec<ProjectAudit> = futures::stream::iter(&scope.projects)
-        .map(|project| {
+    let lines: Vec<ProjectAudit> = futures::stream::iter(0..scope.projects.len())
+        .map(|index| {
             let (auditor, scope, bar) = (&auditor, &scope, &bar);
             async move {
-                let line = auditor.audit_project(scope, project).await;
+                let line = auditor.audit_project(scope, index).await;
                 bar.inc(1);
                 line
             }
@@ -136,6 +136,7 @@ fn guard_cell(line: &ProjectAudit) -> comfy_table::Cell {
         HealAction::Heal => cell(format!("would heal to {}", plan.after), Tone::Warn),
         HealAction::Refuse => cell("would refuse (see below)", Tone::Bad),
         HealAction::Skip => cell(format!("skip: {}", plan.reason), Tone::Plain),
+        HealAction::Keep => cell(format!("keep: {}", plan.reason), Tone::Plain),
     }
 }
 

@@ -66,6 +66,8 @@ fn outcome(o: Outcome) -> (&'static str, Tone) {
         Outcome::Unchanged => ("unchanged", Tone::Good),
         Outcome::Healed => ("healed", Tone::Good),
         Outcome::WouldHeal => ("would heal", Tone::Warn),
+        Outcome::Kept => ("kept (LOCAL is right here)", Tone::Plain),
+        Outcome::Duplicate => ("healed by another run", Tone::Good),
         Outcome::Skipped => ("skipped", Tone::Plain),
         Outcome::Refused => ("refused", Tone::Bad),
         Outcome::Failed => ("failed", Tone::Bad),

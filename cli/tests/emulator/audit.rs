@@ -26,7 +26,9 @@ async fn fixtures() {
         &[build("2026-11-20T09:00:00Z", 25, "a1", None), build("2026-11-20T11:00:00Z", 6, "a1", None)],
     )
     .await;
-    let local = with_cache("cli-audit-local", local_docker_cache());
+    // A service role that may use the cache: the guard checks it before it would heal.
+    let role = cache_sentinel::testing::cache_role(&clients, BUCKET).await;
+    let local = with_cache("cli-audit-local", local_docker_cache()).service_role(&role);
     support::project(&clients, local, &[build("2026-11-20T10:00:00Z", 31, "b1", Some("app"))]).await;
     let opted_out = with_cache("cli-audit-opted-out", no_cache()).tag("cache-sentinel:ignore", "true");
     support::project(&clients, opted_out, &[]).await;

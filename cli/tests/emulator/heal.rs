@@ -13,7 +13,9 @@ const BUCKET: &str = "cli-heal-cache";
 async fn dry_run_then_apply_heals_once_with_the_guards_notice() {
     let clients = support::clients(REGION).await;
     support::bucket(&clients, BUCKET).await;
-    support::project(&clients, with_cache("cli-heal-local", local_docker_cache()), &[]).await;
+    // A service role that may use the cache: the guard checks it before it heals.
+    let role = cache_sentinel::testing::cache_role(&clients, BUCKET).await;
+    support::project(&clients, with_cache("cli-heal-local", local_docker_cache()).service_role(&role), &[]).await;
     support::project(&clients, with_cache("cli-heal-s3", s3_cache(&format!("{BUCKET}/cli-heal-s3"))), &[]).await;
     let topic = TopicWithQueue::create(&clients, &cache_sentinel::testing::unique("cli-heal")).await;
     let projects = CodeBuildProjects::new(clients.codebuild.clone());
@@ -42,8 +44,10 @@ async fn dry_run_then_apply_heals_once_with_the_guards_notice() {
     assert_eq!(cache_of("cli-heal-s3").await, CacheSetting::s3(format!("{BUCKET}/cli-heal-s3")));
     let notices = topic.drain().await;
     assert_eq!(notices.len(), 1, "{notices:?}");
-    assert_eq!(notices[0].subject.as_deref(), Some("cache-guard healed cli-heal-local: LOCAL -> S3 cache"));
-    assert_eq!(notices[0].attributes.get("action").map(String::as_str), Some("healed"));
+    // The CLI runs the guard's sweep, which sends one combined notice.
+    assert_eq!(notices[0].subject.as_deref(), Some("cache-guard sweep: 1 healed"));
+    assert_eq!(notices[0].attributes.get("action").map(String::as_str), Some("sweep"));
+    assert!(notices[0].message.contains("cli-heal-local"), "{}", notices[0].message);
 
     let again = run(&[&base[..], &[notify.as_str(), "heal", "--project", "cli-heal-*", "--apply", "--json"]].concat());
     assert_eq!(again.code, 0, "{again:?}");

@@ -5,6 +5,7 @@
 
 use cache_sentinel::aws::Clients;
 use cache_sentinel::config::ProcessEnv;
+use cache_sentinel::event::account_from_arn;
 use cache_sentinel::guard::{CacheGuard, GuardConfig};
 use cache_sentinel::startup;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
@@ -19,6 +20,17 @@ async fn main() -> Result<(), Error> {
     startup::log_cold_start("cache-guard", started);
 
     let guard = &guard;
-    // The typed report is the response; a typed error becomes a Diagnostic with a named type.
-    run(service_fn(move |event: LambdaEvent<Value>| async move { guard.handle(&event.payload).await })).await
+    // The typed report is the response; a typed error becomes a Diagnostic with a named type. The
+    // function's own account comes with every invocation (its ARN): no call, no cold-start cost.
+    run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let own_account = own_account(&event.context.invoked_function_arn);
+        guard.handle_in_account(&event.payload, own_account).await
+    }))
+    .await
+}
+
+/// The account in the invoked function's ARN. Local runtimes (cargo lambda) invoke with a
+/// placeholder ARN of account 000000000000, which AWS never assigns: no account, no check.
+fn own_account(invoked_function_arn: &str) -> Option<&str> {
+    account_from_arn(invoked_function_arn).filter(|a| *a != "000000000000")
 }

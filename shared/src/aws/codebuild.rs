@@ -66,6 +66,9 @@ impl CodeBuildProjects {
         for mode in &cache.modes {
             builder = builder.modes(CacheMode::from(mode.as_str()));
         }
+        if let Some(namespace) = &cache.namespace {
+            builder = builder.cache_namespace(namespace);
+        }
         let project_cache = builder.build().map_err(|e| AwsError {
             operation: "codebuild:UpdateProject",
             kind: crate::error::AwsErrorKind::InvalidInput,
@@ -81,6 +84,37 @@ impl CodeBuildProjects {
             .await
             .map_err(|e| AwsError::from_sdk("codebuild:UpdateProject", e))?;
         Ok(out.project().and_then(|p| p.cache()).map(cache_setting).unwrap_or_else(CacheSetting::none))
+    }
+}
+
+/// A reserved-capacity fleet as the guard needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetInfo {
+    pub arn: String,
+    pub name: String,
+    /// `overflowBehavior`: QUEUE or ON_DEMAND (None when CodeBuild does not say).
+    pub overflow_behavior: Option<String>,
+}
+
+impl CodeBuildProjects {
+    /// BatchGetFleets for fleet names or ARNs (at most 100 a call); unknown ones are left out.
+    pub async fn get_fleets(&self, names: &[String]) -> Result<Vec<FleetInfo>, AwsError> {
+        let mut fleets = Vec::with_capacity(names.len());
+        for chunk in names.chunks(BATCH_LIMIT) {
+            let out = self
+                .client
+                .batch_get_fleets()
+                .set_names(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("codebuild:BatchGetFleets", e))?;
+            fleets.extend(out.fleets().iter().map(|f| FleetInfo {
+                arn: f.arn().unwrap_or_default().to_owned(),
+                name: f.name().unwrap_or_default().to_owned(),
+                overflow_behavior: f.overflow_behavior().map(|o| o.as_str().to_owned()),
+            }));
+        }
+        Ok(fleets)
     }
 }
 
@@ -206,6 +240,7 @@ pub fn snapshot(project: &Project) -> ProjectSnapshot {
         docker_server: project.environment().and_then(|e| e.docker_server()).is_some(),
         service_role: project.service_role().map(str::to_owned).filter(|r| !r.is_empty()),
         vpc: project.vpc_config().is_some_and(|v| !v.subnets().is_empty()),
+        last_modified: project.last_modified().and_then(|t| t.to_millis().ok()),
     }
 }
 

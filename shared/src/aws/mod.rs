@@ -3,6 +3,7 @@
 
 pub mod cache_listing;
 pub mod codebuild;
+pub mod iam;
 pub mod logs;
 pub mod s3;
 pub mod s3_records;

@@ -3,37 +3,12 @@
 use crate::error::{AwsError, AwsErrorKind};
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
+use chrono::{DateTime, Utc};
 
-/// Whether a bucket can hold a project's cache.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum BucketStatus {
-    /// The bucket exists and we may use it; `region` is where S3 says it lives.
-    Usable {
-        region: Option<String>,
-    },
-    Missing,
-    Forbidden {
-        reason: String,
-    },
-    Unreachable {
-        reason: String,
-    },
-}
-
-/// HeadBucket: existence, permission and region in one call.
-pub async fn probe_bucket(client: &Client, bucket: &str) -> BucketStatus {
-    match client.head_bucket().bucket(bucket).send().await {
-        Ok(out) => BucketStatus::Usable { region: out.bucket_region().map(str::to_owned) },
-        Err(err) => {
-            let err = AwsError::from_sdk("s3:HeadBucket", err);
-            match err.kind {
-                AwsErrorKind::NotFound => BucketStatus::Missing,
-                AwsErrorKind::AccessDenied => BucketStatus::Forbidden { reason: err.to_string() },
-                _ => BucketStatus::Unreachable { reason: err.to_string() },
-            }
-        }
-    }
+/// HeadBucket: whether the bucket exists and may be used (Ok), and the region S3 says it lives in.
+pub async fn head_bucket(client: &Client, bucket: &str) -> Result<Option<String>, AwsError> {
+    let out = client.head_bucket().bucket(bucket).send().await.map_err(|e| AwsError::from_sdk("s3:HeadBucket", e))?;
+    Ok(out.bucket_region().map(str::to_owned))
 }
 
 /// Once-only markers: a conditional create (`If-None-Match: *`) of a small object. The first
@@ -74,17 +49,68 @@ impl Markers {
             Ok(_) => Ok(true),
             Err(err) => {
                 let err = AwsError::from_sdk("s3:PutObject", err);
-                // 412 PreconditionFailed: it exists. 409 ConditionalRequestConflict: a concurrent
-                // writer is creating it right now; either way somebody else owns the work.
-                if err.code == "PreconditionFailed"
-                    || err.code == "HTTP412"
-                    || err.code == "ConditionalRequestConflict"
-                    || err.code == "HTTP409"
-                {
-                    Ok(false)
+                if is_condition_lost(&err) { Ok(false) } else { Err(err) }
+            }
+        }
+    }
+
+    /// A claim that lapses at `expires_at`: true when this call created the marker, or renewed one
+    /// whose time is up (a conditional overwrite, `If-Match` on the ETag read, so that of several
+    /// concurrent renewals exactly one wins); false while an earlier claim holds.
+    pub async fn claim_until(
+        &self,
+        name: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, AwsError> {
+        let body =
+            serde_json::json!({ "expires_at": expires_at.to_rfc3339(), "claimed_at": now.to_rfc3339() }).to_string();
+        if self.claim(name, &body).await? {
+            return Ok(true);
+        }
+        let existing = match self.client.get_object().bucket(&self.bucket).key(self.key(name)).send().await {
+            Ok(out) => out,
+            // Released between our create and this read: one more create decides.
+            Err(err) => {
+                let err = AwsError::from_sdk("s3:GetObject", err);
+                return if err.code == "NoSuchKey" || err.code == "HTTP404" {
+                    self.claim(name, &body).await
                 } else {
                     Err(err)
-                }
+                };
+            }
+        };
+        let etag = existing.e_tag().map(str::to_owned);
+        let bytes = existing
+            .body
+            .collect()
+            .await
+            .map_err(|e| AwsError {
+                operation: "s3:GetObject",
+                kind: AwsErrorKind::Unreachable,
+                code: "BodyReadError".into(),
+                message: e.to_string(),
+            })?
+            .into_bytes();
+        if !marker_expired(&bytes, now) {
+            return Ok(false);
+        }
+        let Some(etag) = etag else { return Ok(false) };
+        let renewed = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(self.key(name))
+            .if_match(etag)
+            .content_type("application/json")
+            .body(ByteStream::from(body.into_bytes()))
+            .send()
+            .await;
+        match renewed {
+            Ok(_) => Ok(true),
+            Err(err) => {
+                let err = AwsError::from_sdk("s3:PutObject", err);
+                if is_condition_lost(&err) || err.code == "NoSuchKey" { Ok(false) } else { Err(err) }
             }
         }
     }
@@ -99,5 +125,37 @@ impl Markers {
             .await
             .map_err(|e| AwsError::from_sdk("s3:DeleteObject", e))?;
         Ok(())
+    }
+}
+
+/// 412 PreconditionFailed: the condition did not hold (it exists, or changed). 409
+/// ConditionalRequestConflict: a concurrent writer is at it right now. Either way somebody else
+/// owns the work.
+fn is_condition_lost(err: &AwsError) -> bool {
+    matches!(err.code.as_str(), "PreconditionFailed" | "HTTP412" | "ConditionalRequestConflict" | "HTTP409")
+}
+
+/// Whether an expiring marker's time is up. A marker without a readable `expires_at` (written by
+/// [`Markers::claim`], or damaged) never expires: when in doubt, do not repeat the work.
+fn marker_expired(body: &[u8], now: DateTime<Utc>) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("expires_at").and_then(|e| e.as_str()).map(str::to_owned))
+        .and_then(|e| DateTime::parse_from_rfc3339(&e).ok())
+        .is_some_and(|expires| expires.with_timezone(&Utc) <= now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_markers_with_a_past_expiry_have_expired() {
+        let now = DateTime::parse_from_rfc3339("2026-11-25T12:00:00Z").unwrap().with_timezone(&Utc);
+        assert!(marker_expired(br#"{"expires_at":"2026-11-25T11:59:59+00:00"}"#, now));
+        assert!(marker_expired(br#"{"expires_at":"2026-11-25T12:00:00Z"}"#, now));
+        assert!(!marker_expired(br#"{"expires_at":"2026-11-25T12:00:01Z"}"#, now));
+        assert!(!marker_expired(br#"{"build":"x"}"#, now), "the monitor's markers never expire");
+        assert!(!marker_expired(b"not json", now));
     }
 }

@@ -1,11 +1,20 @@
-//! cache-guard: keeps each project's cache on S3.
+//! cache-guard: keeps each project's cache on S3, where S3 is the right cache and will work.
 //!
-//! `plan` decides (pure, plain data: what to do with a project and why), `service` carries the plan
-//! out against CodeBuild, S3 and SNS and reports what it did.
+//! `plan` decides from the project alone (pure, plain data); `gates` and `access` apply the facts
+//! that cost a call (bucket, who else uses a location, fleet, the service role's access); `run`
+//! gathers those facts and carries plans out; `dispatch` and `notice` tell people; `dedup` names
+//! the once-only markers; `service` is the entry point.
 
+pub mod access;
 pub mod buildspec;
 pub mod config;
+pub mod dedup;
+pub mod dispatch;
+pub mod gates;
+pub mod notice;
 pub mod plan;
+pub mod report;
+pub mod run;
 pub mod service;
 
 pub use config::GuardConfig;

@@ -1,11 +1,12 @@
 //! The heal plan: a pure decision over a project snapshot and the policy. Plain data, so dry runs
-//! can print it and tests can assert it.
+//! can print it and tests can assert it. Facts that cost an AWS call (the bucket, the service
+//! role's access, who else uses a location, the fleet) are applied afterwards by the gates in
+//! `gates.rs` and `access.rs`, each a pure function of the plan and the fact.
 
 use super::buildspec::{self, BuildspecSource};
-use crate::aws::s3::BucketStatus;
 use crate::config::CacheLayout;
 use crate::filter::ProjectFilter;
-use crate::project::{CACHE_LOCAL, CacheSetting, ProjectSnapshot};
+use crate::project::{CACHE_LOCAL, CACHE_S3, CacheSetting, ProjectSnapshot};
 use serde::Serialize;
 
 /// What the guard decided for one project.
@@ -16,10 +17,48 @@ pub enum HealAction {
     NoChange,
     /// Switch the cache to S3 at the managed location.
     Heal,
+    /// LOCAL (or no cache) is right for this project (reserved-capacity fleet, Docker server):
+    /// left as it is, reported.
+    Keep,
     /// Out of scope: opted out by tag, excluded by pattern, or not ours to touch.
     Skip,
-    /// A heal is due but would break builds (the bucket is missing, forbidden or elsewhere).
+    /// A heal is due but would break builds (the bucket, the service role) or AWS refused it.
     Refuse,
+}
+
+/// Why a heal was refused: names the notice and keys its once-a-day marker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalCause {
+    /// The cache bucket is missing, forbidden or in another region.
+    Bucket,
+    /// The project's service role may not use the cache location.
+    RoleAccess,
+    /// The service role's access could not be checked.
+    AccessUnverified,
+    /// AWS refused a call for this project for good (AccessDenied, InvalidInput, NotFound).
+    AwsRefused,
+}
+
+impl RefusalCause {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefusalCause::Bucket => "bucket",
+            RefusalCause::RoleAccess => "role-access",
+            RefusalCause::AccessUnverified => "access-unverified",
+            RefusalCause::AwsRefused => "aws-refused",
+        }
+    }
+
+    /// The end of the notice subject: "cache-guard did not heal <project>: <this>".
+    pub fn headline(self) -> &'static str {
+        match self {
+            RefusalCause::Bucket => "cache bucket unusable",
+            RefusalCause::RoleAccess => "service role cannot use the cache",
+            RefusalCause::AccessUnverified => "cache access not verified",
+            RefusalCause::AwsRefused => "AWS refused the change",
+        }
+    }
 }
 
 /// The decision for one project, with the cache before and after and the reason.
@@ -34,6 +73,32 @@ pub struct HealPlan {
     /// Things the owner should know: caches that store nothing, Docker layers, permissions.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub advice: Vec<String>,
+    /// Worth a notice although nothing changes (a fleet whose overflow builds lose the cache).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<RefusalCause>,
+}
+
+impl HealPlan {
+    /// A heal that moves a project already on S3 elsewhere (GUARD_RELOCATE_CUSTOM_S3).
+    pub fn is_relocation(&self) -> bool {
+        self.action == HealAction::Heal && self.before.is_s3() && self.before.s3_bucket().is_some()
+    }
+}
+
+/// What HeadBucket said about the cache bucket, as far as a heal depends on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum BucketState {
+    /// The bucket exists and we may use it; `region` is where S3 says it lives.
+    Usable {
+        region: Option<String>,
+    },
+    Missing,
+    Forbidden {
+        reason: String,
+    },
 }
 
 /// What the guard enforces.
@@ -53,7 +118,7 @@ impl GuardPolicy {
     }
 }
 
-/// Decides what to do with one project. Does not look at the bucket: see [`gate_on_bucket`].
+/// Decides what to do with one project from its own settings and the policy.
 pub fn plan_project(project: &ProjectSnapshot, policy: &GuardPolicy) -> HealPlan {
     let before = project.cache.clone();
     let keep = |action: HealAction, reason: String| HealPlan {
@@ -63,6 +128,8 @@ pub fn plan_project(project: &ProjectSnapshot, policy: &GuardPolicy) -> HealPlan
         after: before.clone(),
         reason,
         advice: vec![],
+        warnings: vec![],
+        refusal: None,
     };
 
     if let Err(why) = policy.projects.check(&project.name) {
@@ -74,18 +141,31 @@ pub fn plan_project(project: &ProjectSnapshot, policy: &GuardPolicy) -> HealPlan
         return keep(HealAction::Skip, format!("opted out by tag {}={value}", policy.ignore_tag));
     }
 
-    let desired = policy.desired_cache(&project.name);
-    if before.is_s3() && before.s3_bucket().is_some() {
+    let on_s3 = before.is_s3() && before.s3_bucket().is_some();
+    if !on_s3 && let Some((reason, advice)) = local_is_right(project) {
+        let mut plan = keep(HealAction::Keep, reason);
+        plan.advice = advice;
+        return plan;
+    }
+
+    // A heal never drops the project's cacheNamespace.
+    let desired = policy.desired_cache(&project.name).with_namespace(before.namespace.clone());
+    if on_s3 {
         if before == desired {
             let mut plan = keep(HealAction::NoChange, format!("already on the S3 cache at {}", location(&desired)));
             plan.advice = cache_content_advice(project, &before);
             return plan;
         }
-        if !policy.relocate_custom_s3 {
+        let shared = before.namespace.as_deref().map(|n| format!(" shared through cacheNamespace {n}"));
+        if !policy.relocate_custom_s3 || shared.is_some() {
+            let why = match &shared {
+                Some(shared) => format!("it is a cache{shared}: a shared location is never relocated"),
+                None => "set GUARD_RELOCATE_CUSTOM_S3=true to move it".to_owned(),
+            };
             let mut plan = keep(
                 HealAction::NoChange,
                 format!(
-                    "on a custom S3 cache at {}, kept (the managed location would be {}; set GUARD_RELOCATE_CUSTOM_S3=true to move it)",
+                    "on a custom S3 cache at {}, kept (the managed location would be {}; {why})",
                     location(&before),
                     location(&desired)
                 ),
@@ -95,13 +175,18 @@ pub fn plan_project(project: &ProjectSnapshot, policy: &GuardPolicy) -> HealPlan
         }
     }
 
+    let never_local = local_never_works(project);
     let reason = match before.cache_type.as_str() {
         CACHE_LOCAL => format!(
-            "LOCAL cache ({}) lives on a single build host and is lost when CodeBuild uses another host",
-            if before.modes.is_empty() { "no modes".to_owned() } else { before.modes.join(", ") }
+            "LOCAL cache ({}) {}",
+            if before.modes.is_empty() { "no modes".to_owned() } else { before.modes.join(", ") },
+            match never_local {
+                Some(why) => format!("never works for this project ({why})"),
+                None => "lives on a single build host and is lost when CodeBuild uses another host".to_owned(),
+            }
         ),
-        "S3" if before.s3_bucket().is_none() => "S3 cache without a location".to_owned(),
-        "S3" => format!(
+        CACHE_S3 if before.s3_bucket().is_none() => "S3 cache without a location".to_owned(),
+        CACHE_S3 => format!(
             "custom S3 cache at {} moved to the managed location (GUARD_RELOCATE_CUSTOM_S3=true)",
             location(&before)
         ),
@@ -109,10 +194,9 @@ pub fn plan_project(project: &ProjectSnapshot, policy: &GuardPolicy) -> HealPlan
         other => format!("unknown cache type {other}"),
     };
     let mut advice = cache_content_advice(project, &desired);
-    advice.push(format!(
-        "the project's service role needs s3:GetObject and s3:PutObject on arn:aws:s3:::{}/*, or builds will fail to read and write the cache",
-        location(&desired)
-    ));
+    if project.vpc {
+        advice.push("the project builds in a VPC: its subnets must reach S3 (a gateway VPC endpoint for S3 in their route tables, or a NAT gateway), or the cache can be neither downloaded nor uploaded".to_owned());
+    }
     HealPlan {
         project: project.name.clone(),
         action: HealAction::Heal,
@@ -120,38 +204,50 @@ pub fn plan_project(project: &ProjectSnapshot, policy: &GuardPolicy) -> HealPlan
         after: desired,
         reason: format!("{reason}; switching to the S3 cache"),
         advice,
+        warnings: vec![],
+        refusal: None,
     }
 }
 
-/// Turns a heal into a refusal when the bucket cannot hold the cache: switching to a bucket that
-/// does not exist, that we cannot reach, or that is in another region would break every build.
-pub fn gate_on_bucket(plan: HealPlan, bucket: &str, status: &BucketStatus, project_region: &str) -> HealPlan {
-    if plan.action != HealAction::Heal {
-        return plan;
-    }
-    let refusal = match status {
-        BucketStatus::Usable { region: Some(region) } if region != project_region => Some(format!(
-            "cache bucket {bucket} is in {region} but the project is in {project_region}; CodeBuild needs the S3 cache bucket in the project's region"
-        )),
-        BucketStatus::Usable { .. } => None,
-        BucketStatus::Missing => {
-            Some(format!("cache bucket {bucket} does not exist; create it (the SAM template does) or set CACHE_BUCKET"))
-        }
-        BucketStatus::Forbidden { reason } => Some(format!("cache bucket {bucket} is not accessible: {reason}")),
-        BucketStatus::Unreachable { reason } => Some(format!("cache bucket {bucket} could not be checked: {reason}")),
+/// Where LOCAL caching is the right cache and the guard leaves the project alone: a reserved-
+/// capacity fleet (its hosts keep the local cache; AWS's fleet caching sample uses LOCAL) and a
+/// Docker server (layers persist on the server).
+fn local_is_right(project: &ProjectSnapshot) -> Option<(String, Vec<String>)> {
+    let (what, on_it) = if let Some(fleet) = &project.fleet_arn {
+        (format!("builds on the reserved-capacity fleet {fleet}"), "the fleet's hosts keep it between builds")
+    } else if project.docker_server {
+        ("builds with a Docker server".to_owned(), "Docker layers persist on the Docker server")
+    } else {
+        return None;
     };
-    match refusal {
-        None => plan,
-        Some(reason) => HealPlan {
-            action: HealAction::Refuse,
-            after: plan.before.clone(),
-            reason: format!("not switched, builds would break: {reason}"),
-            ..plan
-        },
+    let cache = &project.cache;
+    let mut advice = Vec::new();
+    if cache.cache_type != CACHE_LOCAL {
+        advice.push(format!(
+            "the project has {}: LOCAL caching works here ({on_it}); consider type LOCAL with LOCAL_DOCKER_LAYER_CACHE, LOCAL_SOURCE_CACHE and LOCAL_CUSTOM_CACHE",
+            cache.cache_type
+        ));
+    }
+    Some((
+        format!("{} and {what}, where LOCAL caching is the right cache ({on_it}): not switched to S3", cache),
+        advice,
+    ))
+}
+
+/// Why LOCAL caching can never work for this project, when it cannot.
+pub fn local_never_works(project: &ProjectSnapshot) -> Option<&'static str> {
+    if project.vpc {
+        Some("it builds in a VPC")
+    } else if project.environment_type.as_deref() == Some("LINUX_GPU_CONTAINER") {
+        Some("GPU environments have no local cache")
+    } else if project.compute_type.as_deref() == Some("BUILD_GENERAL1_2XLARGE") {
+        Some("BUILD_GENERAL1_2XLARGE has no local cache")
+    } else {
+        None
     }
 }
 
-fn location(cache: &CacheSetting) -> &str {
+pub fn location(cache: &CacheSetting) -> &str {
     cache.location.as_deref().unwrap_or("(no location)")
 }
 
@@ -265,42 +361,77 @@ mod tests {
     }
 
     #[test]
-    fn bucket_problems_turn_heals_into_refusals() {
-        let plan = || plan_project(&project(CacheSetting::local(&["LOCAL_DOCKER_LAYER_CACHE"])), &policy());
-        let b = "codebuild-cache-123456789012-ap-south-1";
-        let ok = gate_on_bucket(plan(), b, &BucketStatus::Usable { region: Some("ap-south-1".into()) }, "ap-south-1");
-        assert_eq!(ok.action, HealAction::Heal);
-        let unknown_region = gate_on_bucket(plan(), b, &BucketStatus::Usable { region: None }, "ap-south-1");
-        assert_eq!(unknown_region.action, HealAction::Heal);
-        for status in [
-            BucketStatus::Missing,
-            BucketStatus::Forbidden { reason: "AccessDenied".into() },
-            BucketStatus::Unreachable { reason: "timeout".into() },
-            BucketStatus::Usable { region: Some("us-east-1".into()) },
-        ] {
-            let refused = gate_on_bucket(plan(), b, &status, "ap-south-1");
-            assert_eq!(refused.action, HealAction::Refuse, "{status:?}");
-            assert_eq!(refused.after, refused.before);
-            assert!(refused.reason.contains(b));
-        }
-        // Only heals are gated.
-        let unchanged = plan_project(&project(CacheSetting::s3(DESIRED)), &policy());
-        assert_eq!(gate_on_bucket(unchanged, b, &BucketStatus::Missing, "ap-south-1").action, HealAction::NoChange);
-    }
-
-    #[test]
     fn advice_for_empty_caches_and_docker_layers() {
         let mut p = project(CacheSetting::local(&["LOCAL_DOCKER_LAYER_CACHE"]));
         p.buildspec = Some("version: 0.2\nphases:\n  build:\n    commands:\n      - docker build -t tts .\n".into());
         let plan = plan_project(&p, &policy());
         assert!(plan.advice.iter().any(|a| a.contains("will store nothing")), "{:?}", plan.advice);
         assert!(plan.advice.iter().any(|a| a.contains("Docker layers")), "{:?}", plan.advice);
-        assert!(plan.advice.iter().any(|a| a.contains("s3:PutObject")), "{:?}", plan.advice);
 
         let mut plain = project(CacheSetting::none());
         plain.privileged_mode = false;
         plain.buildspec = Some("version: 0.2\ncache:\n  paths:\n    - /root/.cargo/**/*\nphases:\n  build:\n    commands:\n      - cargo build\n".into());
         let plan = plan_project(&plain, &policy());
         assert!(!plan.advice.iter().any(|a| a.contains("store nothing") || a.contains("Docker")), "{:?}", plan.advice);
+    }
+
+    #[test]
+    fn fleets_and_docker_servers_keep_local() {
+        let mut fleet = project(CacheSetting::local(&["LOCAL_DOCKER_LAYER_CACHE"]));
+        fleet.fleet_arn = Some("arn:aws:codebuild:ap-south-1:123456789012:fleet/gpu:1".into());
+        let plan = plan_project(&fleet, &policy());
+        assert_eq!(plan.action, HealAction::Keep, "{plan:?}");
+        assert_eq!(plan.after, plan.before);
+        assert!(plan.reason.contains("reserved-capacity fleet"), "{}", plan.reason);
+        fleet.cache = CacheSetting::none();
+        let plan = plan_project(&fleet, &policy());
+        assert_eq!(plan.action, HealAction::Keep);
+        assert!(plan.advice[0].contains("consider type LOCAL"), "{:?}", plan.advice);
+        // On S3 already: the usual rules.
+        fleet.cache = CacheSetting::s3(DESIRED);
+        assert_eq!(plan_project(&fleet, &policy()).action, HealAction::NoChange);
+
+        let mut server = project(CacheSetting::local(&["LOCAL_DOCKER_LAYER_CACHE"]));
+        server.docker_server = true;
+        let plan = plan_project(&server, &policy());
+        assert_eq!(plan.action, HealAction::Keep);
+        assert!(plan.reason.contains("Docker server"), "{}", plan.reason);
+    }
+
+    #[test]
+    fn where_local_never_works_the_heal_says_so() {
+        for (setup, why) in [
+            (Box::new(|p: &mut ProjectSnapshot| p.vpc = true) as Box<dyn Fn(&mut ProjectSnapshot)>, "VPC"),
+            (Box::new(|p: &mut ProjectSnapshot| p.environment_type = Some("LINUX_GPU_CONTAINER".into())), "GPU"),
+            (Box::new(|p: &mut ProjectSnapshot| p.compute_type = Some("BUILD_GENERAL1_2XLARGE".into())), "2XLARGE"),
+        ] {
+            let mut p = project(CacheSetting::local(&["LOCAL_DOCKER_LAYER_CACHE"]));
+            setup(&mut p);
+            let plan = plan_project(&p, &policy());
+            assert_eq!(plan.action, HealAction::Heal);
+            assert!(plan.reason.contains("never works") && plan.reason.contains(why), "{}", plan.reason);
+        }
+        let mut p = project(CacheSetting::local(&["LOCAL_SOURCE_CACHE"]));
+        p.vpc = true;
+        assert!(plan_project(&p, &policy()).advice.iter().any(|a| a.contains("gateway VPC endpoint")));
+    }
+
+    #[test]
+    fn namespace_is_carried_and_a_shared_location_is_never_relocated() {
+        let mut cache = CacheSetting::local(&["LOCAL_DOCKER_LAYER_CACHE"]);
+        cache.namespace = Some("team-a".into());
+        let plan = plan_project(&project(cache), &policy());
+        assert_eq!(plan.after, CacheSetting::s3(DESIRED).with_namespace(Some("team-a".into())));
+
+        let mut p = policy();
+        p.relocate_custom_s3 = true;
+        let shared = CacheSetting::s3("other-bucket/team").with_namespace(Some("team-a".into()));
+        let plan = plan_project(&project(shared.clone()), &p);
+        assert_eq!(plan.action, HealAction::NoChange);
+        assert_eq!(plan.after, shared);
+        assert!(plan.reason.contains("never relocated"), "{}", plan.reason);
+        // Already at the managed location with a namespace: nothing to do.
+        let managed = CacheSetting::s3(DESIRED).with_namespace(Some("team-a".into()));
+        assert_eq!(plan_project(&project(managed), &p).action, HealAction::NoChange);
     }
 }

@@ -1,19 +1,24 @@
-//! Carries heal plans out: reads projects, probes the bucket once, updates caches, notifies.
+//! The guard's entry point, thin: parse the trigger, decide whose projects to check, run the
+//! checks (`run.rs`), send the notices (`dispatch.rs`), report.
 
 use super::GuardConfig;
-use super::plan::{GuardPolicy, HealAction, HealPlan, gate_on_bucket, plan_project};
+use super::dispatch::dispatch;
+use super::notice::NoticeContext;
+use super::plan::GuardPolicy;
+use super::plan::HealPlan;
+use super::run::{Checked, Run};
 use crate::aws::Clients;
 use crate::aws::codebuild::CodeBuildProjects;
-use crate::aws::s3::{BucketStatus, probe_bucket};
+use crate::aws::iam::PolicySimulator;
 use crate::aws::sns::SnsPublisher;
+use crate::clock::{Clock, SystemClock};
 use crate::error::AwsError;
 use crate::event::{EventError, Trigger};
-use crate::notify::{Notice, Severity};
-use crate::project::CacheSetting;
-use serde::Serialize;
-use std::collections::VecDeque;
-use std::sync::Mutex;
-use tracing::{Instrument, error, info, info_span, warn};
+use crate::project::ProjectSnapshot;
+use std::sync::Arc;
+use tracing::{Instrument, info, info_span};
+
+pub use super::report::{GuardReport, Outcome, ProjectOutcome};
 
 /// Why an invocation failed as a whole.
 #[derive(Debug, thiserror::Error)]
@@ -26,8 +31,10 @@ pub enum GuardError {
     UnknownAccount,
     #[error("cannot list projects for the sweep: {0}")]
     Listing(AwsError),
-    #[error("{failed} of {total} projects could not be checked or healed: {first}")]
+    #[error("{failed} of {total} projects could not be checked or healed (transient, retried): {first}")]
     ProjectsFailed { failed: usize, total: usize, first: String },
+    #[error("notices could not be sent (transient, retried): {0}")]
+    Notify(AwsError),
 }
 
 impl GuardError {
@@ -38,67 +45,20 @@ impl GuardError {
             GuardError::UnknownAccount => "CacheGuard.UnknownAccount",
             GuardError::Listing(_) => "CacheGuard.ListingFailed",
             GuardError::ProjectsFailed { .. } => "CacheGuard.ProjectsFailed",
+            GuardError::Notify(_) => "CacheGuard.NotifyFailed",
         }
-    }
-}
-
-/// What happened to one project.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Unchanged,
-    Healed,
-    /// Dry run: the heal that would have been made.
-    WouldHeal,
-    Skipped,
-    Refused,
-    Failed,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ProjectOutcome {
-    pub project: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub build_id: Option<String>,
-    pub outcome: Outcome,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub before: Option<CacheSetting>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub after: Option<CacheSetting>,
-    pub reason: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub advice: Vec<String>,
-    /// Whether a notice was published to the topic (false with no topic configured: logged only).
-    pub notified: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<AwsError>,
-}
-
-/// The JSON summary an invocation returns and logs.
-#[derive(Debug, Clone, Serialize)]
-pub struct GuardReport {
-    pub trigger: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub event_id: Option<String>,
-    pub dry_run: bool,
-    pub bucket: String,
-    pub projects: Vec<ProjectOutcome>,
-}
-
-impl GuardReport {
-    pub fn count(&self, outcome: Outcome) -> usize {
-        self.projects.iter().filter(|p| p.outcome == outcome).count()
     }
 }
 
 /// The guard, built once per cold start.
 pub struct CacheGuard {
-    config: GuardConfig,
-    projects: CodeBuildProjects,
-    s3: aws_sdk_s3::Client,
-    publisher: SnsPublisher,
-    region: String,
-    recent_notices: Mutex<RecentKeys>,
+    pub(super) config: GuardConfig,
+    pub(super) projects: CodeBuildProjects,
+    pub(super) s3: aws_sdk_s3::Client,
+    pub(super) simulator: PolicySimulator,
+    pub(super) publisher: SnsPublisher,
+    pub(super) region: String,
+    pub(super) clock: Arc<dyn Clock>,
 }
 
 impl CacheGuard {
@@ -107,15 +67,64 @@ impl CacheGuard {
         CacheGuard {
             projects: CodeBuildProjects::new(clients.codebuild.clone()),
             s3: clients.s3.clone(),
+            // IAM is the guard's alone: its client is built here, from the shared configuration.
+            simulator: PolicySimulator::new(aws_sdk_iam::Client::new(&clients.sdk)),
             publisher,
             region: clients.region_or_default().to_owned(),
+            clock: Arc::new(SystemClock),
             config,
-            recent_notices: Mutex::new(RecentKeys::new(1024)),
         }
     }
 
-    /// Handles one event: a build state change checks that project, a scheduled event sweeps all.
+    /// Another IAM client (tests: mocks).
+    pub fn with_iam(mut self, client: aws_sdk_iam::Client) -> Self {
+        self.simulator = PolicySimulator::new(client);
+        self
+    }
+
+    /// Another clock (tests, replays): the markers' expiry is measured with it.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Handles one event without knowing the function's own account (tests, local runs): events
+    /// from any account are handled. Lambda invocations go through [`CacheGuard::handle_in_account`].
+    /// The policy the guard enforces with this cache bucket.
+    pub fn policy(&self, bucket: String) -> GuardPolicy {
+        GuardPolicy {
+            bucket,
+            layout: self.config.common.layout.clone(),
+            projects: self.config.common.projects.clone(),
+            ignore_tag: self.config.ignore_tag.clone(),
+            relocate_custom_s3: self.config.relocate_custom_s3,
+        }
+    }
+
+    /// What the guard would decide for each project, with every fact it checks first (the bucket,
+    /// the service role's access, a shared location, the fleet), and nothing carried out: no
+    /// UpdateProject, no marker, no notice. For audits (`cache-sentinel audit`).
+    pub async fn assess(&self, bucket: String, projects: &[ProjectSnapshot]) -> Vec<Result<HealPlan, AwsError>> {
+        let run = Run::new(self, self.policy(bucket));
+        let mut plans = Vec::with_capacity(projects.len());
+        for project in projects {
+            plans.push(run.plan(project).await);
+        }
+        plans
+    }
+
     pub async fn handle(&self, event: &serde_json::Value) -> Result<GuardReport, GuardError> {
+        self.handle_in_account(event, None).await
+    }
+
+    /// Handles one event: a build state change checks that project, a scheduled event sweeps all.
+    /// An event from another account than `own_account` is skipped: the guard can only change
+    /// projects of its own account.
+    pub async fn handle_in_account(
+        &self,
+        event: &serde_json::Value,
+        own_account: Option<&str>,
+    ) -> Result<GuardReport, GuardError> {
         let trigger = Trigger::parse(event)?;
         let bucket = self
             .config
@@ -123,54 +132,65 @@ impl CacheGuard {
             .layout
             .resolve_bucket(trigger.account(), &self.region)
             .ok_or(GuardError::UnknownAccount)?;
-        let policy = GuardPolicy {
-            bucket: bucket.clone(),
-            layout: self.config.common.layout.clone(),
-            projects: self.config.common.projects.clone(),
-            ignore_tag: self.config.ignore_tag.clone(),
-            relocate_custom_s3: self.config.relocate_custom_s3,
-        };
-        let mut run = Run { guard: self, policy, bucket_status: None, event_id: trigger.event_id().map(str::to_owned) };
-
-        let (kind, outcomes) = match &trigger {
+        let run = Run::new(self, self.policy(bucket.clone()));
+        let foreign = not_ours(trigger.account(), own_account, trigger.region(), &self.region);
+        let (kind, checked) = match &trigger {
             Trigger::BuildStateChange(change) => {
-                let span = info_span!("guard", project = %change.project, build_id = change.build_id.as_deref().unwrap_or("-"), status = %change.status, action = "check");
-                let outcome = async {
-                    if let Some(region) = change.region.as_deref().filter(|r| *r != self.region) {
-                        return ProjectOutcome::skipped(
-                            &change.project,
-                            change.build_id.clone(),
-                            format!(
-                                "event from region {region}, but this guard manages {}; deploy the guard in {region}",
-                                self.region
-                            ),
-                        );
+                let build_id = change.build_id.clone();
+                let span = info_span!("guard", project = %change.project, build_id = build_id.as_deref().unwrap_or("-"), status = %change.status, action = "check");
+                let checked = match foreign {
+                    Some(why) => {
+                        vec![Checked { outcome: ProjectOutcome::skipped(&change.project, build_id, why), notice: None }]
                     }
-                    run.check_projects(std::slice::from_ref(&change.project), change.build_id.clone()).await.remove(0)
-                }
-                .instrument(span)
-                .await;
-                ("build-state-change", vec![outcome])
+                    None => run.check_projects(std::slice::from_ref(&change.project), build_id).instrument(span).await,
+                };
+                ("build-state-change", checked)
             }
             Trigger::Scheduled(_) => {
                 let span = info_span!("guard", project = "*", build_id = "-", action = "sweep");
-                let outcomes = async {
-                    let names = self.projects.list_names().await.map_err(GuardError::Listing)?;
-                    info!(projects = names.len(), "sweeping every project in the region");
-                    Ok::<_, GuardError>(run.check_projects(&names, None).await)
-                }
-                .instrument(span)
-                .await?;
-                ("scheduled-sweep", outcomes)
+                let checked = match foreign {
+                    Some(why) => vec![Checked { outcome: ProjectOutcome::skipped("*", None, why), notice: None }],
+                    None => {
+                        async {
+                            let names = self.projects.list_names().await.map_err(GuardError::Listing)?;
+                            info!(projects = names.len(), "sweeping every project in the region");
+                            Ok::<_, GuardError>(run.check_projects(&names, None).await)
+                        }
+                        .instrument(span)
+                        .await?
+                    }
+                };
+                ("scheduled-sweep", checked)
             }
         };
+        self.finish(&run, trigger.event_id(), kind, bucket, checked).await
+    }
 
+    /// Sends the notices, logs the summary, and fails the invocation on transient errors only.
+    async fn finish(
+        &self,
+        run: &Run<'_>,
+        event_id: Option<&str>,
+        kind: &'static str,
+        bucket: String,
+        checked: Vec<Checked>,
+    ) -> Result<GuardReport, GuardError> {
+        let (mut outcomes, wanted): (Vec<ProjectOutcome>, Vec<_>) =
+            checked.into_iter().map(|c| (c.outcome, c.notice)).unzip();
+        let pending: Vec<_> = wanted.iter().flatten().cloned().collect();
+        let owners: Vec<usize> = wanted.iter().enumerate().filter(|(_, n)| n.is_some()).map(|(i, _)| i).collect();
+        let ctx = NoticeContext { region: &self.region, event_id };
+        let sent = dispatch(run, &pending, &ctx, kind == "scheduled-sweep").await;
+        for index in &sent.notified {
+            outcomes[owners[*index]].notified = true;
+        }
         let report = GuardReport {
             trigger: kind,
-            event_id: run.event_id.clone(),
+            event_id: event_id.map(str::to_owned),
             dry_run: self.config.common.dry_run,
             bucket,
             projects: outcomes,
+            notice_problems: sent.problems,
         };
         let failed: Vec<&ProjectOutcome> = report.projects.iter().filter(|p| p.outcome == Outcome::Failed).collect();
         info!(
@@ -178,6 +198,8 @@ impl CacheGuard {
             healed = report.count(Outcome::Healed),
             would_heal = report.count(Outcome::WouldHeal),
             unchanged = report.count(Outcome::Unchanged),
+            kept = report.count(Outcome::Kept),
+            duplicate = report.count(Outcome::Duplicate),
             skipped = report.count(Outcome::Skipped),
             refused = report.count(Outcome::Refused),
             failed = failed.len(),
@@ -185,303 +207,56 @@ impl CacheGuard {
             "guard run finished"
         );
         if let Some(first) = failed.first() {
-            // Fail the invocation so EventBridge retries and the error alarm fires; notices were
-            // already sent and are not repeated for the same cause.
+            // Transient only: EventBridge and Lambda retry, and the error alarm fires.
             return Err(GuardError::ProjectsFailed {
                 failed: failed.len(),
                 total: report.projects.len(),
                 first: format!("{}: {}", first.project, first.reason),
             });
         }
+        if let Some(e) = sent.transient {
+            return Err(GuardError::Notify(e));
+        }
         Ok(report)
     }
-
-    async fn notify(&self, key: String, notice: Notice) -> bool {
-        if !self.recent_notices.lock().map(|mut r| r.insert(key)).unwrap_or(true) {
-            info!(action = "notify", subject = %notice.subject(), "same notice already sent by this instance: not repeated");
-            return false;
-        }
-        matches!(self.publisher.publish_logged(&notice).await, Ok(Some(_)))
-    }
 }
 
-/// The state of one invocation: the policy and the bucket status, probed at most once.
-struct Run<'a> {
-    guard: &'a CacheGuard,
-    policy: GuardPolicy,
-    bucket_status: Option<BucketStatus>,
-    event_id: Option<String>,
-}
-
-impl Run<'_> {
-    async fn check_projects(&mut self, names: &[String], build_id: Option<String>) -> Vec<ProjectOutcome> {
-        // Patterns first: out-of-scope projects cost no CodeBuild call.
-        let mut outcomes = Vec::with_capacity(names.len());
-        let mut to_read = Vec::new();
-        for name in names {
-            match self.policy.projects.check(name) {
-                Err(why) => {
-                    outcomes.push(ProjectOutcome::skipped(name, build_id.clone(), format!("out of scope: {why}")))
-                }
-                Ok(()) => to_read.push(name.clone()),
-            }
-        }
-        if to_read.is_empty() {
-            return outcomes;
-        }
-        let (found, missing) = match self.guard.projects.get(&to_read).await {
-            Ok(read) => read,
-            Err(e) => {
-                error!(action = "read", error = %e, "could not read projects");
-                for name in &to_read {
-                    outcomes.push(self.failed(name, build_id.clone(), None, e.clone()).await);
-                }
-                return outcomes;
-            }
-        };
-        for name in missing {
-            info!(action = "skip", project = %name, "project no longer exists");
-            outcomes.push(ProjectOutcome::skipped(
-                &name,
-                build_id.clone(),
-                "project does not exist (deleted before the event was handled?)".into(),
-            ));
-        }
-        for project in found {
-            let plan = plan_project(&project, &self.policy);
-            let plan = if plan.action == HealAction::Heal {
-                let status = self.bucket_status().await;
-                gate_on_bucket(plan, &self.policy.bucket, &status, &self.guard.region)
-            } else {
-                plan
-            };
-            outcomes.push(self.carry_out(plan, build_id.clone()).await);
-        }
-        outcomes
-    }
-
-    async fn bucket_status(&mut self) -> BucketStatus {
-        if self.bucket_status.is_none() {
-            let status = probe_bucket(&self.guard.s3, &self.policy.bucket).await;
-            info!(action = "probe-bucket", bucket = %self.policy.bucket, status = ?status, "checked the cache bucket");
-            self.bucket_status = Some(status);
-        }
-        self.bucket_status.clone().unwrap_or(BucketStatus::Missing)
-    }
-
-    async fn carry_out(&self, plan: HealPlan, build_id: Option<String>) -> ProjectOutcome {
-        let dry_run = self.guard.config.common.dry_run;
-        let mut outcome = ProjectOutcome {
-            project: plan.project.clone(),
-            build_id,
-            outcome: Outcome::Unchanged,
-            before: Some(plan.before.clone()),
-            after: Some(plan.after.clone()),
-            reason: plan.reason.clone(),
-            advice: plan.advice.clone(),
-            notified: false,
-            error: None,
-        };
-        match plan.action {
-            HealAction::NoChange => {
-                info!(action = "none", project = %plan.project, cache = %plan.before, reason = %plan.reason, "no change needed");
-            }
-            HealAction::Skip => {
-                info!(action = "skip", project = %plan.project, reason = %plan.reason, "skipped");
-                outcome.outcome = Outcome::Skipped;
-            }
-            HealAction::Refuse => {
-                warn!(action = "refuse", project = %plan.project, reason = %plan.reason, "heal refused");
-                outcome.outcome = Outcome::Refused;
-                if !dry_run {
-                    let key = format!("refuse/{}/{}", plan.project, plan.reason);
-                    outcome.notified = self.guard.notify(key, self.notice(&plan, NoticeKind::Refused)).await;
-                }
-            }
-            HealAction::Heal if dry_run => {
-                info!(action = "would-heal", project = %plan.project, before = %plan.before, after = %plan.after, "dry run: would heal");
-                outcome.outcome = Outcome::WouldHeal;
-            }
-            HealAction::Heal => match self.guard.projects.update_cache(&plan.project, &plan.after).await {
-                Ok(applied) if applied == plan.after => {
-                    info!(action = "heal", project = %plan.project, before = %plan.before, after = %applied, "healed: cache switched to S3");
-                    outcome.outcome = Outcome::Healed;
-                    let key =
-                        format!("heal/{}/{}/{}", plan.project, self.event_id.as_deref().unwrap_or("-"), plan.before);
-                    outcome.notified = self.guard.notify(key, self.notice(&plan, NoticeKind::Healed)).await;
-                }
-                Ok(applied) => {
-                    let e = AwsError {
-                        operation: "codebuild:UpdateProject",
-                        kind: crate::error::AwsErrorKind::Service,
-                        code: "CacheNotApplied".into(),
-                        message: format!("CodeBuild reports the cache as {applied} after the update"),
-                    };
-                    return self.failed(&plan.project, outcome.build_id, Some(plan.before.clone()), e).await;
-                }
-                Err(e) => {
-                    return self.failed(&plan.project, outcome.build_id, Some(plan.before.clone()), e).await;
-                }
-            },
-        }
-        outcome
-    }
-
-    async fn failed(
-        &self,
-        project: &str,
-        build_id: Option<String>,
-        before: Option<CacheSetting>,
-        error: AwsError,
-    ) -> ProjectOutcome {
-        error!(action = "fail", project = %project, error = %error, "could not check or heal the project");
-        let reason = error.to_string();
-        let mut outcome = ProjectOutcome {
-            project: project.to_owned(),
-            build_id,
-            outcome: Outcome::Failed,
-            before: before.clone(),
-            after: before.clone(),
-            reason: reason.clone(),
-            advice: vec![],
-            notified: false,
-            error: Some(error.clone()),
-        };
-        let plan = HealPlan {
-            project: project.to_owned(),
-            action: HealAction::Heal,
-            before: before.clone().unwrap_or_else(CacheSetting::none),
-            after: before.unwrap_or_else(CacheSetting::none),
-            reason,
-            advice: vec![],
-        };
-        if !self.guard.config.common.dry_run {
-            let key = format!("fail/{project}/{}/{}", error.operation, error.code);
-            outcome.notified = self.guard.notify(key, self.notice(&plan, NoticeKind::Failed)).await;
-        }
-        outcome
-    }
-
-    fn notice(&self, plan: &HealPlan, kind: NoticeKind) -> Notice {
-        let region = &self.guard.region;
-        let project = &plan.project;
-        let (subject, severity, headline) = match kind {
-            NoticeKind::Healed => (
-                format!("cache-guard healed {project}: {} -> S3 cache", plan.before.cache_type),
-                Severity::Warning,
-                format!("cache-guard switched the CodeBuild project {project} back to the S3 cache."),
-            ),
-            NoticeKind::Refused => (
-                format!("cache-guard did not heal {project}: cache bucket unusable"),
-                Severity::Error,
-                format!("cache-guard found the CodeBuild project {project} off the S3 cache, but did not switch it."),
-            ),
-            NoticeKind::Failed => (
-                format!("cache-guard failed on {project}"),
-                Severity::Error,
-                format!("cache-guard could not check or heal the CodeBuild project {project}."),
-            ),
-        };
-        let mut body = format!(
-            "{headline}\n\nProject:  {project} ({region})\nBefore:   {}\nAfter:    {}\nWhy:      {}\n",
-            plan.before,
-            match kind {
-                NoticeKind::Healed => plan.after.to_string(),
-                _ => format!("{} (unchanged)", plan.before),
-            },
-            plan.reason
-        );
-        if let Some(id) = &self.event_id {
-            body.push_str(&format!("Event:    {id}\n"));
-        }
-        if kind == NoticeKind::Healed {
-            body.push_str("\nA build already running keeps its old setting; the next build uses the S3 cache.\n");
-        }
-        if !plan.advice.is_empty() {
-            body.push_str("\nWhat to check:\n");
-            for line in &plan.advice {
-                body.push_str(&format!("  - {line}\n"));
-            }
-        }
-        body.push_str(&format!(
-            "\nVerify:\n  aws codebuild batch-get-projects --names {project} --region {region} --query 'projects[0].cache'\n"
+/// Why an event is not this guard's to handle: another account (the guard can only update its own
+/// account's projects, and would name the bucket after the other account) or another region.
+fn not_ours(
+    account: Option<&str>,
+    own_account: Option<&str>,
+    region: Option<&str>,
+    own_region: &str,
+) -> Option<String> {
+    if let (Some(account), Some(own)) = (account, own_account)
+        && account != own
+    {
+        return Some(format!(
+            "event from account {account}, but this guard runs in account {own} and can only change its own projects; deploy cache-sentinel in {account}"
         ));
-        Notice::new(&subject, &body, severity)
-            .with_attribute("function", "cache-guard")
-            .with_attribute("project", project)
-            .with_attribute("action", kind.as_str())
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum NoticeKind {
-    Healed,
-    Refused,
-    Failed,
-}
-
-impl NoticeKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            NoticeKind::Healed => "healed",
-            NoticeKind::Refused => "refused",
-            NoticeKind::Failed => "failed",
-        }
-    }
-}
-
-impl ProjectOutcome {
-    fn skipped(project: &str, build_id: Option<String>, reason: String) -> Self {
-        ProjectOutcome {
-            project: project.to_owned(),
-            build_id,
-            outcome: Outcome::Skipped,
-            before: None,
-            after: None,
-            reason,
-            advice: vec![],
-            notified: false,
-            error: None,
-        }
-    }
-}
-
-/// A bounded set of recently used keys: a warm instance does not repeat the same notice when
-/// EventBridge redelivers an event or a sweep finds the same refusal again.
-struct RecentKeys {
-    order: VecDeque<String>,
-    capacity: usize,
-}
-
-impl RecentKeys {
-    fn new(capacity: usize) -> Self {
-        RecentKeys { order: VecDeque::with_capacity(capacity), capacity }
-    }
-
-    /// True when the key was not there (and now is).
-    fn insert(&mut self, key: String) -> bool {
-        if self.order.contains(&key) {
-            return false;
-        }
-        if self.order.len() == self.capacity {
-            self.order.pop_front();
-        }
-        self.order.push_back(key);
-        true
+    match region {
+        Some(region) if region != own_region => Some(format!(
+            "event from region {region}, but this guard manages {own_region}; deploy the guard in {region}"
+        )),
+        _ => None,
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::RecentKeys;
+    use super::not_ours;
 
     #[test]
-    fn recent_keys_are_bounded() {
-        let mut r = RecentKeys::new(2);
-        assert!(r.insert("a".into()));
-        assert!(!r.insert("a".into()));
-        assert!(r.insert("b".into()));
-        assert!(r.insert("c".into()));
-        assert!(r.insert("a".into()), "a was evicted");
+    fn events_of_other_accounts_and_regions_are_not_ours() {
+        let other = not_ours(Some("210987654321"), Some("123456789012"), Some("ap-south-1"), "ap-south-1");
+        assert!(other.is_some_and(|w| w.contains("account 210987654321") && w.contains("123456789012")));
+        assert!(not_ours(Some("123456789012"), Some("123456789012"), Some("ap-south-1"), "ap-south-1").is_none());
+        assert!(not_ours(Some("210987654321"), None, None, "ap-south-1").is_none(), "own account unknown");
+        assert!(
+            not_ours(None, Some("123456789012"), Some("eu-west-1"), "ap-south-1")
+                .is_some_and(|w| w.contains("eu-west-1"))
+        );
     }
 }

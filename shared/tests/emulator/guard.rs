@@ -1,45 +1,18 @@
 //! cache-guard against the emulator: heals, no-ops, dry runs, opt-outs, refusals, duplicates,
 //! sweeps over several pages, malformed events.
 
+use crate::guard_support::{build_event, cache_of, config, setup, sweep_event};
 use cache_sentinel::config::CommonConfig;
 use cache_sentinel::guard::service::Outcome;
 use cache_sentinel::guard::{CacheGuard, GuardConfig};
 use cache_sentinel::project::CacheSetting;
 use cache_sentinel::testing::{self, ProjectFixture};
-use serde_json::{Value, json};
 use std::collections::HashMap;
-
-fn config(vars: &[(&str, &str)]) -> GuardConfig {
-    let env: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-    GuardConfig::from_env(&env).expect("config")
-}
-
-fn build_event(project: &str, status: &str) -> Value {
-    let mut event: Value = serde_json::from_str(include_str!("../../../events/build-in-progress.json")).unwrap();
-    event["id"] = json!(testing::unique("evt"));
-    event["region"] = json!(testing::region());
-    event["detail"]["project-name"] = json!(project);
-    event["detail"]["build-status"] = json!(status);
-    event
-}
-
-fn sweep_event() -> Value {
-    serde_json::from_str(include_str!("../../../events/scheduled-sweep.json")).unwrap()
-}
-
-async fn cache_of(clients: &cache_sentinel::aws::Clients, project: &str) -> CacheSetting {
-    let out = clients.codebuild.batch_get_projects().names(project).send().await.unwrap();
-    cache_sentinel::aws::codebuild::cache_setting(out.projects()[0].cache().unwrap())
-}
-
-async fn setup() -> testing::Sandbox {
-    testing::Sandbox::new().await
-}
 
 #[tokio::test]
 async fn local_docker_cache_is_healed_to_s3_with_a_per_project_prefix() {
-    let s = setup().await;
-    let name = ProjectFixture::new(&testing::unique("tts")).create(&s.clients).await;
+    let (s, role) = setup().await;
+    let name = ProjectFixture::new(&testing::unique("tts")).service_role(&role).create(&s.clients).await;
     let before = s.clients.codebuild.batch_get_projects().names(&name).send().await.unwrap().projects()[0].clone();
     let guard =
         CacheGuard::new(config(&[("CACHE_BUCKET", &s.bucket), ("NOTIFY_TOPIC_ARN", &s.topic.topic_arn)]), &s.clients);
@@ -72,8 +45,8 @@ async fn local_docker_cache_is_healed_to_s3_with_a_per_project_prefix() {
 
 #[tokio::test]
 async fn bare_bucket_location_when_per_project_prefix_is_off() {
-    let s = setup().await;
-    let name = ProjectFixture::new(&testing::unique("tts")).create(&s.clients).await;
+    let (s, role) = setup().await;
+    let name = ProjectFixture::new(&testing::unique("tts")).service_role(&role).create(&s.clients).await;
     let guard =
         CacheGuard::new(config(&[("CACHE_BUCKET", &s.bucket), ("CACHE_PREFIX_PER_PROJECT", "false")]), &s.clients);
     guard.handle(&build_event(&name, "IN_PROGRESS")).await.expect("guard");
@@ -98,7 +71,8 @@ async fn conventional_bucket_name_from_the_event_account() {
             .send()
             .await;
     }
-    let name = ProjectFixture::new(&testing::unique("tts")).create(&clients).await;
+    let role = testing::cache_role(&clients, &bucket).await;
+    let name = ProjectFixture::new(&testing::unique("tts")).service_role(&role).create(&clients).await;
     let guard = CacheGuard::new(config(&[]), &clients);
     let report = guard.handle(&build_event(&name, "IN_PROGRESS")).await.expect("guard");
     assert_eq!(report.bucket, bucket);
@@ -107,10 +81,13 @@ async fn conventional_bucket_name_from_the_event_account() {
 
 #[tokio::test]
 async fn project_already_on_s3_is_left_alone() {
-    let s = setup().await;
+    let (s, role) = setup().await;
     let name = testing::unique("tts");
-    let name =
-        ProjectFixture::new(&name).cache(testing::s3_cache(&format!("{}/{name}", s.bucket))).create(&s.clients).await;
+    let name = ProjectFixture::new(&name)
+        .service_role(&role)
+        .cache(testing::s3_cache(&format!("{}/{name}", s.bucket)))
+        .create(&s.clients)
+        .await;
     let guard =
         CacheGuard::new(config(&[("CACHE_BUCKET", &s.bucket), ("NOTIFY_TOPIC_ARN", &s.topic.topic_arn)]), &s.clients);
     let report = guard.handle(&build_event(&name, "IN_PROGRESS")).await.expect("guard");
@@ -120,8 +97,9 @@ async fn project_already_on_s3_is_left_alone() {
 
 #[tokio::test]
 async fn custom_s3_location_is_reported_not_moved_unless_configured() {
-    let s = setup().await;
+    let (s, role) = setup().await;
     let name = ProjectFixture::new(&testing::unique("tts"))
+        .service_role(&role)
         .cache(testing::s3_cache(&format!("{}/custom", s.bucket)))
         .create(&s.clients)
         .await;
@@ -140,8 +118,8 @@ async fn custom_s3_location_is_reported_not_moved_unless_configured() {
 
 #[tokio::test]
 async fn dry_run_reports_the_plan_and_changes_nothing() {
-    let s = setup().await;
-    let name = ProjectFixture::new(&testing::unique("tts")).create(&s.clients).await;
+    let (s, role) = setup().await;
+    let name = ProjectFixture::new(&testing::unique("tts")).service_role(&role).create(&s.clients).await;
     let guard = CacheGuard::new(
         config(&[("CACHE_BUCKET", &s.bucket), ("DRY_RUN", "true"), ("NOTIFY_TOPIC_ARN", &s.topic.topic_arn)]),
         &s.clients,
@@ -157,10 +135,13 @@ async fn dry_run_reports_the_plan_and_changes_nothing() {
 
 #[tokio::test]
 async fn opt_out_tag_and_exclude_pattern_change_nothing() {
-    let s = setup().await;
-    let tagged =
-        ProjectFixture::new(&testing::unique("tts")).tag("cache-sentinel:ignore", "true").create(&s.clients).await;
-    let excluded = ProjectFixture::new(&testing::unique("sandbox")).create(&s.clients).await;
+    let (s, role) = setup().await;
+    let tagged = ProjectFixture::new(&testing::unique("tts"))
+        .service_role(&role)
+        .tag("cache-sentinel:ignore", "true")
+        .create(&s.clients)
+        .await;
+    let excluded = ProjectFixture::new(&testing::unique("sandbox")).service_role(&role).create(&s.clients).await;
     let guard = CacheGuard::new(config(&[("CACHE_BUCKET", &s.bucket), ("PROJECT_EXCLUDE", "sandbox-*")]), &s.clients);
     for name in [&tagged, &excluded] {
         let report = guard.handle(&build_event(name, "IN_PROGRESS")).await.expect("guard");
@@ -170,31 +151,36 @@ async fn opt_out_tag_and_exclude_pattern_change_nothing() {
 }
 
 #[tokio::test]
-async fn missing_bucket_changes_nothing_and_reports_once() {
-    let s = setup().await;
-    let name = ProjectFixture::new(&testing::unique("tts")).create(&s.clients).await;
+async fn missing_bucket_changes_nothing_and_only_the_sweep_reports_it() {
+    let (s, role) = setup().await;
+    let name = ProjectFixture::new(&testing::unique("tts")).service_role(&role).create(&s.clients).await;
     let missing = testing::unique("no-such-bucket");
-    let guard =
-        CacheGuard::new(config(&[("CACHE_BUCKET", &missing), ("NOTIFY_TOPIC_ARN", &s.topic.topic_arn)]), &s.clients);
+    let guard = CacheGuard::new(
+        config(&[("CACHE_BUCKET", &missing), ("NOTIFY_TOPIC_ARN", &s.topic.topic_arn), ("PROJECT_INCLUDE", &name)]),
+        &s.clients,
+    );
     let event = build_event(&name, "IN_PROGRESS");
     let report = guard.handle(&event).await.expect("guard");
     assert_eq!(report.projects[0].outcome, Outcome::Refused);
     assert!(report.projects[0].reason.contains("does not exist"), "{}", report.projects[0].reason);
     assert_eq!(cache_of(&s.clients, &name).await, CacheSetting::local(&["LOCAL_DOCKER_LAYER_CACHE"]));
-    // Redelivered: still refused, not notified again.
-    let again = guard.handle(&event).await.expect("guard");
-    assert_eq!(again.projects[0].outcome, Outcome::Refused);
-    assert!(!again.projects[0].notified);
+    // No bucket, no once-a-day markers: a build event does not email (every build start would).
+    assert!(!report.projects[0].notified);
+    assert!(report.notice_problems[0].contains("no cache bucket"), "{:?}", report.notice_problems);
+    assert!(s.topic.drain().await.is_empty());
+    // The sweep reports it, once per sweep.
+    let sweep = guard.handle(&sweep_event()).await.expect("sweep");
+    assert_eq!(sweep.count(Outcome::Refused), 1);
     let received = s.topic.drain().await;
     assert_eq!(received.len(), 1, "{received:?}");
     assert_eq!(received[0].attributes.get("severity").map(String::as_str), Some("error"));
-    assert!(received[0].message.contains(&missing));
+    assert!(received[0].message.contains(&missing) && received[0].message.contains(&name));
 }
 
 #[tokio::test]
 async fn duplicate_event_is_a_no_op_the_second_time() {
-    let s = setup().await;
-    let name = ProjectFixture::new(&testing::unique("tts")).create(&s.clients).await;
+    let (s, role) = setup().await;
+    let name = ProjectFixture::new(&testing::unique("tts")).service_role(&role).create(&s.clients).await;
     let cfg = [("CACHE_BUCKET", s.bucket.as_str()), ("NOTIFY_TOPIC_ARN", s.topic.topic_arn.as_str())];
     let event = build_event(&name, "IN_PROGRESS");
     let first = CacheGuard::new(config(&cfg), &s.clients).handle(&event).await.expect("guard");
@@ -206,8 +192,22 @@ async fn duplicate_event_is_a_no_op_the_second_time() {
 }
 
 #[tokio::test]
+async fn a_project_that_drifts_back_is_healed_again() {
+    let (s, role) = setup().await;
+    let name = ProjectFixture::new(&testing::unique("tts")).service_role(&role).create(&s.clients).await;
+    let guard = CacheGuard::new(config(&[("CACHE_BUCKET", &s.bucket)]), &s.clients);
+    let first = guard.handle(&build_event(&name, "IN_PROGRESS")).await.expect("guard");
+    assert_eq!(first.projects[0].outcome, Outcome::Healed);
+    // Someone sets it back to LOCAL: a new lastModified, so a new heal (not the claimed one).
+    s.clients.codebuild.update_project().name(&name).cache(testing::local_docker_cache()).send().await.unwrap();
+    let second = guard.handle(&build_event(&name, "IN_PROGRESS")).await.expect("guard");
+    assert_eq!(second.projects[0].outcome, Outcome::Healed, "{second:?}");
+    assert_eq!(cache_of(&s.clients, &name).await, CacheSetting::s3(format!("{}/{name}", s.bucket)));
+}
+
+#[tokio::test]
 async fn deleted_project_is_skipped_with_a_reason() {
-    let s = setup().await;
+    let (s, _) = setup().await;
     let guard = CacheGuard::new(config(&[("CACHE_BUCKET", &s.bucket)]), &s.clients);
     let report = guard.handle(&build_event(&testing::unique("gone"), "IN_PROGRESS")).await.expect("guard");
     assert_eq!(report.projects[0].outcome, Outcome::Skipped);
@@ -216,13 +216,15 @@ async fn deleted_project_is_skipped_with_a_reason() {
 
 #[tokio::test]
 async fn sweep_heals_every_drifted_project_over_several_pages() {
-    let s = setup().await;
+    let (s, role) = setup().await;
     // ListProjects pages hold 100 names; 105 drifted projects need two pages and two BatchGetProjects calls.
     let prefix = testing::unique("sweep");
     let mut names = Vec::new();
     for i in 0..105 {
         let cache = if i % 7 == 0 { testing::no_cache() } else { testing::local_docker_cache() };
-        names.push(ProjectFixture::new(&format!("{prefix}-{i:03}")).cache(cache).create(&s.clients).await);
+        names.push(
+            ProjectFixture::new(&format!("{prefix}-{i:03}")).service_role(&role).cache(cache).create(&s.clients).await,
+        );
     }
     let include = format!("{prefix}-*");
     let guard = CacheGuard::new(config(&[("CACHE_BUCKET", &s.bucket), ("PROJECT_INCLUDE", &include)]), &s.clients);

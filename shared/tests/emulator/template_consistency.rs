@@ -480,11 +480,22 @@ fn the_deploy_guide_names_what_the_template_defines() {
 
 /// The AWS calls each function makes (plus logging, dead letters and the topic's key). The guard's
 /// come from its code (shared/src/aws/*.rs: codebuild:ListProjects, BatchGetProjects,
-/// UpdateProject; s3:HeadBucket, authorised by s3:ListBucket; sns:Publish). The pruner's and
-/// monitor's are the calls their briefs name: update them with the code at merge.
+/// UpdateProject, BatchGetFleets; iam:SimulatePrincipalPolicy; s3:HeadBucket, authorised by
+/// s3:ListBucket; its markers' s3:PutObject, GetObject and DeleteObject; sns:Publish). The
+/// pruner's and monitor's are the calls their briefs name: update them with the code at merge.
 fn allowed_actions_of(function: &str) -> BTreeSet<String> {
     let own: &[&str] = match function {
-        GUARD => &["codebuild:ListProjects", "codebuild:BatchGetProjects", "codebuild:UpdateProject", "s3:ListBucket"],
+        GUARD => &[
+            "codebuild:ListProjects",
+            "codebuild:BatchGetProjects",
+            "codebuild:UpdateProject",
+            "codebuild:BatchGetFleets",
+            "iam:SimulatePrincipalPolicy",
+            "s3:ListBucket",
+            "s3:GetObject",
+            "s3:PutObject",
+            "s3:DeleteObject",
+        ],
         PRUNER => &[
             "s3:ListBucket",
             "s3:GetBucketVersioning",

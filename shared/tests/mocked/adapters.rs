@@ -8,7 +8,7 @@ use aws_sdk_codebuild::types::{CacheType, Project, ProjectCache};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use cache_sentinel::aws::Clients;
 use cache_sentinel::aws::codebuild::CodeBuildProjects;
-use cache_sentinel::aws::s3::{BucketStatus, Markers, probe_bucket};
+use cache_sentinel::aws::s3::{Markers, head_bucket};
 use cache_sentinel::aws::sns::SnsPublisher;
 use cache_sentinel::error::AwsErrorKind;
 use cache_sentinel::guard::{CacheGuard, GuardConfig};
@@ -98,18 +98,20 @@ async fn access_denied_names_the_operation_and_cause() {
 
 #[tokio::test]
 async fn head_bucket_statuses() {
-    for (status, expected) in [(404u16, "missing"), (403, "forbidden"), (500, "unreachable")] {
+    for (status, expected) in
+        [(404u16, AwsErrorKind::NotFound), (403, AwsErrorKind::AccessDenied), (500, AwsErrorKind::Service)]
+    {
         let rule = mock!(aws_sdk_s3::Client::head_bucket).sequence().http_status(status, None).times(5).build();
         let client = mock_client!(aws_sdk_s3, RuleMode::Sequential, [&rule]);
-        let got = probe_bucket(&client, "b").await;
-        let kind = match got {
-            BucketStatus::Missing => "missing",
-            BucketStatus::Forbidden { .. } => "forbidden",
-            BucketStatus::Unreachable { .. } => "unreachable",
-            BucketStatus::Usable { .. } => "usable",
-        };
-        assert_eq!(kind, expected, "HTTP {status}: {got:?}");
+        let got = head_bucket(&client, "b").await.expect_err("HeadBucket fails");
+        assert_eq!(got.kind, expected, "HTTP {status}: {got:?}");
+        assert_eq!(got.operation, "s3:HeadBucket");
     }
+    let usable = mock!(aws_sdk_s3::Client::head_bucket).then_output(|| {
+        aws_sdk_s3::operation::head_bucket::HeadBucketOutput::builder().bucket_region("ap-south-1").build()
+    });
+    let client = mock_client!(aws_sdk_s3, RuleMode::Sequential, [&usable]);
+    assert_eq!(head_bucket(&client, "b").await.expect("usable").as_deref(), Some("ap-south-1"));
 }
 
 #[tokio::test]
@@ -148,15 +150,19 @@ async fn sns_permission_error_is_typed() {
     assert_eq!(err.operation, "sns:Publish");
 }
 
-/// The guard fails the invocation (so EventBridge retries and alarms fire) when UpdateProject is
-/// denied, names the cause, and changes nothing else.
-#[tokio::test]
-async fn guard_reports_a_denied_heal_as_a_failed_invocation() {
+/// A guard whose AWS answers are mocks: the project drifted to LOCAL, the bucket usable, the
+/// service role allowed, markers created; `update` answers UpdateProject.
+fn mocked_guard(
+    update: &aws_smithy_mocks::Rule,
+    publish: &aws_smithy_mocks::Rule,
+    release: &aws_smithy_mocks::Rule,
+) -> CacheGuard {
     let project = mock!(aws_sdk_codebuild::Client::batch_get_projects).then_output(|| {
         BatchGetProjectsOutput::builder()
             .projects(
                 Project::builder()
                     .name("tts-service-build")
+                    .service_role("arn:aws:iam::123456789012:role/service-role/codebuild-tts")
                     .cache(
                         ProjectCache::builder()
                             .r#type(CacheType::Local)
@@ -168,23 +174,138 @@ async fn guard_reports_a_denied_heal_as_a_failed_invocation() {
             )
             .build()
     });
+    let head = mock!(aws_sdk_s3::Client::head_bucket).then_output(|| {
+        aws_sdk_s3::operation::head_bucket::HeadBucketOutput::builder().bucket_region("ap-south-1").build()
+    });
+    let claim = mock!(aws_sdk_s3::Client::put_object)
+        .then_output(|| aws_sdk_s3::operation::put_object::PutObjectOutput::builder().build());
+    let allowed = mock!(aws_sdk_iam::Client::simulate_principal_policy).then_compute_output(|r| {
+        let results = r.action_names().iter().map(|a| {
+            aws_sdk_iam::types::EvaluationResult::builder()
+                .eval_action_name(a)
+                .eval_decision(aws_sdk_iam::types::PolicyEvaluationDecisionType::Allowed)
+                .build()
+                .unwrap()
+        });
+        aws_sdk_iam::operation::simulate_principal_policy::SimulatePrincipalPolicyOutput::builder()
+            .set_evaluation_results(Some(results.collect()))
+            .is_truncated(false)
+            .build()
+    });
+    let clients = Clients {
+        sdk: aws_config::SdkConfig::builder().region(aws_config::Region::new("ap-south-1")).build(),
+        codebuild: mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, [&project, update], |c| c
+            .retry_config(cache_sentinel::aws::retry_config())
+            .sleep_impl(aws_smithy_async::rt::sleep::SharedAsyncSleep::new(
+                aws_smithy_async::test_util::instant_time_and_sleep(std::time::SystemTime::now()).1
+            ))),
+        s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&head, &claim, release]),
+        sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, [publish]),
+    };
+    let config = GuardConfig::from_env(&[
+        ("CACHE_BUCKET", "cache-bucket"),
+        ("NOTIFY_TOPIC_ARN", "arn:aws:sns:ap-south-1:123456789012:t"),
+    ])
+    .unwrap();
+    CacheGuard::new(config, &clients).with_iam(mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&allowed]))
+}
+
+fn build_started() -> serde_json::Value {
+    serde_json::from_str(include_str!("../../../events/build-in-progress.json")).unwrap()
+}
+
+fn release_rule() -> aws_smithy_mocks::Rule {
+    mock!(aws_sdk_s3::Client::delete_object)
+        .then_output(|| aws_sdk_s3::operation::delete_object::DeleteObjectOutput::builder().build())
+}
+
+fn publish_rule() -> aws_smithy_mocks::Rule {
+    mock!(aws_sdk_sns::Client::publish)
+        .then_output(|| aws_sdk_sns::operation::publish::PublishOutput::builder().message_id("m1").build())
+}
+
+/// UpdateProject denied for good (an SCP, a permissions boundary): the project is refused and
+/// reported, the heal claim given back, and the invocation succeeds (no retries, no DLQ).
+#[tokio::test]
+async fn guard_refuses_a_heal_aws_denies_for_good_and_the_invocation_succeeds() {
     let denied = mock!(aws_sdk_codebuild::Client::update_project).then_http_response(|| {
         aws_smithy_runtime_api::http::Response::new(
             aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap(),
             aws_smithy_types::body::SdkBody::from(
-                r#"{"__type":"AccessDeniedException","message":"not authorized to perform: codebuild:UpdateProject"}"#,
+                r#"{"__type":"AccessDeniedException","message":"not authorized to perform: codebuild:UpdateProject with an explicit deny in a service control policy"}"#,
             ),
         )
+    });
+    let (publish, release) = (publish_rule(), release_rule());
+    let guard = mocked_guard(&denied, &publish, &release);
+    let report = guard.handle(&build_started()).await.expect("a permanent error is a refusal");
+    let p = &report.projects[0];
+    assert_eq!(p.outcome, cache_sentinel::guard::service::Outcome::Refused, "{report:?}");
+    assert!(
+        p.reason.contains("codebuild:UpdateProject") && p.reason.contains("service control policy"),
+        "{}",
+        p.reason
+    );
+    assert_eq!(denied.num_calls(), 1, "not retried");
+    assert_eq!(release.num_calls(), 1, "the heal claim is given back");
+    assert_eq!(publish.num_calls(), 1, "one refusal notice");
+}
+
+/// UpdateProject throttled past the SDK's retries: the invocation fails (EventBridge retries it),
+/// naming the project and the operation, and the claim is given back for the retry.
+#[tokio::test]
+async fn guard_fails_the_invocation_on_a_transient_error() {
+    let throttled = mock!(aws_sdk_codebuild::Client::update_project)
+        .sequence()
+        .http_status(400, json_error("ThrottlingException", "Rate exceeded"))
+        .times(10)
+        .build();
+    let (publish, release) = (publish_rule(), release_rule());
+    let guard = mocked_guard(&throttled, &publish, &release);
+    let err = guard.handle(&build_started()).await.expect_err("a transient error fails the invocation");
+    assert_eq!(err.error_type(), "CacheGuard.ProjectsFailed");
+    let text = err.to_string();
+    assert!(
+        text.contains("tts-service-build") && text.contains("codebuild:UpdateProject") && text.contains("throttled"),
+        "{text}"
+    );
+    assert_eq!(throttled.num_calls(), 5, "the SDK retried first (5 attempts)");
+    assert_eq!(release.num_calls(), 1, "the heal claim is given back for the retry");
+}
+
+/// A batch AWS refuses for good (one project outside the guard's permissions) is read again one
+/// project at a time: only that project is refused, the sweep succeeds.
+#[tokio::test]
+async fn a_refused_batch_is_read_one_by_one_and_only_the_culprit_is_refused() {
+    let list = mock!(aws_sdk_codebuild::Client::list_projects)
+        .then_output(|| ListProjectsOutput::builder().projects("app-1").projects("app-2").projects("app-3").build());
+    let denied = || {
+        aws_smithy_runtime_api::http::Response::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap(),
+            aws_smithy_types::body::SdkBody::from(
+                r#"{"__type":"AccessDeniedException","message":"not authorized to perform: codebuild:BatchGetProjects on project/app-2"}"#,
+            ),
+        )
+    };
+    let refused = mock!(aws_sdk_codebuild::Client::batch_get_projects)
+        .match_requests(|r| r.names().len() > 1 || r.names() == ["app-2"])
+        .then_http_response(denied);
+    let read = mock!(aws_sdk_codebuild::Client::batch_get_projects).then_compute_output(|r| {
+        let name = r.names()[0].clone();
+        let cache =
+            ProjectCache::builder().r#type(CacheType::S3).location(format!("cache-bucket/{name}")).build().unwrap();
+        BatchGetProjectsOutput::builder().projects(Project::builder().name(name).cache(cache).build()).build()
     });
     let head = mock!(aws_sdk_s3::Client::head_bucket).then_output(|| {
         aws_sdk_s3::operation::head_bucket::HeadBucketOutput::builder().bucket_region("ap-south-1").build()
     });
-    let publish = mock!(aws_sdk_sns::Client::publish)
-        .then_output(|| aws_sdk_sns::operation::publish::PublishOutput::builder().message_id("m1").build());
+    let claim = mock!(aws_sdk_s3::Client::put_object)
+        .then_output(|| aws_sdk_s3::operation::put_object::PutObjectOutput::builder().build());
+    let publish = publish_rule();
     let clients = Clients {
         sdk: aws_config::SdkConfig::builder().region(aws_config::Region::new("ap-south-1")).build(),
-        codebuild: mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, [&project, &denied]),
-        s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&head]),
+        codebuild: mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, [&list, &refused, &read]),
+        s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&head, &claim]),
         sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&publish]),
     };
     let config = GuardConfig::from_env(&[
@@ -192,17 +313,13 @@ async fn guard_reports_a_denied_heal_as_a_failed_invocation() {
         ("NOTIFY_TOPIC_ARN", "arn:aws:sns:ap-south-1:123456789012:t"),
     ])
     .unwrap();
-    let guard = CacheGuard::new(config, &clients);
-    let event: serde_json::Value =
-        serde_json::from_str(include_str!("../../../events/build-in-progress.json")).unwrap();
-    let err = guard.handle(&event).await.expect_err("denied heal fails the invocation");
-    let text = err.to_string();
-    assert!(
-        text.contains("tts-service-build")
-            && text.contains("codebuild:UpdateProject")
-            && text.contains("access denied"),
-        "{text}"
-    );
-    assert_eq!(denied.num_calls(), 1);
-    assert_eq!(publish.num_calls(), 1, "one failure notice");
+    let sweep: serde_json::Value = serde_json::from_str(include_str!("../../../events/scheduled-sweep.json")).unwrap();
+    let report = CacheGuard::new(config, &clients).handle(&sweep).await.expect("the sweep succeeds");
+    let outcomes: Vec<(&str, cache_sentinel::guard::service::Outcome)> =
+        report.projects.iter().map(|p| (p.project.as_str(), p.outcome)).collect();
+    use cache_sentinel::guard::service::Outcome::{Refused, Unchanged};
+    assert_eq!(outcomes, vec![("app-2", Refused), ("app-1", Unchanged), ("app-3", Unchanged)]);
+    assert!(report.projects[0].reason.contains("codebuild:BatchGetProjects"), "{}", report.projects[0].reason);
+    assert_eq!(refused.num_calls(), 2, "the batch, then app-2 alone");
+    assert_eq!(publish.num_calls(), 1, "one sweep notice");
 }

@@ -9,7 +9,8 @@ async fn guard_binary_heals_a_project_through_the_runtime_api() {
     let clients = testing::emulator_clients().await;
     let bucket = testing::unique("e2e-cache");
     testing::create_bucket(&clients, &bucket).await;
-    let project = ProjectFixture::new(&testing::unique("tts")).create(&clients).await;
+    let role = testing::cache_role(&clients, &bucket).await;
+    let project = ProjectFixture::new(&testing::unique("tts")).service_role(&role).create(&clients).await;
 
     let dir = std::env::temp_dir().join(testing::unique("e2e-events"));
     std::fs::create_dir_all(&dir).unwrap();
