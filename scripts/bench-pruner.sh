@@ -15,7 +15,7 @@
 #    planner without S3 (examples/bench_planner.rs), with no budget, a project budget and a total
 #    budget: peak RSS of the process and planning throughput.
 #
-# Binaries: release profile (opt-level "s") with LTO off to keep the build short; the Lambda's own
+# Binaries: release profile (opt-level "z", as Cargo.toml sets it) with LTO off to keep the build short; the Lambda's own
 # build adds fat LTO, which changes code size and speed a little, not the data the pruner holds.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

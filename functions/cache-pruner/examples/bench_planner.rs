@@ -10,7 +10,7 @@
 //! worst case for the total budget's memory).
 
 use cache_sentinel::filter::ProjectFilter;
-use cache_sentinel::pruner::plan::{ObjectMeta, Planner, PrunePolicy};
+use cache_sentinel::pruner::{ObjectMeta, Planner, PrunePolicy};
 use chrono::{Duration, TimeZone, Utc};
 use std::collections::HashSet;
 use std::time::Instant;

@@ -3,6 +3,8 @@
 
 pub mod codebuild;
 pub mod s3;
+pub mod s3_documents;
+pub mod s3_objects;
 pub mod sns;
 
 use aws_config::retry::RetryConfig;

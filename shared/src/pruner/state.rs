@@ -2,9 +2,9 @@
 //! the deadline or the deletion cap continues where it stopped on the next run.
 
 use super::plan::Carry;
+use crate::aws::s3_documents;
 use crate::error::{AwsError, AwsErrorKind};
 use aws_sdk_s3::Client;
-use aws_sdk_s3::primitives::ByteStream;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -51,17 +51,11 @@ impl StateStore {
     }
 
     pub async fn load(&self) -> Result<Loaded, AwsError> {
-        let out = match self.client.get_object().bucket(&self.bucket).key(STATE_KEY).send().await {
-            Ok(out) => out,
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_key()) => return Ok(Loaded::None),
-            Err(err) => {
-                let err = AwsError::from_sdk("s3:GetObject", err);
-                return if err.is(AwsErrorKind::NotFound) { Ok(Loaded::None) } else { Err(err) };
-            }
-        };
-        let bytes = match out.body.collect().await {
-            Ok(data) => data.into_bytes(),
-            Err(e) => return Ok(Loaded::Unreadable(format!("cannot read the body: {e}"))),
+        let bytes = match s3_documents::get_document(&self.client, &self.bucket, STATE_KEY).await {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return Ok(Loaded::None),
+            Err(e) if e.code == s3_documents::BODY_READ => return Ok(Loaded::Unreadable(e.message)),
+            Err(e) => return Err(e),
         };
         Ok(match serde_json::from_slice::<SweepState>(&bytes) {
             Ok(state) if state.version == SweepState::VERSION => Loaded::State(state),
@@ -77,15 +71,6 @@ impl StateStore {
             code: "Serialize".into(),
             message: e.to_string(),
         })?;
-        self.client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(STATE_KEY)
-            .content_type("application/json")
-            .body(ByteStream::from(body))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("s3:PutObject", e))?;
-        Ok(())
+        s3_documents::put_document(&self.client, &self.bucket, STATE_KEY, body).await
     }
 }

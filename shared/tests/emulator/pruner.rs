@@ -136,21 +136,21 @@ async fn sweep_over_several_pages_dry_run_then_real_run_leaves_exactly_the_newes
         .await
         .expect("dry run");
     assert!(dry.finished && dry.dry_run, "{dry:?}");
-    assert_eq!(dry.scanned, in_root - 1, "everything under the root except the loose file");
-    assert_eq!(dry.skipped.no_project, 1);
-    assert_eq!((dry.planned, dry.deleted), (expected_deleted.len() as u64, 0));
-    assert_eq!(dry.by_reason.get(&Reason::Orphaned), Some(&300));
+    assert_eq!(dry.plan.scanned, in_root - 1, "everything under the root except the loose file");
+    assert_eq!(dry.plan.skipped.no_project, 1);
+    assert_eq!((dry.plan.planned, dry.outcome.deleted), (expected_deleted.len() as u64, 0));
+    assert_eq!(dry.plan.by_reason.get(&Reason::Orphaned), Some(&300));
     assert!(dry.deletions.iter().all(|d| expected_deleted.contains(&d.key)));
     assert_eq!(keys(&listing(&clients, &bucket).await), keys(&before));
     assert!(topic.drain().await.is_empty());
 
     // The real run.
     let real = pruner(&clients, &vars, 60).handle(&sweep_event(), RunLimits::default()).await.expect("run");
-    assert!(real.finished && real.failed == 0, "{real:?}");
-    assert_eq!(real.deleted, expected_deleted.len() as u64);
-    assert_eq!(real.projects[&gone].deleted, 300);
-    assert!(real.projects[&gone].plan.orphaned);
-    assert_eq!(real.projects[&big].deleted, 1497);
+    assert!(real.finished && real.outcome.failed == 0, "{real:?}");
+    assert_eq!(real.outcome.deleted, expected_deleted.len() as u64);
+    assert_eq!(real.outcomes[&gone].deleted, 300);
+    assert!(real.plan.projects[&gone].orphaned);
+    assert_eq!(real.outcomes[&big].deleted, 1497);
     assert_eq!(keys(&listing(&clients, &bucket).await), expected_left);
     // Calls at the minimum: one list call per 1,000 keys, one delete call per 1,000 deletions.
     assert_eq!(calls(&real, "s3:ListObjectsV2"), in_root.div_ceil(1000));
@@ -171,7 +171,7 @@ async fn sweep_over_several_pages_dry_run_then_real_run_leaves_exactly_the_newes
 
     // Idempotent: a second sweep finds nothing to do and says nothing.
     let again = pruner(&clients, &vars, 60).handle(&sweep_event(), RunLimits::default()).await.expect("again");
-    assert_eq!((again.planned, again.deleted), (0, 0));
+    assert_eq!((again.plan.planned, again.outcome.deleted), (0, 0));
     assert!(topic.drain().await.is_empty());
 }
 
@@ -188,7 +188,7 @@ async fn orphans_go_after_the_grace_period_and_nothing_younger_than_the_minimum_
 
     // Within the grace period and the maximum age: nothing.
     let report = pruner(&clients, &vars, 5).handle(&sweep_event(), RunLimits::default()).await.unwrap();
-    assert_eq!(report.deleted, 0, "{report:?}");
+    assert_eq!(report.outcome.deleted, 0, "{report:?}");
     // Even with everything due, objects younger than the minimum age stay.
     let young = [vars[0], ("PRUNE_ORPHAN_GRACE_DAYS", "0"), ("PRUNE_MAX_AGE_DAYS", "1"), ("PRUNE_MIN_AGE_HOURS", "24")];
     let report = CachePruner::new(config(&young), &clients)
@@ -196,11 +196,11 @@ async fn orphans_go_after_the_grace_period_and_nothing_younger_than_the_minimum_
         .handle(&sweep_event(), RunLimits::default())
         .await
         .unwrap();
-    assert_eq!(report.deleted, 0, "{report:?}");
+    assert_eq!(report.outcome.deleted, 0, "{report:?}");
     // Past the grace period: the orphan's objects go, the live project's stay (younger than 30 days).
     let report = pruner(&clients, &vars, 8).handle(&sweep_event(), RunLimits::default()).await.unwrap();
-    assert_eq!(report.deleted, 20);
-    assert_eq!(report.by_reason.get(&Reason::Orphaned), Some(&20));
+    assert_eq!(report.outcome.deleted, 20);
+    assert_eq!(report.plan.by_reason.get(&Reason::Orphaned), Some(&20));
     assert_eq!(keys(&listing(&clients, &bucket).await), under(&before, &format!("{live}/")));
 }
 
@@ -222,8 +222,8 @@ async fn an_interrupted_sweep_resumes_where_it_stopped_and_ends_as_one_run_would
     let first = pruner(&clients, &vars, 60).handle(&sweep_event(), deadline).await.unwrap();
     assert!(!first.finished && first.stopped.as_deref() == Some("deadline reached"), "{first:?}");
     assert!(first.resume_after.is_some() && first.resumed_after.is_none());
-    assert_eq!((first.scanned, calls(&first, "s3:ListObjectsV2")), (1000, 1));
-    assert!(first.deleted > 0);
+    assert_eq!((first.plan.scanned, calls(&first, "s3:ListObjectsV2")), (1000, 1));
+    assert!(first.outcome.deleted > 0);
 
     // Then one page per run until the sweep finishes.
     let limits = RunLimits { deadline: None, max_pages: Some(1) };
@@ -238,8 +238,8 @@ async fn an_interrupted_sweep_resumes_where_it_stopped_and_ends_as_one_run_would
     }
     assert_eq!(reports.len(), 2, "1,700 objects, 1,000 per page, one page per run");
     assert_eq!(reports[1].resumed_after, reports[0].resume_after);
-    assert_eq!(reports.iter().map(|r| r.scanned).sum::<u64>(), 1700);
-    assert_eq!(reports.iter().map(|r| r.deleted).sum::<u64>(), expected_deleted.len() as u64);
+    assert_eq!(reports.iter().map(|r| r.plan.scanned).sum::<u64>(), 1700);
+    assert_eq!(reports.iter().map(|r| r.outcome.deleted).sum::<u64>(), expected_deleted.len() as u64);
     let left = keys(&listing(&clients, &bucket).await);
     let mut expected_left: BTreeSet<String> = keys(&before).difference(&expected_deleted).cloned().collect();
     expected_left.insert(STATE_KEY.to_owned());
@@ -247,7 +247,7 @@ async fn an_interrupted_sweep_resumes_where_it_stopped_and_ends_as_one_run_would
     // The state says the sweep is complete: the next run starts from the beginning.
     let next = pruner(&clients, &vars, 60).handle(&sweep_event(), RunLimits::default()).await.unwrap();
     assert!(next.resumed_after.is_none() && next.finished);
-    assert_eq!((next.scanned, next.deleted), (4, 0));
+    assert_eq!((next.plan.scanned, next.outcome.deleted), (4, 0));
 }
 
 #[tokio::test]
@@ -257,13 +257,13 @@ async fn the_cap_bounds_each_run_and_the_sweep_continues() {
     seed(&clients, &bucket, objects(&format!("{p}/"), 60)).await;
     let vars = [("CACHE_BUCKET", bucket.as_str()), ("PRUNE_MAX_DELETES_PER_RUN", "25"), ("PRUNE_KEEP_NEWEST", "3")];
     let first = pruner(&clients, &vars, 60).handle(&sweep_event(), RunLimits::default()).await.unwrap();
-    assert_eq!(first.deleted, 25);
-    assert!(first.capped && !first.finished && first.resume_after.is_some(), "{first:?}");
+    assert_eq!(first.outcome.deleted, 25);
+    assert!(first.plan.capped && !first.finished && first.resume_after.is_some(), "{first:?}");
     let mut runs = 1;
     loop {
         let report = pruner(&clients, &vars, 60).handle(&sweep_event(), RunLimits::default()).await.unwrap();
         runs += 1;
-        assert!(report.deleted <= 25);
+        assert!(report.outcome.deleted <= 25);
         if report.finished || runs > 6 {
             break;
         }
@@ -291,7 +291,7 @@ async fn a_succeeded_build_prunes_its_own_prefix_only_other_statuses_are_ignored
     assert!(ignored.ignored.is_some() && ignored.api_calls.is_empty(), "{ignored:?}");
 
     let report = pruner(&clients, &vars, 60).handle(&build_event(&a, "SUCCEEDED"), RunLimits::default()).await.unwrap();
-    assert_eq!(report.deleted, 29, "{report:?}");
+    assert_eq!(report.outcome.deleted, 29, "{report:?}");
     assert_eq!(report.prefix, format!("{a}/"));
     let expected: BTreeSet<String> =
         keys(&before).difference(&all_but_newest(&before, "", &[&a], 1)).cloned().collect();
@@ -328,9 +328,9 @@ async fn a_shared_prefix_is_one_group_and_budgets_delete_oldest_first() {
         ("PRUNE_TOTAL_BUDGET", budget_text.as_str()),
     ];
     let report = pruner(&clients, &vars, 2).handle(&sweep_event(), RunLimits::default()).await.unwrap();
-    assert!(report.projects.contains_key("*"), "{report:?}");
-    assert!(report.deleted > 0);
-    assert_eq!(report.by_reason.get(&Reason::TotalBudget), Some(&report.deleted));
+    assert!(report.plan.projects.contains_key("*"), "{report:?}");
+    assert!(report.outcome.deleted > 0);
+    assert_eq!(report.plan.by_reason.get(&Reason::TotalBudget), Some(&report.outcome.deleted));
     let after = listing(&clients, &bucket).await;
     let left_bytes: i64 = after.iter().map(|(k, _)| sizes[k]).sum();
     assert!(left_bytes <= budget, "{left_bytes} > {budget}");
@@ -372,5 +372,5 @@ async fn a_versioned_bucket_is_reported_with_the_lifecycle_backstop() {
         .unwrap();
     assert_eq!(report.versioning.as_deref(), Some("Enabled"), "{report:?}");
     assert!(report.notes.iter().any(|n| n.contains("NoncurrentVersionExpiration")), "{:?}", report.notes);
-    assert_eq!(report.deleted, 2);
+    assert_eq!(report.outcome.deleted, 2);
 }
