@@ -3,6 +3,7 @@
 
 pub mod codebuild;
 pub mod s3;
+pub mod s3_conditional;
 pub mod s3_documents;
 pub mod s3_objects;
 pub mod sns;

@@ -5,15 +5,18 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The operations the pruner counts, in report order.
-const OPERATIONS: [&str; 8] = [
+const OPERATIONS: [&str; 11] = [
     "s3:ListObjectsV2",
+    "s3:ListObjectsV2(delimiter)",
     "s3:DeleteObjects",
+    "s3:DeleteObject",
     "s3:GetObject",
     "s3:PutObject",
     "s3:GetBucketVersioning",
+    "codebuild:ListProjects",
     "codebuild:BatchGetProjects",
     "sns:Publish",
-    "s3:ListObjectsV2(delimiter)",
+    "s3:PutObject(lease)",
 ];
 
 /// Counters shared by the tasks of one run.

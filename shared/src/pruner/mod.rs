@@ -1,32 +1,48 @@
-//! cache-pruner: removes stale cache objects from the cache bucket, safely, at any bucket size, in
-//! bounded memory, and never what a build still needs. Its variables are documented once, on
-//! [`PrunerConfig`]'s fields, and in the README ("cache-pruner" and "How the pruner decides").
+//! cache-pruner: removes stale cache objects from the cache locations CodeBuild projects use, and
+//! nothing else, at any bucket size, in bounded memory, never what a build still needs. Its
+//! variables are documented once, on [`PrunerConfig`]'s fields, and in the README ("cache-pruner"
+//! and "How the pruner decides").
 //!
 //! Where each question is answered:
-//! * what is deleted and why: `plan` (the pure decisions) and `planner` (streaming them), with
-//!   `newest` (the heap of the N newest) and `records` (budget candidates);
-//! * how a run lists, stops and resumes: `run`, `limits`, `state`;
-//! * how deletions reach S3: `delete` (the S3 calls themselves live in `crate::aws::s3_objects`);
-//! * what a run reports and says: `report`, `notice`, `calls`;
-//! * which event does what: `service`.
+//! * which keys are the pruner's: `scope` (ownership of every key), `locations` (from CodeBuild's
+//!   projects and the state's memory of locations no longer used);
+//! * what is deleted and why: `plan` (the pure decisions), `planner` (one location, streamed), with
+//!   `newest` (the heap of the N newest), `records` and `budget` (budget candidates, the total budget);
+//! * how the bucket is listed: `walk` (pure page logic), `lister`, `pager`, `task` (one location),
+//!   `rest` (the root and unmanaged folders);
+//! * how deletions reach S3: `delete` (the S3 calls themselves live in `crate::aws`);
+//! * runs: `sweep` (schedule), `project_run` (a SUCCEEDED build), `lease` (one run at a time),
+//!   `state` and `limits` (resuming);
+//! * what a run reports and says: `report`, `outcome`, `notice`, `calls`; `service` dispatches.
 
+pub mod budget;
 pub mod calls;
 pub mod config;
 pub mod delete;
+pub mod lease;
 pub mod limits;
+pub mod lister;
+pub mod locations;
 pub mod newest;
 pub mod notice;
+mod outcome;
+pub mod pager;
 pub mod plan;
 pub mod planner;
-mod records;
+pub mod project_run;
+pub mod records;
 pub mod report;
-pub mod run;
+pub mod rest;
+pub mod scope;
 pub mod service;
 pub mod state;
+pub mod sweep;
+pub mod task;
+pub mod walk;
 
 pub use config::PrunerConfig;
 pub use limits::RunLimits;
-pub use plan::{Deletion, ObjectMeta, Plan, PlanSummary, PrunePolicy, Reason, plan};
-pub use planner::Planner;
+pub use plan::{BucketPlan, Deletion, ObjectMeta, PlanSummary, PrunePolicy, Reason, plan_bucket};
+pub use planner::LocationPlanner;
 pub use report::PruneReport;
-pub use service::CachePruner;
+pub use service::{CachePruner, PruneError};

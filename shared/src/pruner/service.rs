@@ -1,28 +1,34 @@
-//! The pruner's entry point: one event in, one report out. A schedule sweeps the whole cache root
-//! (resuming a stopped sweep), a SUCCEEDED build prunes that project's prefix; the listing itself
-//! is a [`SweepRun`], the text of the notice is [`notice`](super::notice).
+//! The pruner's entry point: one event in, one report out. A schedule sweeps every managed cache
+//! location ([`sweep`](super::sweep)); a SUCCEEDED build prunes its project's location
+//! ([`project_run`](super::project_run)); the notice is [`notice`](super::notice).
 
 use super::PrunerConfig;
 use super::calls::ApiCalls;
+use super::delete::Target;
+use super::lease::{Acquired, Lease, LeaseStore, RunKind, SKEW};
 use super::limits::RunLimits;
 use super::notice;
 use super::plan::PrunePolicy;
+use super::project_run::ProjectRun;
 use super::report::PruneReport;
-use super::run::{Ran, RunContext, SweepRun};
-use super::state::{Loaded, STATE_KEY, StateStore, SweepState};
+use super::scope::Scope;
+use super::state::STATE_KEY;
+use super::sweep::SweepRun;
 use crate::aws::Clients;
-use crate::aws::codebuild::CodeBuildProjects;
-use crate::aws::s3_objects::{self, ListRequest};
+use crate::aws::codebuild::{BATCH_LIMIT, CodeBuildProjects};
+use crate::aws::s3_objects;
 use crate::aws::sns::SnsPublisher;
 use crate::clock::{Clock, SystemClock};
 use crate::error::AwsError;
-use crate::event::{BuildStateChange, BuildStatus, EventError, Trigger};
+use crate::event::{EventError, Trigger};
+use crate::project::ProjectSnapshot;
 use aws_sdk_s3::Client;
-use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 use tracing::{Instrument, error, info, info_span, warn};
 
-/// Why an invocation failed as a whole.
+/// Why an invocation failed as a whole (its report is logged, and noticed, before).
 #[derive(Debug, thiserror::Error)]
 pub enum PruneError {
     #[error("invalid event: {0}")]
@@ -31,8 +37,25 @@ pub enum PruneError {
         "cannot tell the AWS account to name the cache bucket codebuild-cache-<account>-<region>: the event has no `account`; set CACHE_BUCKET"
     )]
     UnknownAccount,
+    #[error(
+        "PRUNE_DEADLINE_MARGIN_SECONDS ({margin_s} s) leaves no time to work: the invocation has {remaining_s} s left; lower it below the function's timeout"
+    )]
+    DeadlineMargin { margin_s: u64, remaining_s: u64 },
     #[error("cannot read the pruner state {STATE_KEY}: {0}")]
     State(AwsError),
+    #[error("cannot learn the cache locations from CodeBuild (ListProjects, BatchGetProjects): {0}")]
+    Discovery(AwsError),
+    #[error("cannot take the pruner's lease: {0}")]
+    Lease(AwsError),
+    #[error(
+        "could not save the pruner state {STATE_KEY} ({}): {error}",
+        if *finished { "the sweep finished; its locations' last-seen times are lost" } else { "the sweep did not finish; the next run would start over" }
+    )]
+    StateNotSaved { error: AwsError, finished: bool },
+    #[error(
+        "{failed} transient failure(s) (throttling or 5xx after the SDK's retries), first: {first}; the state is saved and a retry continues"
+    )]
+    Transient { failed: usize, first: AwsError },
 }
 
 impl PruneError {
@@ -41,20 +64,30 @@ impl PruneError {
         match self {
             PruneError::Event(_) => "CachePruner.InvalidEvent",
             PruneError::UnknownAccount => "CachePruner.UnknownAccount",
+            PruneError::DeadlineMargin { .. } => "CachePruner.DeadlineMarginTooLarge",
             PruneError::State(_) => "CachePruner.StateUnreadable",
+            PruneError::Discovery(_) => "CachePruner.DiscoveryFailed",
+            PruneError::Lease(_) => "CachePruner.LeaseFailed",
+            PruneError::StateNotSaved { .. } => "CachePruner.StateNotSaved",
+            PruneError::Transient { .. } => "CachePruner.TransientFailure",
         }
     }
 }
 
 /// The pruner, built once per cold start.
 pub struct CachePruner {
-    config: PrunerConfig,
-    s3: Client,
-    projects: CodeBuildProjects,
-    publisher: SnsPublisher,
-    region: String,
-    clock: Arc<dyn Clock>,
+    pub(super) config: PrunerConfig,
+    pub(super) s3: Client,
+    pub(super) projects: CodeBuildProjects,
+    pub(super) publisher: SnsPublisher,
+    pub(super) region: String,
+    pub(super) clock: Arc<dyn Clock>,
 }
+
+/// How long a run waits for a build-event run's lease (those runs are short) before it reports the
+/// location skipped.
+const LEASE_WAIT: Duration = Duration::from_secs(30);
+const LEASE_POLL: Duration = Duration::from_millis(500);
 
 impl CachePruner {
     pub fn new(config: PrunerConfig, clients: &Clients) -> Self {
@@ -78,35 +111,41 @@ impl CachePruner {
         &self.config
     }
 
-    pub(crate) fn policy(&self) -> PrunePolicy {
+    pub fn policy(&self) -> PrunePolicy {
         let c = &self.config;
         PrunePolicy {
-            root: c.common.layout.key_prefix.clone(),
-            per_project: c.common.layout.per_project_prefix,
             keep_newest: c.keep_newest,
             max_age: c.max_age,
             min_age: c.min_age,
-            orphan_grace: c.orphan_grace,
             project_budget: c.project_budget,
             total_budget: c.total_budget,
             max_deletes: c.max_deletes_per_run,
-            projects: c.common.projects.clone(),
         }
     }
 
-    fn context(&self, bucket: &str, calls: &Arc<ApiCalls>) -> RunContext {
-        RunContext {
-            s3: self.s3.clone(),
-            bucket: bucket.to_owned(),
-            now: self.clock.now(),
-            delete_concurrency: self.config.delete_concurrency,
-            dry_run: self.config.common.dry_run,
-            calls: calls.clone(),
+    /// Limits for an invocation that must end by `deadline` (see [`RunLimits::before_deadline`]);
+    /// a margin that leaves no time is this invocation's error, naming the variable. A deadline
+    /// more than a day in the past is no deadline: Lambda never sends one, local runtimes do
+    /// (`cargo lambda watch` sends a fixed 600,000 ms after the epoch); the run then has no limit.
+    pub fn limits_before(&self, deadline: std::time::SystemTime) -> Result<RunLimits, PruneError> {
+        let now = std::time::SystemTime::now();
+        if now.duration_since(deadline).is_ok_and(|late| late > Duration::from_secs(86_400)) {
+            warn!(
+                action = "deadline",
+                "the runtime gave no usable deadline (a local emulator?): the run has no time limit"
+            );
+            return Ok(RunLimits::default());
         }
+        RunLimits::before_deadline(deadline, now, self.config.deadline_margin).map_err(|remaining| {
+            PruneError::DeadlineMargin {
+                margin_s: self.config.deadline_margin.as_secs(),
+                remaining_s: remaining.as_secs(),
+            }
+        })
     }
 
-    /// Handles one event: a scheduled event sweeps the whole cache root (resuming a stopped sweep),
-    /// a SUCCEEDED build state change prunes that project's prefix, other statuses are ignored.
+    /// Handles one event: a scheduled event sweeps every managed location (resuming a stopped
+    /// sweep), a SUCCEEDED build state change prunes its project's location, other statuses are ignored.
     pub async fn handle(&self, event: &serde_json::Value, limits: RunLimits) -> Result<PruneReport, PruneError> {
         let trigger = Trigger::parse(event)?;
         let bucket = self
@@ -117,20 +156,24 @@ impl CachePruner {
             .ok_or(PruneError::UnknownAccount)?;
         let calls = Arc::new(ApiCalls::default());
         let event_id = trigger.event_id().map(str::to_owned);
-        let mut report = match &trigger {
+        let dry_run = self.config.common.dry_run;
+        let (mut report, result) = match &trigger {
             Trigger::Scheduled(_) => {
                 let span = info_span!("pruner", project = "*", build_id = "-", action = "sweep");
-                let mut report = PruneReport::new(
-                    "scheduled-sweep",
-                    event_id,
-                    self.config.common.dry_run,
-                    bucket.clone(),
-                    self.policy().root,
-                );
-                self.sweep(&bucket, limits, &calls, &mut report).instrument(span).await?;
-                report
+                let mut report = PruneReport::new("scheduled-sweep", event_id, dry_run, bucket.clone());
+                let run = SweepRun { pruner: self, bucket: &bucket, limits, calls: calls.clone() };
+                let result = run.run(&mut report).instrument(span).await;
+                (report, result)
             }
-            Trigger::BuildStateChange(change) => self.prune_project(change, &bucket, event_id, limits, &calls).await,
+            Trigger::BuildStateChange(change) => {
+                let span = info_span!("pruner", project = %change.project, build_id = change.build_id.as_deref().unwrap_or("-"), action = "prune-project");
+                let mut report = PruneReport::new("build-state-change", event_id, dry_run, bucket.clone());
+                report.project = Some(change.project.clone());
+                report.build_id = change.build_id.clone();
+                let run = ProjectRun { pruner: self, bucket: &bucket, change, limits, calls: calls.clone() };
+                let result = run.run(&mut report).instrument(span).await;
+                (report, result)
+            }
         };
         report.api_calls = calls.snapshot();
         if notice::worth_notifying(&report) {
@@ -140,165 +183,22 @@ impl CachePruner {
             report.notified = matches!(self.publisher.publish_logged(&notice::summary(&report)).await, Ok(Some(_)));
             report.api_calls = calls.snapshot();
         }
-        log_summary(&report);
-        Ok(report)
+        log_summary(&report, result.as_ref().err());
+        result.map(|()| report)
     }
 
-    /// A build state change: SUCCEEDED prunes the project's prefix; anything else is ignored.
-    async fn prune_project(
-        &self,
-        change: &BuildStateChange,
-        bucket: &str,
-        event_id: Option<String>,
-        limits: RunLimits,
-        calls: &Arc<ApiCalls>,
-    ) -> PruneReport {
-        let span = info_span!("pruner", project = %change.project, build_id = change.build_id.as_deref().unwrap_or("-"), action = "prune-project");
-        let policy = self.policy();
-        let prefix = format!("{}{}/", policy.root, change.project);
-        let mut report = PruneReport::new(
-            "build-state-change",
-            event_id,
-            self.config.common.dry_run,
-            bucket.to_owned(),
-            prefix.clone(),
-        );
-        report.project = Some(change.project.clone());
-        report.build_id = change.build_id.clone();
-        if change.status != BuildStatus::Succeeded {
-            report.ignored = Some(format!("build status {}: only SUCCEEDED builds trigger pruning", change.status));
-        } else if !policy.per_project {
-            report.ignored = Some(
-                "CACHE_PREFIX_PER_PROJECT=false: projects share one prefix, so only the scheduled sweep prunes it"
-                    .into(),
-            );
-            report.prefix = policy.root.clone();
-        } else if let Err(why) = policy.projects.check(&change.project) {
-            report.ignored = Some(format!("out of scope: {why}"));
-        } else {
-            let run = SweepRun {
-                prefix,
-                start_after: None,
-                carry: None,
-                policy: &policy,
-                missing: &HashSet::new(),
-                whole_root: false,
-                limits,
-            };
-            let ran = run.execute(&self.context(bucket, calls), &mut report).instrument(span.clone()).await;
-            if let Some(stop) = ran.stop_error {
-                report.notes.push(stop);
-            }
-        }
-        if let Some(why) = &report.ignored {
-            span.in_scope(|| info!(action = "ignore", reason = %why, "event ignored"));
-        }
-        report
-    }
-
-    async fn sweep(
-        &self,
-        bucket: &str,
-        limits: RunLimits,
-        calls: &Arc<ApiCalls>,
-        report: &mut PruneReport,
-    ) -> Result<(), PruneError> {
-        let policy = self.policy();
-        let store = StateStore::new(self.s3.clone(), bucket);
-        calls.add("s3:GetObject", 1);
-        let previous = match store.load().await.map_err(PruneError::State)? {
-            Loaded::State(state) if state.root == policy.root && state.start_after.is_some() => Some(state),
-            Loaded::State(_) | Loaded::None => None,
-            Loaded::Unreadable(why) => {
-                warn!(action = "state", reason = %why, "pruner state unusable: the sweep starts over");
-                report.notes.push(format!("state {STATE_KEY} unusable ({why}): the sweep started over"));
-                None
-            }
-        };
-        let start_after = previous.as_ref().and_then(|s| s.start_after.clone());
-        report.resumed_after = start_after.clone();
-        report.versioning = Some(self.versioning(bucket, calls).await);
-        if let Some(status) = report.versioning.as_deref().filter(|s| *s == "Enabled" || *s == "Suspended") {
-            report.notes.push(format!(
-                "bucket versioning is {status}: deleting adds delete markers and the old versions keep their storage until a lifecycle rule with NoncurrentVersionExpiration (and ExpiredObjectDeleteMarker) removes them"
-            ));
-        }
-        let missing = if policy.per_project {
-            self.missing_projects(bucket, &policy, start_after.as_deref(), calls, report).await
-        } else {
-            HashSet::new()
-        };
-        let run = SweepRun {
-            prefix: policy.root.clone(),
-            start_after: start_after.clone(),
-            carry: previous.as_ref().and_then(|s| s.carry.clone()),
-            policy: &policy,
-            missing: &missing,
-            whole_root: start_after.is_none(),
-            limits,
-        };
-        let ran = run.execute(&self.context(bucket, calls), report).await;
-        if let Some(stop) = &ran.stop_error {
-            report.notes.push(stop.clone());
-        }
-        if self.config.common.dry_run {
-            if !report.finished {
-                report.notes.push("dry run: the state is not saved, so the next dry run starts over".into());
-            }
-            return Ok(());
-        }
-        self.save_state(&store, &policy, previous, ran, calls, report).await;
-        Ok(())
-    }
-
-    /// Records where the sweep stopped (or that it finished) for the next run.
-    async fn save_state(
-        &self,
-        store: &StateStore,
-        policy: &PrunePolicy,
-        previous: Option<SweepState>,
-        ran: Ran,
-        calls: &ApiCalls,
-        report: &mut PruneReport,
-    ) {
-        let next = if report.finished {
-            None
-        } else {
-            let runs = previous.as_ref().map_or(0, |s| s.runs) + 1;
-            let started = previous.as_ref().map_or(self.clock.now(), |s| s.sweep_started);
-            ran.resume_after.map(|key| SweepState {
-                version: SweepState::VERSION,
-                root: policy.root.clone(),
-                start_after: Some(key),
-                carry: ran.carry,
-                sweep_started: started,
-                runs,
-            })
-        };
-        let save = match (&next, &previous) {
-            (Some(state), _) => Some(state.clone()),
-            // A finished sweep clears the resume point (no write when there was none).
-            (None, Some(prev)) => {
-                Some(SweepState { start_after: None, carry: None, runs: prev.runs + 1, ..prev.clone() })
-            }
-            (None, None) => None,
-        };
-        report.resume_after = next.as_ref().and_then(|s| s.start_after.clone());
-        let Some(state) = save else { return };
-        calls.add("s3:PutObject", 1);
-        match store.save(&state).await {
-            Ok(()) => {
-                info!(action = "state", start_after = state.start_after.as_deref().unwrap_or("-"), "pruner state saved")
-            }
-            Err(e) => {
-                error!(action = "state", error = %e, "could not save the pruner state: the next run starts over");
-                report.notes.push(format!("could not save the state: {e}"));
-            }
-        }
+    /// Every project of the account and region: ListProjects (all pages, 100 names each), then
+    /// BatchGetProjects by 100. Pages of ListProjects are counted as CodeBuild returns them (100 names).
+    pub(super) async fn all_projects(&self, calls: &ApiCalls) -> Result<Vec<ProjectSnapshot>, AwsError> {
+        let names = self.projects.list_names().await?;
+        calls.add("codebuild:ListProjects", names.len().div_ceil(100).max(1) as u64);
+        calls.add("codebuild:BatchGetProjects", names.len().div_ceil(BATCH_LIMIT) as u64);
+        let (found, _) = self.projects.get(&names).await?;
+        Ok(found)
     }
 
     /// GetBucketVersioning: one cheap call per sweep so the report can say what deletions leave behind.
-    async fn versioning(&self, bucket: &str, calls: &ApiCalls) -> String {
+    pub(super) async fn versioning(&self, bucket: &str, calls: &ApiCalls) -> String {
         calls.add("s3:GetBucketVersioning", 1);
         match s3_objects::bucket_versioning(&self.s3, bucket).await {
             Ok(status) => status,
@@ -309,72 +209,93 @@ impl CachePruner {
         }
     }
 
-    /// The projects under the root (a delimiter listing: one call per 1,000 projects) that CodeBuild
-    /// no longer knows (BatchGetProjects, 100 names a call). On failure none is treated as missing.
-    async fn missing_projects(
+    pub(super) fn target(&self, bucket: &str, scope: &Arc<Scope>, calls: &Arc<ApiCalls>) -> Target {
+        Target { s3: self.s3.clone(), bucket: bucket.to_owned(), scope: scope.clone(), calls: calls.clone() }
+    }
+
+    /// Takes the bucket's lease for this run (none in a dry run, which writes nothing). Skipped, with
+    /// `report.skipped` set, when another run holds it: a build-event run's lease is waited for (they
+    /// are short), a sweep's is not.
+    pub(super) async fn take_lease(
         &self,
         bucket: &str,
-        policy: &PrunePolicy,
-        start_after: Option<&str>,
+        kind: RunKind,
+        limits: &RunLimits,
         calls: &ApiCalls,
         report: &mut PruneReport,
-    ) -> HashSet<String> {
-        let mut names = Vec::new();
-        let mut token: Option<String> = None;
+    ) -> Result<Turn, PruneError> {
+        if self.config.common.dry_run {
+            return Ok(Turn::Ours(None));
+        }
+        let store = LeaseStore { client: self.s3.clone(), bucket: bucket.to_owned() };
+        let holder = holder_id(report.event_id.as_deref());
+        let waited_since = std::time::Instant::now();
         loop {
-            calls.add("s3:ListObjectsV2(delimiter)", 1);
-            let request = ListRequest {
-                prefix: &policy.root,
-                delimiter: Some("/"),
-                start_after: if token.is_none() { start_after } else { None },
-                continuation_token: token.as_deref(),
-            };
-            let page = match s3_objects::list_page(&self.s3, bucket, request).await {
-                Ok(page) => page,
-                Err(e) => {
-                    warn!(action = "orphans", error = %e, "cannot list project prefixes: orphan detection off for this run");
-                    report.notes.push(format!("orphan detection off for this run: {e}"));
-                    return HashSet::new();
+            let now = self.clock.now();
+            let expires_at = now + limits.lease_duration() + SKEW;
+            match store.acquire(&holder, kind, now, expires_at, calls).await.map_err(PruneError::Lease)? {
+                Acquired::Won(lease) => return Ok(Turn::Ours(Some(lease))),
+                Acquired::Held(held) => {
+                    let wait = held.kind == RunKind::Build && waited_since.elapsed() < LEASE_WAIT;
+                    if wait && limits.deadline.is_none_or(|d| std::time::Instant::now() + LEASE_POLL < d) {
+                        tokio::time::sleep(LEASE_POLL).await;
+                        continue;
+                    }
+                    let what = match kind {
+                        RunKind::Sweep => {
+                            "this sweep (the run holding the lease prunes; the next sweep covers the rest)"
+                        }
+                        RunKind::Build => {
+                            "this project's location (the run holding the lease or the next one prunes it)"
+                        }
+                    };
+                    let why = format!(
+                        "skipped {what}: a {} run ({}) holds the pruner's lease until {}",
+                        match held.kind {
+                            RunKind::Sweep => "sweep",
+                            RunKind::Build => "build-event",
+                        },
+                        held.holder,
+                        held.expires_at.to_rfc3339()
+                    );
+                    info!(action = "lease", holder = %held.holder, "{why}");
+                    report.skipped = Some(why);
+                    return Ok(Turn::Skipped);
                 }
-            };
-            for prefix in &page.prefixes {
-                let name = prefix[policy.root.len().min(prefix.len())..].trim_end_matches('/');
-                // Only valid CodeBuild project names are asked about (an invalid name would fail
-                // the whole batch); any other folder is never treated as an orphan.
-                let valid = crate::event::validate_project_name(name).is_ok();
-                if valid && !prefix.starts_with(crate::RESERVED_PREFIX) && policy.projects.check(name).is_ok() {
-                    names.push(name.to_owned());
-                }
-            }
-            token = page.next_token;
-            if token.is_none() {
-                break;
             }
         }
-        if names.is_empty() {
-            return HashSet::new();
-        }
-        calls.add("codebuild:BatchGetProjects", names.len().div_ceil(crate::aws::codebuild::BATCH_LIMIT) as u64);
-        match self.projects.get(&names).await {
-            Ok((_, missing)) => {
-                if !missing.is_empty() {
-                    info!(action = "orphans", count = missing.len(), projects = ?missing, "prefixes of projects that no longer exist");
-                }
-                missing.into_iter().collect()
-            }
-            Err(e) => {
-                warn!(action = "orphans", error = %e, "cannot check which projects exist: orphan detection off for this run");
-                report.notes.push(format!("orphan detection off for this run: {e}"));
-                HashSet::new()
-            }
+    }
+
+    /// Gives the lease back; a failure only delays the next run until the lease expires.
+    pub(super) async fn give_back(&self, bucket: &str, lease: Option<Lease>, calls: &ApiCalls) {
+        let Some(lease) = lease else { return };
+        let store = LeaseStore { client: self.s3.clone(), bucket: bucket.to_owned() };
+        if let Err(e) = store.release(lease, self.clock.now(), calls).await {
+            warn!(action = "lease", error = %e, "could not give the lease back: it expires by itself");
         }
     }
 }
 
-fn log_summary(report: &PruneReport) {
+/// Whether this run may go on, and the lease it then holds.
+pub(super) enum Turn {
+    /// Ours to prune (with the lease; none in a dry run).
+    Ours(Option<Lease>),
+    /// Another run holds the lease.
+    Skipped,
+}
+
+/// A name for this run in the lease: the event id, the process and a counter.
+fn holder_id(event_id: Option<&str>) -> String {
+    static RUNS: AtomicU32 = AtomicU32::new(0);
+    format!("{}/{}/{}", event_id.unwrap_or("manual"), std::process::id(), RUNS.fetch_add(1, Ordering::Relaxed))
+}
+
+fn log_summary(report: &PruneReport, error: Option<&PruneError>) {
     let json = serde_json::to_string(report).unwrap_or_default();
     let (plan, outcome) = (&report.plan, &report.outcome);
-    if outcome.failed > 0 {
+    if let Some(error) = error {
+        error!(action = "summary", error = %error, error_type = error.error_type(), scanned = plan.scanned, planned = plan.planned, deleted = outcome.deleted, failed = outcome.failed, finished = report.finished, report = %json, "pruner run failed");
+    } else if outcome.failed > 0 || report.refused().next().is_some() {
         error!(action = "summary", scanned = plan.scanned, planned = plan.planned, deleted = outcome.deleted, bytes_freed = outcome.bytes_freed, failed = outcome.failed, finished = report.finished, report = %json, "pruner run finished with errors");
     } else {
         info!(action = "summary", scanned = plan.scanned, planned = plan.planned, deleted = outcome.deleted, bytes_freed = outcome.bytes_freed, failed = outcome.failed, finished = report.finished, report = %json, "pruner run finished");

@@ -6,6 +6,8 @@ mod backdating;
 mod guard;
 mod monitor;
 mod pruner;
+mod pruner_runs;
+mod pruner_scope;
 mod template_consistency;
 mod test_event_pattern;
 mod update_project;
