@@ -4,8 +4,9 @@
 #   scripts/bench-pruner.sh [OBJECTS=100000] [PROJECTS=100] [LATENCY_MS=0]
 #
 # 1. End to end against an emulator: a moto server (scripts/bench/pruner_server.py) seeded
-#    in-process with OBJECTS objects across PROJECTS project prefixes (every tenth project deleted
-#    from CodeBuild, ages uniform over 0-90 days), optionally LATENCY_MS added to every request.
+#    in-process with OBJECTS objects across PROJECTS cache locations (every tenth an orphan: its
+#    project deleted, its location missing for 30 days in the pruner's state; ages uniform over
+#    0-90 days), optionally LATENCY_MS added to every request.
 #    The pruner runs once as a process (examples/prune_local.rs, default policy: keep 3, max age 30
 #    days, min age 24 h, orphan grace 7 days) under /usr/bin/time -v. Reported: wall time, API calls
 #    by operation (counted by the server, and by the pruner itself), peak RSS of the pruner process.

@@ -4,9 +4,11 @@ ages), counts the requests it serves by operation, and can add latency to every 
 Usage: python pruner_server.py --port PORT --bucket B --objects N --projects P [--latency-ms MS]
   GET /_bench/counts   -> {"operation": count, ...} of requests served since the last reset
   POST /_bench/reset   -> zero the counts
-Seeding: P projects (every tenth deleted from CodeBuild, i.e. an orphaned prefix), N objects spread
-evenly, 36-character keys under <project>/, ages uniform over 0-90 days, sizes 1 KiB-1 MiB (the
-bodies really stored are a few bytes: sizes are what ListObjectsV2 reports, set on moto's keys).
+Seeding: P projects, each with its S3 cache at <bucket>/<project> (every tenth deleted from
+CodeBuild, and recorded in the pruner's state as missing for 30 days, i.e. an orphaned location), N
+objects spread evenly, 36-character keys under <project>/, ages uniform over 0-90 days, sizes 1 KiB-1
+MiB (the bodies really stored are a few bytes: sizes are what ListObjectsV2 reports, set on moto's
+keys).
 """
 
 import argparse
@@ -78,19 +80,26 @@ def seed(endpoint, bucket, objects, projects):
                       aws_access_key_id="testing", aws_secret_access_key="testing")
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
     names = [f"service-{p:04d}-build" for p in range(projects)]
+    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    missing = {}
     for p, name in enumerate(names):
         if p % 10 == 9:
-            continue  # orphaned prefix: no such CodeBuild project
+            # Orphaned: no such project any more, and the pruner saw its location missing 30 days ago.
+            since = (now - datetime.timedelta(days=30)).isoformat() + "Z"
+            missing[name] = {"managed": True, "last_seen_live": since, "missing_since": since, "projects": [name]}
+            continue
         cb.create_project(
             name=name,
             source={"type": "S3", "location": f"{bucket}/src/{name}.zip"},
             artifacts={"type": "NO_ARTIFACTS"},
             environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0", "computeType": "BUILD_GENERAL1_SMALL"},
             serviceRole=f"arn:aws:iam::{ACCOUNT}:role/codebuild",
+            cache={"type": "S3", "location": f"{bucket}/{name}"},
         )
+    state = {"version": 2, "locations": missing}
+    s3.put_object(Bucket=bucket, Key=".cache-sentinel/pruner/state.json", Body=json.dumps(state).encode())
     backend = s3_backends[ACCOUNT]["aws"]
     rng = random.Random(42)
-    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
     per = objects // projects
     for p, name in enumerate(names):
         count = per if p < projects - 1 else objects - per * (projects - 1)
