@@ -41,31 +41,12 @@ fn main() {
     let per_project = objects / projects;
     let prefixes: Vec<String> = (0..projects).map(|p| format!("codebuild/{}", project_name(p))).collect();
     for p in 0..projects {
-        let name = project_name(p);
         // Every tenth location is orphaned (its projects gone for longer than the grace).
         let mut planner = LocationPlanner::new(&policy, &quota, &prefixes[p as usize], p % 10 == 9, now, vec![]);
         let in_location = if p == projects - 1 { objects - per_project * (projects - 1) } else { per_project };
         for i in 0..in_location {
             rng = xorshift(rng);
-            // CodeBuild S3 cache keys are 36-character UUIDs under the project prefix.
-            let key = format!(
-                "codebuild/{name}/{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-                i,
-                (rng >> 48) & 0xffff,
-                (rng >> 32) & 0xffff,
-                (rng >> 16) & 0xffff,
-                rng & 0xffff_ffff_ffff
-            );
-            let age_minutes = (rng >> 7) % (90 * 24 * 60);
-            let size = 1024 + (rng >> 13) % (100 * 1024 * 1024);
-            planner.push(
-                ObjectMeta {
-                    key,
-                    size,
-                    last_modified_ms: (now - Duration::minutes(age_minutes as i64)).timestamp_millis(),
-                },
-                &mut out,
-            );
+            planner.push(synthetic(&prefixes[p as usize], i, rng, now), &mut out);
             count(&mut out, &mut planned, &mut by_reason);
         }
         let finished = planner.finish(&mut out);
@@ -96,6 +77,22 @@ fn main() {
             "peak_rss_kib": peak_rss_kib(),
         })
     );
+}
+
+/// The i-th object of a location: CodeBuild S3 cache keys are 36-character UUIDs under the
+/// location; ages uniform over 0-90 days, sizes 1 KiB-100 MiB.
+fn synthetic(prefix: &str, i: u64, rng: u64, now: chrono::DateTime<Utc>) -> ObjectMeta {
+    let key = format!(
+        "{prefix}/{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        i,
+        (rng >> 48) & 0xffff,
+        (rng >> 32) & 0xffff,
+        (rng >> 16) & 0xffff,
+        rng & 0xffff_ffff_ffff
+    );
+    let age_minutes = (rng >> 7) % (90 * 24 * 60);
+    let size = 1024 + (rng >> 13) % (100 * 1024 * 1024);
+    ObjectMeta { key, size, last_modified_ms: (now - Duration::minutes(age_minutes as i64)).timestamp_millis() }
 }
 
 /// Counts the planned deletions by reason and drops them, as the sweep hands them to S3.

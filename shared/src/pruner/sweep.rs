@@ -167,35 +167,7 @@ impl SweepRun<'_> {
             deletions: queue.sender(),
             halt: queue.halt(),
         };
-        let items: Vec<(usize, Progress)> = scope
-            .managed()
-            .iter()
-            .enumerate()
-            .filter(|(_, m)| !m.prefix.is_empty() && !work.progress.done.contains(&m.prefix))
-            .map(|(i, m)| (i, work.progress.partial.get(&m.prefix).cloned().unwrap_or_default()))
-            .collect();
-        let locations = futures::stream::iter(items)
-            .map(|(i, resume)| {
-                let m = &scope.managed()[i];
-                let task = LocationTask {
-                    prefix: &m.prefix,
-                    orphaned: matches!(m.state, LocationState::Orphaned { .. }),
-                    skip: scope.claimed_inside(&m.prefix),
-                    resume,
-                };
-                let shared = &shared;
-                async move { (i, task.run(shared).await) }
-            })
-            .buffer_unordered(config.list_concurrency)
-            .collect::<Vec<(usize, LocationRun)>>();
-        let rest = async {
-            if work.progress.rest_done {
-                return None;
-            }
-            let resume = work.progress.rest.clone().unwrap_or_default();
-            Some(RestTask { scope, resume, folders: true }.run(&shared).await)
-        };
-        let (runs, rest) = futures::future::join(locations, rest).await;
+        let (runs, rest) = run_all(scope, &work.progress, &shared, config.list_concurrency).await;
         let mut ledger = Ledger {
             total: TotalBudget::new(policy.total_budget, scope.managed().len()),
             progress: work.progress,
@@ -210,17 +182,8 @@ impl SweepRun<'_> {
             ledger.settle(scope, i, run, report);
         }
         ledger.settle_rest(scope, rest, report);
-        let prefixes: Vec<&str> = scope.managed().iter().map(|m| m.prefix.as_str()).collect();
-        let mut drain = std::mem::replace(&mut ledger.total, TotalBudget::new(None, 0)).into_drain(&quota);
-        let mut out = Vec::new();
-        loop {
-            let more = drain.next_batch(&prefixes, &quota, DELETE_BATCH, &mut out);
-            count_budget(report, &out);
-            send(&shared.deletions, &mut out).await;
-            if !more {
-                break;
-            }
-        }
+        let total = std::mem::replace(&mut ledger.total, TotalBudget::new(None, 0));
+        let drain = apply_total_budget(scope, total, &quota, &shared, report).await;
         outcome::record_budget(report, drain.finish(&quota));
         if quota.exhausted() {
             report.plan.capped = true;
@@ -324,6 +287,64 @@ impl Ledger<'_> {
                 report.notes.push(format!("the rest of the bucket could not be listed: {e}"));
             }
             None => {}
+        }
+    }
+}
+
+/// Runs the locations left (`concurrency` at once) and the rest of the bucket, together.
+async fn run_all<L: super::lister::Lister>(
+    scope: &Scope,
+    progress: &SweepProgress,
+    shared: &Shared<'_, L>,
+    concurrency: usize,
+) -> (Vec<(usize, LocationRun)>, Option<RestRun>) {
+    let items: Vec<(usize, Progress)> = scope
+        .managed()
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| !m.prefix.is_empty() && !progress.done.contains(&m.prefix))
+        .map(|(i, m)| (i, progress.partial.get(&m.prefix).cloned().unwrap_or_default()))
+        .collect();
+    let locations = futures::stream::iter(items)
+        .map(|(i, resume)| {
+            let m = &scope.managed()[i];
+            let task = LocationTask {
+                prefix: &m.prefix,
+                orphaned: matches!(m.state, LocationState::Orphaned { .. }),
+                skip: scope.claimed_inside(&m.prefix),
+                resume,
+            };
+            async move { (i, task.run(shared).await) }
+        })
+        .buffer_unordered(concurrency)
+        .collect::<Vec<(usize, LocationRun)>>();
+    let rest = async {
+        if progress.rest_done {
+            return None;
+        }
+        let resume = progress.rest.clone().unwrap_or_default();
+        Some(RestTask { scope, resume, folders: true }.run(shared).await)
+    };
+    futures::future::join(locations, rest).await
+}
+
+/// The total budget's deletions, oldest first, handed to the deleter in 1,000-key batches.
+async fn apply_total_budget<L: super::lister::Lister>(
+    scope: &Scope,
+    total: TotalBudget,
+    quota: &RunQuota,
+    shared: &Shared<'_, L>,
+    report: &mut PruneReport,
+) -> super::budget::BudgetDrain {
+    let prefixes: Vec<&str> = scope.managed().iter().map(|m| m.prefix.as_str()).collect();
+    let mut drain = total.into_drain(quota);
+    let mut out = Vec::new();
+    loop {
+        let more = drain.next_batch(&prefixes, quota, DELETE_BATCH, &mut out);
+        count_budget(report, &out);
+        send(&shared.deletions, &mut out).await;
+        if !more {
+            return drain;
         }
     }
 }
