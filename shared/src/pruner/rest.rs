@@ -39,9 +39,17 @@ pub struct Unmanaged {
     pub undecodable: u64,
 }
 
+/// Top-level prefixes counted one by one; past this many, the rest are counted together under
+/// [`OTHER_PREFIXES`] (memory stays bounded however the bucket is laid out).
+pub const COUNTED_PREFIXES: usize = 10_000;
+pub const OTHER_PREFIXES: &str = "(other prefixes)";
+
 impl Unmanaged {
     fn count(&mut self, key: &str, size: u64) {
-        let top = key.find('/').map_or("", |i| &key[..=i]);
+        let mut top = key.find('/').map_or("", |i| &key[..=i]);
+        if self.by_prefix.len() >= COUNTED_PREFIXES && !self.by_prefix.contains_key(top) {
+            top = OTHER_PREFIXES;
+        }
         let entry = self.by_prefix.entry(top.to_owned()).or_default();
         entry.0 += 1;
         entry.1 += size;
@@ -250,4 +258,28 @@ impl RestTask<'_> {
 
 fn finished_run(finished: Finished) -> LocationRun {
     LocationRun { summary: finished.summary.clone(), ending: Ending::Finished(Box::new(finished)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unmanaged_objects_count_by_top_level_prefix_within_a_bound() {
+        let mut u = Unmanaged::default();
+        u.count("loose", 1);
+        u.count("releases/app-1.zip", 10);
+        u.count("releases/app-2.zip", 10);
+        u.count("a/b/c", 5);
+        assert_eq!(u.by_prefix[""], (1, 1));
+        assert_eq!(u.by_prefix["releases/"], (2, 20));
+        assert_eq!(u.by_prefix["a/"], (1, 5));
+        for i in 0..COUNTED_PREFIXES + 5 {
+            u.count(&format!("p{i}/x"), 1);
+        }
+        assert_eq!(u.by_prefix.len(), COUNTED_PREFIXES + 1);
+        assert!(u.by_prefix[OTHER_PREFIXES].0 >= 5);
+        u.count("releases/app-3.zip", 10);
+        assert_eq!(u.by_prefix["releases/"], (3, 30), "prefixes already counted keep counting");
+    }
 }

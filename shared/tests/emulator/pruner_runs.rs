@@ -90,3 +90,49 @@ async fn keys_with_control_characters_spaces_and_escapes_are_listed_and_deleted(
     assert_eq!(report.deleted_one_by_one, vec!["odd/ctl\u{1}char".to_owned()], "{report:?}");
     assert_eq!(super::pruner::calls(&report, "s3:DeleteObjects"), 2);
 }
+
+async fn put_lease(clients: &cache_sentinel::aws::Clients, bucket: &str, kind: &str, expires_in_days: i64) {
+    let at = chrono::Utc::now() + chrono::Duration::days(60);
+    let body = serde_json::json!({
+        "holder": "another-run",
+        "kind": kind,
+        "acquired_at": at.to_rfc3339(),
+        "expires_at": (at + chrono::Duration::days(expires_in_days)).to_rfc3339(),
+        "released": false,
+    });
+    clients
+        .s3
+        .put_object()
+        .bucket(bucket)
+        .key(cache_sentinel::pruner::lease::LEASE_KEY)
+        .body(body.to_string().into_bytes().into())
+        .send()
+        .await
+        .expect("put lease");
+}
+
+#[tokio::test]
+async fn a_held_lease_skips_the_run_and_an_expired_one_is_taken_over() {
+    let (clients, bucket) = setup().await;
+    let project = project_at(&clients, "leased", &bucket, "leased").await;
+    seed(&clients, &bucket, objects("leased/", 10)).await;
+    let vars = [("CACHE_BUCKET", bucket.as_str())];
+    // A sweep holds it (until a day later than the runs' clock): a sweep and a build run skip.
+    put_lease(&clients, &bucket, "sweep", 1).await;
+    let sweep = pruner(&clients, &vars, 60).handle(&sweep_event(), RunLimits::default()).await.unwrap();
+    let skipped = sweep.skipped.as_deref().unwrap_or_default();
+    assert!(skipped.contains("another-run") && skipped.contains("sweep"), "{sweep:?}");
+    assert_eq!((sweep.plan.scanned, sweep.outcome.deleted), (0, 0));
+    let build =
+        pruner(&clients, &vars, 60).handle(&build_event(&project, "SUCCEEDED"), RunLimits::default()).await.unwrap();
+    assert!(build.skipped.is_some() && build.outcome.deleted == 0, "{build:?}");
+    assert_eq!(listing(&clients, &bucket).await.len(), 10);
+    // Expired (its holder's deadline passed): taken over, the sweep runs.
+    put_lease(&clients, &bucket, "sweep", -1).await;
+    let sweep = pruner(&clients, &vars, 60).handle(&sweep_event(), RunLimits::default()).await.unwrap();
+    assert!(sweep.skipped.is_none(), "{sweep:?}");
+    assert_eq!(sweep.outcome.deleted, 7);
+    // Given back: the next run takes it at once.
+    let again = pruner(&clients, &vars, 60).handle(&sweep_event(), RunLimits::default()).await.unwrap();
+    assert!(again.skipped.is_none() && again.finished, "{again:?}");
+}
