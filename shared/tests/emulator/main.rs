@@ -8,6 +8,7 @@ mod monitor;
 mod pruner;
 mod pruner_runs;
 mod pruner_scope;
+mod s3_concurrency;
 mod template_consistency;
 mod test_event_pattern;
 mod update_project;
