@@ -8,12 +8,12 @@
 
 use cache_sentinel::aws::s3_objects::{ListPage, ListedObject};
 use cache_sentinel::error::AwsError;
+use cache_sentinel::pruner::PrunePolicy;
 use cache_sentinel::pruner::lister::{Lister, MemoryLister};
 use cache_sentinel::pruner::pager::PageLimits;
 use cache_sentinel::pruner::plan::RunQuota;
 use cache_sentinel::pruner::task::{LocationTask, Shared};
 use cache_sentinel::pruner::walk::Request;
-use cache_sentinel::pruner::PrunePolicy;
 use chrono::{Duration, TimeZone, Utc};
 use futures::StreamExt;
 use std::sync::{Arc, OnceLock};
@@ -54,7 +54,8 @@ async fn main() {
     let now = Utc.with_ymd_and_hms(2026, 11, 20, 3, 0, 0).unwrap();
     let mut listed = Vec::with_capacity(objects as usize);
     for i in 0..objects {
-        let key = format!("service-{:04}-build/{:016x}", i % locations, (i / locations).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let key =
+            format!("service-{:04}-build/{:016x}", i % locations, (i / locations).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let age = Duration::minutes(((i * 7919) % (90 * 24 * 60)) as i64);
         listed.push(ListedObject { key, size: 1 << 20, last_modified_ms: (now - age).timestamp_millis() });
     }
@@ -79,7 +80,15 @@ async fn main() {
             }
             n
         });
-        let shared = Shared { lister: &lister, policy: &policy, quota: &quota, limits: &limits, now, deletions: tx, halt: Arc::new(OnceLock::new()) };
+        let shared = Shared {
+            lister: &lister,
+            policy: &policy,
+            quota: &quota,
+            limits: &limits,
+            now,
+            deletions: tx,
+            halt: Arc::new(OnceLock::new()),
+        };
         let (started, cpu) = (Instant::now(), cpu_seconds());
         let scanned: u64 = futures::stream::iter(&prefixes)
             .map(|prefix| {

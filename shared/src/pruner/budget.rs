@@ -32,19 +32,11 @@ impl TotalBudget {
         }
         if let Some(why) = &finished.budget_not_applied {
             self.incomplete(why.clone(), quota);
+            finished.candidates.clear(&quota.records);
         } else {
-            for (tail, rec) in finished.candidates.iter() {
-                if !self.records.push(&quota.records, tail, rec.size, rec.mtime, location) {
-                    self.not_applied = Some(format!(
-                        "not applied: more budget candidates than {} MiB of records hold",
-                        super::records::RECORD_BYTES_CAP >> 20
-                    ));
-                    self.records.clear(&quota.records);
-                    break;
-                }
-            }
+            // Moved, not copied: the candidates already count against the run's allowance.
+            self.records.append(std::mem::take(&mut finished.candidates), location);
         }
-        finished.candidates.clear(&quota.records);
     }
 
     /// A location was not listed whole in this run: the total cannot be known.

@@ -6,7 +6,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Bytes of budget records a run may hold in total (records plus key tails). Past it, the budget
 /// that needed them is reported as not applied: memory stays bounded, nothing unsafe is deleted.
-pub const RECORD_BYTES_CAP: usize = 16 * 1024 * 1024;
+/// 40 MiB holds about 600,000 candidates with CodeBuild's 36-character keys; with the process's
+/// own ~15 MiB, peak RSS stays under 64 MB.
+pub const RECORD_BYTES_CAP: usize = 40 * 1024 * 1024;
+/// Records and key text grow by these steps (not by doubling), so what is allocated stays within
+/// one step of what the allowance counts.
+const REC_STEP: usize = 16 * 1024;
+const TEXT_STEP: usize = 512 * 1024;
 
 /// The run-wide allowance of record bytes, shared by the locations planned at once.
 #[derive(Debug)]
@@ -67,6 +73,12 @@ impl Records {
             return false;
         }
         self.taken += cost;
+        if self.recs.len() == self.recs.capacity() {
+            self.recs.reserve_exact(REC_STEP);
+        }
+        if self.text.capacity() - self.text.len() < tail.len() {
+            self.text.reserve_exact(TEXT_STEP.max(tail.len()));
+        }
         // Keys are at most 1,024 bytes; the cast cannot truncate.
         self.recs.push(Rec { offset: self.text.len(), len: tail.len() as u32, location, size, mtime });
         self.text.push_str(tail);
@@ -101,6 +113,23 @@ impl Records {
         self.text = text;
     }
 
+    /// Takes over another set of records (their allowance comes along), all marked as `location`'s.
+    pub fn append(&mut self, mut other: Records, location: u32) {
+        for rec in &mut other.recs {
+            rec.location = location;
+        }
+        if self.recs.is_empty() {
+            let taken = self.taken + other.taken;
+            *self = other;
+            self.taken = taken;
+            return;
+        }
+        let base = self.text.len();
+        self.text.push_str(&other.text);
+        self.recs.extend(other.recs.iter().map(|r| Rec { offset: r.offset + base, ..*r }));
+        self.taken += std::mem::take(&mut other.taken);
+    }
+
     /// Drops the first `n` records (their arena bytes stay until [`Records::clear`]).
     pub fn drop_first(&mut self, n: usize) {
         self.recs.drain(..n.min(self.recs.len()));
@@ -131,5 +160,22 @@ mod tests {
         r.clear(&allowance);
         assert!(r.is_empty());
         assert!(allowance.take(Records::cost("abc") * 2));
+    }
+
+    #[test]
+    fn records_move_with_their_allowance() {
+        let allowance = RecordAllowance::new(1000);
+        let (mut a, mut b, mut c) = (Records::default(), Records::default(), Records::default());
+        assert!(
+            a.push(&allowance, "x", 1, 1, 0) && b.push(&allowance, "yy", 2, 2, 0) && c.push(&allowance, "zzz", 3, 3, 0)
+        );
+        let mut all = Records::default();
+        all.append(a, 4);
+        all.append(b, 5);
+        all.append(c, 6);
+        let got: Vec<_> = all.iter().map(|(t, r)| (t.to_owned(), r.location)).collect();
+        assert_eq!(got, vec![("x".to_owned(), 4), ("yy".to_owned(), 5), ("zzz".to_owned(), 6)]);
+        all.clear(&allowance);
+        assert!(allowance.take(1000), "every byte given back");
     }
 }

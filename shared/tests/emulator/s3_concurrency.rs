@@ -27,7 +27,8 @@ async fn listings_and_deletes_on_one_bucket_at_once_never_fail() {
         let (s3, bucket) = (s3.clone(), bucket.clone());
         tokio::spawn(async move {
             for _ in 0..4 {
-                let mut pages = s3.list_objects_v2().bucket(&bucket).prefix(format!("p{p}/")).max_keys(100).into_paginator().send();
+                let mut pages =
+                    s3.list_objects_v2().bucket(&bucket).prefix(format!("p{p}/")).max_keys(100).into_paginator().send();
                 while let Some(page) = pages.next().await {
                     page.expect("a listing during deletes");
                 }
@@ -36,7 +37,8 @@ async fn listings_and_deletes_on_one_bucket_at_once_never_fail() {
     });
     let deletes = keys.chunks(500).map(|chunk| {
         let (s3, bucket) = (s3.clone(), bucket.clone());
-        let ids: Vec<_> = chunk.iter().map(|k| aws_sdk_s3::types::ObjectIdentifier::builder().key(k).build().unwrap()).collect();
+        let ids: Vec<_> =
+            chunk.iter().map(|k| aws_sdk_s3::types::ObjectIdentifier::builder().key(k).build().unwrap()).collect();
         tokio::spawn(async move {
             let delete = aws_sdk_s3::types::Delete::builder().set_objects(Some(ids)).quiet(true).build().unwrap();
             s3.delete_objects().bucket(&bucket).delete(delete).send().await.expect("a delete during listings");
