@@ -17,7 +17,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
-use tracing::{error, info, warn};
+use tracing::{Instrument, error, info, warn};
 
 /// DeleteObjects takes at most 1,000 keys.
 pub const DELETE_BATCH: usize = PAGE_SIZE;
@@ -67,7 +67,8 @@ impl DeleteQueue {
     pub fn start(target: Target, concurrency: usize, dry_run: bool) -> Self {
         let (tx, rx) = mpsc::channel(2 * DELETE_BATCH);
         let halt = Arc::new(OnceLock::new());
-        let worker = tokio::spawn(work(target, concurrency.max(1), dry_run, rx, halt.clone()));
+        // The worker and its batches log in the run's span (project, build id, action).
+        let worker = tokio::spawn(work(target, concurrency.max(1), dry_run, rx, halt.clone()).in_current_span());
         DeleteQueue { tx, worker, halt }
     }
 
@@ -117,11 +118,11 @@ async fn work(
                 collect(in_flight.join_next().await, &mut outcome, &halt);
             }
             let batch = std::mem::replace(&mut pending, Vec::with_capacity(DELETE_BATCH));
-            in_flight.spawn(delete_batch(target.clone(), batch));
+            in_flight.spawn(delete_batch(target.clone(), batch).in_current_span());
         }
     }
     if !pending.is_empty() && halt.get().is_none() {
-        in_flight.spawn(delete_batch(target.clone(), pending));
+        in_flight.spawn(delete_batch(target.clone(), pending).in_current_span());
     }
     while !in_flight.is_empty() {
         collect(in_flight.join_next().await, &mut outcome, &halt);

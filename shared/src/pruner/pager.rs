@@ -8,6 +8,7 @@ use crate::error::AwsError;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 /// The run's listing limits, shared by its walks.
 #[derive(Debug, Default)]
@@ -61,7 +62,7 @@ impl<L: Lister> Pager<L> {
         match limits.reserve() {
             Ok(()) => {
                 let lister = self.lister.clone();
-                self.in_flight = Some(tokio::spawn(async move { lister.list(request).await }));
+                self.in_flight = Some(tokio::spawn(async move { lister.list(request).await }.in_current_span()));
             }
             Err(why) => self.stopped = Some(why),
         }
