@@ -12,6 +12,9 @@
   aws.py project NAME ROLE               another project like the setup's, run by service role ROLE
   aws.py report FILE FIELD...            print the named fields of a function's JSON result
   aws.py prune-plan FILE                 the pruner's dry-run result: counts and the plan, one line a key
+  aws.py prune-report FILE               the pruner's result: each cache location, what else is in the bucket
+  aws.py create-project NAME LOCATION    a CodeBuild project whose S3 cache is LOCATION (bucket/prefix)
+  aws.py delete-project NAME             delete a CodeBuild project
 """
 
 import json
@@ -149,6 +152,47 @@ def prune_plan(path):
     print(json.dumps(summary, indent=2))
 
 
+def prune_report(path):
+    with open(path) as f:
+        result = json.load(f)
+    print(f"    scanned {result['scanned']}, deleted {result['deleted']} ({result['bytes_freed']} bytes), "
+          f"failed {result['failed']}, finished {result['finished']}")
+    for name, line in result.get("locations", {}).items():
+        projects = ", ".join(line["projects"]) or "no project"
+        since = f" since {line['missing_since'][:10]}" if line.get("missing_since") else ""
+        print(f"    cache location {name:<48} {line['status']}{since} ({projects}): "
+              f"{line['scanned']} objects, {line['deleted']} deleted")
+    for e in result.get("excluded", []):
+        print(f"    left alone: {e['prefix']}: {e['reason']}")
+    unmanaged = result.get("unmanaged") or {}
+    if unmanaged:
+        print(f"    not cache, never deleted: {unmanaged['objects']} objects, {unmanaged['bytes']} bytes")
+        for p in unmanaged.get("top_prefixes", []):
+            print(f"        {p['prefix'] or '(bucket root)':<20} {p['objects']} objects, {p['bytes']} bytes")
+    for note in result.get("notes", []):
+        print(f"    note: {note}")
+
+
+def create_project(name, location):
+    cb = client("codebuild")
+    try:
+        cb.delete_project(name=name)
+    except Exception:
+        pass
+    cb.create_project(
+        name=name,
+        source={"type": "CODECOMMIT", "location": f"https://git-codecommit.{REGION}.amazonaws.com/v1/repos/{name}"},
+        artifacts={"type": "NO_ARTIFACTS"},
+        environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/amazonlinux2-x86_64-standard:5.0", "computeType": "BUILD_GENERAL1_SMALL"},
+        serviceRole=f"arn:aws:iam::{ACCOUNT}:role/service-role/codebuild-{name}",
+        cache={"type": "S3", "location": location},
+    )
+
+
+def delete_project(name):
+    client("codebuild").delete_project(name=name)
+
+
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
     if command == "setup":
@@ -169,5 +213,11 @@ if __name__ == "__main__":
         report(args[0], args[1:])
     elif command == "prune-plan":
         prune_plan(*args)
+    elif command == "prune-report":
+        prune_report(*args)
+    elif command == "create-project":
+        create_project(*args)
+    elif command == "delete-project":
+        delete_project(*args)
     else:
         sys.exit(__doc__)

@@ -3,6 +3,10 @@ TestEventPattern APIs, CodeBuild build timestamps as AWS sends them (epoch secon
 GetBucketVersioning with AWS's documented <VersioningConfiguration> document (moto 5.2.1 answers
 with another root element, which AWS SDKs reject).
 
+S3 requests are served one at a time: moto keeps a bucket's keys in a dictionary that a listing
+iterates while a concurrent DeleteObjects on the same bucket removes keys from it, and the listing
+then fails with a 500 (KeyError); S3 answers such requests consistently.
+
 Emulator-only aids, for demos and end-to-end tests of age-based logic through the real
 binaries: an object put with the user metadata `emulator-age-seconds: N` (header
 `x-amz-meta-emulator-age-seconds`) gets a LastModified N seconds in the past; a build started with
@@ -50,6 +54,7 @@ Usage: python moto_server.py --port PORT [--host 127.0.0.1]
 import json
 import re
 import sys
+import threading
 
 from moto.codebuild.exceptions import InvalidInputException, ResourceNotFoundException
 from moto.codebuild.responses import CodeBuildResponse
@@ -401,6 +406,22 @@ def get_bucket_versioning(self):
 
 
 S3Response.get_bucket_versioning = get_bucket_versioning
+
+# One S3 request at a time (see the module's docstring); re-entrant, as an ambiguous request is
+# answered by bucket_response or key_response.
+S3_LOCK = threading.RLock()
+
+
+def _one_at_a_time(original):
+    def serialized(self, *args, **kwargs):
+        with S3_LOCK:
+            return original(self, *args, **kwargs)
+
+    return serialized
+
+
+for _operation in ("bucket_response", "key_response"):
+    setattr(S3Response, _operation, _one_at_a_time(getattr(S3Response, _operation)))
 
 
 

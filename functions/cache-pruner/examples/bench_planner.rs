@@ -9,10 +9,11 @@
 //! Ages are uniform over 0-90 days; MAX_AGE_DAYS=3650 makes every object a budget candidate (the
 //! worst case for the total budget's memory).
 
-use cache_sentinel::filter::ProjectFilter;
-use cache_sentinel::pruner::plan::{ObjectMeta, Planner, PrunePolicy};
+use cache_sentinel::pruner::budget::TotalBudget;
+use cache_sentinel::pruner::plan::RunQuota;
+use cache_sentinel::pruner::{LocationPlanner, ObjectMeta, PrunePolicy};
 use chrono::{Duration, TimeZone, Utc};
-use std::collections::HashSet;
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 fn main() {
@@ -23,62 +24,42 @@ fn main() {
     let max_age_days: i64 = args.get(4).and_then(|a| a.parse().ok()).unwrap_or(30);
     let now = Utc.with_ymd_and_hms(2026, 11, 20, 3, 0, 0).unwrap();
     let policy = PrunePolicy {
-        root: "codebuild/".into(),
-        per_project: true,
         keep_newest: 3,
         max_age: Duration::days(max_age_days),
         min_age: Duration::hours(24),
-        orphan_grace: Duration::days(7),
-        // Budgets small enough to bite: each project holds ~objects/projects * ~50 MB on average.
+        // Budgets small enough to bite: each location holds ~objects/projects * ~50 MB on average.
         project_budget: (budget == "project").then_some(20 * 1024 * 1024 * 1024),
         total_budget: (budget == "total").then_some(1024 * 1024 * 1024 * 1024),
         max_deletes: usize::MAX,
-        projects: ProjectFilter::default(),
     };
-    // Every tenth project no longer exists.
-    let missing: HashSet<String> = (0..projects).filter(|p| p % 10 == 9).map(project_name).collect();
     let started = Instant::now();
-    let mut planner = Planner::new(&policy, now, &missing, None);
+    let quota = RunQuota::new(policy.max_deletes);
+    let mut total = TotalBudget::new(policy.total_budget, projects as usize);
+    let mut by_reason = BTreeMap::new();
     let mut out = Vec::with_capacity(1024);
     let (mut planned, mut rng) = (0u64, 0x9E37_79B9_7F4A_7C15u64);
     let per_project = objects / projects;
+    let prefixes: Vec<String> = (0..projects).map(|p| format!("codebuild/{}", project_name(p))).collect();
     for p in 0..projects {
-        let name = project_name(p);
-        let count = if p == projects - 1 { objects - per_project * (projects - 1) } else { per_project };
-        for i in 0..count {
+        // Every tenth location is orphaned (its projects gone for longer than the grace).
+        let mut planner = LocationPlanner::new(&policy, &quota, &prefixes[p as usize], p % 10 == 9, now, vec![]);
+        let in_location = if p == projects - 1 { objects - per_project * (projects - 1) } else { per_project };
+        for i in 0..in_location {
             rng = xorshift(rng);
-            // CodeBuild S3 cache keys are 36-character UUIDs under the project prefix.
-            let key = format!(
-                "codebuild/{name}/{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-                i,
-                (rng >> 48) & 0xffff,
-                (rng >> 32) & 0xffff,
-                (rng >> 16) & 0xffff,
-                rng & 0xffff_ffff_ffff
-            );
-            let age_minutes = (rng >> 7) % (90 * 24 * 60);
-            let size = 1024 + (rng >> 13) % (100 * 1024 * 1024);
-            planner.push(
-                ObjectMeta {
-                    key,
-                    size,
-                    last_modified_ms: (now - Duration::minutes(age_minutes as i64)).timestamp_millis(),
-                },
-                &mut out,
-            );
-            planned += out.len() as u64;
-            out.clear();
+            planner.push(synthetic(&prefixes[p as usize], i, rng, now), &mut out);
+            count(&mut out, &mut planned, &mut by_reason);
         }
+        let finished = planner.finish(&mut out);
+        count(&mut out, &mut planned, &mut by_reason);
+        total.absorb(p as u32, finished, &quota);
     }
-    planner.end_listing(true, &mut out);
-    planned += out.len() as u64;
-    out.clear();
-    while planner.drain_budget(&mut out, 1000) {
-        planned += out.len() as u64;
-        out.clear();
+    let refs: Vec<&str> = prefixes.iter().map(String::as_str).collect();
+    let mut drain = total.into_drain(&quota);
+    while drain.next_batch(&refs, &quota, 1000, &mut out) {
+        count(&mut out, &mut planned, &mut by_reason);
     }
-    planned += out.len() as u64;
-    let summary = planner.into_summary();
+    count(&mut out, &mut planned, &mut by_reason);
+    let budget_outcome = drain.finish(&quota);
     let elapsed = started.elapsed();
     println!(
         "{}",
@@ -89,12 +70,41 @@ fn main() {
             "budget": budget,
             "max_age_days": max_age_days,
             "planned": planned,
-            "by_reason": summary.by_reason,
+            "by_reason": by_reason,
+            "total_budget": budget_outcome.note,
             "seconds": elapsed.as_secs_f64(),
             "objects_per_second": (objects as f64 / elapsed.as_secs_f64()).round(),
             "peak_rss_kib": peak_rss_kib(),
         })
     );
+}
+
+/// The i-th object of a location: CodeBuild S3 cache keys are 36-character UUIDs under the
+/// location; ages uniform over 0-90 days, sizes 1 KiB-100 MiB.
+fn synthetic(prefix: &str, i: u64, rng: u64, now: chrono::DateTime<Utc>) -> ObjectMeta {
+    let key = format!(
+        "{prefix}/{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        i,
+        (rng >> 48) & 0xffff,
+        (rng >> 32) & 0xffff,
+        (rng >> 16) & 0xffff,
+        rng & 0xffff_ffff_ffff
+    );
+    let age_minutes = (rng >> 7) % (90 * 24 * 60);
+    let size = 1024 + (rng >> 13) % (100 * 1024 * 1024);
+    ObjectMeta { key, size, last_modified_ms: (now - Duration::minutes(age_minutes as i64)).timestamp_millis() }
+}
+
+/// Counts the planned deletions by reason and drops them, as the sweep hands them to S3.
+fn count(
+    out: &mut Vec<cache_sentinel::pruner::Deletion>,
+    planned: &mut u64,
+    by_reason: &mut BTreeMap<&'static str, u64>,
+) {
+    for d in out.drain(..) {
+        *planned += 1;
+        *by_reason.entry(d.reason.as_str()).or_default() += 1;
+    }
 }
 
 fn project_name(p: u64) -> String {

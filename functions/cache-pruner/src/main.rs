@@ -1,30 +1,31 @@
 //! cache-pruner Lambda: removes stale cache objects from the cache bucket.
 //!
-//! Triggered by a schedule (a sweep of the whole cache root, resumed across runs when the bucket is
-//! too large for one) and by "CodeBuild Build State Change" events (SUCCEEDED: that project's
-//! prefix; other statuses are ignored). Configuration and clients are built once, at cold start.
+//! Triggered by a schedule (a sweep of every cache location CodeBuild's projects use in the bucket,
+//! resumed across runs when the bucket is too large for one) and by "CodeBuild Build State Change"
+//! events (SUCCEEDED: that project's cache location; other statuses are ignored). Configuration and
+//! clients are built once, at cold start.
 
 use cache_sentinel::aws::Clients;
 use cache_sentinel::config::ProcessEnv;
-use cache_sentinel::pruner::{CachePruner, PrunerConfig, RunLimits};
+use cache_sentinel::pruner::{CachePruner, PrunerConfig};
 use cache_sentinel::startup;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let started = Instant::now();
     cache_sentinel::telemetry::init_json_logs();
     let config = PrunerConfig::from_env(&ProcessEnv).map_err(|e| startup::init_failed("cache-pruner", e))?;
-    let margin = config.deadline_margin;
     let pruner = CachePruner::new(config, &Clients::from_env().await);
     startup::log_cold_start("cache-pruner", started);
 
     let pruner = &pruner;
     // The typed report is the response; a typed error becomes a Diagnostic with a named type.
     run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let limits = RunLimits::before_deadline(event.context.deadline(), SystemTime::now(), margin);
+        // The margin is checked against the time this invocation really has.
+        let limits = pruner.limits_before(event.context.deadline())?;
         pruner.handle(&event.payload, limits).await
     }))
     .await

@@ -25,12 +25,14 @@ async fn pruner_binary_prunes_a_project_after_a_successful_build() {
     let clients = testing::emulator_clients().await;
     let bucket = testing::unique("e2e-prune");
     testing::create_bucket(&clients, &bucket).await;
-    let project = ProjectFixture::new(&testing::unique("tts")).create(&clients).await;
+    let name = testing::unique("tts");
+    let project =
+        ProjectFixture::new(&name).cache(testing::s3_cache(&format!("{bucket}/{name}"))).create(&clients).await;
     let other = testing::unique("other");
 
-    // Five cache objects of the project: the 3 newest stay (PRUNE_KEEP_NEWEST), of the two older
-    // ones only the one past the 30-day maximum age goes. Another project's old object is outside
-    // this build's prefix and stays.
+    // Five cache objects of the project's location: the 3 newest stay (PRUNE_KEEP_NEWEST), of the
+    // two older ones only the one past the 30-day maximum age goes. An old object outside the
+    // location (no project uses `other/`) stays.
     for (name, age) in [("a", 45 * DAY), ("b", 20 * DAY), ("c", 3 * DAY), ("d", 2 * DAY), ("e", DAY / 2)] {
         put(&clients, &bucket, &format!("{project}/{name}"), age).await;
     }
@@ -51,7 +53,13 @@ async fn pruner_binary_prunes_a_project_after_a_successful_build() {
     assert!(text.contains(&format!("{project}/a")), "the 45-day-old object is reported: {report}");
 
     let listed = clients.s3.list_objects_v2().bucket(&bucket).send().await.unwrap();
-    let keys: BTreeSet<String> = listed.contents().iter().filter_map(|o| o.key().map(str::to_owned)).collect();
+    // cache-sentinel's own objects (the run's lease) left out.
+    let keys: BTreeSet<String> = listed
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_owned))
+        .filter(|k| !k.starts_with(".cache-sentinel/"))
+        .collect();
     let expected: BTreeSet<String> =
         ["b", "c", "d", "e"].iter().map(|n| format!("{project}/{n}")).chain([format!("{other}/old")]).collect();
     assert_eq!(keys, expected);

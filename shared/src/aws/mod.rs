@@ -6,6 +6,9 @@ pub mod codebuild;
 pub mod iam;
 pub mod logs;
 pub mod s3;
+pub mod s3_conditional;
+pub mod s3_documents;
+pub mod s3_objects;
 pub mod s3_records;
 #[cfg(feature = "cli")]
 pub mod session;

@@ -3,3 +3,4 @@
 
 mod adapters;
 mod monitor_history;
+mod pruner;

@@ -1,0 +1,68 @@
+//! The bounds of one run: the Lambda deadline (minus a margin) and an optional page limit.
+
+use std::time::{Duration, Instant, SystemTime};
+
+/// How long a run without a deadline (a local process, a test) holds the lease.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(15 * 60);
+
+/// Bounds of one run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunLimits {
+    /// Stop listing once this instant is reached (the Lambda deadline minus the margin). At least one
+    /// page is always processed, so every run makes progress.
+    pub deadline: Option<Instant>,
+    /// The invocation's own end (Lambda stops it there): how long the run's lease must last.
+    pub hard_deadline: Option<Instant>,
+    /// Stop after this many listing pages (an operational and test knob; None = no limit).
+    pub max_pages: Option<usize>,
+}
+
+impl RunLimits {
+    /// Limits for an invocation that must end by `deadline`: listing stops `margin` before it, so
+    /// the deletions in flight and the state write finish in time. Err(time left) when the margin
+    /// is not below the time the invocation has: the function's timeout is too short for it.
+    pub fn before_deadline(deadline: SystemTime, now: SystemTime, margin: Duration) -> Result<Self, Duration> {
+        let left = deadline.duration_since(now).unwrap_or_default();
+        if left <= margin {
+            return Err(left);
+        }
+        let start = Instant::now();
+        Ok(RunLimits { deadline: Some(start + (left - margin)), hard_deadline: Some(start + left), max_pages: None })
+    }
+
+    /// How long the run may still be running: until the invocation's end, or the default.
+    pub fn lease_duration(&self) -> chrono::Duration {
+        let left = self.hard_deadline.map_or(DEFAULT_LEASE, |d| d.saturating_duration_since(Instant::now()));
+        chrono::Duration::from_std(left).unwrap_or(chrono::Duration::minutes(15))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_deadline_leaves_the_margin() {
+        let now = SystemTime::now();
+        let before = Instant::now();
+        let limits = RunLimits::before_deadline(now + Duration::from_secs(900), now, Duration::from_secs(30)).unwrap();
+        let deadline = limits.deadline.expect("a deadline");
+        assert!(deadline >= before + Duration::from_secs(870) && deadline <= Instant::now() + Duration::from_secs(870));
+        assert!(limits.lease_duration() <= chrono::Duration::seconds(900));
+        assert!(limits.lease_duration() > chrono::Duration::seconds(890));
+        assert_eq!(limits.max_pages, None);
+    }
+
+    #[test]
+    fn a_margin_the_invocation_cannot_afford_is_refused() {
+        let now = SystemTime::now();
+        let margin = Duration::from_secs(30);
+        assert_eq!(
+            RunLimits::before_deadline(now + Duration::from_secs(20), now, margin).unwrap_err(),
+            Duration::from_secs(20)
+        );
+        assert_eq!(RunLimits::before_deadline(now - Duration::from_secs(5), now, margin).unwrap_err(), Duration::ZERO);
+        assert!(RunLimits::before_deadline(now + Duration::from_secs(31), now, margin).is_ok());
+        assert_eq!(RunLimits::default().lease_duration(), chrono::Duration::minutes(15));
+    }
+}

@@ -1,0 +1,89 @@
+//! The N newest objects of a location in progress: a min-heap whose entries are also what a stopped
+//! run carries over to the next, so keep-newest-N stays exact across runs.
+
+use serde::{Deserialize, Serialize};
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+
+/// An entry of a location's N-newest heap (also carried across runs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Kept {
+    pub key: String,
+    pub size: u64,
+    pub last_modified_ms: i64,
+}
+
+impl Ord for Kept {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (self.last_modified_ms, &self.key).cmp(&(other.last_modified_ms, &other.key))
+    }
+}
+
+impl PartialOrd for Kept {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// The N newest seen so far (newest = latest LastModified, ties by key). It grows as objects come
+/// (never pre-allocated from N, which is configuration).
+#[derive(Debug, Default)]
+pub struct Newest {
+    keep: usize,
+    heap: BinaryHeap<Reverse<Kept>>,
+}
+
+impl Newest {
+    pub fn new(keep: usize, carried: Vec<Kept>) -> Self {
+        let mut newest = Newest { keep, heap: BinaryHeap::new() };
+        for kept in carried {
+            // A carried heap is at most N long; should it be longer (N was lowered), the surplus
+            // is simply not kept as a witness: never deleted by this run.
+            if newest.heap.len() < keep {
+                newest.heap.push(Reverse(kept));
+            }
+        }
+        newest
+    }
+
+    /// Adds an object; returns the one that is no longer among the N newest, if any.
+    pub fn push(&mut self, object: Kept) -> Option<Kept> {
+        self.heap.push(Reverse(object));
+        if self.heap.len() > self.keep { self.heap.pop().map(|Reverse(k)| k) } else { None }
+    }
+
+    /// The N newest, oldest first.
+    pub fn into_sorted(self) -> Vec<Kept> {
+        self.heap.into_sorted_vec().into_iter().map(|Reverse(k)| k).rev().collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.heap.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.heap.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kept(key: &str, t: i64) -> Kept {
+        Kept { key: key.into(), size: 1, last_modified_ms: t }
+    }
+
+    #[test]
+    fn keeps_the_n_newest_and_evicts_the_oldest() {
+        let mut n = Newest::new(2, vec![]);
+        assert_eq!(n.push(kept("a", 5)), None);
+        assert_eq!(n.push(kept("b", 9)), None);
+        assert_eq!(n.push(kept("c", 1)), Some(kept("c", 1)));
+        assert_eq!(n.push(kept("d", 7)), Some(kept("a", 5)));
+        assert_eq!(n.into_sorted(), vec![kept("d", 7), kept("b", 9)]);
+        // Ties by key: the larger key is the newer.
+        let mut n = Newest::new(1, vec![kept("x", 3)]);
+        assert_eq!(n.push(kept("y", 3)), Some(kept("x", 3)));
+    }
+}

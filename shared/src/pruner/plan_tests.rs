@@ -1,0 +1,427 @@
+//! The planner's decisions and the sweep's walk, unit and property tests.
+
+use super::*;
+use crate::aws::s3_objects::ListedObject;
+use crate::pruner::budget::TotalBudget;
+use crate::pruner::lister::MemoryLister;
+use crate::pruner::pager::PageLimits;
+use crate::pruner::planner::LocationPlanner;
+use crate::pruner::rest::RestTask;
+use crate::pruner::scope::{ExcludedLocation, ManagedLocation};
+use crate::pruner::task::{LocationTask, Shared};
+use chrono::TimeZone;
+use proptest::prelude::*;
+use std::collections::{BTreeSet, HashSet};
+use std::sync::{Arc, OnceLock};
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 20, 3, 0, 0).unwrap()
+}
+
+fn policy() -> PrunePolicy {
+    PrunePolicy {
+        keep_newest: 2,
+        max_age: Duration::days(30),
+        min_age: Duration::hours(24),
+        project_budget: None,
+        total_budget: None,
+        max_deletes: 100_000,
+    }
+}
+
+fn obj(key: &str, days_old: i64, size: u64) -> ObjectMeta {
+    ObjectMeta::new(key, size, now() - Duration::days(days_old))
+}
+
+fn sorted(mut v: Vec<ObjectMeta>) -> Vec<ObjectMeta> {
+    v.sort_by(|a, b| a.key.cmp(&b.key));
+    v
+}
+
+fn live(prefix: &str) -> ManagedLocation {
+    ManagedLocation { prefix: prefix.into(), state: LocationState::Live, projects: vec![], namespaces: vec![] }
+}
+
+fn orphaned(prefix: &str) -> ManagedLocation {
+    ManagedLocation {
+        prefix: prefix.into(),
+        state: LocationState::Orphaned { missing_since: now() - Duration::days(8) },
+        projects: vec![],
+        namespaces: vec![],
+    }
+}
+
+fn scope(managed: &[ManagedLocation]) -> Scope {
+    Scope::new(managed.to_vec(), vec![])
+}
+
+fn keys(plan: &BucketPlan) -> BTreeSet<(String, Reason)> {
+    plan.deletions.iter().map(|d| (d.key.clone(), d.reason)).collect()
+}
+
+fn set(items: &[(&str, Reason)]) -> BTreeSet<(String, Reason)> {
+    items.iter().map(|(k, r)| ((*k).to_owned(), *r)).collect()
+}
+
+#[test]
+fn old_objects_beyond_the_newest_n_are_deleted_and_the_newest_kept_however_old() {
+    let listing = sorted(vec![
+        obj("tts/a", 90, 10),
+        obj("tts/b", 60, 10),
+        obj("tts/c", 45, 10),
+        obj("tts/d", 40, 10),
+        obj("web/x", 100, 5),
+    ]);
+    let plan = plan_bucket(&listing, &scope(&[live("tts"), live("web")]), &policy(), now());
+    // tts keeps c and d (the 2 newest, both older than the maximum age); web keeps its only object.
+    assert_eq!(keys(&plan), set(&[("tts/a", Reason::MaxAge), ("tts/b", Reason::MaxAge)]));
+    assert_eq!(plan.locations[0].planned, 2);
+}
+
+#[test]
+fn young_objects_are_never_deleted_but_count_among_the_newest() {
+    let mut p = policy();
+    p.keep_newest = 1;
+    let listing = sorted(vec![obj("tts/fresh", 0, 1), obj("tts/old", 50, 1), obj("tts/mid", 10, 1)]);
+    let plan = plan_bucket(&listing, &scope(&[live("tts")]), &p, now());
+    assert_eq!(keys(&plan), set(&[("tts/old", Reason::MaxAge)]));
+    // Not even an orphaned location loses an object younger than the minimum age.
+    let listing = sorted(vec![obj("gone/a", 0, 1), ObjectMeta::new("gone/b", 1, now() - Duration::hours(2))]);
+    assert!(plan_bucket(&listing, &scope(&[orphaned("gone")]), &p, now()).deletions.is_empty());
+}
+
+#[test]
+fn an_orphaned_location_loses_everything_past_the_minimum_age_including_its_newest() {
+    let listing = sorted(vec![obj("gone/a", 8, 1), obj("gone/b", 8, 1), obj("gone/c", 0, 1), obj("live/a", 80, 1)]);
+    let plan = plan_bucket(&listing, &scope(&[orphaned("gone"), live("live")]), &policy(), now());
+    assert_eq!(keys(&plan), set(&[("gone/a", Reason::Orphaned), ("gone/b", Reason::Orphaned)]));
+}
+
+#[test]
+fn keys_outside_the_managed_locations_are_never_touched() {
+    let listing = sorted(vec![
+        obj(".cache-sentinel/pruner/state.json", 400, 1),
+        obj("cache/tts/a", 400, 1),
+        obj("cache/tts/b", 400, 1),
+        obj("cache/tts/c", 400, 1),
+        obj("cache/tts-api/a", 400, 1),
+        obj("cache/tts-api/b", 400, 1),
+        obj("cache/tts-api/c", 400, 1),
+        obj("legacy/a", 400, 1),
+        obj("legacy/b", 400, 1),
+        obj("legacy/c", 400, 1),
+        obj("releases/app-1.40.0.zip", 400, 1),
+        obj("loose-file", 400, 1),
+    ]);
+    let excluded = vec![ExcludedLocation { prefix: "legacy".into(), reason: "out of scope".into(), projects: vec![] }];
+    let s = Scope::new(vec![live("cache/tts")], excluded);
+    let plan = plan_bucket(&listing, &s, &policy(), now());
+    assert_eq!(keys(&plan), set(&[("cache/tts/a", Reason::MaxAge)]));
+    assert_eq!(plan.unmanaged, 5, "cache/tts-api (not cache/tts), releases, the loose file");
+    // A root location takes the loose file, and still nothing with a '/'.
+    let s = Scope::new(vec![live(""), live("cache/tts")], vec![]);
+    let plan = plan_bucket(&listing, &s, &policy(), now());
+    assert!(plan.deletions.iter().all(|d| d.key == "cache/tts/a"), "{:?}", plan.deletions);
+}
+
+#[test]
+fn budgets_delete_oldest_first_until_under() {
+    let mut p = policy();
+    p.keep_newest = 1;
+    p.project_budget = Some(30);
+    let listing = sorted(vec![
+        obj("tts/a", 5, 10),
+        obj("tts/b", 4, 10),
+        obj("tts/c", 3, 10),
+        obj("tts/d", 2, 10),
+        obj("tts/e", 0, 10),
+    ]);
+    let plan = plan_bucket(&listing, &scope(&[live("tts")]), &p, now());
+    assert_eq!(keys(&plan), set(&[("tts/a", Reason::ProjectBudget), ("tts/b", Reason::ProjectBudget)]));
+    // Total budget across locations, oldest first.
+    p.project_budget = None;
+    p.total_budget = Some(35);
+    let mut listing = listing;
+    listing.extend([obj("web/a", 6, 10), obj("web/b", 1, 10)]);
+    let plan = plan_bucket(&sorted(listing), &scope(&[live("tts"), live("web")]), &p, now());
+    assert_eq!(
+        keys(&plan),
+        set(&[
+            ("web/a", Reason::TotalBudget),
+            ("tts/a", Reason::TotalBudget),
+            ("tts/b", Reason::TotalBudget),
+            ("tts/c", Reason::TotalBudget)
+        ])
+    );
+}
+
+#[test]
+fn the_total_budget_drains_in_bounded_batches() {
+    let mut p = policy();
+    p.keep_newest = 1;
+    p.total_budget = Some(25);
+    let s = scope(&[live("tts"), live("web")]);
+    let listing = sorted(vec![
+        obj("tts/a", 5, 10),
+        obj("tts/b", 4, 10),
+        obj("tts/c", 3, 10),
+        obj("web/a", 6, 10),
+        obj("web/b", 2, 10),
+    ]);
+    let whole = plan_bucket(&listing, &s, &p, now());
+    let quota = RunQuota::new(p.max_deletes);
+    let mut total = TotalBudget::new(p.total_budget, 2);
+    for (i, prefix) in ["tts", "web"].iter().enumerate() {
+        let mut planner = LocationPlanner::new(&p, &quota, prefix, false, now(), vec![]);
+        let mut out = Vec::new();
+        for o in listing.iter().filter(|o| o.key.starts_with(&format!("{prefix}/"))) {
+            planner.push(o.clone(), &mut out);
+        }
+        assert!(out.is_empty(), "no age deletions here");
+        total.absorb(i as u32, planner.finish(&mut out), &quota);
+    }
+    let mut drain = total.into_drain(&quota);
+    let (mut batches, mut all) = (0, Vec::new());
+    loop {
+        let mut out = Vec::new();
+        let more = drain.next_batch(&["tts", "web"], &quota, 1, &mut out);
+        assert!(out.len() <= 1);
+        batches += 1;
+        all.append(&mut out);
+        if !more {
+            break;
+        }
+    }
+    assert_eq!(all, whole.deletions);
+    assert_eq!(all.iter().map(|d| d.key.as_str()).collect::<Vec<_>>(), vec!["web/a", "tts/a", "tts/b"]);
+    assert!(batches >= 3);
+    assert_eq!(drain.finish(&quota).bytes_after, Some(20));
+}
+
+#[test]
+fn a_budget_that_cannot_be_met_is_reported() {
+    let mut p = policy();
+    p.project_budget = Some(5);
+    let quota = RunQuota::new(p.max_deletes);
+    let mut planner = LocationPlanner::new(&p, &quota, "tts", false, now(), vec![]);
+    let mut out = Vec::new();
+    for o in sorted(vec![obj("tts/a", 5, 10), obj("tts/b", 4, 10), obj("tts/c", 3, 10)]) {
+        planner.push(o, &mut out);
+    }
+    let finished = planner.finish(&mut out);
+    assert_eq!(out.iter().map(|d| d.key.as_str()).collect::<Vec<_>>(), vec!["tts/a"]);
+    assert!(finished.over_budget);
+}
+
+#[test]
+fn budgets_are_not_applied_past_the_record_cap_and_nothing_is_held_then() {
+    let mut p = policy();
+    p.keep_newest = 1;
+    p.project_budget = Some(1);
+    let quota = RunQuota::new(p.max_deletes);
+    // Spend the allowance but a few records' worth.
+    assert!(quota.records.take(crate::pruner::records::RECORD_BYTES_CAP - 100));
+    let mut planner = LocationPlanner::new(&p, &quota, "tts", false, now(), vec![]);
+    let mut out = Vec::new();
+    for i in 0..20 {
+        planner.push(obj(&format!("tts/{i:02}"), 3, 10), &mut out);
+    }
+    let finished = planner.finish(&mut out);
+    assert!(out.is_empty(), "no budget deletion on a partial view: {out:?}");
+    assert!(finished.budget_not_applied.is_some());
+    assert_eq!(finished.candidates.len(), 0);
+}
+
+#[test]
+fn the_cap_stops_planning_across_locations() {
+    let mut p = policy();
+    p.keep_newest = 1;
+    p.max_deletes = 3;
+    let mut listing: Vec<_> = (0..10).map(|i| obj(&format!("tts/{i:02}"), 40 + i, 1)).collect();
+    listing.extend((0..10).map(|i| obj(&format!("web/{i:02}"), 40 + i, 1)));
+    let plan = plan_bucket(&sorted(listing), &scope(&[live("tts"), live("web")]), &p, now());
+    assert_eq!(plan.deletions.len(), 3);
+    assert!(plan.locations.iter().any(|l| l.capped));
+}
+
+// ---- property tests: the walk over an in-memory S3, and the planner's safety ----
+
+/// Runs the sweep's own location and rest tasks over an in-memory bucket (small pages, so that
+/// walks cross pages and jump over inner locations) and collects every planned deletion.
+fn walk_in_memory(listing: &[ObjectMeta], scope: &Scope, policy: &PrunePolicy, page_size: usize) -> Vec<Deletion> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let objects = listing
+            .iter()
+            .map(|o| ListedObject { key: o.key.clone(), size: o.size, last_modified_ms: o.last_modified_ms })
+            .collect();
+        let lister = MemoryLister::new(objects).with_page_size(page_size);
+        let quota = RunQuota::new(policy.max_deletes);
+        let limits = PageLimits::new(None, None);
+        let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+        let collector = tokio::spawn(async move {
+            let mut all = Vec::new();
+            while let Some(d) = rx.recv().await {
+                all.push(d);
+            }
+            all
+        });
+        let shared = Shared {
+            lister: &lister,
+            policy,
+            quota: &quota,
+            limits: &limits,
+            now: now(),
+            deletions: tx,
+            halt: Arc::new(OnceLock::new()),
+        };
+        for m in scope.managed().iter().filter(|m| !m.prefix.is_empty()) {
+            let task = LocationTask {
+                prefix: &m.prefix,
+                orphaned: matches!(m.state, LocationState::Orphaned { .. }),
+                skip: scope.claimed_inside(&m.prefix),
+                resume: Default::default(),
+            };
+            task.run(&shared).await;
+        }
+        RestTask { scope, resume: Default::default(), folders: true }.run(&shared).await;
+        drop(shared);
+        collector.await.unwrap()
+    })
+}
+
+const SEGMENTS: [&str; 7] = ["a", "a-b", "b", "c", ".cache-sentinel", "releases", "x"];
+
+/// Keys from a few path segments, so that locations nest and share name prefixes (`a`, `a-b`).
+fn any_key() -> impl Strategy<Value = String> {
+    (prop::collection::vec(prop::sample::select(SEGMENTS.to_vec()), 0..3), 0u32..6)
+        .prop_map(|(dirs, n)| dirs.iter().map(|d| format!("{d}/")).collect::<String>() + &format!("k{n}"))
+}
+
+/// Location prefixes: "" (the bucket root) or 1-2 segments.
+fn any_prefix() -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(SEGMENTS.to_vec()), 0..3).prop_map(|dirs| dirs.join("/"))
+}
+
+#[derive(Debug, Clone)]
+struct Case {
+    listing: Vec<ObjectMeta>,
+    scope: Scope,
+    policy: PrunePolicy,
+    page_size: usize,
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    let object = (any_key(), 0i64..(90 * 24), 0u64..1000)
+        .prop_map(|(key, hours, size)| ObjectMeta::new(key, size, now() - Duration::hours(hours)));
+    (
+        prop::collection::vec(object, 0..120),
+        prop::collection::vec((any_prefix(), 0u8..4), 0..5),
+        1usize..4,
+        (1i64..60, 1i64..72),
+        (prop::option::of(0u64..5000), prop::option::of(0u64..20000)),
+        1usize..300,
+        1usize..5,
+    )
+        .prop_map(|(listing, locations, keep, (max_days, min_hours), (pb, tb), cap, page_size)| {
+            let mut managed = Vec::new();
+            let mut excluded = Vec::new();
+            for (prefix, kind) in locations {
+                match kind {
+                    0 => excluded.push(ExcludedLocation { prefix, reason: "out of scope".into(), projects: vec![] }),
+                    1 => managed.push(orphaned(&prefix)),
+                    _ => managed.push(live(&prefix)),
+                }
+            }
+            let policy = PrunePolicy {
+                keep_newest: keep,
+                max_age: Duration::days(max_days),
+                min_age: Duration::hours(min_hours),
+                project_budget: pb,
+                total_budget: tb,
+                max_deletes: cap,
+            };
+            let mut listing = sorted(listing);
+            listing.dedup_by(|a, b| a.key == b.key);
+            Case { listing, scope: Scope::new(managed, excluded), policy, page_size }
+        })
+}
+
+/// The N newest keys of each live location: never deleted.
+fn protected(case: &Case) -> HashSet<String> {
+    let mut keep = HashSet::new();
+    for (i, m) in case.scope.managed().iter().enumerate() {
+        if matches!(m.state, LocationState::Orphaned { .. }) {
+            continue;
+        }
+        let mut objects: Vec<&ObjectMeta> =
+            case.listing.iter().filter(|o| case.scope.owner_of(&o.key) == Owner::Managed(i)).collect();
+        objects.sort_by(|a, b| (b.last_modified_ms, &b.key).cmp(&(a.last_modified_ms, &a.key)));
+        keep.extend(objects.iter().take(case.policy.keep_newest).map(|o| o.key.clone()));
+    }
+    keep
+}
+
+fn check_safety(case: &Case, deletions: &[Deletion]) -> Result<(), TestCaseError> {
+    let keep = protected(case);
+    let min_age_ms = case.policy.min_age.num_milliseconds();
+    let mut seen = HashSet::new();
+    for d in deletions {
+        prop_assert!(seen.insert(d.key.clone()), "deleted twice: {}", d.key);
+        prop_assert!(case.scope.may_delete(&d.key), "outside the managed locations: {}", d.key);
+        prop_assert!(case.listing.iter().any(|o| o.key == d.key), "not in the bucket: {}", d.key);
+        prop_assert!(now().timestamp_millis() - d.last_modified_ms >= min_age_ms, "too young: {}", d.key);
+        prop_assert!(!keep.contains(&d.key), "one of the N newest of a live location: {}", d.key);
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// For any bucket content and any set of live (and missing, and excluded) locations, nothing
+    /// outside the managed locations is ever planned for deletion, by the sweep's own walk.
+    #[test]
+    fn nothing_outside_the_managed_locations_is_ever_planned(case in case()) {
+        let walked = walk_in_memory(&case.listing, &case.scope, &case.policy, case.page_size);
+        check_safety(&case, &walked)?;
+        let whole = plan_bucket(&case.listing, &case.scope, &case.policy, now());
+        check_safety(&case, &whole.deletions)?;
+        prop_assert!(whole.deletions.len() <= case.policy.max_deletes);
+        // Without a cap or a total budget in play, the walk plans exactly what the whole plan does:
+        // every key of a location reached its planner, once.
+        if case.policy.total_budget.is_none() && whole.deletions.len() < case.policy.max_deletes {
+            let a: BTreeSet<_> = walked.iter().map(|d| (d.key.clone(), d.reason)).collect();
+            let b: BTreeSet<_> = whole.deletions.iter().map(|d| (d.key.clone(), d.reason)).collect();
+            prop_assert_eq!(a, b);
+        }
+    }
+
+    /// A location's listing split anywhere and resumed with the carried heap plans, without budgets,
+    /// exactly what one run plans.
+    #[test]
+    fn a_listing_split_anywhere_and_resumed_is_exact(case in case(), split in 0usize..200) {
+        let mut policy = case.policy.clone();
+        (policy.project_budget, policy.total_budget, policy.max_deletes) = (None, None, usize::MAX);
+        let s = scope(&[live("a")]);
+        let listing: Vec<_> = case.listing.iter().filter(|o| s.may_delete(&o.key)).cloned().collect();
+        let whole = plan_bucket(&listing, &s, &policy, now());
+        let split = split.min(listing.len());
+        let quota = RunQuota::new(policy.max_deletes);
+        let mut out = Vec::new();
+        let mut first = LocationPlanner::new(&policy, &quota, "a", false, now(), vec![]);
+        for o in &listing[..split] {
+            first.push(o.clone(), &mut out);
+        }
+        let (_, carried) = first.suspend();
+        prop_assert!(carried.len() <= policy.keep_newest);
+        let mut second = LocationPlanner::new(&policy, &quota, "a", false, now(), carried);
+        for o in &listing[split..] {
+            second.push(o.clone(), &mut out);
+        }
+        second.finish(&mut out);
+        let a: BTreeSet<_> = out.iter().map(|d| (d.key.clone(), d.reason)).collect();
+        let b: BTreeSet<_> = whole.deletions.iter().map(|d| (d.key.clone(), d.reason)).collect();
+        prop_assert_eq!(a, b);
+    }
+}

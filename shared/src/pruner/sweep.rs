@@ -1,0 +1,360 @@
+//! The scheduled sweep: every managed cache location of the bucket, each an independent run listed
+//! concurrently, plus the rest of the bucket (root keys, unmanaged folders), under one lease; a sweep
+//! too large for one invocation resumes where each location stopped.
+
+use super::budget::TotalBudget;
+use super::calls::ApiCalls;
+use super::delete::{DELETE_BATCH, DeleteQueue};
+use super::lease::RunKind;
+use super::lister::S3Lister;
+use super::locations::{Discovered, ScopeInputs, discover};
+use super::outcome;
+use super::pager::PageLimits;
+use super::plan::RunQuota;
+use super::report::{PruneReport, Resumed};
+use super::rest::{RestRun, RestTask};
+use super::scope::{LocationState, Scope};
+use super::service::{CachePruner, PruneError, Turn};
+use super::state::{Loaded, PrunerState, STATE_KEY, StateStore, SweepProgress};
+use super::task::{Ending, LocationRun, LocationTask, Progress, Shared, send};
+use crate::error::AwsError;
+use futures::StreamExt;
+use std::sync::Arc;
+use tracing::{error, info, warn};
+
+/// What one sweep run needs.
+pub struct SweepRun<'a> {
+    pub pruner: &'a CachePruner,
+    pub bucket: &'a str,
+    pub limits: super::RunLimits,
+    pub calls: Arc<ApiCalls>,
+}
+
+/// The work left in a sweep, and what the run learned.
+struct Work {
+    progress: SweepProgress,
+    resumed: bool,
+}
+
+impl SweepRun<'_> {
+    /// Takes the lease (or reports that another run has it), sweeps, gives the lease back.
+    pub async fn run(self, report: &mut PruneReport) -> Result<(), PruneError> {
+        let Turn::Ours(lease) =
+            self.pruner.take_lease(self.bucket, RunKind::Sweep, &self.limits, &self.calls, report).await?
+        else {
+            return Ok(());
+        };
+        let result = self.leased(report).await;
+        self.pruner.give_back(self.bucket, lease, &self.calls).await;
+        result
+    }
+
+    async fn leased(&self, report: &mut PruneReport) -> Result<(), PruneError> {
+        let store = StateStore::new(self.pruner.s3.clone(), self.bucket);
+        self.calls.add("s3:GetObject", 1);
+        let loaded = store.load().await.map_err(PruneError::State)?;
+        if let Loaded::Unreadable(why) = &loaded {
+            warn!(action = "state", reason = %why, "pruner state unusable: the sweep starts over");
+            report.notes.push(format!("state {STATE_KEY} unusable ({why}): the sweep started over"));
+        }
+        let state = loaded.state();
+        let projects = self.pruner.all_projects(&self.calls).await.map_err(PruneError::Discovery)?;
+        let now = self.pruner.clock.now();
+        let config = &self.pruner.config;
+        let discovered = discover(&ScopeInputs {
+            bucket: self.bucket,
+            key_prefix: &config.common.layout.key_prefix,
+            filter: &config.common.projects,
+            projects: &projects,
+            known: &state.locations,
+            now,
+            grace: config.orphan_grace,
+            delete_orphans: config.delete_orphans,
+        });
+        let versioning = self.pruner.versioning(self.bucket, &self.calls).await;
+        if versioning == "Enabled" || versioning == "Suspended" {
+            report.notes.push(format!(
+                "bucket versioning is {versioning}: deleting adds delete markers and the old versions keep their storage until a lifecycle rule with NoncurrentVersionExpiration (and ExpiredObjectDeleteMarker) removes them"
+            ));
+        }
+        report.versioning = Some(versioning);
+        let work = self.work(&state, &discovered.scope, report);
+        let Discovered { scope, known } = discovered;
+        let scope = Arc::new(scope);
+        outcome::add_locations(report, scope.managed());
+        outcome::record_excluded(report, &scope);
+        let (progress, transient, emptied) = self.execute(&scope, work, report).await;
+        let mut next = PrunerState { locations: known, ..PrunerState::new() };
+        for prefix in emptied {
+            // A location no project uses and nothing is left in: forgotten.
+            next.locations.remove(&prefix);
+        }
+        let complete = progress.partial.is_empty()
+            && progress.rest_done
+            && scope.managed().iter().filter(|m| !m.prefix.is_empty()).all(|m| progress.done.contains(&m.prefix));
+        report.finished = complete && transient.is_none();
+        next.sweep = (!report.finished).then_some(progress);
+        if config.common.dry_run {
+            if !report.finished {
+                report.notes.push("dry run: the state is not saved, so the next dry run starts over".into());
+            }
+        } else {
+            self.calls.add("s3:PutObject", 1);
+            if let Err(error) = store.save(&next).await {
+                error!(action = "state", error = %error, "could not save the pruner state");
+                return Err(PruneError::StateNotSaved { error, finished: report.finished });
+            }
+            info!(action = "state", finished = report.finished, "pruner state saved");
+        }
+        match transient {
+            Some((failed, first)) => Err(PruneError::Transient { failed, first }),
+            None => Ok(()),
+        }
+    }
+
+    /// The sweep to continue (or a new one), without what no longer exists.
+    fn work(&self, state: &PrunerState, scope: &Scope, report: &mut PruneReport) -> Work {
+        let now = self.pruner.clock.now();
+        match &state.sweep {
+            Some(previous) => {
+                report.resumed = Some(Resumed { started: previous.started, runs: previous.runs });
+                let mut progress = previous.clone();
+                progress.runs += 1;
+                let managed = |p: &String| scope.managed().iter().any(|m| &m.prefix == p);
+                progress.done.retain(managed);
+                progress.partial.retain(|p, _| managed(p));
+                Work { progress, resumed: true }
+            }
+            None => Work {
+                progress: SweepProgress {
+                    started: now,
+                    runs: 1,
+                    done: Default::default(),
+                    partial: Default::default(),
+                    rest_done: false,
+                    rest: None,
+                },
+                resumed: false,
+            },
+        }
+    }
+
+    /// Runs every location left (PRUNE_LIST_CONCURRENCY at once) and the rest of the bucket, then the
+    /// total budget. Returns the progress to save, the transient failures, and the missing locations
+    /// found empty.
+    async fn execute(
+        &self,
+        scope: &Arc<Scope>,
+        work: Work,
+        report: &mut PruneReport,
+    ) -> (SweepProgress, Option<(usize, AwsError)>, Vec<String>) {
+        let config = &self.pruner.config;
+        let policy = self.pruner.policy();
+        let quota = RunQuota::new(policy.max_deletes);
+        let limits = PageLimits::new(self.limits.deadline, self.limits.max_pages);
+        let lister = S3Lister { s3: self.pruner.s3.clone(), bucket: self.bucket.to_owned(), calls: self.calls.clone() };
+        let queue = DeleteQueue::start(
+            self.pruner.target(self.bucket, scope, &self.calls),
+            config.delete_concurrency,
+            config.common.dry_run,
+        );
+        let shared = Shared {
+            lister: &lister,
+            policy: &policy,
+            quota: &quota,
+            limits: &limits,
+            now: self.pruner.clock.now(),
+            deletions: queue.sender(),
+            halt: queue.halt(),
+        };
+        let (runs, rest) = run_all(scope, &work.progress, &shared, config.list_concurrency).await;
+        let mut ledger = Ledger {
+            total: TotalBudget::new(policy.total_budget, scope.managed().len()),
+            progress: work.progress,
+            transient: None,
+            emptied: Vec::new(),
+            quota: &quota,
+        };
+        if work.resumed {
+            ledger.total.incomplete("the sweep continued from an earlier run".into(), &quota);
+        }
+        for (i, run) in runs {
+            ledger.settle(scope, i, run, report);
+        }
+        ledger.settle_rest(scope, rest, report);
+        let total = std::mem::replace(&mut ledger.total, TotalBudget::new(None, 0));
+        let drain = apply_total_budget(scope, total, &quota, &shared, report).await;
+        outcome::record_budget(report, drain.finish(&quota));
+        if quota.exhausted() {
+            report.plan.capped = true;
+        }
+        drop(shared);
+        let deleted = queue.finish().await;
+        if let Some(e) = &deleted.transient {
+            ledger.transient(e.clone());
+        }
+        outcome::record_deletes(report, deleted);
+        (ledger.progress, ledger.transient, ledger.emptied)
+    }
+}
+
+/// Where each location ended, gathered into the sweep's progress, the total budget and the failures.
+struct Ledger<'q> {
+    progress: SweepProgress,
+    total: TotalBudget,
+    /// Transient failures: how many, and the first.
+    transient: Option<(usize, AwsError)>,
+    /// Missing locations found empty.
+    emptied: Vec<String>,
+    quota: &'q RunQuota,
+}
+
+impl Ledger<'_> {
+    fn transient(&mut self, error: AwsError) {
+        let count = self.transient.as_ref().map_or(0, |t| t.0) + 1;
+        let first = self.transient.take().map_or(error, |t| t.1);
+        self.transient = Some((count, first));
+    }
+
+    /// Records where a location ended.
+    fn settle(&mut self, scope: &Scope, i: usize, run: LocationRun, report: &mut PruneReport) {
+        let m = &scope.managed()[i];
+        let prefix = m.prefix.as_str();
+        outcome::record_run(report, prefix, &run);
+        if m.state != LocationState::Live && run.summary.scanned == 0 && matches!(run.ending, Ending::Finished(_)) {
+            self.emptied.push(prefix.to_owned());
+        }
+        self.progress.partial.remove(prefix);
+        match run.ending {
+            Ending::Finished(finished) => {
+                self.progress.done.insert(prefix.to_owned());
+                self.total.absorb(i as u32, *finished, self.quota);
+            }
+            Ending::Stopped { progress: at, .. } => {
+                if at != Progress::default() {
+                    self.progress.partial.insert(prefix.to_owned(), at);
+                }
+                self.total.incomplete("not every managed location was listed in this run".into(), self.quota);
+            }
+            Ending::Failed { error, progress: at } if Ending::transient(&error) => {
+                if at != Progress::default() {
+                    self.progress.partial.insert(prefix.to_owned(), at);
+                }
+                self.total.incomplete(format!("listing {prefix:?} failed"), self.quota);
+                self.transient(error);
+            }
+            Ending::Failed { .. } => {
+                // Refused for this sweep; the next sweep tries again.
+                self.progress.done.insert(prefix.to_owned());
+                self.total.incomplete(format!("location {prefix:?} was refused"), self.quota);
+            }
+        }
+    }
+
+    /// Records where the rest of the bucket (and a root location) ended.
+    fn settle_rest(&mut self, scope: &Scope, rest: Option<RestRun>, report: &mut PruneReport) {
+        let Some(rest) = rest else {
+            self.total.incomplete("the rest of the bucket was listed by an earlier run".into(), self.quota);
+            return;
+        };
+        let complete = rest.stopped.is_none();
+        outcome::record_unmanaged(report, rest.unmanaged, complete && self.progress.rest.is_none());
+        if let (Some(i), Some(run)) = (scope.root_location(), rest.root) {
+            outcome::record_run(report, "", &run);
+            if scope.managed()[i].state != LocationState::Live && run.summary.scanned == 0 && complete {
+                self.emptied.push(String::new());
+            }
+            if let Ending::Finished(finished) = run.ending {
+                self.total.absorb(i as u32, *finished, self.quota);
+            }
+        }
+        let Some((why, at, error)) = rest.stopped else {
+            self.progress.rest_done = true;
+            self.progress.rest = None;
+            return;
+        };
+        self.progress.rest = Some(at);
+        self.total.incomplete("the rest of the bucket was not listed whole".into(), self.quota);
+        if report.stopped.is_none() {
+            report.stopped = Some(why);
+        }
+        match error {
+            Some(e) if Ending::transient(&e) => self.transient(e),
+            Some(e) => {
+                // Permanent: the rest is refused for this sweep.
+                self.progress.rest_done = true;
+                self.progress.rest = None;
+                report.notes.push(format!("the rest of the bucket could not be listed: {e}"));
+            }
+            None => {}
+        }
+    }
+}
+
+/// Runs the locations left (`concurrency` at once) and the rest of the bucket, together.
+async fn run_all<L: super::lister::Lister>(
+    scope: &Scope,
+    progress: &SweepProgress,
+    shared: &Shared<'_, L>,
+    concurrency: usize,
+) -> (Vec<(usize, LocationRun)>, Option<RestRun>) {
+    let items: Vec<(usize, Progress)> = scope
+        .managed()
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| !m.prefix.is_empty() && !progress.done.contains(&m.prefix))
+        .map(|(i, m)| (i, progress.partial.get(&m.prefix).cloned().unwrap_or_default()))
+        .collect();
+    let locations = futures::stream::iter(items)
+        .map(|(i, resume)| {
+            let m = &scope.managed()[i];
+            let task = LocationTask {
+                prefix: &m.prefix,
+                orphaned: matches!(m.state, LocationState::Orphaned { .. }),
+                skip: scope.claimed_inside(&m.prefix),
+                resume,
+            };
+            async move { (i, task.run(shared).await) }
+        })
+        .buffer_unordered(concurrency)
+        .collect::<Vec<(usize, LocationRun)>>();
+    let rest = async {
+        if progress.rest_done {
+            return None;
+        }
+        let resume = progress.rest.clone().unwrap_or_default();
+        Some(RestTask { scope, resume, folders: true }.run(shared).await)
+    };
+    futures::future::join(locations, rest).await
+}
+
+/// The total budget's deletions, oldest first, handed to the deleter in 1,000-key batches.
+async fn apply_total_budget<L: super::lister::Lister>(
+    scope: &Scope,
+    total: TotalBudget,
+    quota: &RunQuota,
+    shared: &Shared<'_, L>,
+    report: &mut PruneReport,
+) -> super::budget::BudgetDrain {
+    let prefixes: Vec<&str> = scope.managed().iter().map(|m| m.prefix.as_str()).collect();
+    let mut drain = total.into_drain(quota);
+    let mut out = Vec::new();
+    loop {
+        let more = drain.next_batch(&prefixes, quota, DELETE_BATCH, &mut out);
+        count_budget(report, &out);
+        send(&shared.deletions, &mut out).await;
+        if !more {
+            return drain;
+        }
+    }
+}
+
+/// Total-budget deletions counted in their locations' lines.
+fn count_budget(report: &mut PruneReport, out: &[super::plan::Deletion]) {
+    for d in out {
+        report.plan.count(d.size, d.reason);
+        if let Some(line) = report.location_mut(&d.location) {
+            line.plan.count(d.size, d.reason);
+        }
+    }
+}

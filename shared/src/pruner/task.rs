@@ -1,0 +1,164 @@
+//! One managed location, pruned as an independent run: its own listing (skipping the locations
+//! inside it), its own planner and N-newest heap, its own resume point. A sweep runs several at once.
+
+use super::lister::Lister;
+use super::newest::Kept;
+use super::pager::{PageLimits, Pager};
+use super::plan::{Deletion, ObjectMeta, PlanSummary, PrunePolicy, RunQuota};
+use super::planner::{Finished, LocationPlanner};
+use super::walk::Walk;
+use crate::error::{AwsError, AwsErrorKind};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::sync::{Arc, OnceLock};
+use tokio::sync::mpsc;
+use tracing::{info, warn};
+
+/// Why a run stopped when the deletion cap was met.
+pub const CAPPED: &str = "cap of deletions per run reached";
+
+/// Where a location's listing stopped, and its N newest so far: what the next run continues with.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_after: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub newest: Vec<Kept>,
+}
+
+/// How a location's run ended.
+#[derive(Debug)]
+pub enum Ending {
+    /// The listing reached its end: `Finished` carries what the total budget needs.
+    Finished(Box<Finished>),
+    /// A limit (deadline, page limit, the deletion cap) stopped it; the next run continues.
+    Stopped { why: String, progress: Progress },
+    /// A call failed. Transient (throttling, 5xx after the SDK's retries): the next run continues from
+    /// `progress`. Permanent (access denied, not found, invalid): the location's refusal.
+    Failed { error: AwsError, progress: Progress },
+}
+
+impl Ending {
+    /// The error is one a retry may heal.
+    pub fn transient(error: &AwsError) -> bool {
+        matches!(error.kind, AwsErrorKind::Throttled | AwsErrorKind::Service | AwsErrorKind::Unreachable)
+    }
+}
+
+/// What a location's run reports.
+#[derive(Debug)]
+pub struct LocationRun {
+    pub summary: PlanSummary,
+    pub ending: Ending,
+}
+
+/// What every location run of a sweep shares.
+pub struct Shared<'a, L: Lister> {
+    pub lister: &'a L,
+    pub policy: &'a PrunePolicy,
+    pub quota: &'a RunQuota,
+    pub limits: &'a PageLimits,
+    pub now: DateTime<Utc>,
+    /// Planned deletions go to the deleter (bounded: a slow S3 slows the listing, never memory).
+    pub deletions: mpsc::Sender<Deletion>,
+    /// Set by the deleter when deleting cannot go on (a call error no retry heals).
+    pub halt: Arc<OnceLock<String>>,
+}
+
+impl<L: Lister> Shared<'_, L> {
+    /// Why every run must stop now, if it must: the deleter halted, or the deletion cap is met.
+    pub fn stop_reason(&self) -> Option<String> {
+        if let Some(why) = self.halt.get() {
+            return Some(why.clone());
+        }
+        self.quota.exhausted().then(|| CAPPED.to_owned())
+    }
+}
+
+/// One location: where to list, what to skip, how to plan, where to start.
+pub struct LocationTask<'a> {
+    pub prefix: &'a str,
+    pub orphaned: bool,
+    /// `<location>/` of the locations inside this one.
+    pub skip: Vec<String>,
+    pub resume: Progress,
+}
+
+impl LocationTask<'_> {
+    /// Lists, plans and hands deletions on until the listing ends, a limit stops it, or a call fails.
+    pub async fn run<L: Lister>(self, shared: &Shared<'_, L>) -> LocationRun {
+        let resumed_at = self.resume.start_after.clone();
+        let mut planner = LocationPlanner::new(
+            shared.policy,
+            shared.quota,
+            self.prefix,
+            self.orphaned,
+            shared.now,
+            self.resume.newest,
+        );
+        let mut walk = Walk::new(format!("{}/", self.prefix), self.skip, resumed_at);
+        let mut pager = Pager::new(shared.lister.clone());
+        pager.request(walk.request(), shared.limits);
+        let mut out = Vec::new();
+        loop {
+            if let Some(why) = shared.stop_reason() {
+                return stopped(planner, why, walk.position());
+            }
+            let page = match pager.next().await {
+                None => {
+                    let why = pager.stopped.unwrap_or("stopped").to_owned();
+                    return stopped(planner, why, walk.position());
+                }
+                Some(Err(error)) => {
+                    warn!(action = "list", location = %self.prefix, error = %error, "listing failed");
+                    let start_after = walk.position().map(str::to_owned);
+                    let (summary, newest) = planner.suspend();
+                    return LocationRun {
+                        summary,
+                        ending: Ending::Failed { error, progress: Progress { start_after, newest } },
+                    };
+                }
+                Some(Ok(page)) => page,
+            };
+            let objects = walk.advance(page);
+            if !walk.done() {
+                pager.request(walk.request(), shared.limits);
+            }
+            let mut capped = false;
+            for o in objects {
+                if !planner
+                    .push(ObjectMeta { key: o.key, size: o.size, last_modified_ms: o.last_modified_ms }, &mut out)
+                {
+                    capped = true;
+                    break;
+                }
+            }
+            send(&shared.deletions, &mut out).await;
+            if capped {
+                let at = planner.last_key().map(str::to_owned);
+                return stopped(planner, CAPPED.into(), at.as_deref());
+            }
+            if walk.done() {
+                let finished = planner.finish(&mut out);
+                send(&shared.deletions, &mut out).await;
+                info!(action = "listed", location = %self.prefix, scanned = finished.summary.scanned, planned = finished.summary.planned, "location listed");
+                return LocationRun { summary: finished.summary.clone(), ending: Ending::Finished(Box::new(finished)) };
+            }
+        }
+    }
+}
+
+fn stopped(planner: LocationPlanner, why: String, position: Option<&str>) -> LocationRun {
+    let start_after = position.map(str::to_owned);
+    let (summary, newest) = planner.suspend();
+    LocationRun { summary, ending: Ending::Stopped { why, progress: Progress { start_after, newest } } }
+}
+
+/// Hands the planned deletions to the deleter (which never goes away before the sweep ends).
+pub async fn send(to: &mpsc::Sender<Deletion>, out: &mut Vec<Deletion>) {
+    for deletion in out.drain(..) {
+        if to.send(deletion).await.is_err() {
+            return;
+        }
+    }
+}

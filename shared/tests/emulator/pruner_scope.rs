@@ -1,0 +1,209 @@
+//! The pruner acts only inside real cache locations: a bucket shared with other things, a root
+//! location, custom and nested prefixes, locations shared by a namespace, locations that disappear
+//! (and their grace, counted from when they were seen missing), projects out of scope, and a
+//! location whose deletions S3 denies while the others are pruned.
+
+use super::pruner::{
+    all_but_newest, keys, listing, location, objects, project_at, pruner, seed, setup, sweep_event, under,
+};
+use cache_sentinel::pruner::{Reason, RunLimits};
+use cache_sentinel::testing::{self, ProjectFixture};
+use std::collections::BTreeSet;
+
+#[tokio::test]
+async fn a_shared_bucket_with_a_root_location_loses_only_cache_objects() {
+    let (clients, bucket) = setup().await;
+    // The issue's bucket: the seed's bare-bucket location, a custom prefix, and other things.
+    project_at(&clients, "tts-service-build", &bucket, "").await;
+    project_at(&clients, "tts-api", &bucket, "team-cache/tts-api").await;
+    let mut all = objects("", 6);
+    all.extend((0..5).map(|i| format!("releases/app-1.4{i}.0.zip")));
+    all.extend((0..6).map(|i| format!("tf.backups/state-{i}.tfstate")));
+    all.push("team-cache/tts-api/only-cache.tgz".into());
+    all.push("team-cache/README".into());
+    seed(&clients, &bucket, all).await;
+    let before = listing(&clients, &bucket).await;
+    let root_keys: Vec<(String, i64)> = before.iter().filter(|(k, _)| !k.contains('/')).cloned().collect();
+    let mut expected_deleted: BTreeSet<String> = {
+        let mut sorted = root_keys.clone();
+        sorted.sort_by(|a, b| (b.1, &b.0).cmp(&(a.1, &a.0)));
+        sorted.iter().skip(3).map(|(k, _)| k.clone()).collect()
+    };
+    // 40 days on: everything is past the maximum age.
+    let report = pruner(&clients, &[("CACHE_BUCKET", bucket.as_str())], 40)
+        .handle(&sweep_event(), RunLimits::default())
+        .await
+        .unwrap();
+    assert!(report.finished, "{report:?}");
+    let after = keys(&listing(&clients, &bucket).await);
+    let deleted: BTreeSet<String> = keys(&before).difference(&after).cloned().collect();
+    assert_eq!(deleted, std::mem::take(&mut expected_deleted), "only root keys beyond the 3 newest");
+    assert!(after.contains("team-cache/tts-api/only-cache.tgz"), "a location's only cache object is its newest");
+    assert_eq!(under(&listing(&clients, &bucket).await, "releases/").len(), 5);
+    assert_eq!(under(&listing(&clients, &bucket).await, "tf.backups/").len(), 6);
+    // Reported: the unmanaged objects, by top-level prefix, largest first.
+    let unmanaged = report.unmanaged.as_ref().expect("unmanaged");
+    assert_eq!((unmanaged.objects, unmanaged.prefixes, unmanaged.complete), (12, 3, true), "{unmanaged:?}");
+    let prefixes: BTreeSet<&str> = unmanaged.top_prefixes.iter().map(|p| p.prefix.as_str()).collect();
+    assert_eq!(prefixes, BTreeSet::from(["releases/", "tf.backups/", "team-cache/"]));
+    assert_eq!(location(&report, &bucket, "").plan.by_reason.get(&Reason::MaxAge), Some(&3));
+    assert_eq!(location(&report, &bucket, "team-cache/tts-api").plan.scanned, 1);
+}
+
+#[tokio::test]
+async fn nested_locations_each_keep_their_own_newest() {
+    let (clients, bucket) = setup().await;
+    project_at(&clients, "team", &bucket, "team").await;
+    project_at(&clients, "team-api", &bucket, "team/api").await;
+    project_at(&clients, "tts", &bucket, "tts").await;
+    let mut all = objects("team/", 5);
+    all.extend(objects("team/api/", 5));
+    all.extend(objects("tts/", 4));
+    all.extend(objects("tts-api/", 4)); // not the location tts: no project uses it
+    seed(&clients, &bucket, all).await;
+    let before = listing(&clients, &bucket).await;
+    let report = pruner(&clients, &[("CACHE_BUCKET", bucket.as_str()), ("PRUNE_KEEP_NEWEST", "2")], 60)
+        .handle(&sweep_event(), RunLimits::default())
+        .await
+        .unwrap();
+    let team_only: Vec<(String, i64)> =
+        before.iter().filter(|(k, _)| k.starts_with("team/") && !k.starts_with("team/api/")).cloned().collect();
+    let mut expected = all_but_newest(&team_only, &["team"], 2);
+    expected.extend(all_but_newest(&before, &["team/api", "tts"], 2));
+    let deleted: BTreeSet<String> =
+        keys(&before).difference(&keys(&listing(&clients, &bucket).await)).cloned().collect();
+    assert_eq!(deleted, expected, "{report:?}");
+    assert_eq!(location(&report, &bucket, "team").plan.scanned, 5, "team/api's objects are not team's");
+    assert_eq!(report.unmanaged.as_ref().map(|u| u.objects), Some(4), "tts-api/ is unmanaged");
+    // Every key listed once: each location's single page, the root, the unmanaged folder.
+    assert_eq!(super::pruner::calls(&report, "s3:ListObjectsV2"), 3 + 1, "{:?}", report.api_calls);
+}
+
+#[tokio::test]
+async fn a_location_shared_by_a_namespace_lives_while_any_project_uses_it() {
+    let (clients, bucket) = setup().await;
+    let shared = |name: &str| {
+        let cache = aws_sdk_codebuild::types::ProjectCache::builder()
+            .r#type(aws_sdk_codebuild::types::CacheType::S3)
+            .location(format!("{bucket}/shared"))
+            .cache_namespace("deps-v1")
+            .build()
+            .unwrap();
+        ProjectFixture::new(&testing::unique(name)).cache(cache)
+    };
+    let a = shared("ns-a").create(&clients).await;
+    let b = shared("ns-b").create(&clients).await;
+    seed(&clients, &bucket, objects("shared/", 6)).await;
+    let vars = [("CACHE_BUCKET", bucket.as_str()), ("PRUNE_MAX_AGE_DAYS", "3650"), ("PRUNE_ORPHAN_GRACE_DAYS", "7")];
+    let report = pruner(&clients, &vars, 60).handle(&sweep_event(), RunLimits::default()).await.unwrap();
+    let line = location(&report, &bucket, "shared");
+    let mut projects = line.projects.clone();
+    projects.sort();
+    let mut expected = vec![a.clone(), b.clone()];
+    expected.sort();
+    assert_eq!((projects, line.namespaces.clone()), (expected, vec!["deps-v1".to_owned()]));
+    // One project gone: the group lives on, nothing is an orphan, even 30 days later.
+    clients.codebuild.delete_project().name(&a).send().await.unwrap();
+    for days in [61, 90] {
+        let report = pruner(&clients, &vars, days).handle(&sweep_event(), RunLimits::default()).await.unwrap();
+        assert_eq!(location(&report, &bucket, "shared").state.as_str(), "live");
+        assert_eq!(report.outcome.deleted, 0);
+    }
+    clients.codebuild.delete_project().name(&b).send().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_location_that_disappears_goes_only_after_being_seen_missing_for_the_grace_period() {
+    let (clients, bucket) = setup().await;
+    let gone = project_at(&clients, "moved", &bucket, "old-place").await;
+    project_at(&clients, "stays", &bucket, "stays").await;
+    let mut all = objects("old-place/", 10);
+    all.extend(objects("stays/", 3));
+    all.extend(objects("never-a-location/", 3));
+    seed(&clients, &bucket, all).await;
+    // Age rules off: only the orphan rule can delete here.
+    let vars = [("CACHE_BUCKET", bucket.as_str()), ("PRUNE_MAX_AGE_DAYS", "3650"), ("PRUNE_ORPHAN_GRACE_DAYS", "7")];
+    let sweep = |days: i64| {
+        let p = pruner(&clients, &vars, days);
+        async move { p.handle(&sweep_event(), RunLimits::default()).await.unwrap() }
+    };
+    // Seen in use (60 days on: every object is 60 days old, far past the grace).
+    assert_eq!(sweep(60).await.outcome.deleted, 0);
+    clients.codebuild.delete_project().name(&gone).send().await.unwrap();
+    // Seen missing at 61: the grace starts now, not from the objects' age.
+    let report = sweep(61).await;
+    assert_eq!(report.outcome.deleted, 0);
+    assert_eq!(location(&report, &bucket, "old-place").state.as_str(), "missing");
+    assert_eq!(sweep(67).await.outcome.deleted, 0, "6 days missing");
+    let report = sweep(68).await;
+    assert_eq!(report.outcome.deleted, 10, "7 days missing: orphaned {report:?}");
+    assert_eq!(report.plan.by_reason.get(&Reason::Orphaned), Some(&10));
+    let left = keys(&listing(&clients, &bucket).await);
+    assert!(left.iter().all(|k| !k.starts_with("old-place/")));
+    assert_eq!(left.iter().filter(|k| k.starts_with("never-a-location/")).count(), 3, "never seen in use: unmanaged");
+    // Emptied, it is forgotten after the next sweep finds it empty.
+    assert_eq!(location(&sweep(69).await, &bucket, "old-place").plan.scanned, 0);
+    let report = sweep(70).await;
+    assert!(!report.locations.contains_key(&format!("{bucket}/old-place")), "{:?}", report.locations.keys());
+}
+
+#[tokio::test]
+async fn orphan_deletion_can_be_switched_off() {
+    let (clients, bucket) = setup().await;
+    let gone = project_at(&clients, "gone", &bucket, "gone").await;
+    seed(&clients, &bucket, objects("gone/", 5)).await;
+    let vars = [
+        ("CACHE_BUCKET", bucket.as_str()),
+        ("PRUNE_MAX_AGE_DAYS", "3650"),
+        ("PRUNE_ORPHAN_GRACE_DAYS", "1"),
+        ("PRUNE_DELETE_ORPHANS", "false"),
+    ];
+    pruner(&clients, &vars, 60).handle(&sweep_event(), RunLimits::default()).await.unwrap();
+    clients.codebuild.delete_project().name(&gone).send().await.unwrap();
+    for days in [61, 90, 400] {
+        let report = pruner(&clients, &vars, days).handle(&sweep_event(), RunLimits::default()).await.unwrap();
+        assert_eq!(report.outcome.deleted, 0, "{report:?}");
+        assert_eq!(location(&report, &bucket, "gone").state.as_str(), "missing");
+    }
+    assert_eq!(listing(&clients, &bucket).await.len(), 5);
+}
+
+#[tokio::test]
+async fn projects_out_of_scope_keep_their_location_even_when_shared() {
+    let (clients, bucket) = setup().await;
+    let legacy = testing::unique("legacy");
+    let include = format!("{}*", legacy.split('-').next().unwrap_or("legacy"));
+    project_at(&clients, "tts", &bucket, "tts").await;
+    ProjectFixture::new(&legacy).cache(testing::s3_cache(&format!("{bucket}/tts"))).create(&clients).await;
+    seed(&clients, &bucket, objects("tts/", 6)).await;
+    let vars = [("CACHE_BUCKET", bucket.as_str()), ("PROJECT_EXCLUDE", include.as_str())];
+    let report = pruner(&clients, &vars, 60).handle(&sweep_event(), RunLimits::default()).await.unwrap();
+    assert_eq!(report.outcome.deleted, 0, "{report:?}");
+    assert!(report.excluded.iter().any(|e| e.prefix == "tts" && e.reason.contains(&legacy)), "{:?}", report.excluded);
+    assert_eq!(report.unmanaged.as_ref().map(|u| u.objects), Some(0), "an excluded location is not unmanaged");
+}
+
+#[tokio::test]
+async fn a_location_whose_deletions_s3_denies_is_reported_and_the_others_are_pruned() {
+    let (clients, bucket) = setup().await;
+    project_at(&clients, "locked", &bucket, "locked").await;
+    project_at(&clients, "open", &bucket, "open").await;
+    seed(&clients, &bucket, [objects("locked/", 5), objects("open/", 5)].concat()).await;
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:DeleteObject", "Resource": format!("arn:aws:s3:::{bucket}/locked/*")}]
+    });
+    clients.s3.put_bucket_policy().bucket(&bucket).policy(policy.to_string()).send().await.unwrap();
+    let report = pruner(&clients, &[("CACHE_BUCKET", bucket.as_str())], 60)
+        .handle(&sweep_event(), RunLimits::default())
+        .await
+        .unwrap();
+    assert_eq!(location(&report, &bucket, "open").outcome.deleted, 2);
+    assert_eq!(location(&report, &bucket, "locked").outcome.failed, 2);
+    assert!(
+        report.errors.iter().all(|e| e.code == "AccessDenied" && e.key.starts_with("locked/")),
+        "{:?}",
+        report.errors
+    );
+    assert_eq!(listing(&clients, &bucket).await.len(), 8);
+}
