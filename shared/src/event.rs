@@ -204,7 +204,8 @@ impl Trigger {
     }
 }
 
-/// CodeBuild project names: 2-255 characters, a letter or digit first, then letters, digits, '-' or '_'.
+/// CodeBuild project names as the API documents them (`[A-Za-z0-9][A-Za-z0-9\-_]{1,254}`): 2-255
+/// characters, a letter or digit first, then letters, digits, '-' or '_'.
 pub fn validate_project_name(name: &str) -> Result<(), String> {
     let valid = (2..=255).contains(&name.len())
         && name.starts_with(|c: char| c.is_ascii_alphanumeric())

@@ -4,6 +4,8 @@
 //! Tests run against the emulator that `scripts/test.sh` starts and announces with
 //! `AWS_ENDPOINT_URL`; they never reach real AWS.
 
+pub mod faults;
+
 use crate::aws::Clients;
 use aws_sdk_codebuild::types::{
     ArtifactsType, CacheMode, CacheType, ComputeType, EnvironmentType, ProjectArtifacts, ProjectCache,

@@ -1116,8 +1116,13 @@ mod tests {
             .region(Region::new("ap-south-1"))
             .endpoint_url("http://127.0.0.1:9")
             .build();
-        let clients =
-            Clients { codebuild: aws_sdk_codebuild::Client::new(&sdk), sns: aws_sdk_sns::Client::new(&sdk), s3, sdk };
+        let clients = Clients {
+            codebuild: aws_sdk_codebuild::Client::new(&sdk),
+            sns: aws_sdk_sns::Client::new(&sdk),
+            s3,
+            sdk,
+            attempts: Default::default(),
+        };
         let env: HashMap<String, String> = [("CACHE_BUCKET", "cache-bucket"), ("PRUNE_KEEP_NEWEST", "1")]
             .iter()
             .chain(vars)

@@ -3,6 +3,9 @@
 //! dominates the build.
 
 mod backdating;
+mod concurrency;
+mod fault_proxy;
+mod fault_tolerance;
 mod guard;
 mod monitor;
 mod pruner;

@@ -186,6 +186,7 @@ async fn guard_reports_a_denied_heal_as_a_failed_invocation() {
         codebuild: mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, [&project, &denied]),
         s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&head]),
         sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&publish]),
+        attempts: Default::default(),
     };
     let config = GuardConfig::from_env(&[
         ("CACHE_BUCKET", "cache-bucket"),

@@ -2,4 +2,5 @@
 //! documented errors, responses moto answers differently). No emulator needed.
 
 mod adapters;
+mod attempts;
 mod monitor_history;
