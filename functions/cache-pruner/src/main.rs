@@ -18,14 +18,16 @@ async fn main() -> Result<(), Error> {
     cache_sentinel::telemetry::init_json_logs();
     let config = PrunerConfig::from_env(&ProcessEnv).map_err(|e| startup::init_failed("cache-pruner", e))?;
     let margin = config.deadline_margin;
-    let pruner = CachePruner::new(config, &Clients::from_env().await);
+    let clients = Clients::from_env().await;
+    let pruner = CachePruner::new(config, &clients);
     startup::log_cold_start("cache-pruner", started);
 
-    let pruner = &pruner;
-    // The typed report is the response; a typed error becomes a Diagnostic with a named type.
+    let (pruner, attempts) = (&pruner, &clients.attempts);
+    // The typed report with the invocation's AWS calls (`aws_calls`: calls, retries, failures per
+    // operation) is the response; a typed error becomes a Diagnostic with a named type.
     run(service_fn(move |event: LambdaEvent<Value>| async move {
         let limits = RunLimits::before_deadline(event.context.deadline(), SystemTime::now(), margin);
-        pruner.handle(&event.payload, limits).await
+        attempts.count(pruner.handle(&event.payload, limits)).await
     }))
     .await
 }

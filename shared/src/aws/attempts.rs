@@ -155,9 +155,11 @@ impl Intercept for CountAttempts {
         "CountAttempts"
     }
 
-    fn read_before_execution(
+    // Not `read_before_execution`: the operation's metadata is not in the config bag yet there.
+    fn read_before_serialization(
         &self,
         _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         self.counter.add(cfg, |o| o.calls += 1);

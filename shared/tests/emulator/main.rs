@@ -3,7 +3,9 @@
 //! dominates the build.
 
 mod backdating;
+mod bad_input;
 mod concurrency;
+mod documented_events;
 mod fault_proxy;
 mod fault_tolerance;
 mod guard;

@@ -40,6 +40,7 @@ const EXPECTED_RECEIVERS: &[(&str, &[&str])] = &[
     ("build-failed.json", &[MONITOR]),
     ("build-timed-out.json", &[MONITOR]),
     ("scheduled-sweep.json", &[]),
+    ("sam-generated-scheduled-event.json", &[]),
 ];
 
 fn root() -> PathBuf {

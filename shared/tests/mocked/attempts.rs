@@ -53,7 +53,11 @@ async fn retries_are_counted_per_operation_and_a_give_up_as_a_failure() {
 #[tokio::test]
 async fn an_invocation_reports_its_own_calls_beside_its_report() {
     let counter = AttemptCounter::new();
-    let ok = mock!(aws_sdk_codebuild::Client::list_projects).then_output(|| ListProjectsOutput::builder().build());
+    let ok = mock!(aws_sdk_codebuild::Client::list_projects)
+        .sequence()
+        .output(|| ListProjectsOutput::builder().build())
+        .repeatedly()
+        .build();
     let client = counted_client(&counter, &[&ok]);
     client.list_projects().send().await.unwrap();
 
