@@ -324,6 +324,8 @@ pub struct CommonConfig {
 }
 
 impl CommonConfig {
+    /// The variables the template sets for every function. `S3_FORCE_PATH_STYLE` is checked here too
+    /// but not listed: it is for emulators and S3-compatible endpoints, and the template never sets it.
     pub const VARIABLES: &'static [&'static str] = &[
         "CACHE_BUCKET",
         "CACHE_KEY_PREFIX",
