@@ -86,6 +86,20 @@ pub fn boolean(env: &dyn Env, name: &'static str, default: bool) -> Result<bool,
     }
 }
 
+/// A boolean without a default: None when unset or blank.
+pub fn optional_boolean(env: &dyn Env, name: &'static str) -> Result<Option<bool>, ConfigError> {
+    optional(env, name).map(|_| boolean(env, name, false)).transpose()
+}
+
+/// `S3_FORCE_PATH_STYLE`: path-style S3 addressing (`true`) or virtual-hosted (`false`); unset = path
+/// style exactly when an endpoint is overridden (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_S3`), as
+/// emulators need. Read by `aws::Clients`; checked at cold start with [`CommonConfig`].
+pub const S3_FORCE_PATH_STYLE: &str = "S3_FORCE_PATH_STYLE";
+
+pub fn s3_force_path_style(env: &dyn Env) -> Result<Option<bool>, ConfigError> {
+    optional_boolean(env, S3_FORCE_PATH_STYLE)
+}
+
 /// A comma-separated list, blanks dropped.
 pub fn list(env: &dyn Env, name: &'static str) -> Vec<String> {
     optional(env, name)
@@ -148,9 +162,7 @@ impl CacheLayout {
             validate_bucket_name(name).map_err(|e| ConfigError::new("CACHE_BUCKET", e))?;
         }
         let mut key_prefix = optional(env, "CACHE_KEY_PREFIX").unwrap_or_default();
-        if key_prefix.starts_with('/') {
-            return Err(ConfigError::new("CACHE_KEY_PREFIX", "must not start with '/'"));
-        }
+        validate_key_prefix(&key_prefix).map_err(|e| ConfigError::new("CACHE_KEY_PREFIX", e))?;
         if !key_prefix.is_empty() && !key_prefix.ends_with('/') {
             key_prefix.push('/');
         }
@@ -194,17 +206,109 @@ impl CacheLayout {
     }
 }
 
-/// S3 bucket naming rules (the general-purpose bucket subset that matters for a cache bucket).
+/// S3's general purpose bucket naming rules: 3-63 characters of lowercase letters, digits, '-' and
+/// '.', a letter or digit first and last, no two adjacent periods, not an IP address, none of the
+/// prefixes (`xn--`, `sthree-`, `amzn-s3-demo-`) and suffixes (`-s3alias`, `--ol-s3`, `.mrap`,
+/// `--x-s3`, `--table-s3`) S3 reserves.
 pub fn validate_bucket_name(name: &str) -> Result<(), String> {
     let ok_len = (3..=63).contains(&name.len());
     let ok_chars = name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
     let ok_ends =
         name.starts_with(|c: char| c.is_ascii_alphanumeric()) && name.ends_with(|c: char| c.is_ascii_alphanumeric());
-    if ok_len && ok_chars && ok_ends && !name.contains("..") {
-        Ok(())
-    } else {
-        Err(format!("{name:?} is not a valid S3 bucket name (3-63 lowercase letters, digits, '-' or '.')"))
+    if !(ok_len && ok_chars && ok_ends) || name.contains("..") {
+        return Err(format!("{name:?} is not a valid S3 bucket name (3-63 lowercase letters, digits, '-' or '.')"));
     }
+    if name.parse::<std::net::Ipv4Addr>().is_ok() {
+        return Err(format!("{name:?} is formatted as an IP address, which S3 does not allow as a bucket name"));
+    }
+    const RESERVED_PREFIXES: [&str; 3] = ["xn--", "sthree-", "amzn-s3-demo-"];
+    const RESERVED_SUFFIXES: [&str; 5] = ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"];
+    if let Some(p) = RESERVED_PREFIXES.iter().find(|p| name.starts_with(*p)) {
+        return Err(format!("{name:?} starts with {p:?}, which S3 reserves"));
+    }
+    if let Some(x) = RESERVED_SUFFIXES.iter().find(|x| name.ends_with(*x)) {
+        return Err(format!("{name:?} ends with {x:?}, which S3 reserves"));
+    }
+    Ok(())
+}
+
+/// The longest `CACHE_KEY_PREFIX`: S3 keys are at most 1,024 bytes, and a project's cache keys add
+/// the project name (up to 255) and CodeBuild's own object names below it.
+pub const MAX_KEY_PREFIX_BYTES: usize = 512;
+
+/// `CACHE_KEY_PREFIX`: empty, or at most 512 bytes of S3's safe key characters (letters, digits and
+/// `!-_.'()/`, the template's AllowedPattern), not starting with '/' or '.', and with no empty,
+/// `.` or `..` path segment (a location must be one unambiguous key prefix).
+pub fn validate_key_prefix(prefix: &str) -> Result<(), String> {
+    if prefix.is_empty() {
+        return Ok(());
+    }
+    if prefix.len() > MAX_KEY_PREFIX_BYTES {
+        return Err(format!("is {} bytes long; at most {MAX_KEY_PREFIX_BYTES}", prefix.len()));
+    }
+    if prefix.starts_with('/') || prefix.starts_with('.') {
+        return Err(format!("{prefix:?} must not start with '/' or '.'"));
+    }
+    if let Some(c) = prefix.chars().find(|c| !(c.is_ascii_alphanumeric() || "!-_.'()/".contains(*c))) {
+        return Err(format!("{prefix:?} contains {c:?}; use letters, digits and !-_.'()/ (S3's safe key characters)"));
+    }
+    let segments: Vec<&str> = prefix.trim_end_matches('/').split('/').collect();
+    if segments.iter().any(|s| s.is_empty() || *s == "." || *s == "..") {
+        return Err(format!("{prefix:?} has an empty, '.' or '..' path segment"));
+    }
+    Ok(())
+}
+
+/// `NOTIFY_TOPIC_ARN`: a standard SNS topic ARN, `arn:<partition>:sns:<region>:<12-digit account>:<name>`
+/// (name 1-256 letters, digits, '-' or '_'). FIFO topics are refused: publishing to one needs a
+/// MessageGroupId, which the functions do not send.
+pub fn validate_topic_arn(arn: &str) -> Result<(), String> {
+    let parts: Vec<&str> = arn.split(':').collect();
+    let shape_ok = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "sns"
+        && !parts[3].is_empty()
+        && parts[3].chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && parts[4].len() == 12
+        && parts[4].chars().all(|c| c.is_ascii_digit());
+    if !shape_ok {
+        return Err(format!("{arn:?} is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)"));
+    }
+    let name = parts[5];
+    if name.ends_with(".fifo") {
+        return Err(format!(
+            "{name:?} is a FIFO topic; use a standard topic (a FIFO topic needs a MessageGroupId on every publish)"
+        ));
+    }
+    let name_ok =
+        (1..=256).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !name_ok {
+        return Err(format!("{name:?} is not a valid SNS topic name (1-256 letters, digits, '-' or '_')"));
+    }
+    Ok(())
+}
+
+/// At most this many patterns in `PROJECT_INCLUDE` or `PROJECT_EXCLUDE` (each checked per project).
+pub const MAX_PROJECT_PATTERNS: usize = 100;
+
+/// A project name glob: 1-255 characters that can occur in a CodeBuild project name (letters,
+/// digits, '-' and '_') or the wildcards `*` and `?`. Anything else could never match a project.
+pub fn validate_project_patterns(patterns: &[String]) -> Result<(), String> {
+    if patterns.len() > MAX_PROJECT_PATTERNS {
+        return Err(format!("{} patterns; at most {MAX_PROJECT_PATTERNS}", patterns.len()));
+    }
+    for pattern in patterns {
+        if pattern.len() > 255 {
+            return Err(format!("pattern of {} characters; project names have at most 255", pattern.len()));
+        }
+        if let Some(c) = pattern.chars().find(|c| !(c.is_ascii_alphanumeric() || "-_*?".contains(*c))) {
+            return Err(format!(
+                "pattern {pattern:?} contains {c:?}, which no CodeBuild project name has (use letters, digits, '-', '_', '*' and '?')"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Settings every function shares: cache layout, notifications, dry run, project scope.
@@ -220,6 +324,8 @@ pub struct CommonConfig {
 }
 
 impl CommonConfig {
+    /// The variables the template sets for every function. `S3_FORCE_PATH_STYLE` is checked here too
+    /// but not listed: it is for emulators and S3-compatible endpoints, and the template never sets it.
     pub const VARIABLES: &'static [&'static str] = &[
         "CACHE_BUCKET",
         "CACHE_KEY_PREFIX",
@@ -230,19 +336,23 @@ impl CommonConfig {
         "PROJECT_EXCLUDE",
     ];
 
+    /// Also checks `S3_FORCE_PATH_STYLE` (read by `aws::Clients`), so that a bad value stops the
+    /// function at cold start like any other.
     pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
         let topic_arn = optional(env, "NOTIFY_TOPIC_ARN");
-        if let Some(arn) = &topic_arn
-            && (!arn.starts_with("arn:") || arn.split(':').count() < 6)
-        {
-            return Err(ConfigError::new("NOTIFY_TOPIC_ARN", format!("{arn:?} is not an SNS topic ARN")));
+        if let Some(arn) = &topic_arn {
+            validate_topic_arn(arn).map_err(|e| ConfigError::new("NOTIFY_TOPIC_ARN", e))?;
         }
+        let include = list(env, "PROJECT_INCLUDE");
+        validate_project_patterns(&include).map_err(|e| ConfigError::new("PROJECT_INCLUDE", e))?;
+        let exclude = list(env, "PROJECT_EXCLUDE");
+        validate_project_patterns(&exclude).map_err(|e| ConfigError::new("PROJECT_EXCLUDE", e))?;
+        s3_force_path_style(env)?;
         Ok(CommonConfig {
             layout: CacheLayout::from_env(env)?,
             topic_arn,
             dry_run: boolean(env, "DRY_RUN", false)?,
-            projects: ProjectFilter::new(list(env, "PROJECT_INCLUDE"), list(env, "PROJECT_EXCLUDE"))
-                .map_err(|(var, e)| ConfigError::new(var, e))?,
+            projects: ProjectFilter::new(include, exclude).map_err(|(var, e)| ConfigError::new(var, e))?,
         })
     }
 }
@@ -284,6 +394,58 @@ mod tests {
         assert_eq!(err.variable, "NOTIFY_TOPIC_ARN");
         let err = CacheLayout::from_env(&[("CACHE_KEY_PREFIX", ".cache-sentinel/x")]).unwrap_err();
         assert_eq!(err.variable, "CACHE_KEY_PREFIX");
+    }
+
+    #[test]
+    fn every_common_variable_out_of_its_range_is_refused_naming_it() {
+        let long_prefix = "a".repeat(MAX_KEY_PREFIX_BYTES + 1);
+        let many_patterns = vec!["p*"; MAX_PROJECT_PATTERNS + 1].join(",");
+        let cases: &[(&str, &str)] = &[
+            ("CACHE_BUCKET", "ab"),
+            ("CACHE_BUCKET", "my..cache"),
+            ("CACHE_BUCKET", "192.168.10.20"),
+            ("CACHE_BUCKET", "xn--cache"),
+            ("CACHE_BUCKET", "cache-s3alias"),
+            ("CACHE_BUCKET", "cache-"),
+            ("CACHE_KEY_PREFIX", "/codebuild"),
+            ("CACHE_KEY_PREFIX", ".hidden/"),
+            ("CACHE_KEY_PREFIX", "code build/"),
+            ("CACHE_KEY_PREFIX", "a//b"),
+            ("CACHE_KEY_PREFIX", "a/../b"),
+            ("CACHE_KEY_PREFIX", "caf\u{e9}/"),
+            ("CACHE_KEY_PREFIX", &long_prefix),
+            ("CACHE_PREFIX_PER_PROJECT", "per-project"),
+            ("NOTIFY_TOPIC_ARN", "arn:aws:sqs:ap-south-1:123456789012:q"),
+            ("NOTIFY_TOPIC_ARN", "arn:aws:sns:ap-south-1:1234:t"),
+            ("NOTIFY_TOPIC_ARN", "arn:aws:sns:ap-south-1:123456789012:t.fifo"),
+            ("NOTIFY_TOPIC_ARN", "arn:aws:sns:ap-south-1:123456789012:my topic"),
+            ("DRY_RUN", "2"),
+            ("PROJECT_INCLUDE", "tts.*"),
+            ("PROJECT_INCLUDE", &many_patterns),
+            ("PROJECT_EXCLUDE", "team/a"),
+            ("S3_FORCE_PATH_STYLE", "virtual"),
+        ];
+        for (variable, value) in cases {
+            let err =
+                CommonConfig::from_env(&[(*variable, *value)]).expect_err(&format!("{variable}={value:?} accepted"));
+            assert_eq!(err.variable, *variable, "{variable}={value:?}: {err}");
+            assert!(err.to_string().contains(variable), "{err}");
+        }
+    }
+
+    #[test]
+    fn values_inside_the_ranges_are_accepted() {
+        let config = CommonConfig::from_env(&[
+            ("CACHE_BUCKET", "codebuild-cache-123456789012-ap-south-1"),
+            ("CACHE_KEY_PREFIX", "team-a/codebuild"),
+            ("NOTIFY_TOPIC_ARN", "arn:aws-us-gov:sns:us-gov-west-1:123456789012:cache_sentinel-1"),
+            ("PROJECT_INCLUDE", "tts-*, 2024_build-??"),
+            ("S3_FORCE_PATH_STYLE", "false"),
+        ])
+        .unwrap();
+        assert_eq!(config.layout.key_prefix, "team-a/codebuild/");
+        assert_eq!(s3_force_path_style(&[("S3_FORCE_PATH_STYLE", "TRUE")]).unwrap(), Some(true));
+        assert_eq!(s3_force_path_style(&[("S3_FORCE_PATH_STYLE", " ")]).unwrap(), None);
     }
 
     #[test]

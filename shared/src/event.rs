@@ -2,7 +2,10 @@
 //! aws_lambda_events, and scheduled events for sweeps.
 //!
 //! Events are checked envelope first (source, detail-type), then detail, so that a wrong event gets
-//! an error naming what is wrong instead of a generic deserialisation failure.
+//! an error naming what is wrong instead of a generic deserialisation failure. Every field a
+//! function reads is type-checked here (`shape`), so all three functions refuse the same events.
+
+mod shape;
 
 use aws_lambda_events::event::codebuild::CodeBuildEvent;
 use chrono::{DateTime, Utc};
@@ -14,26 +17,33 @@ pub const BUILD_STATE_CHANGE: &str = "CodeBuild Build State Change";
 pub const SCHEDULED_SOURCE: &str = "aws.events";
 pub const SCHEDULED_EVENT: &str = "Scheduled Event";
 
-/// Why an event was rejected.
+/// Why an event was rejected. Values from the event are quoted at most 64 characters long.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EventError {
     #[error("event is not a JSON object (got {0})")]
     NotAnObject(&'static str),
+    #[error("event field {field} is invalid: {reason}")]
+    InvalidEnvelopeField { field: &'static str, reason: String },
     #[error(
         "unexpected event source {event_source:?} with detail-type {detail_type:?}: expected source \"aws.codebuild\" with detail-type \"CodeBuild Build State Change\", or a scheduled event (source \"aws.events\", detail-type \"Scheduled Event\")"
     )]
     UnexpectedSource { event_source: String, detail_type: String },
     #[error(
-        "unexpected detail-type {0:?} from aws.codebuild: only \"CodeBuild Build State Change\" is handled (phase changes and notifications are not)"
+        "unexpected detail-type {0:?} from aws.codebuild: only \"CodeBuild Build State Change\" is handled (phase changes, fleet state changes and notifications are not)"
     )]
     UnexpectedDetailType(String),
     #[error("CodeBuild event has no `detail` object")]
     MissingDetail,
+    #[error("CodeBuild event detail is not an object (got {0})")]
+    DetailNotAnObject(&'static str),
     #[error("CodeBuild event detail has no {0}")]
     MissingField(&'static str),
     #[error("CodeBuild event detail field {field} is invalid: {reason}")]
-    InvalidField { field: &'static str, reason: String },
+    InvalidField { field: String, reason: String },
 }
+
+/// The statuses of "CodeBuild Build State Change" events.
+pub const BUILD_STATUSES: [&str; 6] = ["IN_PROGRESS", "SUCCEEDED", "FAILED", "STOPPED", "TIMED_OUT", "FAULT"];
 
 /// A CodeBuild build status as EventBridge and BatchGetBuilds report it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
@@ -133,51 +143,56 @@ pub enum Trigger {
 impl Trigger {
     pub fn parse(event: &Value) -> Result<Trigger, EventError> {
         let obj = event.as_object().ok_or_else(|| EventError::NotAnObject(json_kind(event)))?;
-        let text = |k: &str| obj.get(k).and_then(Value::as_str).map(str::to_owned);
-        let source = text("source").unwrap_or_default();
-        let detail_type = text("detail-type").unwrap_or_default();
-        let time = text("time").and_then(|t| DateTime::parse_from_rfc3339(&t).ok()).map(|t| t.with_timezone(&Utc));
+        let source = shape::text(obj, "source")?.unwrap_or_default();
+        let detail_type = shape::text(obj, "detail-type")?.unwrap_or_default();
+        let event_id = shape::text(obj, "id")?;
+        let (account, region, time) = (shape::account(obj)?, shape::region(obj)?, shape::time(obj)?);
         match (source.as_str(), detail_type.as_str()) {
             (CODEBUILD_SOURCE, BUILD_STATE_CHANGE) => {}
-            (CODEBUILD_SOURCE, _) => return Err(EventError::UnexpectedDetailType(detail_type)),
+            (CODEBUILD_SOURCE, _) => return Err(EventError::UnexpectedDetailType(shape::preview(&detail_type))),
             (SCHEDULED_SOURCE, SCHEDULED_EVENT) => {
-                return Ok(Trigger::Scheduled(Scheduled {
-                    event_id: text("id"),
-                    account: text("account"),
-                    region: text("region"),
-                    time,
-                    detail: obj.get("detail").cloned().unwrap_or(Value::Null),
-                }));
+                let detail = obj.get("detail").cloned().unwrap_or(Value::Null);
+                return Ok(Trigger::Scheduled(Scheduled { event_id, account, region, time, detail }));
             }
             _ => {
-                return Err(EventError::UnexpectedSource { event_source: source, detail_type });
+                return Err(EventError::UnexpectedSource {
+                    event_source: shape::preview(&source),
+                    detail_type: shape::preview(&detail_type),
+                });
             }
         }
 
-        let detail = obj.get("detail").and_then(Value::as_object).ok_or(EventError::MissingDetail)?;
-        let detail_text = |field: &'static str| -> Result<Option<String>, EventError> {
-            match detail.get(field) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s.clone())),
-                Some(other) => Err(EventError::InvalidField {
-                    field,
-                    reason: format!("expected a string, got {}", json_kind(other)),
-                }),
-            }
+        let detail = match obj.get("detail") {
+            None => return Err(EventError::MissingDetail),
+            Some(Value::Object(detail)) => detail,
+            Some(other) => return Err(EventError::DetailNotAnObject(json_kind(other))),
         };
-        let project = detail_text("project-name")?.ok_or(EventError::MissingField("project-name"))?;
-        validate_project_name(&project).map_err(|reason| EventError::InvalidField { field: "project-name", reason })?;
-        let status = detail_text("build-status")?.ok_or(EventError::MissingField("build-status"))?;
-        let build_id = detail_text("build-id")?;
+        let project =
+            shape::detail_text(detail, "project-name", usize::MAX)?.ok_or(EventError::MissingField("project-name"))?;
+        validate_project_name(&project)
+            .map_err(|reason| EventError::InvalidField { field: "project-name".into(), reason })?;
+        let status = shape::detail_text(detail, "build-status", 64)?.ok_or(EventError::MissingField("build-status"))?;
+        if !BUILD_STATUSES.contains(&status.as_str()) {
+            return Err(EventError::InvalidField {
+                field: "build-status".into(),
+                reason: format!(
+                    "{:?} is not a CodeBuild build status (one of {})",
+                    shape::preview(&status),
+                    BUILD_STATUSES.join(", ")
+                ),
+            });
+        }
+        let build_id = shape::detail_text(detail, "build-id", shape::MAX_BUILD_ID_CHARS)?;
+        shape::additional_information(detail)?;
 
         let (typed, typed_error) = match serde_json::from_value::<CodeBuildEvent>(event.clone()) {
             Ok(parsed) => (Some(Box::new(parsed)), None),
             Err(e) => (None, Some(e.to_string())),
         };
         Ok(Trigger::BuildStateChange(BuildStateChange {
-            event_id: text("id"),
-            account: text("account"),
-            region: text("region"),
+            event_id,
+            account,
+            region,
             time,
             project,
             build_id,
@@ -212,12 +227,13 @@ impl Trigger {
     }
 }
 
-/// CodeBuild project names: 2-255 characters, a letter or digit first, then letters, digits, '-' or '_'.
+/// CodeBuild project names as the API documents them (`[A-Za-z0-9][A-Za-z0-9\-_]{1,254}`): 2-255
+/// characters, a letter or digit first, then letters, digits, '-' or '_'.
 pub fn validate_project_name(name: &str) -> Result<(), String> {
     let valid = (2..=255).contains(&name.len())
         && name.starts_with(|c: char| c.is_ascii_alphanumeric())
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if valid { Ok(()) } else { Err(format!("{name:?} is not a valid CodeBuild project name")) }
+    if valid { Ok(()) } else { Err(format!("{:?} is not a valid CodeBuild project name", shape::preview(name))) }
 }
 
 /// The account id inside an ARN (`arn:partition:service:region:account:...`).
@@ -305,9 +321,57 @@ mod tests {
         let err = Trigger::parse(&json!([1, 2])).unwrap_err();
         assert_eq!(err, EventError::NotAnObject("an array"));
         let err = Trigger::parse(&json!({"source":"aws.codebuild","detail-type":"CodeBuild Build State Change","detail":{"project-name":42,"build-status":"SUCCEEDED"}})).unwrap_err();
-        assert!(matches!(err, EventError::InvalidField { field: "project-name", .. }));
+        assert!(matches!(err, EventError::InvalidField { ref field, .. } if field == "project-name"));
         let err = Trigger::parse(&json!({"source":"aws.codebuild","detail-type":"CodeBuild Build State Change","detail":{"project-name":"../etc","build-status":"SUCCEEDED"}})).unwrap_err();
-        assert!(matches!(err, EventError::InvalidField { field: "project-name", .. }));
+        assert!(matches!(err, EventError::InvalidField { ref field, .. } if field == "project-name"));
+    }
+
+    #[test]
+    fn every_malformed_sample_is_refused_naming_its_cause() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/invalid");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let bytes = std::fs::read(&path).unwrap();
+            let event = serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+            let stem = path.file_stem().unwrap().to_string_lossy().to_string();
+            let cause = stem.split("--").nth(1).unwrap().replace('_', " ");
+            let err = Trigger::parse(&event).expect_err(&stem).to_string();
+            assert!(err.contains(&cause) && err.len() < 1000, "{stem}: {err:.300}");
+            checked += 1;
+        }
+        assert!(checked >= 30, "{checked} samples");
+    }
+
+    /// Any JSON at all: objects shaped like events (known keys, any values) and plain values.
+    fn any_json() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            ".{0,12}".prop_map(Value::String),
+            "(aws.codebuild|aws.events|CodeBuild Build State Change|Scheduled Event|SUCCEEDED|IN_PROGRESS|p1)"
+                .prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            let keys = "(source|detail-type|detail|id|account|region|time|project-name|build-status|build-id|additional-information|phases|cache|build-number|x)";
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(keys, inner, 0..6).prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parsing_any_json_gives_a_trigger_or_a_typed_error(event in any_json()) {
+            match Trigger::parse(&event) {
+                Ok(_) => {}
+                Err(e) => proptest::prop_assert!(!e.to_string().is_empty()),
+            }
+        }
     }
 
     #[test]

@@ -29,6 +29,7 @@ pub mod telemetry;
 pub mod testing;
 
 /// Keys under this prefix of the cache bucket belong to cache-sentinel itself (pruner state,
-/// notification markers). CodeBuild project names start with a letter, so no project prefix can
-/// collide with it, and the pruner never deletes under it.
+/// notification markers). CodeBuild project names start with a letter or a digit (the API's
+/// `[A-Za-z0-9][A-Za-z0-9\-_]{1,254}`, checked in `event::validate_project_name`), never a '.', so no
+/// project prefix can collide with it, and the pruner never deletes under it.
 pub const RESERVED_PREFIX: &str = ".cache-sentinel/";

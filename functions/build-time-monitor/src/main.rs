@@ -16,10 +16,15 @@ async fn main() -> Result<(), Error> {
     let started = std::time::Instant::now();
     cache_sentinel::telemetry::init_json_logs();
     let config = MonitorConfig::from_env(&ProcessEnv).map_err(|e| startup::init_failed("build-time-monitor", e))?;
-    let monitor = BuildTimeMonitor::new(config, &Clients::from_env().await);
+    let clients = Clients::from_env().await;
+    let monitor = BuildTimeMonitor::new(config, &clients);
     startup::log_cold_start("build-time-monitor", started);
 
-    let monitor = &monitor;
-    // The typed report is the response; a typed error becomes a Diagnostic with a named type.
-    run(service_fn(move |event: LambdaEvent<Value>| async move { monitor.handle(&event.payload).await })).await
+    let (monitor, attempts) = (&monitor, &clients.attempts);
+    // The typed report with the invocation's AWS calls (`aws_calls`: calls, retries, failures per
+    // operation) is the response; a typed error becomes a Diagnostic with a named type.
+    run(service_fn(
+        move |event: LambdaEvent<Value>| async move { attempts.count(monitor.handle(&event.payload)).await },
+    ))
+    .await
 }

@@ -16,15 +16,17 @@ async fn main() -> Result<(), Error> {
     let started = std::time::Instant::now();
     cache_sentinel::telemetry::init_json_logs();
     let config = GuardConfig::from_env(&ProcessEnv).map_err(|e| startup::init_failed("cache-guard", e))?;
-    let guard = CacheGuard::new(config, &Clients::from_env().await);
+    let clients = Clients::from_env().await;
+    let guard = CacheGuard::new(config, &clients);
     startup::log_cold_start("cache-guard", started);
 
-    let guard = &guard;
-    // The typed report is the response; a typed error becomes a Diagnostic with a named type. The
+    let (guard, attempts) = (&guard, &clients.attempts);
+    // The typed report with the invocation's AWS calls (`aws_calls`: calls, retries, failures per
+    // operation) is the response; a typed error becomes a Diagnostic with a named type. The
     // function's own account comes with every invocation (its ARN): no call, no cold-start cost.
     run(service_fn(move |event: LambdaEvent<Value>| async move {
         let own_account = own_account(&event.context.invoked_function_arn);
-        guard.handle_in_account(&event.payload, own_account).await
+        attempts.count(guard.handle_in_account(&event.payload, own_account)).await
     }))
     .await
 }

@@ -18,15 +18,19 @@ async fn main() -> Result<(), Error> {
     let started = Instant::now();
     cache_sentinel::telemetry::init_json_logs();
     let config = PrunerConfig::from_env(&ProcessEnv).map_err(|e| startup::init_failed("cache-pruner", e))?;
-    let pruner = CachePruner::new(config, &Clients::from_env().await);
+    let clients = Clients::from_env().await;
+    let pruner = CachePruner::new(config, &clients);
     startup::log_cold_start("cache-pruner", started);
 
-    let pruner = &pruner;
-    // The typed report is the response; a typed error becomes a Diagnostic with a named type.
+    let (pruner, attempts) = (&pruner, &clients.attempts);
+    // The typed report with the invocation's AWS calls (`aws_calls`: calls, retries, failures per
+    // operation) is the response; a typed error becomes a Diagnostic with a named type.
     run(service_fn(move |event: LambdaEvent<Value>| async move {
         // The margin is checked against the time this invocation really has.
         let limits = pruner.limits_before(event.context.deadline())?;
-        pruner.handle(&event.payload, limits).await
+        // Boxed: the sweep's future is deep (concurrent location runs) and large; on the heap it
+        // keeps the runtime's task small and the type within the compiler's depth limit.
+        attempts.count(Box::pin(pruner.handle(&event.payload, limits))).await
     }))
     .await
 }

@@ -1,6 +1,7 @@
 //! AWS adapters (CodeBuild, S3, SNS, CloudWatch Logs): clients built once from the standard configuration chain, and thin wrappers
 //! that translate between the SDK and the library's plain data and typed errors.
 
+pub mod attempts;
 pub mod cache_listing;
 pub mod codebuild;
 pub mod iam;
@@ -16,6 +17,8 @@ pub mod sns;
 #[cfg(feature = "cli")]
 pub mod sts;
 
+use crate::config::{ConfigError, Env, ProcessEnv, s3_force_path_style};
+use attempts::AttemptCounter;
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
@@ -29,20 +32,49 @@ pub struct Clients {
     pub codebuild: aws_sdk_codebuild::Client,
     pub s3: aws_sdk_s3::Client,
     pub sns: aws_sdk_sns::Client,
+    /// SDK calls, attempts and failures per operation of every client above.
+    pub attempts: AttemptCounter,
 }
 
 impl Clients {
     /// Loads the standard chain (environment, profile, container/instance credentials); honours
-    /// `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` for emulators.
+    /// `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` for emulators. The functions check
+    /// `S3_FORCE_PATH_STYLE` at cold start with their configuration ([`CommonConfig`]), before this;
+    /// an invalid value here is reported and the default (path style with an endpoint override) used.
+    ///
+    /// [`CommonConfig`]: crate::config::CommonConfig
     pub async fn from_env() -> Self {
-        Self::from_sdk_config(load_sdk_config().await)
+        let sdk = load_sdk_config().await;
+        match Self::try_from_sdk_config(sdk.clone(), &ProcessEnv) {
+            Ok(clients) => clients,
+            Err(e) => {
+                tracing::error!(action = "cold-start", error = %e, "ignoring the invalid value");
+                Self::build(sdk, None)
+            }
+        }
     }
 
+    /// Clients for this SDK configuration, with `S3_FORCE_PATH_STYLE` from `env`.
+    pub fn try_from_sdk_config(sdk: SdkConfig, env: &dyn Env) -> Result<Self, ConfigError> {
+        Ok(Self::build(sdk, s3_force_path_style(env)?))
+    }
+
+    /// Clients for this SDK configuration (S3 path style decided by the endpoint override alone).
     pub fn from_sdk_config(sdk: SdkConfig) -> Self {
+        Self::build(sdk, None)
+    }
+
+    fn build(sdk: SdkConfig, force_path_style: Option<bool>) -> Self {
+        let attempts = AttemptCounter::new();
         Clients {
-            codebuild: aws_sdk_codebuild::Client::new(&sdk),
-            s3: s3_client(&sdk),
-            sns: aws_sdk_sns::Client::new(&sdk),
+            codebuild: aws_sdk_codebuild::Client::from_conf(
+                aws_sdk_codebuild::config::Builder::from(&sdk).interceptor(attempts.interceptor()).build(),
+            ),
+            s3: s3_client(&sdk, force_path_style, &attempts),
+            sns: aws_sdk_sns::Client::from_conf(
+                aws_sdk_sns::config::Builder::from(&sdk).interceptor(attempts.interceptor()).build(),
+            ),
+            attempts,
             sdk,
         }
     }
@@ -70,14 +102,12 @@ pub fn retry_config() -> RetryConfig {
 }
 
 /// An S3 client. Emulators answer on one host name, so an endpoint override switches to
-/// path-style addressing (`S3_FORCE_PATH_STYLE=true|false` decides explicitly).
-pub fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
+/// path-style addressing unless `force_path_style` (`S3_FORCE_PATH_STYLE`) decides explicitly.
+pub fn s3_client(sdk: &SdkConfig, force_path_style: Option<bool>, attempts: &AttemptCounter) -> aws_sdk_s3::Client {
     let endpoint_overridden = sdk.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
-    let path_style = match std::env::var("S3_FORCE_PATH_STYLE").ok().as_deref() {
-        Some("true") | Some("1") => true,
-        Some("false") | Some("0") => false,
-        _ => endpoint_overridden,
-    };
-    let config = aws_sdk_s3::config::Builder::from(sdk).force_path_style(path_style).build();
+    let config = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(force_path_style.unwrap_or(endpoint_overridden))
+        .interceptor(attempts.interceptor())
+        .build();
     aws_sdk_s3::Client::from_conf(config)
 }

@@ -3,9 +3,14 @@
 //! dominates the build.
 
 mod backdating;
+mod bad_input;
 mod codebuild_builds;
 mod codebuild_listings;
+mod concurrency;
+mod documented_events;
 mod fake_s3_drift;
+mod fault_proxy;
+mod fault_tolerance;
 mod guard;
 mod guard_awareness;
 mod guard_concurrency;

@@ -40,6 +40,7 @@ const EXPECTED_RECEIVERS: &[(&str, &[&str])] = &[
     ("build-failed.json", &[MONITOR]),
     ("build-timed-out.json", &[MONITOR]),
     ("scheduled-sweep.json", &[]),
+    ("sam-generated-scheduled-event.json", &[]),
 ];
 
 fn root() -> PathBuf {
@@ -572,4 +573,37 @@ fn every_role_allows_only_the_calls_its_function_makes() {
         }
         assert_eq!(allowed, allowed_actions_of(function), "{function}: allowed actions");
     }
+}
+
+/// An existing bucket encrypted with a customer managed KMS key: the roles that read or write
+/// objects there (the guard's markers, the pruner's state and lease, the monitor's markers and
+/// records) may use exactly that key, only through S3, and only when `CacheBucketKmsKeyArn` is given.
+#[test]
+fn the_cache_bucket_kms_key_is_granted_to_the_roles_that_touch_objects_and_only_through_s3() {
+    let deployed = template(true);
+    for (function, expected) in [(GUARD, true), (PRUNER, true), (MONITOR, true)] {
+        let role = referenced_id(&deployed["Resources"][function]["Properties"]["Role"]).expect("role").to_owned();
+        let mut grants = Vec::new();
+        for policy in deployed["Resources"][role.as_str()]["Properties"]["Policies"].as_array().expect("policies") {
+            for statement in policy["PolicyDocument"]["Statement"].as_array().expect("statements") {
+                let Some(branches) = statement.get("Fn::If").and_then(Value::as_array) else { continue };
+                if branches[0] == "HasCacheBucketKmsKey" {
+                    assert_eq!(branches[2], json!({"Ref": "AWS::NoValue"}), "{function}: nothing without a key");
+                    grants.push(branches[1].clone());
+                }
+            }
+        }
+        assert_eq!(grants.len(), usize::from(expected), "{function}: {grants:?}");
+        for grant in grants {
+            assert_eq!(grant["Effect"], "Allow");
+            assert_eq!(grant["Action"], json!(["kms:Decrypt", "kms:GenerateDataKey"]), "{function}");
+            assert_eq!(grant["Resource"], json!({"Ref": "CacheBucketKmsKeyArn"}), "{function}: that key only");
+            let via = &grant["Condition"]["StringEquals"]["kms:ViaService"]["Fn::Sub"];
+            assert_eq!(via, "s3.${AWS::Region}.amazonaws.com", "{function}: only through S3");
+        }
+    }
+    let parameter = &deployed["Parameters"]["CacheBucketKmsKeyArn"];
+    assert_eq!(parameter["Default"], "", "no key unless given");
+    let pattern = parameter["AllowedPattern"].as_str().expect("pattern");
+    assert!(pattern.contains(":key/"), "a key ARN, not an alias: {pattern}");
 }

@@ -201,6 +201,7 @@ fn mocked_guard(
             ))),
         s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&head, &claim, release]),
         sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, [publish]),
+        attempts: Default::default(),
     };
     let config = GuardConfig::from_env(&[
         ("CACHE_BUCKET", "cache-bucket"),
@@ -307,6 +308,7 @@ async fn a_refused_batch_is_read_one_by_one_and_only_the_culprit_is_refused() {
         codebuild: mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, [&list, &refused, &read]),
         s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&head, &claim]),
         sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&publish]),
+        attempts: Default::default(),
     };
     let config = GuardConfig::from_env(&[
         ("CACHE_BUCKET", "cache-bucket"),

@@ -2,5 +2,6 @@
 //! documented errors, responses moto answers differently). No emulator needed.
 
 mod adapters;
+mod attempts;
 mod monitor_history;
 mod pruner;

@@ -125,7 +125,7 @@ fn pruner(s3: Client, codebuild: aws_sdk_codebuild::Client, vars: &[(&str, &str)
         .region(Region::new("ap-south-1"))
         .endpoint_url("http://127.0.0.1:9")
         .build();
-    let clients = Clients { codebuild, sns: aws_sdk_sns::Client::new(&sdk), s3, sdk };
+    let clients = Clients { codebuild, sns: aws_sdk_sns::Client::new(&sdk), s3, sdk, attempts: Default::default() };
     let env: HashMap<String, String> = [("CACHE_BUCKET", BUCKET), ("PRUNE_KEEP_NEWEST", "1")]
         .iter()
         .chain(vars)
