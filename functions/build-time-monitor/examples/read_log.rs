@@ -15,7 +15,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let (group, stream) = (args.get(1).ok_or("GROUP")?, args.get(2).ok_or("STREAM")?);
     let config = MonitorConfig::from_env(&ProcessEnv)?;
-    let logs = BuildLogs::from_sdk_config(&Clients::from_env().await.sdk);
+    let logs = BuildLogs::new(Clients::from_env().await.logs());
     let (mut scan, mut tail) = (LogScan::new(), LogScan::new());
     let started = std::time::Instant::now();
     let read =

@@ -39,12 +39,6 @@ impl BuildLogs {
         BuildLogs { client }
     }
 
-    /// A reader with a client from the shared configuration (only the monitor reads logs, so the
-    /// client is not one of `Clients`).
-    pub fn from_sdk_config(sdk: &aws_config::SdkConfig) -> Self {
-        BuildLogs { client: Client::new(sdk) }
-    }
-
     /// Reads `group`/`stream` from the head within `limits`, calling `head` for every event
     /// (message, epoch ms), then, if the bound stopped it, `tail` for the events of the stream's
     /// last page that are newer than the last one read.

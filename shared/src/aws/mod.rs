@@ -68,15 +68,41 @@ impl Clients {
         let attempts = AttemptCounter::new();
         Clients {
             codebuild: aws_sdk_codebuild::Client::from_conf(
-                aws_sdk_codebuild::config::Builder::from(&sdk).interceptor(attempts.interceptor()).build(),
+                aws_sdk_codebuild::config::Builder::from(&sdk)
+                    .interceptor(attempts.interceptor())
+                    .retry_partition(retry_partition("codebuild"))
+                    .build(),
             ),
             s3: s3_client(&sdk, force_path_style, &attempts),
             sns: aws_sdk_sns::Client::from_conf(
-                aws_sdk_sns::config::Builder::from(&sdk).interceptor(attempts.interceptor()).build(),
+                aws_sdk_sns::config::Builder::from(&sdk)
+                    .interceptor(attempts.interceptor())
+                    .retry_partition(retry_partition("sns"))
+                    .build(),
             ),
             attempts,
             sdk,
         }
+    }
+
+    /// An IAM client like the others (counted, with the same retry quota); the guard builds it once.
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        aws_sdk_iam::Client::from_conf(
+            aws_sdk_iam::config::Builder::from(&self.sdk)
+                .interceptor(self.attempts.interceptor())
+                .retry_partition(retry_partition("iam"))
+                .build(),
+        )
+    }
+
+    /// A CloudWatch Logs client like the others; the monitor builds it once.
+    pub fn logs(&self) -> aws_sdk_cloudwatchlogs::Client {
+        aws_sdk_cloudwatchlogs::Client::from_conf(
+            aws_sdk_cloudwatchlogs::config::Builder::from(&self.sdk)
+                .interceptor(self.attempts.interceptor())
+                .retry_partition(retry_partition("logs"))
+                .build(),
+        )
     }
 
     /// The region the clients talk to.
@@ -101,6 +127,18 @@ pub fn retry_config() -> RetryConfig {
     RetryConfig::standard().with_max_attempts(5)
 }
 
+/// Retry quota per service client: tokens a retry spends (5 after throttling, 14 after another
+/// transient error; successes give some back). The SDK's default of 500 is spent after 100
+/// throttled retries, and from then on every throttled call fails at once: one throttled stretch
+/// fails a whole 1,000-project sweep, and its retry fails the same way. Ten times that lets backoff
+/// absorb it, while 5 attempts per call and the function's timeout still bound the work.
+pub const RETRY_QUOTA: usize = 5_000;
+
+fn retry_partition(service: &'static str) -> aws_sdk_s3::config::retry::RetryPartition {
+    use aws_sdk_s3::config::retry::{RetryPartition, TokenBucket};
+    RetryPartition::custom(format!("cache-sentinel-{service}")).token_bucket(TokenBucket::new(RETRY_QUOTA)).build()
+}
+
 /// An S3 client. Emulators answer on one host name, so an endpoint override switches to
 /// path-style addressing unless `force_path_style` (`S3_FORCE_PATH_STYLE`) decides explicitly.
 pub fn s3_client(sdk: &SdkConfig, force_path_style: Option<bool>, attempts: &AttemptCounter) -> aws_sdk_s3::Client {
@@ -108,6 +146,7 @@ pub fn s3_client(sdk: &SdkConfig, force_path_style: Option<bool>, attempts: &Att
     let config = aws_sdk_s3::config::Builder::from(sdk)
         .force_path_style(force_path_style.unwrap_or(endpoint_overridden))
         .interceptor(attempts.interceptor())
+        .retry_partition(retry_partition("s3"))
         .build();
     aws_sdk_s3::Client::from_conf(config)
 }

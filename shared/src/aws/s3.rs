@@ -1,8 +1,8 @@
 //! S3 adapter pieces shared by the functions: bucket reachability and idempotency markers.
 
-use crate::error::{AwsError, AwsErrorKind};
+use super::s3_conditional::{create_if_absent, read_versioned, replace_if_match};
+use crate::error::AwsError;
 use aws_sdk_s3::Client;
-use aws_sdk_s3::primitives::ByteStream;
 use chrono::{DateTime, Utc};
 
 /// HeadBucket: whether the bucket exists and may be used (Ok), and the region S3 says it lives in.
@@ -35,23 +35,8 @@ impl Markers {
 
     /// True when this call created the marker (the caller should do the work), false when it existed.
     pub async fn claim(&self, name: &str, body: &str) -> Result<bool, AwsError> {
-        let result = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(self.key(name))
-            .if_none_match("*")
-            .content_type("application/json")
-            .body(ByteStream::from(body.as_bytes().to_vec()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) => {
-                let err = AwsError::from_sdk("s3:PutObject", err);
-                if is_condition_lost(&err) { Ok(false) } else { Err(err) }
-            }
-        }
+        let created = create_if_absent(&self.client, &self.bucket, &self.key(name), body.as_bytes().to_vec()).await?;
+        Ok(created.is_some())
     }
 
     /// A claim that lapses at `expires_at`: true when this call created the marker, or renewed one
@@ -68,51 +53,16 @@ impl Markers {
         if self.claim(name, &body).await? {
             return Ok(true);
         }
-        let existing = match self.client.get_object().bucket(&self.bucket).key(self.key(name)).send().await {
-            Ok(out) => out,
+        let key = self.key(name);
+        let Some(existing) = read_versioned(&self.client, &self.bucket, &key).await? else {
             // Released between our create and this read: one more create decides.
-            Err(err) => {
-                let err = AwsError::from_sdk("s3:GetObject", err);
-                return if err.code == "NoSuchKey" || err.code == "HTTP404" {
-                    self.claim(name, &body).await
-                } else {
-                    Err(err)
-                };
-            }
+            return self.claim(name, &body).await;
         };
-        let etag = existing.e_tag().map(str::to_owned);
-        let bytes = existing
-            .body
-            .collect()
-            .await
-            .map_err(|e| AwsError {
-                operation: "s3:GetObject",
-                kind: AwsErrorKind::Unreachable,
-                code: "BodyReadError".into(),
-                message: e.to_string(),
-            })?
-            .into_bytes();
-        if !marker_expired(&bytes, now) {
+        if !marker_expired(&existing.body, now) || existing.etag.is_empty() {
             return Ok(false);
         }
-        let Some(etag) = etag else { return Ok(false) };
-        let renewed = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(self.key(name))
-            .if_match(etag)
-            .content_type("application/json")
-            .body(ByteStream::from(body.into_bytes()))
-            .send()
-            .await;
-        match renewed {
-            Ok(_) => Ok(true),
-            Err(err) => {
-                let err = AwsError::from_sdk("s3:PutObject", err);
-                if is_condition_lost(&err) || err.code == "NoSuchKey" { Ok(false) } else { Err(err) }
-            }
-        }
+        let renewed = replace_if_match(&self.client, &self.bucket, &key, body.into_bytes(), &existing.etag).await?;
+        Ok(renewed.is_some())
     }
 
     /// Gives a claim back (the work failed and should be retried by a later delivery).
@@ -126,13 +76,6 @@ impl Markers {
             .map_err(|e| AwsError::from_sdk("s3:DeleteObject", e))?;
         Ok(())
     }
-}
-
-/// 412 PreconditionFailed: the condition did not hold (it exists, or changed). 409
-/// ConditionalRequestConflict: a concurrent writer is at it right now. Either way somebody else
-/// owns the work.
-fn is_condition_lost(err: &AwsError) -> bool {
-    matches!(err.code.as_str(), "PreconditionFailed" | "HTTP412" | "ConditionalRequestConflict" | "HTTP409")
 }
 
 /// Whether an expiring marker's time is up. A marker without a readable `expires_at` (written by

@@ -68,7 +68,7 @@ impl CacheGuard {
             projects: CodeBuildProjects::new(clients.codebuild.clone()),
             s3: clients.s3.clone(),
             // IAM is the guard's alone: its client is built here, from the shared configuration.
-            simulator: PolicySimulator::new(aws_sdk_iam::Client::new(&clients.sdk)),
+            simulator: PolicySimulator::new(clients.iam()),
             publisher,
             region: clients.region_or_default().to_owned(),
             clock: Arc::new(SystemClock),

@@ -52,7 +52,7 @@ impl BuildTimeMonitor {
         BuildTimeMonitor {
             codebuild: CodeBuildProjects::new(clients.codebuild.clone()),
             s3: clients.s3.clone(),
-            logs: BuildLogs::from_sdk_config(&clients.sdk),
+            logs: BuildLogs::new(clients.logs()),
             publisher: SnsPublisher::new(clients.sns.clone(), config.common.topic_arn.clone()),
             region: clients.region_or_default().to_owned(),
             config,
