@@ -8,10 +8,12 @@
 //! cache location show, `streak` tells consecutive builds apart; `render` and `render_cache` write
 //! the notices. Effects: `service` fetches, judges and notifies once per build and kind
 //! (`notify_once`), `collect` reads the evidence, `ineffective` keeps the streak and its notice,
-//! `sweep` watches running builds; `report` and `error` are what an invocation returns.
+//! `sweep` watches running builds; `cache_records` reads a project's streak back for others (the
+//! audit); `report` and `error` are what an invocation returns.
 
 pub mod baseline;
 pub mod build_log;
+pub mod cache_records;
 pub mod collect;
 pub mod config;
 pub mod dates;
