@@ -110,7 +110,8 @@ pub fn attention(
     evidence: &Evidence,
 ) -> (Vec<String>, Vec<String>) {
     let mut why = Vec::new();
-    let mut advice = plan.advice.clone();
+    // What this project lacks first, then the guard's general advice.
+    let mut advice = Vec::new();
     match plan.action {
         HealAction::Heal => why.push(format!("cache is {}: the guard would switch it to {}", plan.before, plan.after)),
         HealAction::Refuse => {
@@ -144,6 +145,7 @@ pub fn attention(
             advice.push(explain(*cause, &at));
         }
     }
+    advice.extend(plan.advice.iter().cloned());
     (why, advice)
 }
 

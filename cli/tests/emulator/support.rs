@@ -149,3 +149,14 @@ pub async fn project(clients: &Clients, fixture: ProjectFixture, builds: &[serde
 pub fn with_cache(name: &str, cache: ProjectCache) -> ProjectFixture {
     ProjectFixture::new(name).cache(cache)
 }
+
+/// An IAM role with one inline policy, made once per emulator (a rerun finds it): its ARN.
+pub async fn role(clients: &Clients, name: &str, policy: &str) -> String {
+    let iam = aws_sdk_iam::Client::new(&clients.sdk);
+    if let Ok(found) = iam.get_role().role_name(name).send().await
+        && let Some(role) = found.role
+    {
+        return role.arn;
+    }
+    cache_sentinel::testing::create_role(clients, name, &[("cache", policy)]).await
+}
