@@ -160,3 +160,12 @@ pub async fn role(clients: &Clients, name: &str, policy: &str) -> String {
     }
     cache_sentinel::testing::create_role(clients, name, &[("cache", policy)]).await
 }
+
+/// Deletes every object under `prefix` in `bucket`.
+pub async fn delete_prefix(clients: &Clients, bucket: &str, prefix: &str) {
+    let listed = clients.s3.list_objects_v2().bucket(bucket).prefix(prefix).send().await.expect("list");
+    for object in listed.contents() {
+        let key = object.key().unwrap_or_default();
+        clients.s3.delete_object().bucket(bucket).key(key).send().await.expect("delete");
+    }
+}
