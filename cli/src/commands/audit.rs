@@ -110,6 +110,22 @@ fn render(report: &AuditReport) -> String {
             }
         }
     }
+    let unverified: Vec<(&str, &str)> = report
+        .projects
+        .iter()
+        .filter_map(|p| match &p.access {
+            LocationAccess::Checked { result: RoleAccess::Unverifiable { reason }, .. } => {
+                Some((p.project.as_str(), reason.as_str()))
+            }
+            _ => None,
+        })
+        .collect();
+    if !unverified.is_empty() {
+        out.push_str("\nService role access not verified (IAM's policy simulator could not answer):\n");
+        for (project, reason) in unverified {
+            out.push_str(&format!("  {project}: {reason}\n"));
+        }
+    }
     for line in report.projects.iter().filter(|p| !p.errors.is_empty()) {
         for error in &line.errors {
             out.push_str(&format!("{} {}: {}\n", output::tone("Error:", Tone::Bad), line.project, describe_aws(error)));

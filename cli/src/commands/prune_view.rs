@@ -119,7 +119,10 @@ fn locations(r: &PruneReport, out: &mut String) {
         }
     }
     let quiet = r.locations.len() - touched.len();
-    if quiet > 0 {
+    if quiet > 0 && touched.is_empty() {
+        let line = output::count(quiet, "cache location", "cache locations");
+        out.push_str(&format!("\nNothing to delete ({line} listed).\n"));
+    } else if quiet > 0 {
         let line = output::count(quiet, "other cache location", "other cache locations");
         out.push_str(&format!("\nNothing to delete in {line}.\n"));
     }
