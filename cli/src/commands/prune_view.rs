@@ -126,18 +126,23 @@ fn locations(r: &PruneReport, out: &mut String) {
         let line = output::count(quiet, "other cache location", "other cache locations");
         out.push_str(&format!("\nNothing to delete in {line}.\n"));
     }
+    let mut notes = Vec::new();
     for (name, l) in r.refused() {
         let line = format!("Not pruned: {name}: {}\n", l.refused.as_deref().unwrap_or_default());
-        out.push_str(&output::tone(&line, Tone::Bad));
+        notes.push(output::tone(&line, Tone::Bad));
     }
     for (name, l) in r.locations.iter().filter(|(_, l)| l.over_budget || l.budget_not_applied.is_some()) {
-        match &l.budget_not_applied {
-            Some(why) => out.push_str(&format!("Budget not applied to {name}: {why}\n")),
-            None => out.push_str(&format!("Still over budget: {name} (only its newest or young objects are left)\n")),
-        }
+        notes.push(match &l.budget_not_applied {
+            Some(why) => format!("Budget not applied to {name}: {why}\n"),
+            None => format!("Still over budget: {name} (only its newest or young objects are left)\n"),
+        });
     }
     if let Some(note) = &r.total_budget {
-        out.push_str(&format!("Total budget: {note}\n"));
+        notes.push(format!("Total budget: {note}\n"));
+    }
+    if !notes.is_empty() {
+        out.push('\n');
+        notes.iter().for_each(|n| out.push_str(n));
     }
 }
 

@@ -76,8 +76,20 @@ async fn dry_run_plans_by_reason_and_location_and_deletes_nothing() {
     assert_eq!(keys(&clients, bucket).await.len(), 14, "a dry run deletes nothing");
 
     // Nothing old enough under a longer PRUNE_MAX_AGE_DAYS: exit 0.
-    let out = run(&["--region", REGION, "--bucket", bucket, "--set", "PRUNE_MAX_AGE_DAYS=90", "prune"]);
+    let older = ["--region", REGION, "--bucket", bucket, "--set", "PRUNE_MAX_AGE_DAYS=90"];
+    let out = run(&[&older[..], &["prune"]].concat());
     assert_eq!(out.code, 0, "{out:?}");
+
+    // A size budget in the same one run: 4000 bytes per location. The live location (5,000 bytes)
+    // loses its oldest; the team location (12,000) can lose only the one object beyond its 3 newest.
+    let out = run(&[&older[..], &["--set", "PRUNE_PROJECT_BUDGET=4000", "prune", "--json"]].concat());
+    assert_eq!(out.code, 1, "{out:?}");
+    let plan = out.json();
+    assert_eq!(plan["by_reason"]["project_budget"], 2, "{plan}");
+    assert_eq!(plan["bytes_by_reason"]["project_budget"], 1000 + 3000);
+    let team = &plan["locations"][format!("{bucket}/team-cache/cli-prune-team")];
+    assert_eq!(team["over_budget"], true, "only its 3 newest are left, 9,000 bytes");
+    assert!(team.get("budget_not_applied").is_none(), "listed whole in one run: {team}");
 }
 
 /// The seeded objects of `projects`: `prefix/00000` to `prefix/{n-1}`.
