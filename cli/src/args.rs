@@ -60,14 +60,17 @@ pub enum Command {
         #[arg(long)]
         apply: bool,
     },
-    /// The pruner's plan: what it would delete, by reason and project; deletes with --apply.
+    /// The pruner's plan: what it would delete, by reason and cache location, and what it leaves
+    /// alone; deletes with --apply.
     Prune {
-        /// Delete (Ctrl-C stops cleanly after the current step; the next run resumes).
+        /// Delete (Ctrl-C stops cleanly at the next listing page, the resume state saved; the next
+        /// run continues there).
         #[arg(long)]
         apply: bool,
-        /// Listing pages (1,000 objects each) per resumable step of --apply.
-        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=1000), value_name = "N")]
-        pages_per_step: u16,
+        /// Stop after this many minutes, the resume state saved (the pruner's lease is held this long
+        /// at most, so a scheduled sweep is never shut out for longer).
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u16).range(1..=1440), value_name = "MINUTES")]
+        max_minutes: u16,
     },
     /// Recent builds per project: duration, scenario, queue time, p50/p90, which exceeded their range.
     Report {
@@ -120,5 +123,8 @@ mod tests {
         assert_eq!(cli.global.region.as_deref(), Some("ap-south-1"));
         assert!(Cli::try_parse_from(["cache-sentinel", "report", "--builds", "0"]).is_err());
         assert!(Cli::try_parse_from(["cache-sentinel", "prune", "--project", "x"]).is_err());
+        assert!(Cli::try_parse_from(["cache-sentinel", "prune", "--max-minutes", "0"]).is_err());
+        let prune = Cli::parse_from(["cache-sentinel", "prune", "--apply"]);
+        assert!(matches!(prune.command, Command::Prune { apply: true, max_minutes: 60 }), "{prune:?}");
     }
 }

@@ -37,6 +37,8 @@ pub enum CliError {
     UnknownBucket,
     #[error("the guard stopped: {0}")]
     Guard(String),
+    #[error("the pruner stopped: {0}")]
+    Pruner(String),
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
 }
@@ -69,9 +71,13 @@ impl From<GuardError> for CliError {
 impl From<PruneError> for CliError {
     fn from(e: PruneError) -> Self {
         match e {
-            PruneError::State(e) => CliError::Aws(e),
+            // The call and its cause, as for any AWS error.
+            PruneError::Discovery(e) | PruneError::Lease(e) => CliError::Aws(e),
             PruneError::UnknownAccount => CliError::UnknownBucket,
-            PruneError::Event(e) => CliError::Guard(e.to_string()),
+            PruneError::DeadlineMargin { margin_s, remaining_s } => CliError::Pruner(format!(
+                "PRUNE_DEADLINE_MARGIN_SECONDS ({margin_s} s) leaves no time within --max-minutes ({remaining_s} s); raise --max-minutes or lower the margin"
+            )),
+            other => CliError::Pruner(other.to_string()),
         }
     }
 }

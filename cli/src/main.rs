@@ -37,7 +37,7 @@ async fn run(cli: &Cli) -> Result<u8, CliError> {
     match &cli.command {
         Command::Audit(projects) => commands::audit::run(global, projects).await,
         Command::Heal { projects, apply } => commands::heal::run(global, projects, *apply).await,
-        Command::Prune { apply, pages_per_step } => commands::prune::run(global, *apply, *pages_per_step).await,
+        Command::Prune { apply, max_minutes } => commands::prune::run(global, *apply, *max_minutes).await,
         Command::Report { projects, builds } => commands::report::run(global, projects, *builds).await,
     }
 }

@@ -34,3 +34,19 @@ pub fn spinner(message: &str, template: &str) -> ProgressBar {
     bar.enable_steady_tick(Duration::from_millis(120));
     bar
 }
+
+/// A spinner whose message `line(elapsed)` writes five times a second, until it is finished.
+pub fn ticker(line: impl Fn(Duration) -> String + Send + 'static) -> ProgressBar {
+    let bar = spinner("", "{spinner} {msg} [{elapsed}]");
+    if bar.is_hidden() {
+        return bar;
+    }
+    let shown = bar.clone();
+    tokio::spawn(async move {
+        while !shown.is_finished() {
+            shown.set_message(line(shown.elapsed()));
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    bar
+}

@@ -1,6 +1,10 @@
-# Part of scripts/demo.sh (sourced): the command line. A second project, still on a LOCAL cache,
-# with two builds of fixed figures (the emulator's EMULATOR_BUILD), then `cache-sentinel audit`
-# over every project of the emulator, as a person (or CI, by its exit code) sees them.
+# Part of scripts/demo.sh (sourced): the command line. A project still on a LOCAL cache, with two
+# builds of fixed figures (the emulator's EMULATOR_BUILD); the pruner's plan for the shared bucket
+# (`cache-sentinel prune`, a dry run); then `cache-sentinel audit` over every project of the
+# emulator, as a person (or CI, by its exit code) sees them.
+
+say "4. cache-sentinel, the command line"
+$AWS service-role codebuild-web "$BUCKET"
 
 "$ROOT/.venv/bin/python" - <<'PY'
 import json
@@ -23,7 +27,18 @@ for start, minutes, scenario in (("2026-11-20T09:00:00Z", 9, "app"), ("2026-11-2
                           environmentVariablesOverride=[{"name": "EMULATOR_BUILD", "value": json.dumps(spec), "type": "PLAINTEXT"}])
 PY
 
-say "cache-sentinel audit: the emulator's projects as a person (or CI, with --json and the exit code) sees them"
+CLI="$ROOT/target/debug/cache-sentinel"
+echo "cache-sentinel prune: what the pruner would delete now in the shared bucket, by reason and cache"
+echo "location, and what it leaves alone (a dry run; --apply deletes, Ctrl-C stops it cleanly):"
+echo "\$ cache-sentinel prune"
 status=0
-"$ROOT/target/debug/cache-sentinel" audit || status=$?
+"$CLI" prune || status=$?
+echo "(exit code $status: 0 nothing to delete, 1 something to delete)"
+
+echo; echo "cache-sentinel audit: every project as a person (or CI, with --json and the exit code) sees it:"
+echo "the cache now, what the guard would do and why, the service role's access, the last build's own"
+echo "time against its range, and the cache evidence the monitor recorded:"
+echo "\$ cache-sentinel audit"
+status=0
+"$CLI" audit || status=$?
 echo "(exit code $status: 0 nothing needs attention, 1 something does, 2 an error)"

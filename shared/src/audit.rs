@@ -1,20 +1,27 @@
-//! The audit: per project, the cache it has now, what the guard would do and why, and how its last
-//! build compared with its expected range, with a verdict on whether someone needs to look.
+//! The audit: per project, the cache it has now, what the guard would do and why (or why it
+//! leaves the cache as it is), the service role's access to the location as the guard found it,
+//! how its last build compared with its expected range, and what the monitor's records say of the
+//! cache, with a verdict on whether someone needs to look.
 //!
 //! Composed from the guard's own assessment (`CacheGuard::assess`: the plan with every fact the
-//! guard checks before a heal: the bucket, the service role's access, a shared location, the fleet)
-//! and the monitor's judgement (`recent_builds`); it changes nothing and sends nothing.
-//! Only the projects in scope (PROJECT_INCLUDE/EXCLUDE) are read; the others are listed by name.
+//! guard checks before a heal, and the role's access), the monitor's judgement (`recent_builds`,
+//! through `monitor::judge_build`) and the monitor's cache records (`monitor::cache_records`); it
+//! changes nothing and sends nothing. Only the projects in scope (PROJECT_INCLUDE/EXCLUDE) are
+//! read; the others are counted.
 
 use crate::aws::Clients;
 use crate::aws::codebuild::CodeBuildProjects;
 use crate::aws::s3::head_bucket;
 use crate::clock::Clock;
 use crate::error::{AwsError, AwsErrorKind};
+use crate::guard::access::problem_with_current;
 use crate::guard::plan::{HealAction, HealPlan};
-use crate::guard::{CacheGuard, GuardConfig};
+use crate::guard::{Assessment, CacheGuard, GuardConfig, LocationAccess};
 use crate::monitor::MonitorConfig;
+use crate::monitor::cache_records::read_standing;
 use crate::monitor::judge::fmt_duration;
+use crate::monitor::render_cache::{explain, short};
+use crate::monitor::streak::CacheStanding;
 use crate::project::{CacheSetting, ProjectSnapshot};
 use crate::recent_builds::{BuildRow, ProjectBuilds, read_recent};
 use serde::Serialize;
@@ -26,16 +33,36 @@ pub struct ProjectAudit {
     pub project: String,
     /// The cache as CodeBuild reports it now.
     pub cache: CacheSetting,
-    /// What the guard would do, and why (a heal the bucket cannot take is a refusal).
+    /// What the guard would do, and why (a heal the bucket or the role cannot take is a refusal;
+    /// `guard.leave` says why a cache off the managed location is left as it is).
     pub guard: HealPlan,
-    /// The newest build, judged against its scenario's range and the project's baseline.
+    /// The service role's access to the cache location, as the guard found it.
+    pub access: LocationAccess,
+    /// The newest build, judged on its own time against its scenario's range and the baseline.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_build: Option<BuildRow>,
+    /// What the monitor's per-build records say of the cache.
+    pub evidence: Evidence,
     /// Why someone should look at this project; empty when nothing needs attention.
     pub attention: Vec<String>,
-    /// The project's builds could not be read (the rest of its line stands).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<AwsError>,
+    /// What to change: the guard's advice, the statement a role lacks, what a cache problem needs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub advice: Vec<String>,
+    /// Calls that failed for this project (the rest of its line stands).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<AwsError>,
+}
+
+/// The monitor's cache evidence for a project.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Evidence {
+    /// Its records, the newest first (`records` > 0).
+    Read(CacheStanding),
+    /// No build of the project judged by the monitor yet (not deployed, or the records expired).
+    NoRecords,
+    /// Not looked for, and why (not on the S3 cache, no usable bucket).
+    NotRead { reason: String },
 }
 
 /// The whole audit.
@@ -59,7 +86,7 @@ impl AuditReport {
 
     /// Projects whose audit is incomplete because a call failed.
     pub fn errors(&self) -> usize {
-        self.projects.iter().filter(|p| p.error.is_some()).count()
+        self.projects.iter().filter(|p| !p.errors.is_empty()).count()
     }
 }
 
@@ -73,9 +100,18 @@ pub enum BucketStatus {
     Unreachable { reason: String },
 }
 
-/// Why a project needs attention: a heal is due or refused, or its last build was slow.
-pub fn attention(plan: &HealPlan, last_build: Option<&BuildRow>) -> Vec<String> {
+/// Why a project needs attention, and what to change: a heal is due or refused, a warning, a role
+/// that may not use the cache it has, a last build over its range, a cache not effective.
+pub fn attention(
+    plan: &HealPlan,
+    role: Option<&str>,
+    access: &LocationAccess,
+    last_build: Option<&BuildRow>,
+    evidence: &Evidence,
+) -> (Vec<String>, Vec<String>) {
     let mut why = Vec::new();
+    // What this project lacks first, then the guard's general advice.
+    let mut advice = Vec::new();
     match plan.action {
         HealAction::Heal => why.push(format!("cache is {}: the guard would switch it to {}", plan.before, plan.after)),
         HealAction::Refuse => {
@@ -84,17 +120,33 @@ pub fn attention(plan: &HealPlan, last_build: Option<&BuildRow>) -> Vec<String> 
         HealAction::NoChange | HealAction::Skip => {}
         HealAction::Keep => why.extend(plan.warnings.iter().cloned()),
     }
+    if plan.action == HealAction::NoChange
+        && let LocationAccess::Checked { location, result } = access
+        && let Some((problem, statement)) = problem_with_current(role, location, result)
+    {
+        why.push(problem);
+        advice.push(statement);
+    }
     if let Some(build) = last_build.filter(|b| b.slow) {
-        let took = build.duration_seconds.map(fmt_duration).unwrap_or_else(|| "?".into());
+        let took = build.judged_seconds.map(fmt_duration).unwrap_or_else(|| "?".into());
         let over = if build.over_expected {
             format!("over the {} expected for {}", build.expected, build.scenario.as_str())
         } else {
             "over its baseline".to_owned()
         };
         let number = build.build_number.map(|n| format!(" #{n}")).unwrap_or_default();
-        why.push(format!("last build{number} took {took}, {over}"));
+        why.push(format!("last build{number} took {took} of its own time, {over}"));
     }
-    why
+    if let Evidence::Read(standing) = evidence {
+        let at = plan.before.location.as_deref().map_or_else(|| "the cache location".into(), |l| format!("s3://{l}/"));
+        for cause in &standing.not_effective {
+            let streak = standing.causes.iter().find(|c| c.cause == *cause).map_or(0, |c| c.streak);
+            why.push(format!("cache not effective: {} in the last {streak} builds", short(*cause)));
+            advice.push(explain(*cause, &at));
+        }
+    }
+    advice.extend(plan.advice.iter().cloned());
+    (why, advice)
 }
 
 /// Reads and judges projects for the audit. Built once; `audit_project` may run concurrently.
@@ -108,13 +160,13 @@ pub struct Auditor {
     clock: Arc<dyn Clock>,
 }
 
-/// The audit's inputs, read once: the projects in scope, the bucket the guard would use, and what
-/// the guard would decide for each project (in the order of `projects`).
+/// The audit's inputs, read once: the projects in scope, the bucket the guard would use, and the
+/// guard's assessment of each project (in the order of `projects`).
 pub struct AuditScope {
     pub bucket: String,
     pub bucket_status: BucketStatus,
     pub projects: Vec<ProjectSnapshot>,
-    pub plans: Vec<Result<HealPlan, AwsError>>,
+    pub assessments: Vec<Result<Assessment, AwsError>>,
     pub out_of_scope: Vec<String>,
     pub vanished: Vec<String>,
 }
@@ -148,31 +200,59 @@ impl Auditor {
             Err(e) if e.is(AwsErrorKind::AccessDenied) => BucketStatus::Forbidden { reason: e.to_string() },
             Err(e) => BucketStatus::Unreachable { reason: e.to_string() },
         };
-        let plans = self.guard.assess(bucket.clone(), &projects).await;
-        Ok(AuditScope { bucket, bucket_status, projects, plans, out_of_scope, vanished })
+        let assessments = self.guard.assess(bucket.clone(), &projects).await;
+        Ok(AuditScope { bucket, bucket_status, projects, assessments, out_of_scope, vanished })
     }
 
-    /// One project: the guard's plan and its last build (ListBuildsForProject, BatchGetBuilds).
+    /// One project: the guard's assessment, its last build (ListBuildsForProject, BatchGetBuilds)
+    /// and, on the S3 cache, the monitor's records (one ListObjectsV2).
     pub async fn audit_project(&self, scope: &AuditScope, index: usize) -> ProjectAudit {
         let project = &scope.projects[index];
-        let (plan, plan_error) = match &scope.plans[index] {
-            Ok(plan) => (plan.clone(), None),
-            Err(e) => (unchecked(project, e), Some(e.clone())),
+        let mut errors = Vec::new();
+        let (plan, access) = match &scope.assessments[index] {
+            Ok(a) => (a.plan.clone(), a.access.clone()),
+            Err(e) => {
+                errors.push(e.clone());
+                (unchecked(project, e), LocationAccess::NotChecked { reason: format!("not assessed: {e}") })
+            }
         };
-        let (last_build, build_error) =
-            match read_recent(&self.codebuild, &project.name, 1, &self.monitor, self.clock.now()).await {
-                Ok(ProjectBuilds { mut builds, .. }) => (builds.drain(..).next(), None),
-                Err(e) => (None, Some(e)),
-            };
-        let error = plan_error.or(build_error);
+        let last_build = match read_recent(&self.codebuild, &project.name, 1, &self.monitor, self.clock.now()).await {
+            Ok(ProjectBuilds { mut builds, .. }) => builds.drain(..).next(),
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        };
+        let evidence = self.evidence(scope, project).await.unwrap_or_else(|e| {
+            let reason = format!("could not be read: {e}");
+            errors.push(e);
+            Evidence::NotRead { reason }
+        });
+        let (attention, advice) =
+            attention(&plan, project.service_role.as_deref(), &access, last_build.as_ref(), &evidence);
         ProjectAudit {
             project: project.name.clone(),
             cache: project.cache.clone(),
-            attention: attention(&plan, last_build.as_ref()),
             guard: plan,
+            access,
             last_build,
-            error,
+            evidence,
+            attention,
+            advice,
+            errors,
         }
+    }
+
+    /// The monitor's records of a project on the S3 cache, in the cache bucket.
+    async fn evidence(&self, scope: &AuditScope, project: &ProjectSnapshot) -> Result<Evidence, AwsError> {
+        if !project.cache.is_s3() {
+            return Ok(Evidence::NotRead { reason: "not on the S3 cache".into() });
+        }
+        if !matches!(scope.bucket_status, BucketStatus::Usable { .. }) {
+            return Ok(Evidence::NotRead { reason: format!("the cache bucket {} is not usable", scope.bucket) });
+        }
+        let standing = read_standing(&self.s3, &scope.bucket, &project.name, &self.monitor).await?;
+        Ok(if standing.records == 0 { Evidence::NoRecords } else { Evidence::Read(standing) })
     }
 
     /// The report from the scope and the per-project lines (in the scope's order).
@@ -199,6 +279,7 @@ fn unchecked(project: &ProjectSnapshot, error: &AwsError) -> HealPlan {
         advice: vec![],
         warnings: vec![],
         refusal: None,
+        leave: None,
     }
 }
 
@@ -230,6 +311,7 @@ mod tests {
             advice: vec![],
             warnings: vec![],
             refusal: None,
+            leave: None,
         }
     }
 
@@ -253,17 +335,67 @@ mod tests {
         }
     }
 
+    fn none() -> LocationAccess {
+        LocationAccess::NotChecked { reason: "only checked before a heal".into() }
+    }
+
+    fn why(plan: &HealPlan, last: Option<&BuildRow>) -> Vec<String> {
+        attention(plan, None, &none(), last, &Evidence::NoRecords).0
+    }
+
     #[test]
     fn attention_follows_the_plan_and_the_last_build() {
-        assert!(attention(&plan(HealAction::NoChange), None).is_empty());
-        assert!(attention(&plan(HealAction::Skip), Some(&row(false, false))).is_empty());
-        let heal = attention(&plan(HealAction::Heal), None);
+        assert!(why(&plan(HealAction::NoChange), None).is_empty());
+        assert!(why(&plan(HealAction::Skip), Some(&row(false, false))).is_empty());
+        let heal = why(&plan(HealAction::Heal), None);
         assert_eq!(heal, vec!["cache is LOCAL (LOCAL_DOCKER_LAYER_CACHE): the guard would switch it to S3 at b/p"]);
-        let refuse = attention(&plan(HealAction::Refuse), None);
+        let refuse = why(&plan(HealAction::Refuse), None);
         assert!(refuse[0].contains("refuse") && refuse[0].contains("does not exist"), "{refuse:?}");
-        let slow = attention(&plan(HealAction::NoChange), Some(&row(true, true)));
-        assert_eq!(slow, vec!["last build #7 took 15 min 0 s, over the 8-12 min expected for app"]);
-        let baseline = attention(&plan(HealAction::NoChange), Some(&row(true, false)));
+        let slow = why(&plan(HealAction::NoChange), Some(&row(true, true)));
+        assert_eq!(slow, vec!["last build #7 took 15 min 0 s of its own time, over the 8-12 min expected for app"]);
+        let baseline = why(&plan(HealAction::NoChange), Some(&row(true, false)));
         assert!(baseline[0].ends_with("over its baseline"), "{baseline:?}");
+    }
+
+    #[test]
+    fn a_role_that_may_not_use_the_cache_in_use_needs_attention_with_the_statement() {
+        use crate::aws::iam::{Decision, Simulated};
+        use crate::guard::access::judge;
+        let mut on_s3 = plan(HealAction::NoChange);
+        on_s3.before = CacheSetting::s3("b/p");
+        on_s3.after = on_s3.before.clone();
+        let put = Simulated {
+            action: "s3:PutObject".into(),
+            resource: "arn:aws:s3:::b/p/*".into(),
+            decision: Decision::ImplicitDeny,
+            matched_policies: vec![],
+            missing_context: vec![],
+        };
+        let get = Simulated { action: "s3:GetObject".into(), decision: Decision::Allowed, ..put.clone() };
+        let denied = LocationAccess::Checked { location: "b/p".into(), result: judge(&[get, put], &[]) };
+        let role = Some("arn:aws:iam::123456789012:role/r");
+        let (why, advice) = attention(&on_s3, role, &denied, None, &Evidence::NoRecords);
+        assert_eq!(why.len(), 1, "{why:?}");
+        assert!(why[0].contains("may not use the cache at b/p: s3:PutObject not allowed"), "{why:?}");
+        assert!(advice[0].contains("\"Resource\": \"arn:aws:s3:::b/p/*\""), "{advice:?}");
+    }
+
+    #[test]
+    fn a_cache_not_effective_needs_attention_with_what_to_change() {
+        use crate::monitor::streak::{Record, standing};
+        let mut on_s3 = plan(HealAction::NoChange);
+        on_s3.before = CacheSetting::s3("b/p");
+        let record = |i: i64, code: &str| Record {
+            start_ms: 1_795_166_101_000 - i * 60_000,
+            build: format!("b{i}"),
+            problems: crate::monitor::evidence::Problems::from_code(code).unwrap(),
+        };
+        let records = vec![record(0, "nnyn"), record(1, "nnyn"), record(2, "nnyn")];
+        let evidence = Evidence::Read(standing(&records, 3));
+        let (why, advice) = attention(&on_s3, None, &none(), None, &evidence);
+        assert_eq!(why, vec!["cache not effective: no cache in the buildspec in the last 3 builds"]);
+        assert!(advice[0].contains("Cache is not defined in the buildspec"), "{advice:?}");
+        let two = Evidence::Read(standing(&records[..2], 3));
+        assert!(attention(&on_s3, None, &none(), None, &two).0.is_empty(), "two builds are no streak of three");
     }
 }

@@ -19,7 +19,6 @@ pub mod lambda;
 pub mod monitor;
 pub mod notify;
 pub mod project;
-pub mod prune_steps;
 pub mod pruner;
 pub mod recent_builds;
 pub mod startup;

@@ -1,8 +1,7 @@
-//! A project's recent builds, each judged as the monitor judges builds: its scenario (from the
-//! exported variable or the history before it), the scenario's expected range, and the baseline
-//! (p50/p90 of the successful builds before it). Plain data for `cache-sentinel report` and the
-//! audit's "last build" column; the decisions are the monitor's own pure functions
-//! (`scenario::classify`, `baseline::summarize`, `judge::judge`).
+//! A project's recent builds, each judged as the monitor judges builds, by the monitor's own
+//! `judge_build` (its scenario from the exported variable or the history before it, the scenario's
+//! expected range, the baseline of the successful builds before it), and the baseline the next
+//! build will be judged by. Plain data for `cache-sentinel report` and the audit's "last build".
 
 use crate::aws::codebuild::{CodeBuildProjects, build_facts};
 use crate::build::BuildFacts;
@@ -11,8 +10,9 @@ use crate::event::BuildStatus;
 use crate::monitor::MonitorConfig;
 use crate::monitor::baseline::{Baseline, summarize};
 use crate::monitor::expected::Range;
-use crate::monitor::judge::{BaselinePolicy, JudgeInput, Kind, judge};
-use crate::monitor::scenario::{Scenario, ScenarioInputs, classify};
+use crate::monitor::judge::Kind;
+use crate::monitor::judge_build::{BuildContext, judge_build};
+use crate::monitor::scenario::Scenario;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -87,50 +87,29 @@ pub fn judge_recent(
     }
 }
 
-/// One build judged as the monitor would: None when it has no id or no start time.
+/// One build judged as the monitor would: None when it has no id.
 fn judge_one(build: &BuildFacts, all: &[BuildFacts], config: &MonitorConfig, now: DateTime<Utc>) -> Option<BuildRow> {
     let build_id = build.build_id.clone()?;
-    let history = summarize(all, Some(&build_id), build.start, config.baseline_builds);
-    let variable = config.scenario_variable.as_str();
-    let scenario = classify(&ScenarioInputs {
-        variable,
-        exported: build.exported.get(variable).map(String::as_str).filter(|v| !v.trim().is_empty()),
-        source_version: build.source_version.as_deref(),
-        history: Some(Ok(&history)),
-        // Whether the cache was empty when this build started is not known afterwards.
-        cache_empty: None,
-        cache_location: None,
-    });
-    let (profile, profile_key) = config.expected.for_project(&build.project);
     let kind = if build.status.is_final() { Kind::FinishedSlow } else { Kind::RunningOverdue };
-    let expected = scenario.scenario.expected(profile);
-    let verdict = judge(&JudgeInput {
-        kind,
-        build,
-        now,
-        expected,
-        expected_from: profile_key.to_owned(),
-        scenario: scenario.clone(),
-        history: Some(&history),
-        policy: BaselinePolicy { factor: config.baseline_factor, min_samples: config.baseline_min_samples },
-        managed_cache: None,
-    });
+    // Whether the cache was empty when this build started is not known afterwards.
+    let judged = judge_build(build, kind, &BuildContext::history(all), config, now);
+    let verdict = judged.verdict.as_ref();
     Some(BuildRow {
         build_id,
         build_number: build.build_number,
         status: build.status.clone(),
         start: build.start,
-        duration_seconds: verdict.as_ref().map(|v| v.duration_seconds),
-        judged_seconds: verdict.as_ref().map(|v| v.judged_seconds),
+        duration_seconds: verdict.map(|v| v.duration_seconds),
+        judged_seconds: verdict.map(|v| v.judged_seconds),
         queued_seconds: build.phase_seconds("QUEUED"),
-        scenario: scenario.scenario,
-        scenario_reason: scenario.reason,
-        expected,
-        expected_from: profile_key.to_owned(),
-        over_expected: verdict.as_ref().is_some_and(|v| v.over_expected),
-        over_baseline: verdict.as_ref().is_some_and(|v| v.over_baseline),
-        slow: verdict.as_ref().is_some_and(|v| v.slow),
-        summary: verdict.map(|v| v.summary).unwrap_or_else(|| "no start time reported: not judged".into()),
+        scenario: judged.scenario.scenario,
+        scenario_reason: judged.scenario.reason,
+        expected: judged.expected,
+        expected_from: judged.expected_from,
+        over_expected: verdict.is_some_and(|v| v.over_expected),
+        over_baseline: verdict.is_some_and(|v| v.over_baseline),
+        slow: verdict.is_some_and(|v| v.slow),
+        summary: verdict.map_or_else(|| "no start time reported: not judged".into(), |v| v.summary.clone()),
     })
 }
 

@@ -1,15 +1,19 @@
-//! `cache-sentinel audit`: every project in scope, its cache now, what the guard would do and why,
-//! and its last build against its expected range. Changes nothing.
+//! `cache-sentinel audit`: every project in scope, its cache now, what the guard would do and why
+//! (or why it leaves the cache alone), the service role's access to the location as the guard
+//! found it, its last build's own time against its expected range, and the monitor's cache
+//! evidence. Changes nothing.
 
 use crate::args::{Global, ProjectArgs};
-use crate::failure::{CliError, EXIT_ATTENTION, EXIT_ERROR, EXIT_OK};
+use crate::failure::{CliError, EXIT_ATTENTION, EXIT_ERROR, EXIT_OK, describe_aws};
 use crate::output::{self, Tone, cell};
 use crate::progress;
 use crate::settings::{self, LayeredEnv};
-use cache_sentinel::audit::BucketStatus;
-use cache_sentinel::audit::{AuditReport, Auditor, ProjectAudit};
-use cache_sentinel::guard::HealAction;
+use cache_sentinel::audit::{AuditReport, Auditor, BucketStatus, Evidence, ProjectAudit};
+use cache_sentinel::guard::access::{Denial, RoleAccess};
+use cache_sentinel::guard::{HealAction, LocationAccess};
+use cache_sentinel::monitor::evidence::{Cause, Signal};
 use cache_sentinel::monitor::judge::fmt_duration;
+use cache_sentinel::monitor::render_cache::short;
 use cache_sentinel::recent_builds::BuildRow;
 use futures::StreamExt;
 use serde::Serialize;
@@ -77,13 +81,16 @@ fn render(report: &AuditReport) -> String {
         bucket_status(&report.bucket_status)
     );
     if !report.projects.is_empty() {
-        let mut table = output::table(&["PROJECT", "CACHE NOW", "GUARD", "LAST BUILD"]);
+        let mut table =
+            output::table(&["PROJECT", "CACHE NOW", "GUARD", "ROLE ACCESS", "LAST BUILD (OWN TIME)", "CACHE EVIDENCE"]);
         for line in &report.projects {
             table.add_row(vec![
                 cell(&line.project, Tone::Plain),
                 cell(&line.cache, if line.cache.is_s3() { Tone::Plain } else { Tone::Warn }),
                 guard_cell(line),
+                access_cell(&line.access),
                 last_build_cell(line),
+                evidence_cell(&line.evidence),
             ]);
         }
         out.push_str(&format!("{}\n", table.trim_fmt()));
@@ -98,14 +105,31 @@ fn render(report: &AuditReport) -> String {
             for why in &line.attention {
                 out.push_str(&format!("    - {why}\n"));
             }
-            for advice in &line.guard.advice {
-                out.push_str(&format!("    advice: {advice}\n"));
+            for advice in &line.advice {
+                out.push_str(&format!("    advice: {}\n", advice.replace('\n', "\n      ")));
             }
         }
     }
-    for line in report.projects.iter().filter(|p| p.error.is_some()) {
-        let error = line.error.as_ref().map(crate::failure::describe_aws).unwrap_or_default();
-        out.push_str(&format!("{} {}: {error}\n", output::tone("Error:", Tone::Bad), line.project));
+    let unverified: Vec<(&str, &str)> = report
+        .projects
+        .iter()
+        .filter_map(|p| match &p.access {
+            LocationAccess::Checked { result: RoleAccess::Unverifiable { reason }, .. } => {
+                Some((p.project.as_str(), reason.as_str()))
+            }
+            _ => None,
+        })
+        .collect();
+    if !unverified.is_empty() {
+        out.push_str("\nService role access not verified (IAM's policy simulator could not answer):\n");
+        for (project, reason) in unverified {
+            out.push_str(&format!("  {project}: {reason}\n"));
+        }
+    }
+    for line in report.projects.iter().filter(|p| !p.errors.is_empty()) {
+        for error in &line.errors {
+            out.push_str(&format!("{} {}: {}\n", output::tone("Error:", Tone::Bad), line.project, describe_aws(error)));
+        }
     }
     if !report.out_of_scope.is_empty() {
         out.push_str(&format!(
@@ -131,6 +155,10 @@ fn bucket_status(status: &BucketStatus) -> String {
 
 fn guard_cell(line: &ProjectAudit) -> comfy_table::Cell {
     let plan = &line.guard;
+    if let Some(leave) = &plan.leave {
+        let tone = if plan.warnings.is_empty() { Tone::Plain } else { Tone::Warn };
+        return cell(format!("leave: {}", leave.label()), tone);
+    }
     match plan.action {
         HealAction::NoChange => cell("no change", Tone::Good),
         HealAction::Heal => cell(format!("would heal to {}", plan.after), Tone::Warn),
@@ -140,15 +168,36 @@ fn guard_cell(line: &ProjectAudit) -> comfy_table::Cell {
     }
 }
 
+/// "allowed", "denied: s3:PutObject", "not checked", ...
+fn access_cell(access: &LocationAccess) -> comfy_table::Cell {
+    let actions = |denied: &[Denial]| denied.iter().map(|d| d.action.as_str()).collect::<Vec<_>>().join(", ");
+    match access {
+        LocationAccess::NotChecked { .. } => cell("not checked", Tone::Plain),
+        LocationAccess::Checked { result, .. } => match result {
+            RoleAccess::Granted { bucket_denied } if bucket_denied.is_empty() => cell("allowed", Tone::Good),
+            RoleAccess::Granted { bucket_denied } => {
+                cell(format!("allowed (lacks {})", actions(bucket_denied)), Tone::Warn)
+            }
+            RoleAccess::Denied { denied } => cell(format!("denied: {}", actions(denied)), Tone::Bad),
+            RoleAccess::Unverifiable { .. } => cell("not verifiable", Tone::Warn),
+            RoleAccess::NoServiceRole => cell("no service role", Tone::Bad),
+        },
+    }
+}
+
 fn last_build_cell(line: &ProjectAudit) -> comfy_table::Cell {
-    match (&line.last_build, &line.error) {
-        (_, Some(_)) => cell("error (see below)", Tone::Bad),
-        (None, None) => cell("no builds", Tone::Plain),
-        (Some(build), None) => {
+    match &line.last_build {
+        None if line.errors.iter().any(|e| e.operation.starts_with("codebuild:")) => {
+            cell("error (see below)", Tone::Bad)
+        }
+        None => cell("no builds", Tone::Plain),
+        Some(build) => {
             let verdict = if build.over_expected {
                 "over"
             } else if build.over_baseline {
                 "over baseline"
+            } else if build.judged_seconds.is_none() {
+                "not judged"
             } else {
                 "ok"
             };
@@ -157,9 +206,44 @@ fn last_build_cell(line: &ProjectAudit) -> comfy_table::Cell {
     }
 }
 
-/// "#5 SUCCEEDED 9 min 0 s, app 8-12 min: ok"
+/// "#5 SUCCEEDED 9 min 0 s, app 8-12 min: ok" (the build's own time, net of queueing)
 pub fn build_summary(build: &BuildRow, verdict: &str) -> String {
     let number = build.build_number.map(|n| format!("#{n} ")).unwrap_or_default();
-    let took = build.duration_seconds.map(fmt_duration).unwrap_or_else(|| "?".into());
+    let took = build.judged_seconds.map(fmt_duration).unwrap_or_else(|| "?".into());
     format!("{number}{} {took}, {} {}: {verdict}", build.status, build.scenario.as_str(), build.expected)
+}
+
+/// "restored, uploaded, layers reused", "not effective: nothing restored", "no records yet", ...
+fn evidence_cell(evidence: &Evidence) -> comfy_table::Cell {
+    let standing = match evidence {
+        Evidence::NotRead { reason } if reason == "not on the S3 cache" => return cell("-", Tone::Plain),
+        Evidence::NotRead { .. } => return cell("not read", Tone::Warn),
+        Evidence::NoRecords => return cell("no records yet", Tone::Plain),
+        Evidence::Read(standing) => standing,
+    };
+    if !standing.not_effective.is_empty() {
+        let causes: Vec<&str> = standing.not_effective.iter().map(|c| short(*c)).collect();
+        return cell(format!("not effective: {}", causes.join(", ")), Tone::Bad);
+    }
+    let seen: Vec<&str> = standing
+        .causes
+        .iter()
+        .filter_map(|c| match (c.cause, c.last) {
+            (_, Signal::Unknown) => None,
+            (Cause::NoRestore, Signal::Clear) => Some("restored"),
+            (Cause::NoRestore, Signal::Shows) => Some("nothing restored"),
+            (Cause::NoUpload, Signal::Clear) => Some("uploaded"),
+            (Cause::NoUpload, Signal::Shows) => Some("nothing uploaded"),
+            (Cause::CacheNotDefined, Signal::Clear) => None,
+            (Cause::CacheNotDefined, Signal::Shows) => Some("no cache in the buildspec"),
+            (Cause::NoLayersReused, Signal::Clear) => Some("layers reused"),
+            (Cause::NoLayersReused, Signal::Shows) => Some("no layer reused"),
+        })
+        .collect();
+    let problems = standing.causes.iter().any(|c| c.last == Signal::Shows);
+    if seen.is_empty() {
+        cell("nothing told yet", Tone::Plain)
+    } else {
+        cell(seen.join(", "), if problems { Tone::Warn } else { Tone::Good })
+    }
 }

@@ -26,7 +26,9 @@ pub async fn run(global: &Global, args: &ProjectArgs, apply: bool) -> Result<u8,
     let spinner = progress::spinner("checking projects", "{spinner} {msg} ({elapsed})");
     let report = guard.handle(&event).await;
     spinner.finish_and_clear();
-    let report = report?;
+    let mut report = report?;
+    // The sweep's order is CodeBuild's listing order: by name reads better.
+    report.projects.sort_by(|a, b| a.project.cmp(&b.project));
 
     // Projects out of scope are only named by the sweep, never read: counted, not listed.
     let (shown, out_of_scope): (Vec<&ProjectOutcome>, Vec<&ProjectOutcome>) =
@@ -66,13 +68,25 @@ fn outcome(o: Outcome) -> (&'static str, Tone) {
         Outcome::Unchanged => ("unchanged", Tone::Good),
         Outcome::Healed => ("healed", Tone::Good),
         Outcome::WouldHeal => ("would heal", Tone::Warn),
-        Outcome::Kept => ("kept (LOCAL is right here)", Tone::Plain),
-        Outcome::Duplicate => ("healed by another run", Tone::Good),
+        Outcome::Kept => ("kept as configured", Tone::Plain),
+        Outcome::Duplicate => ("another run heals it", Tone::Good),
         Outcome::Skipped => ("skipped", Tone::Plain),
         Outcome::Refused => ("refused", Tone::Bad),
         Outcome::Failed => ("failed", Tone::Bad),
     }
 }
+
+/// The summary's words for each outcome, in its order.
+const COUNTS: [(Outcome, &str); 8] = [
+    (Outcome::Healed, "healed"),
+    (Outcome::WouldHeal, "would heal"),
+    (Outcome::Duplicate, "healed by another run"),
+    (Outcome::Refused, "refused"),
+    (Outcome::Failed, "failed"),
+    (Outcome::Kept, "kept as configured"),
+    (Outcome::Unchanged, "unchanged"),
+    (Outcome::Skipped, "skipped"),
+];
 
 fn render(report: &GuardReport, shown: &[&ProjectOutcome], out_of_scope: usize, topic: Option<&str>) -> String {
     let mode = if report.dry_run { "dry run: nothing changed; --apply to change" } else { "applied" };
@@ -100,19 +114,15 @@ fn render(report: &GuardReport, shown: &[&ProjectOutcome], out_of_scope: usize, 
         out.push_str("\nWhy:\n");
         for p in explained {
             out.push_str(&format!("  {}: {}\n", p.project, p.reason));
+            for warning in &p.warnings {
+                out.push_str(&format!("    warning: {}\n", indented(warning)));
+            }
             for advice in &p.advice {
-                out.push_str(&format!("    advice: {advice}\n"));
+                out.push_str(&format!("    advice: {}\n", indented(advice)));
             }
         }
     }
-    let counts = [
-        (Outcome::Healed, "healed"),
-        (Outcome::WouldHeal, "would heal"),
-        (Outcome::Refused, "refused"),
-        (Outcome::Unchanged, "unchanged"),
-        (Outcome::Skipped, "skipped"),
-    ];
-    let summary: Vec<String> = counts
+    let summary: Vec<String> = COUNTS
         .iter()
         .filter(|(o, _)| report.count(*o) > 0)
         .map(|(o, label)| format!("{} {label}", report.count(*o)))
@@ -135,4 +145,58 @@ fn render(report: &GuardReport, shown: &[&ProjectOutcome], out_of_scope: usize, 
         }
     }
     out
+}
+
+/// Lines after the first indented under it (policy statements are several lines).
+fn indented(text: &str) -> String {
+    text.replace('\n', "\n      ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cache_sentinel::project::CacheSetting;
+
+    fn line(project: &str, outcome: Outcome, reason: &str) -> ProjectOutcome {
+        let mut p = ProjectOutcome::skipped(project, None, reason.into());
+        p.outcome = outcome;
+        p.before = Some(CacheSetting::local(&["LOCAL_DOCKER_LAYER_CACHE"]));
+        p.after = p.before.clone();
+        p
+    }
+
+    #[test]
+    fn kept_and_duplicate_outcomes_read_as_what_happened() {
+        let kept = line(
+            "gpu-build",
+            Outcome::Kept,
+            "LOCAL (LOCAL_DOCKER_LAYER_CACHE) and builds with a Docker server, where LOCAL caching is the right cache (Docker layers persist on the Docker server): not switched to S3",
+        );
+        let mut duplicate = line(
+            "tts",
+            Outcome::Duplicate,
+            "another invocation claimed this heal (.cache-sentinel/guard/heal/tts/00ff) and makes it",
+        );
+        duplicate.after = Some(CacheSetting::s3("b/tts"));
+        let report = GuardReport {
+            trigger: "scheduled-sweep",
+            event_id: None,
+            dry_run: false,
+            bucket: "b".into(),
+            projects: vec![kept, duplicate],
+            notice_problems: vec![],
+        };
+        let shown: Vec<&ProjectOutcome> = report.projects.iter().collect();
+        let text = render(&report, &shown, 0, None);
+        assert!(
+            text.contains(" gpu-build   kept as configured     LOCAL (LOCAL_DOCKER_LAYER_CACHE)   (unchanged)"),
+            "{text}"
+        );
+        assert!(
+            text.contains(" tts         another run heals it   LOCAL (LOCAL_DOCKER_LAYER_CACHE)   S3 at b/tts"),
+            "{text}"
+        );
+        assert!(text.contains("  tts: another invocation claimed this heal"), "{text}");
+        assert!(text.contains("Summary: 1 healed by another run, 1 kept as configured\n"), "{text}");
+    }
 }

@@ -4,4 +4,5 @@
 pub mod audit;
 pub mod heal;
 pub mod prune;
+pub mod prune_view;
 pub mod report;

@@ -149,3 +149,23 @@ pub async fn project(clients: &Clients, fixture: ProjectFixture, builds: &[serde
 pub fn with_cache(name: &str, cache: ProjectCache) -> ProjectFixture {
     ProjectFixture::new(name).cache(cache)
 }
+
+/// An IAM role with one inline policy, made once per emulator (a rerun finds it): its ARN.
+pub async fn role(clients: &Clients, name: &str, policy: &str) -> String {
+    let iam = aws_sdk_iam::Client::new(&clients.sdk);
+    if let Ok(found) = iam.get_role().role_name(name).send().await
+        && let Some(role) = found.role
+    {
+        return role.arn;
+    }
+    cache_sentinel::testing::create_role(clients, name, &[("cache", policy)]).await
+}
+
+/// Deletes every object under `prefix` in `bucket`.
+pub async fn delete_prefix(clients: &Clients, bucket: &str, prefix: &str) {
+    let listed = clients.s3.list_objects_v2().bucket(bucket).prefix(prefix).send().await.expect("list");
+    for object in listed.contents() {
+        let key = object.key().unwrap_or_default();
+        clients.s3.delete_object().bucket(bucket).key(key).send().await.expect("delete");
+    }
+}

@@ -148,24 +148,7 @@ pub fn gate_on_access(plan: HealPlan, role: Option<&str>, access: &RoleAccess) -
             plan
         }
         RoleAccess::Denied { denied } => {
-            let mut why = format!(
-                "the service role {role_name} may not use the cache at {location}: {} {} on {}",
-                actions(denied),
-                if denied.iter().any(|d| d.explicit) { "explicitly denied" } else { "not allowed" },
-                resources.objects
-            );
-            let denying: Vec<&str> =
-                denied.iter().filter(|d| d.explicit).flat_map(|d| d.policies.iter().map(String::as_str)).collect();
-            if !denying.is_empty() {
-                why.push_str(&format!(
-                    " (Deny in {}: an Allow does not override it; narrow that Deny)",
-                    denying.join(", ")
-                ));
-            }
-            let context: Vec<&str> = denied.iter().flat_map(|d| d.missing_context.iter().map(String::as_str)).collect();
-            if !context.is_empty() {
-                why.push_str(&format!("; statements with conditions on {} could not be evaluated", context.join(", ")));
-            }
+            let why = denied_why(role_name, &location, denied, &resources);
             let mut plan = refuse(plan, RefusalCause::RoleAccess, why);
             plan.advice.push(format!(
                 "add this statement to the policy of {role_name}, then the next build or sweep switches the project:\n{}",
@@ -191,6 +174,40 @@ pub fn gate_on_access(plan: HealPlan, role: Option<&str>, access: &RoleAccess) -
             refuse(plan, RefusalCause::RoleAccess, "the project has no service role to check".into())
         }
     }
+}
+
+/// "the service role R may not use the cache at L: s3:PutObject not allowed on ...", with the
+/// denying policies and the condition keys the simulation could not evaluate.
+fn denied_why(role_name: &str, location: &str, denied: &[Denial], resources: &CacheResources) -> String {
+    let mut why = format!(
+        "the service role {role_name} may not use the cache at {location}: {} {} on {}",
+        actions(denied),
+        if denied.iter().any(|d| d.explicit) { "explicitly denied" } else { "not allowed" },
+        resources.objects
+    );
+    let denying: Vec<&str> =
+        denied.iter().filter(|d| d.explicit).flat_map(|d| d.policies.iter().map(String::as_str)).collect();
+    if !denying.is_empty() {
+        why.push_str(&format!(" (Deny in {}: an Allow does not override it; narrow that Deny)", denying.join(", ")));
+    }
+    let context: Vec<&str> = denied.iter().flat_map(|d| d.missing_context.iter().map(String::as_str)).collect();
+    if !context.is_empty() {
+        why.push_str(&format!("; statements with conditions on {} could not be evaluated", context.join(", ")));
+    }
+    why
+}
+
+/// For a cache a project already uses: why its role cannot use it, and the statement to add; None
+/// when the role may (or when it could not be told).
+pub fn problem_with_current(role: Option<&str>, location: &str, access: &RoleAccess) -> Option<(String, String)> {
+    let RoleAccess::Denied { denied } = access else { return None };
+    let role_name = role.unwrap_or("(none)");
+    let resources = CacheResources::of(location, role_name);
+    let advice = format!(
+        "add this statement to the policy of {role_name}, or builds neither restore nor save the cache:\n{}",
+        statements_to_add(denied, &resources)
+    );
+    Some((denied_why(role_name, location, denied, &resources), advice))
 }
 
 fn all_object_actions(resources: &CacheResources) -> Vec<Denial> {
@@ -249,6 +266,7 @@ mod tests {
             advice: vec![],
             warnings: vec![],
             refusal: None,
+            leave: None,
         }
     }
 
@@ -293,6 +311,22 @@ mod tests {
         assert!(plan.reason.contains("s3:PutObject not allowed on arn:aws:s3:::cache-bucket/tts/*"), "{}", plan.reason);
         let statement = "{\n  \"Sid\": \"CodeBuildCacheObjects\",\n  \"Effect\": \"Allow\",\n  \"Action\": [\"s3:PutObject\"],\n  \"Resource\": \"arn:aws:s3:::cache-bucket/tts/*\"\n}";
         assert!(plan.advice.last().unwrap().ends_with(statement), "{}", plan.advice.last().unwrap());
+    }
+
+    #[test]
+    fn a_cache_in_use_that_the_role_may_not_write_is_a_problem_with_the_statement() {
+        let objects = [
+            sim("s3:GetObject", OBJECTS, Decision::Allowed, &["cache"]),
+            sim("s3:PutObject", OBJECTS, Decision::ImplicitDeny, &[]),
+        ];
+        let (why, advice) = problem_with_current(Some(ROLE), "cache-bucket/tts", &judge(&objects, &[])).unwrap();
+        assert!(why.contains("may not use the cache at cache-bucket/tts: s3:PutObject not allowed"), "{why}");
+        assert!(
+            advice.ends_with("\"Action\": [\"s3:PutObject\"],\n  \"Resource\": \"arn:aws:s3:::cache-bucket/tts/*\"\n}"),
+            "{advice}"
+        );
+        let granted = RoleAccess::Granted { bucket_denied: vec![] };
+        assert_eq!(problem_with_current(Some(ROLE), "cache-bucket/tts", &granted), None);
     }
 
     #[test]

@@ -65,6 +65,7 @@ mod tests {
             advice: vec![],
             warnings: vec![],
             refusal: None,
+            leave: None,
         }
     }
 

@@ -2,7 +2,7 @@
 //! location (every project's cache), and a fleet's overflow behaviour (BatchGetFleets). Each gate
 //! is a pure function of the plan and the fact.
 
-use super::plan::{BucketState, HealAction, HealPlan, RefusalCause, location};
+use super::plan::{BucketState, HealAction, HealPlan, Leave, RefusalCause, location};
 
 /// Turns a heal into a refusal when the bucket cannot hold the cache: switching to a bucket that
 /// does not exist, that we cannot reach, or that is in another region would break every build.
@@ -51,6 +51,7 @@ pub fn gate_on_sharing(plan: HealPlan, others: &[String]) -> HealPlan {
             others.len(),
             names.join(", ")
         ),
+        leave: Some(Leave::SharedLocation { namespace: plan.before.namespace.clone(), others: others.to_vec() }),
         ..plan
     }
 }
@@ -99,6 +100,7 @@ mod tests {
             advice: vec![],
             warnings: vec![],
             refusal: None,
+            leave: None,
         }
     }
 
@@ -134,6 +136,8 @@ mod tests {
         assert_eq!(kept.action, HealAction::NoChange);
         assert_eq!(kept.after, kept.before);
         assert!(kept.reason.contains("shared with 2 other project(s) (web, api)"), "{}", kept.reason);
+        let others = vec!["web".to_owned(), "api".to_owned()];
+        assert_eq!(kept.leave, Some(Leave::SharedLocation { namespace: None, others }));
         assert_eq!(gate_on_sharing(relocation.clone(), &[]), relocation);
         // A heal from LOCAL is not a relocation: other projects on some location do not matter.
         let local = heal(CacheSetting::local(&["LOCAL_SOURCE_CACHE"]));

@@ -1,11 +1,13 @@
 //! cache-guard: keeps each project's cache on S3, where S3 is the right cache and will work.
 //!
 //! `plan` decides from the project alone (pure, plain data); `gates` and `access` apply the facts
-//! that cost a call (bucket, who else uses a location, fleet, the service role's access); `run`
+//! that cost a call (bucket, who else uses a location, fleet, the service role's access), applied
+//! by `assess`, which also says what the guard found of the role's access; `run`
 //! gathers those facts and carries plans out; `dispatch` and `notice` tell people; `dedup` names
 //! the once-only markers; `service` is the entry point.
 
 pub mod access;
+pub mod assess;
 pub mod buildspec;
 pub mod config;
 pub mod dedup;
@@ -17,6 +19,7 @@ pub mod report;
 pub mod run;
 pub mod service;
 
+pub use assess::{Assessment, LocationAccess};
 pub use config::GuardConfig;
-pub use plan::{GuardPolicy, HealAction, HealPlan, plan_project};
+pub use plan::{GuardPolicy, HealAction, HealPlan, Leave, plan_project};
 pub use service::{CacheGuard, GuardReport, ProjectOutcome};

@@ -255,6 +255,7 @@ mod tests {
             ],
             warnings: vec![],
             refusal: None,
+            leave: None,
         }
     }
 

@@ -61,6 +61,44 @@ impl RefusalCause {
     }
 }
 
+/// Why the guard leaves a project's cache as it is, when it is not on the managed S3 location:
+/// what the audit calls the "leave" reasons.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "because", rename_all = "snake_case")]
+pub enum Leave {
+    /// PROJECT_INCLUDE / PROJECT_EXCLUDE leave it out.
+    OutOfScope,
+    /// Opted out by the ignore tag (`tag` is `key=value`).
+    OptedOut { tag: String },
+    /// Builds on a reserved-capacity fleet, whose hosts keep a LOCAL cache.
+    Fleet { fleet_arn: String },
+    /// Builds with a Docker server, where Docker layers persist.
+    DockerServer,
+    /// A custom S3 location shared through a `cacheNamespace` or with other projects: never moved.
+    SharedLocation {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        namespace: Option<String>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        others: Vec<String>,
+    },
+    /// A custom S3 location, kept because GUARD_RELOCATE_CUSTOM_S3 is off.
+    CustomLocation,
+}
+
+impl Leave {
+    /// A few words for a table: "fleet", "opted out", ...
+    pub fn label(&self) -> &'static str {
+        match self {
+            Leave::OutOfScope => "out of scope",
+            Leave::OptedOut { .. } => "opted out",
+            Leave::Fleet { .. } => "fleet",
+            Leave::DockerServer => "Docker server",
+            Leave::SharedLocation { .. } => "shared location",
+            Leave::CustomLocation => "custom location",
+        }
+    }
+}
+
 /// The decision for one project, with the cache before and after and the reason.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HealPlan {
@@ -78,6 +116,9 @@ pub struct HealPlan {
     pub warnings: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refusal: Option<RefusalCause>,
+    /// Why the cache is left as it is although it is not at the managed location.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leave: Option<Leave>,
 }
 
 impl HealPlan {
@@ -121,7 +162,7 @@ impl GuardPolicy {
 /// Decides what to do with one project from its own settings and the policy.
 pub fn plan_project(project: &ProjectSnapshot, policy: &GuardPolicy) -> HealPlan {
     let before = project.cache.clone();
-    let keep = |action: HealAction, reason: String| HealPlan {
+    let keep = |action: HealAction, reason: String, leave: Option<Leave>| HealPlan {
         project: project.name.clone(),
         action,
         before: before.clone(),
@@ -130,20 +171,22 @@ pub fn plan_project(project: &ProjectSnapshot, policy: &GuardPolicy) -> HealPlan
         advice: vec![],
         warnings: vec![],
         refusal: None,
+        leave,
     };
 
     if let Err(why) = policy.projects.check(&project.name) {
-        return keep(HealAction::Skip, format!("out of scope: {why}"));
+        return keep(HealAction::Skip, format!("out of scope: {why}"), Some(Leave::OutOfScope));
     }
     if let Some(value) = project.tag(&policy.ignore_tag)
         && value.trim().eq_ignore_ascii_case("true")
     {
-        return keep(HealAction::Skip, format!("opted out by tag {}={value}", policy.ignore_tag));
+        let tag = format!("{}={value}", policy.ignore_tag);
+        return keep(HealAction::Skip, format!("opted out by tag {tag}"), Some(Leave::OptedOut { tag }));
     }
 
     let on_s3 = before.is_s3() && before.s3_bucket().is_some();
-    if !on_s3 && let Some((reason, advice)) = local_is_right(project) {
-        let mut plan = keep(HealAction::Keep, reason);
+    if !on_s3 && let Some((reason, advice, leave)) = local_is_right(project) {
+        let mut plan = keep(HealAction::Keep, reason, Some(leave));
         plan.advice = advice;
         return plan;
     }
@@ -152,15 +195,19 @@ pub fn plan_project(project: &ProjectSnapshot, policy: &GuardPolicy) -> HealPlan
     let desired = policy.desired_cache(&project.name).with_namespace(before.namespace.clone());
     if on_s3 {
         if before == desired {
-            let mut plan = keep(HealAction::NoChange, format!("already on the S3 cache at {}", location(&desired)));
+            let mut plan =
+                keep(HealAction::NoChange, format!("already on the S3 cache at {}", location(&desired)), None);
             plan.advice = cache_content_advice(project, &before);
             return plan;
         }
         let shared = before.namespace.as_deref().map(|n| format!(" shared through cacheNamespace {n}"));
         if !policy.relocate_custom_s3 || shared.is_some() {
-            let why = match &shared {
-                Some(shared) => format!("it is a cache{shared}: a shared location is never relocated"),
-                None => "set GUARD_RELOCATE_CUSTOM_S3=true to move it".to_owned(),
+            let (why, leave) = match &shared {
+                Some(shared) => (
+                    format!("it is a cache{shared}: a shared location is never relocated"),
+                    Leave::SharedLocation { namespace: before.namespace.clone(), others: vec![] },
+                ),
+                None => ("set GUARD_RELOCATE_CUSTOM_S3=true to move it".to_owned(), Leave::CustomLocation),
             };
             let mut plan = keep(
                 HealAction::NoChange,
@@ -169,6 +216,7 @@ pub fn plan_project(project: &ProjectSnapshot, policy: &GuardPolicy) -> HealPlan
                     location(&before),
                     location(&desired)
                 ),
+                Some(leave),
             );
             plan.advice = cache_content_advice(project, &before);
             return plan;
@@ -206,17 +254,22 @@ pub fn plan_project(project: &ProjectSnapshot, policy: &GuardPolicy) -> HealPlan
         advice,
         warnings: vec![],
         refusal: None,
+        leave: None,
     }
 }
 
 /// Where LOCAL caching is the right cache and the guard leaves the project alone: a reserved-
 /// capacity fleet (its hosts keep the local cache; AWS's fleet caching sample uses LOCAL) and a
 /// Docker server (layers persist on the server).
-fn local_is_right(project: &ProjectSnapshot) -> Option<(String, Vec<String>)> {
-    let (what, on_it) = if let Some(fleet) = &project.fleet_arn {
-        (format!("builds on the reserved-capacity fleet {fleet}"), "the fleet's hosts keep it between builds")
+fn local_is_right(project: &ProjectSnapshot) -> Option<(String, Vec<String>, Leave)> {
+    let (what, on_it, leave) = if let Some(fleet) = &project.fleet_arn {
+        (
+            format!("builds on the reserved-capacity fleet {fleet}"),
+            "the fleet's hosts keep it between builds",
+            Leave::Fleet { fleet_arn: fleet.clone() },
+        )
     } else if project.docker_server {
-        ("builds with a Docker server".to_owned(), "Docker layers persist on the Docker server")
+        ("builds with a Docker server".to_owned(), "Docker layers persist on the Docker server", Leave::DockerServer)
     } else {
         return None;
     };
@@ -231,6 +284,7 @@ fn local_is_right(project: &ProjectSnapshot) -> Option<(String, Vec<String>)> {
     Some((
         format!("{} and {what}, where LOCAL caching is the right cache ({on_it}): not switched to S3", cache),
         advice,
+        leave,
     ))
 }
 
@@ -333,6 +387,7 @@ mod tests {
         assert_eq!(plan.after, CacheSetting::s3(DESIRED));
         let kept = plan_project(&project(CacheSetting::s3("other-bucket")), &policy());
         assert!(kept.reason.contains("custom S3 cache at other-bucket"), "{}", kept.reason);
+        assert_eq!(kept.leave, Some(Leave::CustomLocation));
     }
 
     #[test]
@@ -347,7 +402,9 @@ mod tests {
     fn opt_out_tag_and_patterns_skip() {
         let mut tagged = project(CacheSetting::local(&["LOCAL_DOCKER_LAYER_CACHE"]));
         tagged.tags.push(("cache-sentinel:ignore".into(), "TRUE".into()));
-        assert_eq!(plan_project(&tagged, &policy()).action, HealAction::Skip);
+        let plan = plan_project(&tagged, &policy());
+        assert_eq!(plan.action, HealAction::Skip);
+        assert_eq!(plan.leave, Some(Leave::OptedOut { tag: "cache-sentinel:ignore=TRUE".into() }));
         tagged.tags[0].1 = "false".into();
         assert_eq!(plan_project(&tagged, &policy()).action, HealAction::Heal);
 
@@ -381,6 +438,10 @@ mod tests {
         fleet.fleet_arn = Some("arn:aws:codebuild:ap-south-1:123456789012:fleet/gpu:1".into());
         let plan = plan_project(&fleet, &policy());
         assert_eq!(plan.action, HealAction::Keep, "{plan:?}");
+        assert_eq!(
+            plan.leave,
+            Some(Leave::Fleet { fleet_arn: "arn:aws:codebuild:ap-south-1:123456789012:fleet/gpu:1".into() })
+        );
         assert_eq!(plan.after, plan.before);
         assert!(plan.reason.contains("reserved-capacity fleet"), "{}", plan.reason);
         fleet.cache = CacheSetting::none();
@@ -394,7 +455,7 @@ mod tests {
         let mut server = project(CacheSetting::local(&["LOCAL_DOCKER_LAYER_CACHE"]));
         server.docker_server = true;
         let plan = plan_project(&server, &policy());
-        assert_eq!(plan.action, HealAction::Keep);
+        assert_eq!((plan.action, plan.leave), (HealAction::Keep, Some(Leave::DockerServer)));
         assert!(plan.reason.contains("Docker server"), "{}", plan.reason);
     }
 
@@ -429,6 +490,7 @@ mod tests {
         let plan = plan_project(&project(shared.clone()), &p);
         assert_eq!(plan.action, HealAction::NoChange);
         assert_eq!(plan.after, shared);
+        assert_eq!(plan.leave, Some(Leave::SharedLocation { namespace: Some("team-a".into()), others: vec![] }));
         assert!(plan.reason.contains("never relocated"), "{}", plan.reason);
         // Already at the managed location with a namespace: nothing to do.
         let managed = CacheSetting::s3(DESIRED).with_namespace(Some("team-a".into()));

@@ -4,8 +4,8 @@
 
 use super::access::{self, CacheResources, RoleAccess};
 use super::dedup;
-use super::gates::{FleetOverflow, gate_on_bucket, gate_on_sharing, note_fleet};
-use super::plan::{BucketState, GuardPolicy, HealAction, HealPlan, RefusalCause, location, plan_project};
+use super::gates::FleetOverflow;
+use super::plan::{BucketState, GuardPolicy, HealAction, HealPlan, RefusalCause};
 use super::report::{Outcome, ProjectOutcome};
 use super::service::CacheGuard;
 use crate::aws::codebuild::BATCH_LIMIT;
@@ -146,7 +146,7 @@ impl<'a> Run<'a> {
 
     /// The plan for one project with the facts it depends on applied; nothing carried out.
     pub async fn plan(&self, project: &ProjectSnapshot) -> Result<HealPlan, AwsError> {
-        self.with_facts(plan_project(project, &self.policy), project).await
+        Ok(self.assess(project, false).await?.plan)
     }
 
     async fn check(&self, project: ProjectSnapshot, build_id: Option<String>) -> Checked {
@@ -154,29 +154,6 @@ impl<'a> Run<'a> {
             Ok(plan) => self.carry_out(plan, &project, build_id).await,
             Err(e) => self.fault(&project.name, Some(project.cache.clone()), build_id, e),
         }
-    }
-
-    /// Applies the facts the plan depends on, fetching only those it needs.
-    async fn with_facts(&self, mut plan: HealPlan, project: &ProjectSnapshot) -> Result<HealPlan, AwsError> {
-        if plan.is_relocation() {
-            let others = self.location_users(location(&plan.before), &project.name).await?;
-            plan = gate_on_sharing(plan, &others);
-        }
-        if plan.action == HealAction::Heal {
-            let state = self.bucket_state().await?;
-            plan = gate_on_bucket(plan, &self.policy.bucket, &state, &self.guard.region);
-        }
-        if plan.action == HealAction::Heal {
-            let access = self.role_access(project.service_role.as_deref(), location(&plan.after)).await?;
-            plan = access::gate_on_access(plan, project.service_role.as_deref(), &access);
-        }
-        if plan.action == HealAction::Keep
-            && let Some(fleet) = &project.fleet_arn
-        {
-            let overflow = self.fleet_overflow(fleet).await;
-            plan = note_fleet(plan, fleet, &overflow);
-        }
-        Ok(plan)
     }
 
     /// HeadBucket, once per run. Transient errors are errors; the rest are states.
@@ -205,7 +182,7 @@ impl<'a> Run<'a> {
     /// What the service role may do at the location: SimulatePrincipalPolicy for the objects (once
     /// per role and location) and the bucket (once per role and bucket, shared by the projects of a
     /// sweep). Permanent simulation errors make it unverifiable.
-    async fn role_access(&self, role: Option<&str>, location: &str) -> Result<RoleAccess, AwsError> {
+    pub(super) async fn role_access(&self, role: Option<&str>, location: &str) -> Result<RoleAccess, AwsError> {
         let Some(role) = role else { return Ok(RoleAccess::NoServiceRole) };
         let resources = CacheResources::of(location, role);
         let access = match self.simulate(role, &access::OBJECT_ACTIONS, &resources.objects).await? {
@@ -239,7 +216,7 @@ impl<'a> Run<'a> {
 
     /// The other projects whose cache is at `location` (every project's cache, read once per run,
     /// only when a relocation is planned).
-    async fn location_users(&self, location: &str, project: &str) -> Result<Vec<String>, AwsError> {
+    pub(super) async fn location_users(&self, location: &str, project: &str) -> Result<Vec<String>, AwsError> {
         let all = self
             .locations
             .get_or_init(|| async {
@@ -258,7 +235,7 @@ impl<'a> Run<'a> {
     }
 
     /// BatchGetFleets, once per fleet per run.
-    async fn fleet_overflow(&self, fleet: &str) -> FleetOverflow {
+    pub(super) async fn fleet_overflow(&self, fleet: &str) -> FleetOverflow {
         if let Some(known) = self.fleets.lock().ok().and_then(|m| m.get(fleet).cloned()) {
             return known;
         }
@@ -384,6 +361,7 @@ impl<'a> Run<'a> {
                     advice: vec![],
                     warnings: vec![],
                     refusal: Some(RefusalCause::AwsRefused),
+                    leave: None,
                 }))
             }
             (_, before) => {

@@ -2,10 +2,10 @@
 //! checks (`run.rs`), send the notices (`dispatch.rs`), report.
 
 use super::GuardConfig;
+use super::assess::Assessment;
 use super::dispatch::dispatch;
 use super::notice::NoticeContext;
 use super::plan::GuardPolicy;
-use super::plan::HealPlan;
 use super::run::{Checked, Run};
 use crate::aws::Clients;
 use crate::aws::codebuild::CodeBuildProjects;
@@ -15,8 +15,12 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::AwsError;
 use crate::event::{EventError, Trigger};
 use crate::project::ProjectSnapshot;
+use futures::StreamExt;
 use std::sync::Arc;
 use tracing::{Instrument, info, info_span};
+
+/// Projects assessed at once (each may cost a SimulatePrincipalPolicy or BatchGetFleets call).
+const ASSESS_CONCURRENCY: usize = 8;
 
 pub use super::report::{GuardReport, Outcome, ProjectOutcome};
 
@@ -101,16 +105,17 @@ impl CacheGuard {
         }
     }
 
-    /// What the guard would decide for each project, with every fact it checks first (the bucket,
-    /// the service role's access, a shared location, the fleet), and nothing carried out: no
-    /// UpdateProject, no marker, no notice. For audits (`cache-sentinel audit`).
-    pub async fn assess(&self, bucket: String, projects: &[ProjectSnapshot]) -> Vec<Result<HealPlan, AwsError>> {
+    /// What the guard would decide for each project (in order), with every fact it checks first
+    /// (the bucket, the service role's access, a shared location, the fleet), and the role's
+    /// access to the location as it found it, also for projects already on S3; nothing carried
+    /// out: no UpdateProject, no marker, no notice. For audits (`cache-sentinel audit`).
+    pub async fn assess(&self, bucket: String, projects: &[ProjectSnapshot]) -> Vec<Result<Assessment, AwsError>> {
         let run = Run::new(self, self.policy(bucket));
-        let mut plans = Vec::with_capacity(projects.len());
-        for project in projects {
-            plans.push(run.plan(project).await);
-        }
-        plans
+        futures::stream::iter(projects)
+            .map(|project| run.assess(project, true))
+            .buffered(ASSESS_CONCURRENCY)
+            .collect()
+            .await
     }
 
     pub async fn handle(&self, event: &serde_json::Value) -> Result<GuardReport, GuardError> {

@@ -37,7 +37,7 @@ impl BuildTimeMonitor {
             return Ok(());
         };
         let needed = self.config.ineffective_cache_builds;
-        let listed = (needed as i32 * 10 + 10).min(1000);
+        let listed = super::cache_records::records_listed(&self.config);
         let records: Vec<Record> =
             match first_keys(&self.s3, bucket, &streak::project_prefix(&facts.project), listed).await {
                 Ok(keys) => keys.iter().filter_map(|k| streak::parse_key(&facts.project, k)).collect(),

@@ -2,15 +2,18 @@
 //! cache is configured but not working.
 //!
 //! Pure: `facts` reads a build from its event (the model is `crate::build`), `baseline` summarises
-//! the project's history, `scenario` decides which expectation applies, `judge` gives the verdict;
+//! the project's history, `scenario` decides which expectation applies, `judge` gives the verdict,
+//! `judge_build` composes the three for one build against its history;
 //! `build_log` and `docker_steps` read a build log as it streams, `evidence` says what it and the
 //! cache location show, `streak` tells consecutive builds apart; `render` and `render_cache` write
 //! the notices. Effects: `service` fetches, judges and notifies once per build and kind
 //! (`notify_once`), `collect` reads the evidence, `ineffective` keeps the streak and its notice,
-//! `sweep` watches running builds; `report` and `error` are what an invocation returns.
+//! `sweep` watches running builds; `cache_records` reads a project's streak back for others (the
+//! audit); `report` and `error` are what an invocation returns.
 
 pub mod baseline;
 pub mod build_log;
+pub mod cache_records;
 pub mod collect;
 pub mod config;
 pub mod dates;
@@ -21,6 +24,7 @@ pub mod expected;
 pub mod facts;
 pub mod ineffective;
 pub mod judge;
+pub mod judge_build;
 pub mod notify_once;
 pub mod render;
 pub mod render_cache;

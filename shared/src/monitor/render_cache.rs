@@ -74,7 +74,8 @@ pub fn evidence_lines(e: &CacheEvidence) -> Vec<(&'static str, String)> {
     lines
 }
 
-fn short(cause: Cause) -> &'static str {
+/// A few words for a cause: "nothing restored".
+pub fn short(cause: Cause) -> &'static str {
     match cause {
         Cause::NoRestore => "nothing restored",
         Cause::NoUpload => "nothing uploaded",
@@ -83,7 +84,8 @@ fn short(cause: Cause) -> &'static str {
     }
 }
 
-fn explain(cause: Cause, at: &str) -> String {
+/// What a cause means and what to change, for the cache at `at` (`s3://bucket/prefix/`).
+pub fn explain(cause: Cause, at: &str) -> String {
     match cause {
         Cause::NoRestore => format!(
             "CodeBuild restored no S3 cache (no \"Unarchiving cache...\" in the log): {at} held nothing the build could use. Check that the buildspec lists cache paths, that the project's service role may s3:GetObject there, and that the cache key (if any) matches."

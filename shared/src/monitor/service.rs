@@ -4,16 +4,15 @@
 //! evidence in `collect`, the "cache not effective" streak in `ineffective`.
 
 use super::MonitorConfig;
-use super::baseline::{HistorySummary, summarize};
 // The invocation's result and error, where callers found them before they had files of their own.
 pub use super::error::MonitorError;
 use super::error::is_transient;
 use super::evidence::empty_at_start;
-use super::judge::{BaselinePolicy, JudgeInput, Kind, Verdict, judge};
+use super::judge::{Kind, Verdict};
+use super::judge_build::{BuildContext, judge_build};
 use super::notify_once::{Claim, MARKER_NAMESPACE, claim, publish_or_release};
 use super::render;
 pub use super::report::{BuildOutcome, MonitorReport, Outcome};
-use super::scenario::{ScenarioInputs, classify};
 use crate::aws::Clients;
 use crate::aws::cache_listing::{CacheListing, list_cache_page};
 use crate::aws::codebuild::{CodeBuildProjects, build_facts};
@@ -155,13 +154,13 @@ impl BuildTimeMonitor {
         self.assess(facts, Kind::RunningOverdue, vec![], None).await
     }
 
-    async fn history(&self, facts: &BuildFacts) -> Result<HistorySummary, AwsError> {
+    /// The project's recent builds other than this one, which `judge_build` summarises.
+    async fn history(&self, facts: &BuildFacts) -> Result<Vec<BuildFacts>, AwsError> {
         // Failed and stopped builds are in the list too: read a few more than the count needed.
         let limit = (self.config.baseline_builds * 2).clamp(10, 200);
         let ids = self.codebuild.recent_build_ids(&facts.project, limit).await?;
         let ids: Vec<String> = ids.into_iter().filter(|id| Some(id.as_str()) != facts.build_id.as_deref()).collect();
-        let builds: Vec<BuildFacts> = self.codebuild.get_builds(&ids).await?.iter().map(build_facts).collect();
-        Ok(summarize(&builds, facts.build_id.as_deref(), facts.start, self.config.baseline_builds))
+        Ok(self.codebuild.get_builds(&ids).await?.iter().map(build_facts).collect())
     }
 
     pub(super) fn place(&self, facts: &BuildFacts) -> CachePlace {
@@ -239,38 +238,22 @@ impl BuildTimeMonitor {
         &self,
         facts: &BuildFacts,
         kind: Kind,
-        history: &Result<HistorySummary, String>,
+        history: &Result<Vec<BuildFacts>, String>,
         place: &CachePlace,
         listing: Option<&CacheListing>,
     ) -> Result<Verdict, MonitorError> {
-        let (profile, profile_key) = self.config.expected.for_project(&facts.project);
-        let variable = self.config.scenario_variable.as_str();
-        let scenario = classify(&ScenarioInputs {
-            variable,
-            exported: facts.exported.get(variable).map(String::as_str).filter(|v| !v.trim().is_empty()),
-            source_version: facts.source_version.as_deref(),
-            history: Some(history.as_ref().map_err(String::as_str)),
+        let context = BuildContext {
+            history: history.as_deref().map_err(String::as_str),
             cache_empty: listing.and_then(|l| empty_at_start(l, facts.start)),
             cache_location: place.checked.as_deref(),
-        });
-        let input = JudgeInput {
-            kind,
-            build: facts,
-            now: self.clock.now(),
-            expected: scenario.scenario.expected(profile),
-            expected_from: profile_key.to_owned(),
-            scenario,
-            history: history.as_ref().ok(),
-            policy: BaselinePolicy {
-                factor: self.config.baseline_factor,
-                min_samples: self.config.baseline_min_samples,
-            },
-            managed_cache: place.managed.clone(),
+            managed_cache: place.managed.as_deref(),
         };
-        judge(&input).ok_or_else(|| MonitorError::NoDuration {
-            project: facts.project.clone(),
-            build: facts.build_id.clone().unwrap_or_default(),
-            detail: String::new(),
+        judge_build(facts, kind, &context, &self.config, self.clock.now()).verdict.ok_or_else(|| {
+            MonitorError::NoDuration {
+                project: facts.project.clone(),
+                build: facts.build_id.clone().unwrap_or_default(),
+                detail: String::new(),
+            }
         })
     }
 

@@ -10,6 +10,7 @@
 
 use super::evidence::{Cause, Problems, Signal};
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 
 /// Records of one project live under `<RESERVED_PREFIX>evidence/<project>/`.
 pub const NAMESPACE: &str = "evidence";
@@ -96,6 +97,58 @@ pub fn recovered(earlier: &[Record], start_ms: i64, current: &Problems) -> Vec<C
         .collect()
 }
 
+/// Where one cause stands over a project's newest builds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CauseStanding {
+    pub cause: Cause,
+    /// What the newest build that could tell showed (`unknown` when none could).
+    pub last: Signal,
+    /// How many of the newest builds show it in a row (builds that could not tell skipped).
+    pub streak: u32,
+}
+
+/// A project's cache evidence as its records tell it (the newest first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CacheStanding {
+    /// Records read (at most the ones one listing returns).
+    pub records: usize,
+    /// The newest judged build and when it started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub newest_build: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub newest_start: Option<DateTime<Utc>>,
+    pub causes: Vec<CauseStanding>,
+    /// Causes shown by at least `needed` builds in a row: the cache is not effective.
+    pub not_effective: Vec<Cause>,
+    /// MONITOR_INEFFECTIVE_CACHE_BUILDS.
+    pub needed: u32,
+}
+
+/// Where the project stands, from its records (newest first), as the notice decides: a cause is
+/// not effective when the newest builds that could tell show it `needed` times in a row.
+pub fn standing(records: &[Record], needed: u32) -> CacheStanding {
+    let causes: Vec<CauseStanding> = Cause::ALL
+        .into_iter()
+        .map(|cause| {
+            let mut known = records.iter().map(|r| r.problems.get(cause)).filter(|s| *s != Signal::Unknown);
+            let last = known.next().unwrap_or(Signal::Unknown);
+            let streak =
+                if last == Signal::Shows { 1 + known.take_while(|s| *s == Signal::Shows).count() as u32 } else { 0 };
+            CauseStanding { cause, last, streak }
+        })
+        .collect();
+    let not_effective = causes.iter().filter(|c| c.streak >= needed.max(1)).map(|c| c.cause).collect();
+    let newest = records.first();
+    CacheStanding {
+        records: records.len(),
+        newest_build: newest.map(|r| r.build.clone()),
+        newest_start: newest.and_then(|r| DateTime::from_timestamp_millis(r.start_ms)),
+        causes,
+        not_effective,
+        needed,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,6 +205,27 @@ mod tests {
         earlier.insert(0, Record { start_ms: 20_000_000, build: "later".into(), problems: now });
         assert_eq!(reached(&earlier, 10_000_000, &now, 2), vec![Cause::NoRestore]);
         assert!(reached(&earlier, 10_000_000, &now, 3).is_empty());
+    }
+
+    #[test]
+    fn standing_counts_the_newest_builds_in_a_row() {
+        // Newest first: no restore three times (one build could not tell), layers reused lately.
+        let records = records(&["y-nn", "yynn", "-y-y", "yyny", "nnnn"]);
+        let s = standing(&records, 3);
+        let of = |cause| s.causes.iter().find(|c| c.cause == cause).unwrap().clone();
+        assert_eq!((of(Cause::NoRestore).last, of(Cause::NoRestore).streak), (Signal::Shows, 3));
+        assert_eq!(
+            (of(Cause::NoUpload).last, of(Cause::NoUpload).streak),
+            (Signal::Shows, 3),
+            "the first could not tell"
+        );
+        assert_eq!((of(Cause::CacheNotDefined).last, of(Cause::CacheNotDefined).streak), (Signal::Clear, 0));
+        assert_eq!(of(Cause::NoLayersReused).last, Signal::Clear);
+        assert_eq!(s.not_effective, vec![Cause::NoRestore, Cause::NoUpload]);
+        assert_eq!((s.records, s.newest_build.as_deref()), (5, Some("b0")));
+        assert!(standing(&records, 4).not_effective.is_empty());
+        let none = standing(&[], 3);
+        assert!(none.causes.iter().all(|c| c.last == Signal::Unknown && c.streak == 0) && none.newest_build.is_none());
     }
 
     #[test]

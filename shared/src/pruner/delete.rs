@@ -5,6 +5,7 @@
 
 use super::calls::ApiCalls;
 use super::plan::Deletion;
+use super::progress::PruneProgress;
 use super::report::{DeleteCounts, KeyError, REPORTED_DELETIONS, REPORTED_ERRORS};
 use super::scope::Scope;
 use super::task::Ending;
@@ -60,6 +61,8 @@ pub struct Target {
     pub bucket: String,
     pub scope: Arc<Scope>,
     pub calls: Arc<ApiCalls>,
+    /// The caller's progress counters (planned when queued, deleted per batch).
+    pub progress: Option<Arc<PruneProgress>>,
 }
 
 impl DeleteQueue {
@@ -102,6 +105,9 @@ async fn work(
     let mut pending: Vec<Deletion> = Vec::with_capacity(DELETE_BATCH);
     let mut in_flight: JoinSet<BatchResult> = JoinSet::new();
     while let Some(deletion) = rx.recv().await {
+        if let Some(progress) = &target.progress {
+            progress.planned(deletion.size);
+        }
         if outcome.sample.len() < REPORTED_DELETIONS {
             outcome.sample.push(deletion.clone());
         }
@@ -115,7 +121,7 @@ async fn work(
         pending.push(deletion);
         if pending.len() >= DELETE_BATCH {
             while in_flight.len() >= concurrency {
-                collect(in_flight.join_next().await, &mut outcome, &halt);
+                collect(in_flight.join_next().await, &mut outcome, &halt, target.progress.as_deref());
             }
             let batch = std::mem::replace(&mut pending, Vec::with_capacity(DELETE_BATCH));
             in_flight.spawn(delete_batch(target.clone(), batch).in_current_span());
@@ -125,7 +131,7 @@ async fn work(
         in_flight.spawn(delete_batch(target.clone(), pending).in_current_span());
     }
     while !in_flight.is_empty() {
-        collect(in_flight.join_next().await, &mut outcome, &halt);
+        collect(in_flight.join_next().await, &mut outcome, &halt, target.progress.as_deref());
     }
     outcome
 }
@@ -134,6 +140,7 @@ fn collect(
     joined: Option<Result<BatchResult, tokio::task::JoinError>>,
     outcome: &mut DeleteOutcome,
     halt: &OnceLock<String>,
+    progress: Option<&PruneProgress>,
 ) {
     let result = match joined {
         Some(Ok(result)) => result,
@@ -143,6 +150,10 @@ fn collect(
         }
         None => return,
     };
+    if let Some(progress) = progress {
+        let freed = result.deleted.iter().map(|(_, size)| size).sum();
+        progress.deleted(result.deleted.len() as u64, freed, result.failed.len() as u64);
+    }
     for (location, size) in result.deleted {
         let counts = outcome.by_location.entry(location).or_default();
         counts.deleted += 1;

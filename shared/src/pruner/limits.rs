@@ -1,12 +1,16 @@
-//! The bounds of one run: the Lambda deadline (minus a margin) and an optional page limit.
+//! The bounds of one run: the Lambda deadline (minus a margin), an optional page limit, and a
+//! caller's stop flag; and the counters a caller may watch the run by.
 
+use super::progress::PruneProgress;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 /// How long a run without a deadline (a local process, a test) holds the lease.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(15 * 60);
 
 /// Bounds of one run.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct RunLimits {
     /// Stop listing once this instant is reached (the Lambda deadline minus the margin). At least one
     /// page is always processed, so every run makes progress.
@@ -15,6 +19,12 @@ pub struct RunLimits {
     pub hard_deadline: Option<Instant>,
     /// Stop after this many listing pages (an operational and test knob; None = no limit).
     pub max_pages: Option<usize>,
+    /// Set by the caller (a person pressing Ctrl-C) to stop the run cleanly: checked wherever the
+    /// deadline is, so every location stops at a page boundary, the deletions already planned are
+    /// made, and the resume state is saved and the lease given back, as at a deadline.
+    pub stop: Option<Arc<AtomicBool>>,
+    /// Counters updated per listing page and per deletion batch, for a caller showing progress.
+    pub progress: Option<Arc<PruneProgress>>,
 }
 
 impl RunLimits {
@@ -27,7 +37,28 @@ impl RunLimits {
             return Err(left);
         }
         let start = Instant::now();
-        Ok(RunLimits { deadline: Some(start + (left - margin)), hard_deadline: Some(start + left), max_pages: None })
+        Ok(RunLimits {
+            deadline: Some(start + (left - margin)),
+            hard_deadline: Some(start + left),
+            ..RunLimits::default()
+        })
+    }
+
+    /// These limits with a stop flag the caller may set at any time.
+    pub fn with_stop(mut self, stop: Arc<AtomicBool>) -> Self {
+        self.stop = Some(stop);
+        self
+    }
+
+    /// These limits with counters the caller may read while the run goes on.
+    pub fn with_progress(mut self, progress: Arc<PruneProgress>) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
+    /// Whether the caller asked the run to stop.
+    pub fn stop_requested(&self) -> bool {
+        self.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst))
     }
 
     /// How long the run may still be running: until the invocation's end, or the default.

@@ -12,7 +12,7 @@
 //!   `rest` (the root and unmanaged folders);
 //! * how deletions reach S3: `delete` (the S3 calls themselves live in `crate::aws`);
 //! * runs: `sweep` (schedule), `project_run` (a SUCCEEDED build), `lease` (one run at a time),
-//!   `state` and `limits` (resuming);
+//!   `state` and `limits` (resuming, a caller's stop), `progress` (live counters);
 //! * what a run reports and says: `report`, `outcome`, `notice`, `calls`; `service` dispatches.
 
 pub mod budget;
@@ -29,6 +29,7 @@ mod outcome;
 pub mod pager;
 pub mod plan;
 pub mod planner;
+pub mod progress;
 pub mod project_run;
 pub mod records;
 pub mod report;
@@ -44,5 +45,6 @@ pub use config::PrunerConfig;
 pub use limits::RunLimits;
 pub use plan::{BucketPlan, Deletion, ObjectMeta, PlanSummary, PrunePolicy, Reason, plan_bucket};
 pub use planner::LocationPlanner;
+pub use progress::{ProgressSnapshot, PruneProgress};
 pub use report::PruneReport;
 pub use service::{CachePruner, PruneError};

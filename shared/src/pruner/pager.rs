@@ -1,31 +1,69 @@
 //! Pages of one walk, with the next page requested while the current one is planned, within the
-//! run's limits (the deadline and an optional page count, shared by every walk of the run).
+//! run's limits (the deadline, an optional page count and the caller's stop flag, shared by every
+//! walk of the run).
 
 use super::lister::Lister;
+use super::progress::PruneProgress;
 use super::walk::Request;
-use crate::aws::s3_objects::ListPage;
+use crate::aws::s3_objects::{ListPage, ListedObject};
 use crate::error::AwsError;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
-/// The run's listing limits, shared by its walks.
+/// Why a run stopped when its caller asked it to (`RunLimits::stop`).
+pub const STOP_REQUESTED: &str = "stop requested";
+
+/// The run's listing limits, shared by its walks, and its count of what was listed.
 #[derive(Debug, Default)]
 pub struct PageLimits {
     deadline: Option<Instant>,
     pages_left: Option<AtomicUsize>,
     granted: AtomicBool,
+    stop: Option<Arc<AtomicBool>>,
+    progress: Option<Arc<PruneProgress>>,
 }
 
 impl PageLimits {
     pub fn new(deadline: Option<Instant>, max_pages: Option<usize>) -> Self {
-        PageLimits { deadline, pages_left: max_pages.map(AtomicUsize::new), granted: AtomicBool::new(false) }
+        PageLimits {
+            deadline,
+            pages_left: max_pages.map(AtomicUsize::new),
+            granted: AtomicBool::new(false),
+            stop: None,
+            progress: None,
+        }
+    }
+
+    /// The listing limits of a run: its deadline, page limit and stop flag.
+    pub fn of_run(limits: &super::RunLimits) -> Self {
+        PageLimits {
+            stop: limits.stop.clone(),
+            progress: limits.progress.clone(),
+            ..PageLimits::new(limits.deadline, limits.max_pages)
+        }
+    }
+
+    /// Counts the objects a page brought to its walk, for the caller's progress counters.
+    pub fn listed(&self, objects: &[ListedObject]) {
+        if let Some(progress) = &self.progress {
+            progress.listed(objects.len() as u64, objects.iter().map(|o| o.size).sum());
+        }
+    }
+
+    /// Whether the caller asked the run to stop (checked before every page, with the deadline).
+    pub fn stop_requested(&self) -> bool {
+        self.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst))
     }
 
     /// Takes one page of the run's allowance; Err says which limit stops the run. The first page of
-    /// a run is always granted, so every run makes progress.
+    /// a run is always granted, so every run makes progress, unless the caller asked it to stop.
     pub fn reserve(&self) -> Result<(), &'static str> {
+        if self.stop_requested() {
+            return Err(STOP_REQUESTED);
+        }
         if let Some(left) = &self.pages_left
             && left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_err()
         {
@@ -38,9 +76,10 @@ impl PageLimits {
         Ok(())
     }
 
-    /// Whether the deadline has passed (work that needs no page still stops).
+    /// Whether the deadline has passed or the caller asked to stop (work that needs no page still
+    /// stops).
     pub fn past_deadline(&self) -> bool {
-        self.deadline.is_some_and(|d| Instant::now() >= d)
+        self.stop_requested() || self.deadline.is_some_and(|d| Instant::now() >= d)
     }
 }
 
@@ -102,5 +141,18 @@ mod tests {
         assert_eq!(past.reserve(), Err("deadline reached"));
         let two = PageLimits::new(None, Some(2));
         assert_eq!((two.reserve(), two.reserve(), two.reserve()), (Ok(()), Ok(()), Err("page limit reached")));
+    }
+
+    #[test]
+    fn a_stop_request_stops_the_next_page_even_the_first() {
+        let stop = Arc::new(AtomicBool::new(false));
+        let limits = PageLimits::of_run(&super::super::RunLimits::default().with_stop(stop.clone()));
+        assert_eq!(limits.reserve(), Ok(()));
+        assert!(!limits.past_deadline());
+        stop.store(true, Ordering::SeqCst);
+        assert_eq!(limits.reserve(), Err(STOP_REQUESTED));
+        assert!(limits.past_deadline());
+        let fresh = PageLimits::of_run(&super::super::RunLimits::default().with_stop(stop));
+        assert_eq!(fresh.reserve(), Err(STOP_REQUESTED), "a run stopped before it began lists nothing");
     }
 }

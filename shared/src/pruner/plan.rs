@@ -104,6 +104,8 @@ pub struct PlanSummary {
     pub planned: u64,
     pub bytes_planned: u64,
     pub by_reason: BTreeMap<Reason, u64>,
+    /// The bytes those deletions free, by reason.
+    pub bytes_by_reason: BTreeMap<Reason, u64>,
     /// The cap on deletions per run was reached: planning stopped.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub capped: bool,
@@ -114,6 +116,7 @@ impl PlanSummary {
         self.planned += 1;
         self.bytes_planned += size;
         *self.by_reason.entry(reason).or_default() += 1;
+        *self.bytes_by_reason.entry(reason).or_default() += size;
     }
 
     /// Adds another summary (a run's total over its locations).
@@ -124,6 +127,9 @@ impl PlanSummary {
         self.bytes_planned += other.bytes_planned;
         for (reason, n) in &other.by_reason {
             *self.by_reason.entry(*reason).or_default() += n;
+        }
+        for (reason, n) in &other.bytes_by_reason {
+            *self.bytes_by_reason.entry(*reason).or_default() += n;
         }
         self.capped |= other.capped;
     }

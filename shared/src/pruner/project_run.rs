@@ -112,10 +112,10 @@ impl ProjectRun<'_> {
         let scope = Arc::new(scope);
         let policy = super::plan::PrunePolicy { total_budget: None, ..self.pruner.policy() };
         let quota = RunQuota::new(policy.max_deletes);
-        let limits = PageLimits::new(self.limits.deadline, self.limits.max_pages);
+        let limits = PageLimits::of_run(&self.limits);
         let lister = S3Lister { s3: self.pruner.s3.clone(), bucket: self.bucket.to_owned(), calls: self.calls.clone() };
         let queue = DeleteQueue::start(
-            self.pruner.target(self.bucket, &scope, &self.calls),
+            self.pruner.target(self.bucket, &scope, &self.calls, &self.limits),
             config.delete_concurrency,
             config.common.dry_run,
         );

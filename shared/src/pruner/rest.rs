@@ -119,6 +119,7 @@ impl RestTask<'_> {
                     Some(Err(e)) => break Some(Halt::Failed(e)),
                     Some(Ok(page)) => {
                         unmanaged.undecodable += page.undecodable.len() as u64;
+                        shared.limits.listed(&page.objects);
                         top.absorb(page);
                     }
                 }
@@ -212,6 +213,7 @@ impl RestTask<'_> {
             if !walk.done() {
                 pager.request(walk.request(), shared.limits);
             }
+            shared.limits.listed(&objects);
             objects.iter().for_each(|o| unmanaged.count(&o.key, o.size));
             if walk.done() {
                 return Ok(());

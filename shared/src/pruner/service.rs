@@ -209,8 +209,14 @@ impl CachePruner {
         }
     }
 
-    pub(super) fn target(&self, bucket: &str, scope: &Arc<Scope>, calls: &Arc<ApiCalls>) -> Target {
-        Target { s3: self.s3.clone(), bucket: bucket.to_owned(), scope: scope.clone(), calls: calls.clone() }
+    pub(super) fn target(&self, bucket: &str, scope: &Arc<Scope>, calls: &Arc<ApiCalls>, limits: &RunLimits) -> Target {
+        Target {
+            s3: self.s3.clone(),
+            bucket: bucket.to_owned(),
+            scope: scope.clone(),
+            calls: calls.clone(),
+            progress: limits.progress.clone(),
+        }
     }
 
     /// Takes the bucket's lease for this run (none in a dry run, which writes nothing). Skipped, with

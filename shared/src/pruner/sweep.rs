@@ -151,10 +151,10 @@ impl SweepRun<'_> {
         let config = &self.pruner.config;
         let policy = self.pruner.policy();
         let quota = RunQuota::new(policy.max_deletes);
-        let limits = PageLimits::new(self.limits.deadline, self.limits.max_pages);
+        let limits = PageLimits::of_run(&self.limits);
         let lister = S3Lister { s3: self.pruner.s3.clone(), bucket: self.bucket.to_owned(), calls: self.calls.clone() };
         let queue = DeleteQueue::start(
-            self.pruner.target(self.bucket, scope, &self.calls),
+            self.pruner.target(self.bucket, scope, &self.calls, &self.limits),
             config.delete_concurrency,
             config.common.dry_run,
         );

@@ -66,10 +66,14 @@ pub struct Shared<'a, L: Lister> {
 }
 
 impl<L: Lister> Shared<'_, L> {
-    /// Why every run must stop now, if it must: the deleter halted, or the deletion cap is met.
+    /// Why every run must stop now, if it must: the deleter halted, the caller asked to stop, or
+    /// the deletion cap is met.
     pub fn stop_reason(&self) -> Option<String> {
         if let Some(why) = self.halt.get() {
             return Some(why.clone());
+        }
+        if self.limits.stop_requested() {
+            return Some(super::pager::STOP_REQUESTED.to_owned());
         }
         self.quota.exhausted().then(|| CAPPED.to_owned())
     }
@@ -121,6 +125,7 @@ impl LocationTask<'_> {
                 Some(Ok(page)) => page,
             };
             let objects = walk.advance(page);
+            shared.limits.listed(&objects);
             if !walk.done() {
                 pager.request(walk.request(), shared.limits);
             }
@@ -160,5 +165,111 @@ pub async fn send(to: &mpsc::Sender<Deletion>, out: &mut Vec<Deletion>) {
         if to.send(deletion).await.is_err() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::s3_objects::{ListPage, ListedObject};
+    use crate::pruner::RunLimits;
+    use crate::pruner::lister::MemoryLister;
+    use crate::pruner::pager::STOP_REQUESTED;
+    use crate::pruner::progress::PruneProgress;
+    use crate::pruner::walk::Request;
+    use chrono::TimeZone;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    /// An in-memory bucket that sets the stop flag when its `at`-th page is asked for (as a person
+    /// pressing Ctrl-C while that page is on its way).
+    #[derive(Clone)]
+    struct StoppingLister {
+        inner: MemoryLister,
+        stop: Arc<AtomicBool>,
+        calls: Arc<AtomicUsize>,
+        at: usize,
+    }
+
+    impl Lister for StoppingLister {
+        async fn list(&self, request: Request) -> Result<ListPage, AwsError> {
+            if self.calls.fetch_add(1, Ordering::SeqCst) + 1 == self.at {
+                self.stop.store(true, Ordering::SeqCst);
+            }
+            self.inner.list(request).await
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 20, 3, 0, 0).unwrap()
+    }
+
+    /// 20 objects of 10 bytes, 40 days old and older (`tts/00` the newest), in pages of 3.
+    fn bucket() -> MemoryLister {
+        let objects = (0..20)
+            .map(|i| ListedObject {
+                key: format!("tts/{i:02}"),
+                size: 10,
+                last_modified_ms: (now() - chrono::Duration::days(40 + i)).timestamp_millis(),
+            })
+            .collect();
+        MemoryLister::new(objects).with_page_size(3)
+    }
+
+    /// Runs the location once with `limits`; returns how it ended and the keys it planned.
+    async fn run_once<L: Lister>(lister: &L, limits: &RunLimits, resume: Progress) -> (LocationRun, Vec<String>) {
+        let policy = PrunePolicy {
+            keep_newest: 3,
+            max_age: chrono::Duration::days(30),
+            min_age: chrono::Duration::hours(24),
+            project_budget: None,
+            total_budget: None,
+            max_deletes: 1000,
+        };
+        let quota = RunQuota::new(policy.max_deletes);
+        let pages = PageLimits::of_run(limits);
+        let (tx, mut rx) = mpsc::channel::<Deletion>(64);
+        let collector = tokio::spawn(async move {
+            let mut keys = Vec::new();
+            while let Some(d) = rx.recv().await {
+                keys.push(d.key);
+            }
+            keys
+        });
+        let shared = Shared {
+            lister,
+            policy: &policy,
+            quota: &quota,
+            limits: &pages,
+            now: now(),
+            deletions: tx,
+            halt: Default::default(),
+        };
+        let run = LocationTask { prefix: "tts", orphaned: false, skip: vec![], resume }.run(&shared).await;
+        drop(shared);
+        (run, collector.await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_stopped_run_ends_at_a_page_boundary_and_the_next_run_ends_exactly_as_one_would() {
+        let stop = Arc::new(AtomicBool::new(false));
+        let progress = Arc::new(PruneProgress::default());
+        let lister = StoppingLister { inner: bucket(), stop: stop.clone(), calls: Arc::default(), at: 3 };
+        let limits = RunLimits::default().with_stop(stop.clone()).with_progress(progress.clone());
+        let (run, mut first) = run_once(&lister, &limits, Progress::default()).await;
+        let Ending::Stopped { why, progress: resume } = run.ending else { panic!("{:?}", run.ending) };
+        assert_eq!(why, STOP_REQUESTED);
+        // Page 3 was asked for (setting the flag) while page 2 was planned: the run ends after page
+        // 2 or, when page 3 arrived before the flag was seen, after it; never inside a page.
+        let listed = progress.snapshot().listed;
+        assert!(listed == 6 || listed == 9, "{listed}");
+        assert_eq!(resume.start_after, Some(format!("tts/{:02}", listed - 1)));
+        assert_eq!(progress.snapshot().bytes_listed, listed * 10, "counted per page planned");
+
+        let (run, rest) = run_once(&bucket(), &RunLimits::default(), resume).await;
+        assert!(matches!(run.ending, Ending::Finished(_)), "{:?}", run.ending);
+        first.extend(rest);
+        let (_, whole) = run_once(&bucket(), &RunLimits::default(), Progress::default()).await;
+        assert_eq!(first, whole, "the two runs delete exactly what one run deletes");
+        assert_eq!(whole.len(), 17, "all but the 3 newest");
     }
 }

@@ -163,10 +163,19 @@ async fn sweep_over_several_pages_dry_run_then_real_run_leaves_exactly_the_newes
     assert!(topic.drain().await.is_empty());
     let _ = (&big, &mid, &small);
 
-    // The real run.
-    let real = pruner(&clients, &vars, 60).handle(&sweep_event(), RunLimits::default()).await.expect("run");
+    // The real run, with the counters a caller (the command line) watches it by.
+    let progress = std::sync::Arc::new(cache_sentinel::pruner::PruneProgress::default());
+    let limits = RunLimits::default().with_progress(progress.clone());
+    let real = pruner(&clients, &vars, 60).handle(&sweep_event(), limits).await.expect("run");
     assert!(real.finished && real.outcome.failed == 0, "{real:?}");
     assert_eq!(real.outcome.deleted, expected_deleted.len() as u64);
+    let counted = progress.snapshot();
+    assert_eq!(counted.listed, 2204, "every key listed once, managed or not");
+    assert_eq!((counted.planned, counted.bytes_planned), (real.plan.planned, real.plan.bytes_planned));
+    assert_eq!(
+        (counted.deleted, counted.bytes_freed, counted.failed),
+        (real.outcome.deleted, real.outcome.bytes_freed, 0)
+    );
     assert_eq!(location(&real, &bucket, "cache/big").outcome.deleted, 1497);
     assert_eq!(keys(&listing(&clients, &bucket).await), expected_left);
     // Calls at the minimum: per location ceil(objects/1,000) list calls (1,500 + 700 + 2 objects:
@@ -230,7 +239,7 @@ async fn an_interrupted_sweep_resumes_each_location_where_it_stopped_and_ends_as
     let limits = RunLimits { max_pages: Some(2), ..RunLimits::default() };
     let mut reports = Vec::new();
     for _ in 0..8 {
-        let report = pruner(&clients, &vars, 60).handle(&sweep_event(), limits).await.expect("run");
+        let report = pruner(&clients, &vars, 60).handle(&sweep_event(), limits.clone()).await.expect("run");
         let finished = report.finished;
         reports.push(report);
         if finished {

@@ -259,6 +259,7 @@ async fn the_delete_call_refuses_keys_outside_the_managed_locations() {
         bucket: BUCKET.into(),
         scope: Arc::new(Scope::new(vec![live], vec![])),
         calls: Arc::new(ApiCalls::default()),
+        progress: None,
     };
     let deletion = |key: &str| Deletion {
         key: key.into(),

@@ -1,0 +1,137 @@
+//! One build judged against its history, the whole of the monitor's judgement in one pure
+//! function: the project's earlier successful builds summarised (`baseline::summarize`), the
+//! scenario classified (`scenario::classify`), its expected range picked from
+//! MONITOR_EXPECTED_TIMES, and the verdict (`judge::judge`). The monitor judges every build with
+//! it, and so does the command line's report of recent builds.
+
+use super::MonitorConfig;
+use super::baseline::summarize;
+use super::expected::Range;
+use super::judge::{BaselinePolicy, JudgeInput, Kind, Verdict, judge};
+use super::scenario::{ScenarioInputs, ScenarioJudgement, classify};
+use crate::build::BuildFacts;
+use chrono::{DateTime, Utc};
+
+/// What a build is judged with, besides itself.
+#[derive(Debug, Clone, Copy)]
+pub struct BuildContext<'a> {
+    /// The project's builds (any order; the build itself and later builds may be among them: only
+    /// successful builds that started before it count), or why they could not be read.
+    pub history: Result<&'a [BuildFacts], &'a str>,
+    /// Whether the build's cache location held nothing when it started; None when not known.
+    pub cache_empty: Option<bool>,
+    /// The cache location looked at, for the scenario's reason.
+    pub cache_location: Option<&'a str>,
+    /// The managed S3 cache location (bucket/prefix), for advice.
+    pub managed_cache: Option<&'a str>,
+}
+
+impl BuildContext<'_> {
+    /// Only the history is known (no look at the cache location).
+    pub fn history(history: &[BuildFacts]) -> BuildContext<'_> {
+        BuildContext { history: Ok(history), cache_empty: None, cache_location: None, managed_cache: None }
+    }
+}
+
+/// The judgement of one build: the scenario and range it was judged by, and the verdict (None when
+/// CodeBuild reports no start time, so there is no duration to judge).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuildJudgement {
+    pub scenario: ScenarioJudgement,
+    pub expected: Range,
+    /// The MONITOR_EXPECTED_TIMES key the range came from.
+    pub expected_from: String,
+    pub verdict: Option<Verdict>,
+}
+
+/// Judges `build` as the monitor does, at `now` (a running build's duration runs to it).
+pub fn judge_build(
+    build: &BuildFacts,
+    kind: Kind,
+    context: &BuildContext<'_>,
+    config: &MonitorConfig,
+    now: DateTime<Utc>,
+) -> BuildJudgement {
+    let history =
+        context.history.map(|builds| summarize(builds, build.build_id.as_deref(), build.start, config.baseline_builds));
+    let variable = config.scenario_variable.as_str();
+    let scenario = classify(&ScenarioInputs {
+        variable,
+        exported: build.exported.get(variable).map(String::as_str).filter(|v| !v.trim().is_empty()),
+        source_version: build.source_version.as_deref(),
+        history: Some(history.as_ref().map_err(|why| *why)),
+        cache_empty: context.cache_empty,
+        cache_location: context.cache_location,
+    });
+    let (profile, profile_key) = config.expected.for_project(&build.project);
+    let expected = scenario.scenario.expected(profile);
+    let verdict = judge(&JudgeInput {
+        kind,
+        build,
+        now,
+        expected,
+        expected_from: profile_key.to_owned(),
+        scenario: scenario.clone(),
+        history: history.as_ref().ok(),
+        policy: BaselinePolicy { factor: config.baseline_factor, min_samples: config.baseline_min_samples },
+        managed_cache: context.managed_cache.map(str::to_owned),
+    });
+    BuildJudgement { scenario, expected, expected_from: profile_key.to_owned(), verdict }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build::PhaseTime;
+    use crate::event::BuildStatus;
+    use crate::monitor::scenario::Scenario;
+    use chrono::TimeZone;
+
+    fn build(number: u64, status: BuildStatus, minutes: i64, source: &str) -> BuildFacts {
+        let t0 = Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap();
+        let mut b = BuildFacts::new("tts", status);
+        b.build_id = Some(format!("tts:{number}"));
+        b.build_number = Some(number);
+        b.start = Some(t0 + chrono::Duration::hours(number as i64));
+        b.end = b.start.map(|s| s + chrono::Duration::minutes(minutes));
+        b.phases = vec![PhaseTime { phase: "QUEUED".into(), seconds: Some(60), status: None }];
+        b.source_version = Some(source.into());
+        b
+    }
+
+    fn config() -> MonitorConfig {
+        MonitorConfig::from_env(&[("MONITOR_BASELINE_MIN_SAMPLES", "2")]).unwrap()
+    }
+
+    #[test]
+    fn only_earlier_successful_builds_are_its_history() {
+        let builds = vec![
+            build(1, BuildStatus::Succeeded, 25, "a"),
+            build(2, BuildStatus::Failed, 3, "b"),
+            build(3, BuildStatus::Succeeded, 13, "a"),
+            build(4, BuildStatus::Succeeded, 6, "a"),
+        ];
+        let now = Utc.with_ymd_and_hms(2026, 11, 21, 0, 0, 0).unwrap();
+        let third = judge_build(&builds[2], Kind::FinishedSlow, &BuildContext::history(&builds), &config(), now);
+        assert_eq!(third.scenario.scenario, Scenario::NoChange, "same source as build 1, the last success before it");
+        assert_eq!(third.expected, Range::new(5.0, 8.0));
+        let verdict = third.verdict.expect("a verdict");
+        assert_eq!(verdict.judged_seconds, 12 * 60, "13 min less the minute queued");
+        assert!(verdict.over_expected && verdict.slow);
+        assert_eq!(verdict.baseline.map(|b| b.samples), Some(1), "build 1 only: not 4, which started later");
+
+        let first = judge_build(&builds[0], Kind::FinishedSlow, &BuildContext::history(&builds), &config(), now);
+        assert_eq!(first.scenario.scenario, Scenario::First);
+        let unknown = BuildContext { history: Err("throttled"), ..BuildContext::history(&builds) };
+        let blind = judge_build(&builds[2], Kind::FinishedSlow, &unknown, &config(), now);
+        assert!(blind.scenario.reason.contains("history unavailable (throttled)"), "{}", blind.scenario.reason);
+    }
+
+    #[test]
+    fn a_build_without_a_start_has_no_verdict_but_a_scenario() {
+        let mut b = build(1, BuildStatus::Succeeded, 5, "a");
+        b.start = None;
+        let judged = judge_build(&b, Kind::FinishedSlow, &BuildContext::history(&[]), &config(), Utc::now());
+        assert_eq!((judged.scenario.scenario, judged.verdict), (Scenario::First, None));
+    }
+}
