@@ -73,7 +73,10 @@ def service_role(name, bucket, mode="read-write"):
         {"Effect": "Allow", "Action": actions, "Resource": f"arn:aws:s3:::{bucket}/*"},
         {"Effect": "Allow", "Action": ["s3:GetBucketAcl", "s3:GetBucketLocation"], "Resource": f"arn:aws:s3:::{bucket}"}]}
     iam = client("iam")
-    iam.create_role(RoleName=name, Path="/service-role/", AssumeRolePolicyDocument=json.dumps(trust))
+    try:
+        iam.create_role(RoleName=name, Path="/service-role/", AssumeRolePolicyDocument=json.dumps(trust))
+    except iam.exceptions.EntityAlreadyExistsException:
+        pass  # a project created again keeps its role; the policy below is set again
     iam.put_role_policy(RoleName=name, PolicyName="codebuild-cache", PolicyDocument=json.dumps(policy))
 
 
@@ -179,6 +182,7 @@ def create_project(name, location):
         cb.delete_project(name=name)
     except Exception:
         pass
+    service_role(f"codebuild-{name}", location.split("/")[0])
     cb.create_project(
         name=name,
         source={"type": "CODECOMMIT", "location": f"https://git-codecommit.{REGION}.amazonaws.com/v1/repos/{name}"},

@@ -29,6 +29,14 @@ def client(name):
     return boto3.client(name, endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name=REGION)
 
 
+def service_role(name, bucket):
+    """The project's service role, as scripts/demo/aws.py makes it (may use the cache)."""
+    spec = importlib.util.spec_from_file_location("demo_aws", os.path.join(ROOT, "scripts", "demo", "aws.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.service_role(name, bucket)
+
+
 def put_log(path, group, stream):
     spec = importlib.util.spec_from_file_location("put_log", os.path.join(ROOT, "scripts", "bench", "put_log.py"))
     module = importlib.util.module_from_spec(spec)
@@ -50,6 +58,7 @@ def codebuild_time(t):
 def worker_build(n, bucket, out):
     cb = client("codebuild")
     if not cb.batch_get_projects(names=[WORKER])["projects"]:
+        service_role("codebuild-tts-worker", bucket)
         cb.create_project(
             name=WORKER,
             source={"type": "CODECOMMIT", "location": "https://git-codecommit.ap-south-1.amazonaws.com/v1/repos/tts-worker", "buildspec": "buildspec.yml"},

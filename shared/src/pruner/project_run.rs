@@ -4,19 +4,15 @@
 //! state (locations no longer used stay claimed) but never writes it.
 
 use super::calls::ApiCalls;
-use super::delete::DeleteQueue;
 use super::lease::RunKind;
-use super::lister::S3Lister;
 use super::locations::{ScopeInputs, discover, location_in_bucket};
 use super::outcome;
-use super::pager::PageLimits;
-use super::plan::RunQuota;
 use super::report::PruneReport;
 use super::rest::RestTask;
 use super::scope::{LocationState, Scope};
 use super::service::{CachePruner, PruneError, Turn};
 use super::state::StateStore;
-use super::task::{Ending, LocationRun, LocationTask, Shared};
+use super::task::{Ending, LocationRun, LocationTask};
 use crate::event::{BuildStateChange, BuildStatus};
 use std::sync::Arc;
 use tracing::info;
@@ -106,28 +102,12 @@ impl ProjectRun<'_> {
     }
 
     async fn prune(&self, scope: Scope, report: &mut PruneReport) -> Result<(), PruneError> {
-        let config = &self.pruner.config;
         let Some(location) = scope.managed().first().cloned() else { return Ok(()) };
         outcome::add_locations(report, scope.managed());
         let scope = Arc::new(scope);
         let policy = super::plan::PrunePolicy { total_budget: None, ..self.pruner.policy() };
-        let quota = RunQuota::new(policy.max_deletes);
-        let limits = PageLimits::of_run(&self.limits);
-        let lister = S3Lister { s3: self.pruner.s3.clone(), bucket: self.bucket.to_owned(), calls: self.calls.clone() };
-        let queue = DeleteQueue::start(
-            self.pruner.target(self.bucket, &scope, &self.calls, &self.limits),
-            config.delete_concurrency,
-            config.common.dry_run,
-        );
-        let shared = Shared {
-            lister: &lister,
-            policy: &policy,
-            quota: &quota,
-            limits: &limits,
-            now: self.pruner.clock.now(),
-            deletions: queue.sender(),
-            halt: queue.halt(),
-        };
+        let kit = self.pruner.kit(self.bucket, &scope, &self.calls, &self.limits, policy);
+        let shared = kit.shared();
         let run: LocationRun = if location.prefix.is_empty() {
             // The bucket root: its keys come from the root listing; unmanaged folders are not listed.
             let rest = RestTask { scope: &scope, resume: Default::default(), folders: false }.run(&shared).await;
@@ -147,7 +127,7 @@ impl ProjectRun<'_> {
         drop(shared);
         outcome::record_run(report, &location.prefix, &run);
         report.finished = matches!(run.ending, Ending::Finished(_));
-        let deleted = queue.finish().await;
+        let deleted = kit.queue.finish().await;
         let transient = deleted.transient.clone();
         outcome::record_deletes(report, deleted);
         match (run.ending, transient) {

@@ -4,16 +4,19 @@
 
 use super::PrunerConfig;
 use super::calls::ApiCalls;
-use super::delete::Target;
+use super::delete::{DeleteQueue, Target};
 use super::lease::{Acquired, Lease, LeaseStore, RunKind, SKEW};
 use super::limits::RunLimits;
+use super::lister::S3Lister;
 use super::notice;
-use super::plan::PrunePolicy;
+use super::pager::PageLimits;
+use super::plan::{PrunePolicy, RunQuota};
 use super::project_run::ProjectRun;
 use super::report::PruneReport;
 use super::scope::Scope;
 use super::state::STATE_KEY;
 use super::sweep::SweepRun;
+use super::task::RunKit;
 use crate::aws::Clients;
 use crate::aws::codebuild::{BATCH_LIMIT, CodeBuildProjects};
 use crate::aws::s3_objects;
@@ -209,13 +212,30 @@ impl CachePruner {
         }
     }
 
-    pub(super) fn target(&self, bucket: &str, scope: &Arc<Scope>, calls: &Arc<ApiCalls>, limits: &RunLimits) -> Target {
-        Target {
+    /// What one run's tasks share, owned by the run: the policy, the deletion cap, the page limits, the
+    /// lister and the deleter (started here).
+    pub(super) fn kit(
+        &self,
+        bucket: &str,
+        scope: &Arc<Scope>,
+        calls: &Arc<ApiCalls>,
+        limits: &RunLimits,
+        policy: PrunePolicy,
+    ) -> RunKit {
+        let target = Target {
             s3: self.s3.clone(),
             bucket: bucket.to_owned(),
             scope: scope.clone(),
             calls: calls.clone(),
             progress: limits.progress.clone(),
+        };
+        RunKit {
+            quota: RunQuota::new(policy.max_deletes),
+            policy,
+            limits: PageLimits::of_run(limits),
+            lister: S3Lister { s3: self.s3.clone(), bucket: bucket.to_owned(), calls: calls.clone() },
+            queue: DeleteQueue::start(target, self.config.delete_concurrency, self.config.common.dry_run),
+            now: self.clock.now(),
         }
     }
 

@@ -4,12 +4,10 @@
 
 use super::budget::TotalBudget;
 use super::calls::ApiCalls;
-use super::delete::{DELETE_BATCH, DeleteQueue};
+use super::delete::DELETE_BATCH;
 use super::lease::RunKind;
-use super::lister::S3Lister;
 use super::locations::{Discovered, ScopeInputs, discover};
 use super::outcome;
-use super::pager::PageLimits;
 use super::plan::RunQuota;
 use super::report::{PruneReport, Resumed};
 use super::rest::{RestRun, RestTask};
@@ -148,48 +146,32 @@ impl SweepRun<'_> {
         work: Work,
         report: &mut PruneReport,
     ) -> (SweepProgress, Option<(usize, AwsError)>, Vec<String>) {
-        let config = &self.pruner.config;
-        let policy = self.pruner.policy();
-        let quota = RunQuota::new(policy.max_deletes);
-        let limits = PageLimits::of_run(&self.limits);
-        let lister = S3Lister { s3: self.pruner.s3.clone(), bucket: self.bucket.to_owned(), calls: self.calls.clone() };
-        let queue = DeleteQueue::start(
-            self.pruner.target(self.bucket, scope, &self.calls, &self.limits),
-            config.delete_concurrency,
-            config.common.dry_run,
-        );
-        let shared = Shared {
-            lister: &lister,
-            policy: &policy,
-            quota: &quota,
-            limits: &limits,
-            now: self.pruner.clock.now(),
-            deletions: queue.sender(),
-            halt: queue.halt(),
-        };
-        let (runs, rest) = run_all(scope, &work.progress, &shared, config.list_concurrency).await;
+        let kit = self.pruner.kit(self.bucket, scope, &self.calls, &self.limits, self.pruner.policy());
+        let (policy, quota) = (&kit.policy, &kit.quota);
+        let shared = kit.shared();
+        let (runs, rest) = run_all(scope, &work.progress, &shared, self.pruner.config.list_concurrency).await;
         let mut ledger = Ledger {
             total: TotalBudget::new(policy.total_budget, scope.managed().len()),
             progress: work.progress,
             transient: None,
             emptied: Vec::new(),
-            quota: &quota,
+            quota,
         };
         if work.resumed {
-            ledger.total.incomplete("the sweep continued from an earlier run".into(), &quota);
+            ledger.total.incomplete("the sweep continued from an earlier run".into(), quota);
         }
         for (i, run) in runs {
             ledger.settle(scope, i, run, report);
         }
         ledger.settle_rest(scope, rest, report);
         let total = std::mem::replace(&mut ledger.total, TotalBudget::new(None, 0));
-        let drain = apply_total_budget(scope, total, &quota, &shared, report).await;
-        outcome::record_budget(report, drain.finish(&quota));
+        let drain = apply_total_budget(scope, total, quota, &shared, report).await;
+        outcome::record_budget(report, drain.finish(quota));
         if quota.exhausted() {
             report.plan.capped = true;
         }
         drop(shared);
-        let deleted = queue.finish().await;
+        let deleted = kit.queue.finish().await;
         if let Some(e) = &deleted.transient {
             ledger.transient(e.clone());
         }

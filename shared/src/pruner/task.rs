@@ -1,7 +1,8 @@
 //! One managed location, pruned as an independent run: its own listing (skipping the locations
 //! inside it), its own planner and N-newest heap, its own resume point. A sweep runs several at once.
 
-use super::lister::Lister;
+use super::delete::DeleteQueue;
+use super::lister::{Lister, S3Lister};
 use super::newest::Kept;
 use super::pager::{PageLimits, Pager};
 use super::plan::{Deletion, ObjectMeta, PlanSummary, PrunePolicy, RunQuota};
@@ -50,6 +51,31 @@ impl Ending {
 pub struct LocationRun {
     pub summary: PlanSummary,
     pub ending: Ending,
+}
+
+/// What one run's tasks share, owned by the run (built by `CachePruner::kit`); `shared` lends it.
+pub struct RunKit {
+    pub policy: PrunePolicy,
+    pub quota: RunQuota,
+    pub limits: PageLimits,
+    pub lister: S3Lister,
+    /// The deleter: `queue.finish()` once every task is done.
+    pub queue: DeleteQueue,
+    pub now: DateTime<Utc>,
+}
+
+impl RunKit {
+    pub fn shared(&self) -> Shared<'_, S3Lister> {
+        Shared {
+            lister: &self.lister,
+            policy: &self.policy,
+            quota: &self.quota,
+            limits: &self.limits,
+            now: self.now,
+            deletions: self.queue.sender(),
+            halt: self.queue.halt(),
+        }
+    }
 }
 
 /// What every location run of a sweep shares.
