@@ -233,6 +233,19 @@ fn budgets_are_not_applied_past_the_record_cap_and_nothing_is_held_then() {
 }
 
 #[test]
+fn a_resumed_listing_reports_the_budget_not_applied_only_when_there_is_a_budget() {
+    let carried = vec![crate::pruner::newest::Kept { key: "tts/00".into(), size: 1, last_modified_ms: 0 }];
+    let mut p = policy();
+    let quota = RunQuota::new(p.max_deletes);
+    let mut out = Vec::new();
+    let finished = LocationPlanner::new(&p, &quota, "tts", false, now(), carried.clone()).finish(&mut out);
+    assert_eq!(finished.budget_not_applied, None, "no budget configured: nothing to report");
+    p.project_budget = Some(1);
+    let finished = LocationPlanner::new(&p, &quota, "tts", false, now(), carried).finish(&mut out);
+    assert_eq!(finished.budget_not_applied.as_deref(), Some("the location's listing was split across runs"));
+}
+
+#[test]
 fn the_cap_stops_planning_across_locations() {
     let mut p = policy();
     p.keep_newest = 1;

@@ -48,7 +48,9 @@ impl<'a> LocationPlanner<'a> {
         now: DateTime<Utc>,
         carried: Vec<Kept>,
     ) -> Self {
-        let resumed = !carried.is_empty();
+        // A resumed listing cannot apply a budget; said only when there is a budget to apply.
+        let budgets = policy.project_budget.is_some() || policy.total_budget.is_some();
+        let partial = !carried.is_empty() && budgets;
         LocationPlanner {
             policy,
             quota,
@@ -59,7 +61,7 @@ impl<'a> LocationPlanner<'a> {
             newest: Newest::new(policy.keep_newest, carried),
             candidates: Records::default(),
             remaining_bytes: 0,
-            budget_not_applied: resumed.then(|| "the location's listing was split across runs".to_owned()),
+            budget_not_applied: partial.then(|| "the location's listing was split across runs".to_owned()),
             summary: PlanSummary::default(),
             last_key: None,
         }
