@@ -47,7 +47,8 @@ pub fn render(r: &PruneReport, interrupted: bool, topic: Option<&str>) -> String
 
 fn totals(r: &PruneReport, out: &mut String) {
     let listed = format!("Listed:        {} objects, {}", r.plan.scanned, output::bytes(r.plan.bytes_scanned));
-    out.push_str(&format!("{listed} in {}\n", output::count(r.locations.len(), "cache location", "cache locations")));
+    let in_run = r.locations.values().filter(|l| listed_in_this_run(l)).count();
+    out.push_str(&format!("{listed} in {}\n", output::count(in_run, "cache location", "cache locations")));
     let verb = if r.dry_run { "Would delete:  " } else { "Planned:       " };
     out.push_str(&format!("{verb}{} objects, {}\n", r.plan.planned, output::bytes(r.plan.bytes_planned)));
     if !r.dry_run {
@@ -63,6 +64,12 @@ fn totals(r: &PruneReport, out: &mut String) {
     if let Some(u) = r.unmanaged.as_ref().filter(|u| u.objects > 0) {
         out.push_str(&format!("Not cache:     {} objects, {} (never deleted)\n", u.objects, output::bytes(u.bytes)));
     }
+}
+
+/// A location this run listed (part or all of): not one finished by an earlier run of the sweep,
+/// nor one the run stopped before reaching.
+fn listed_in_this_run(l: &LocationReport) -> bool {
+    l.finished || l.plan.scanned > 0 || l.refused.is_some()
 }
 
 fn reasons(r: &PruneReport, out: &mut String) {
@@ -118,13 +125,22 @@ fn locations(r: &PruneReport, out: &mut String) {
             out.push_str(&format!("... and {} more (--json lists them all)\n", touched.len() - SHOWN_LOCATIONS));
         }
     }
-    let quiet = r.locations.len() - touched.len();
+    let quiet = r.locations.values().filter(|l| listed_in_this_run(l)).count().saturating_sub(touched.len());
     if quiet > 0 && touched.is_empty() {
         let line = output::count(quiet, "cache location", "cache locations");
         out.push_str(&format!("\nNothing to delete ({line} listed).\n"));
     } else if quiet > 0 {
         let line = output::count(quiet, "other cache location", "other cache locations");
         out.push_str(&format!("\nNothing to delete in {line}.\n"));
+    }
+    let not_listed = r.locations.values().filter(|l| !listed_in_this_run(l) && l.refused.is_none()).count();
+    if not_listed > 0 {
+        let line = output::count(not_listed, "cache location was", "cache locations were");
+        if r.resumed.is_some() {
+            out.push_str(&format!("\n{line} finished by an earlier run of this sweep.\n"));
+        } else {
+            out.push_str(&format!("\n{line} not reached before the run stopped (the next run starts there).\n"));
+        }
     }
     let mut notes = Vec::new();
     for (name, l) in r.refused() {
@@ -219,5 +235,52 @@ fn ending(r: &PruneReport, interrupted: bool, topic: Option<&str>, out: &mut Str
             Some(_) => {}
             None => out.push_str("Notice: none (NOTIFY_TOPIC_ARN is not set)\n"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cache_sentinel::pruner::report::Resumed;
+    use chrono::TimeZone;
+
+    fn location(prefix: &str, scanned: u64, finished: bool) -> LocationReport {
+        let mut l = LocationReport {
+            prefix: prefix.into(),
+            state: LocationState::Live,
+            projects: vec![prefix.into()],
+            namespaces: vec![],
+            plan: Default::default(),
+            outcome: Default::default(),
+            finished,
+            refused: None,
+            over_budget: false,
+            budget_not_applied: None,
+        };
+        l.plan.scanned = scanned;
+        l
+    }
+
+    /// One location listed by this run, two not: finished earlier (a resumed sweep) or not reached.
+    fn report(resumed: bool) -> PruneReport {
+        let mut r = PruneReport::new("scheduled", None, false, "b".into());
+        r.plan.scanned = 3000;
+        r.locations.insert("b/web".into(), location("web", 3000, true));
+        r.locations.insert("b/api".into(), location("api", 0, false));
+        r.locations.insert("b/tts".into(), location("tts", 0, false));
+        r.resumed =
+            resumed.then(|| Resumed { started: chrono::Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap(), runs: 1 });
+        r
+    }
+
+    #[test]
+    fn locations_not_listed_by_this_run_are_told_apart_from_those_with_nothing_to_delete() {
+        let resumed = render(&report(true), false, None);
+        assert!(resumed.contains("in 1 cache location\n"), "{resumed}");
+        assert!(resumed.contains("Nothing to delete (1 cache location listed)."), "{resumed}");
+        assert!(resumed.contains("2 cache locations were finished by an earlier run of this sweep."), "{resumed}");
+        let stopped = render(&report(false), true, None);
+        assert!(stopped.contains("2 cache locations were not reached before the run stopped"), "{stopped}");
+        assert!(!stopped.contains("earlier run"), "{stopped}");
     }
 }
