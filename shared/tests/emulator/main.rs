@@ -23,5 +23,6 @@ mod pruner_scope;
 mod s3_concurrency;
 mod simulate_principal_policy;
 mod template_consistency;
+mod template_iam;
 mod test_event_pattern;
 mod update_project;

@@ -15,9 +15,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const GUARD: &str = "CacheGuardFunction";
-const PRUNER: &str = "CachePrunerFunction";
-const MONITOR: &str = "BuildTimeMonitorFunction";
+pub(super) const GUARD: &str = "CacheGuardFunction";
+pub(super) const PRUNER: &str = "CachePrunerFunction";
+pub(super) const MONITOR: &str = "BuildTimeMonitorFunction";
 
 /// The variables each function reads, from the code where the code has its list.
 /// (Each config's `variables()` is the common list plus its own.)
@@ -48,7 +48,7 @@ fn root() -> PathBuf {
 }
 
 /// The template as JSON; `transform` = after the SAM transform (what CloudFormation deploys).
-fn template(transform: bool) -> Value {
+pub(super) fn template(transform: bool) -> Value {
     let python = root().join(".venv/bin/python");
     assert!(python.exists(), "{} is missing: run `bash scripts/lint-install.sh`", python.display());
     let mut command = Command::new(&python);
@@ -77,7 +77,7 @@ fn resources_of_type<'a>(template: &'a Value, kind: &str) -> BTreeMap<&'a str, &
 }
 
 /// The logical id a `{"Fn::GetAtt": [id, "Arn"]}` or `{"Ref": id}` points at.
-fn referenced_id(value: &Value) -> Option<&str> {
+pub(super) fn referenced_id(value: &Value) -> Option<&str> {
     value.get("Fn::GetAtt").and_then(|g| g.get(0)).or_else(|| value.get("Ref")).and_then(Value::as_str)
 }
 
@@ -477,133 +477,4 @@ fn the_deploy_guide_names_what_the_template_defines() {
             "docs/deploy.md invokes unknown function {id}"
         );
     }
-}
-
-/// The AWS calls each function makes (plus logging, dead letters and the topic's key). The guard's
-/// come from its code (shared/src/aws/*.rs: codebuild:ListProjects, BatchGetProjects,
-/// UpdateProject, BatchGetFleets; iam:SimulatePrincipalPolicy; s3:HeadBucket, authorised by
-/// s3:ListBucket; its markers' s3:PutObject, GetObject and DeleteObject; sns:Publish). The
-/// pruner's and monitor's are the calls their briefs name: update them with the code at merge.
-fn allowed_actions_of(function: &str) -> BTreeSet<String> {
-    let own: &[&str] = match function {
-        GUARD => &[
-            "codebuild:ListProjects",
-            "codebuild:BatchGetProjects",
-            "codebuild:UpdateProject",
-            "codebuild:BatchGetFleets",
-            "iam:SimulatePrincipalPolicy",
-            "s3:ListBucket",
-            "s3:GetObject",
-            "s3:PutObject",
-            "s3:DeleteObject",
-        ],
-        // The pruner's: shared/src/aws/s3_objects.rs (ListObjectsV2 authorised by s3:ListBucket;
-        // DeleteObjects and DeleteObject by s3:DeleteObject; GetBucketVersioning), s3_documents.rs and
-        // s3_conditional.rs (state and lease: GetObject, PutObject), codebuild.rs (ListProjects,
-        // BatchGetProjects), sns.rs.
-        PRUNER => &[
-            "s3:ListBucket",
-            "s3:GetBucketVersioning",
-            "s3:DeleteObject",
-            "s3:GetObject",
-            "s3:PutObject",
-            "codebuild:ListProjects",
-            "codebuild:BatchGetProjects",
-        ],
-        MONITOR => &[
-            "codebuild:ListBuilds",
-            "codebuild:BatchGetBuilds",
-            "codebuild:ListBuildsForProject",
-            "s3:ListBucket",
-            "s3:PutObject",
-            "s3:DeleteObject",
-            "logs:GetLogEvents",
-        ],
-        other => panic!("no action list for {other}"),
-    };
-    let every_function = [
-        "logs:CreateLogStream",
-        "logs:PutLogEvents",
-        "sqs:SendMessage",
-        "sns:Publish",
-        "kms:GenerateDataKey*",
-        "kms:Decrypt",
-    ];
-    own.iter().chain(every_function.iter()).map(|a| (*a).to_owned()).collect()
-}
-
-fn strings(value: &Value) -> Vec<String> {
-    match value {
-        Value::String(s) => vec![s.clone()],
-        Value::Array(items) => items.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
-        _ => Vec::new(),
-    }
-}
-
-#[test]
-fn every_role_allows_only_the_calls_its_function_makes() {
-    // Actions that support no resource-level permissions, the only ones allowed on "*".
-    let unscoped: BTreeSet<&str> = ["codebuild:ListProjects", "codebuild:ListBuilds"].into_iter().collect();
-    let deployed = template(true);
-    for function in [GUARD, PRUNER, MONITOR] {
-        let role =
-            referenced_id(&deployed["Resources"][function]["Properties"]["Role"]).expect("function role").to_owned();
-        let role = &deployed["Resources"][role.as_str()];
-        assert!(
-            role["Properties"]["ManagedPolicyArns"].is_null(),
-            "{function}: no managed policies (they grant more than needed)"
-        );
-        let mut allowed = BTreeSet::new();
-        for policy in role["Properties"]["Policies"].as_array().expect("inline policies") {
-            for statement in policy["PolicyDocument"]["Statement"].as_array().expect("statements") {
-                if statement["Effect"] != "Allow" {
-                    continue;
-                }
-                let actions = strings(&statement["Action"]);
-                assert!(
-                    statement["NotAction"].is_null() && statement["NotResource"].is_null(),
-                    "{function}: no Not* in Allow"
-                );
-                if strings(&statement["Resource"]).iter().any(|r| r == "*") {
-                    let wide: Vec<_> = actions.iter().filter(|a| !unscoped.contains(a.as_str())).collect();
-                    assert!(wide.is_empty(), "{function}: {wide:?} allowed on every resource");
-                }
-                allowed.extend(actions);
-            }
-        }
-        assert_eq!(allowed, allowed_actions_of(function), "{function}: allowed actions");
-    }
-}
-
-/// An existing bucket encrypted with a customer managed KMS key: the roles that read or write
-/// objects there (the guard's markers, the pruner's state and lease, the monitor's markers and
-/// records) may use exactly that key, only through S3, and only when `CacheBucketKmsKeyArn` is given.
-#[test]
-fn the_cache_bucket_kms_key_is_granted_to_the_roles_that_touch_objects_and_only_through_s3() {
-    let deployed = template(true);
-    for (function, expected) in [(GUARD, true), (PRUNER, true), (MONITOR, true)] {
-        let role = referenced_id(&deployed["Resources"][function]["Properties"]["Role"]).expect("role").to_owned();
-        let mut grants = Vec::new();
-        for policy in deployed["Resources"][role.as_str()]["Properties"]["Policies"].as_array().expect("policies") {
-            for statement in policy["PolicyDocument"]["Statement"].as_array().expect("statements") {
-                let Some(branches) = statement.get("Fn::If").and_then(Value::as_array) else { continue };
-                if branches[0] == "HasCacheBucketKmsKey" {
-                    assert_eq!(branches[2], json!({"Ref": "AWS::NoValue"}), "{function}: nothing without a key");
-                    grants.push(branches[1].clone());
-                }
-            }
-        }
-        assert_eq!(grants.len(), usize::from(expected), "{function}: {grants:?}");
-        for grant in grants {
-            assert_eq!(grant["Effect"], "Allow");
-            assert_eq!(grant["Action"], json!(["kms:Decrypt", "kms:GenerateDataKey"]), "{function}");
-            assert_eq!(grant["Resource"], json!({"Ref": "CacheBucketKmsKeyArn"}), "{function}: that key only");
-            let via = &grant["Condition"]["StringEquals"]["kms:ViaService"]["Fn::Sub"];
-            assert_eq!(via, "s3.${AWS::Region}.amazonaws.com", "{function}: only through S3");
-        }
-    }
-    let parameter = &deployed["Parameters"]["CacheBucketKmsKeyArn"];
-    assert_eq!(parameter["Default"], "", "no key unless given");
-    let pattern = parameter["AllowedPattern"].as_str().expect("pattern");
-    assert!(pattern.contains(":key/"), "a key ARN, not an alias: {pattern}");
 }
