@@ -30,22 +30,7 @@ pub async fn create_if_absent(
     key: &str,
     body: Vec<u8>,
 ) -> Result<Option<String>, AwsError> {
-    let result = client
-        .put_object()
-        .bucket(bucket)
-        .key(key)
-        .if_none_match("*")
-        .content_type("application/json")
-        .body(ByteStream::from(body))
-        .send()
-        .await;
-    match result {
-        Ok(out) => Ok(Some(out.e_tag().unwrap_or_default().to_owned())),
-        Err(e) => {
-            let err = AwsError::from_sdk("s3:PutObject", e);
-            if lost_race(&err) { Ok(None) } else { Err(err) }
-        }
-    }
+    conditional_put(client.put_object().if_none_match("*"), bucket, key, body).await
 }
 
 /// PutObject with `If-Match: <etag>`: Some(new etag) when the key still had that ETag, None when
@@ -57,15 +42,19 @@ pub async fn replace_if_match(
     body: Vec<u8>,
     etag: &str,
 ) -> Result<Option<String>, AwsError> {
-    let result = client
-        .put_object()
-        .bucket(bucket)
-        .key(key)
-        .if_match(etag)
-        .content_type("application/json")
-        .body(ByteStream::from(body))
-        .send()
-        .await;
+    conditional_put(client.put_object().if_match(etag), bucket, key, body).await
+}
+
+/// Sends a PutObject carrying its condition: Some(new etag) when written, None when the condition
+/// failed because another writer got there first.
+async fn conditional_put(
+    request: aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder,
+    bucket: &str,
+    key: &str,
+    body: Vec<u8>,
+) -> Result<Option<String>, AwsError> {
+    let result =
+        request.bucket(bucket).key(key).content_type("application/json").body(ByteStream::from(body)).send().await;
     match result {
         Ok(out) => Ok(Some(out.e_tag().unwrap_or_default().to_owned())),
         Err(e) => {
