@@ -37,7 +37,7 @@ def queue_name(topic):
     return topic.split(":")[-1] + "-subscriber"
 
 
-def setup(project, bucket, topic_name):
+def setup(name, bucket, topic_name):
     s3 = client("s3")
     try:
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
@@ -48,20 +48,11 @@ def setup(project, bucket, topic_name):
     queue = sqs.create_queue(QueueName=queue_name(topic))["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
-    cb = client("codebuild")
     try:
-        cb.delete_project(name=project)
+        client("codebuild").delete_project(name=name)
     except Exception:
         pass
-    cb.create_project(
-        name=project,
-        source={"type": "CODECOMMIT", "location": "https://git-codecommit.ap-south-1.amazonaws.com/v1/repos/tts-service", "buildspec": "buildspec.yml"},
-        artifacts={"type": "NO_ARTIFACTS"},
-        environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/amazonlinux2-x86_64-standard:5.0", "computeType": "BUILD_GENERAL1_LARGE", "privilegedMode": True},
-        serviceRole=f"arn:aws:iam::{ACCOUNT}:role/service-role/codebuild-tts-service",
-        cache={"type": "LOCAL", "modes": ["LOCAL_DOCKER_LAYER_CACHE"]},
-        timeoutInMinutes=60,
-    )
+    project(name, "codebuild-tts-service")
     print(topic)
 
 

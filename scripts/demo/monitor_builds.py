@@ -29,19 +29,21 @@ def client(name):
     return boto3.client(name, endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name=REGION)
 
 
-def service_role(name, bucket):
-    """The project's service role, as scripts/demo/aws.py makes it (may use the cache)."""
-    spec = importlib.util.spec_from_file_location("demo_aws", os.path.join(ROOT, "scripts", "demo", "aws.py"))
+def load(*path):
+    """A script of this repository as a module (scripts/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(path[-1].removesuffix(".py"), os.path.join(ROOT, *path))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    module.service_role(name, bucket)
+    return module
+
+
+def service_role(name, bucket):
+    """The project's service role, as scripts/demo/aws.py makes it (may use the cache)."""
+    load("scripts", "demo", "aws.py").service_role(name, bucket)
 
 
 def put_log(path, group, stream):
-    spec = importlib.util.spec_from_file_location("put_log", os.path.join(ROOT, "scripts", "bench", "put_log.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.main(path, group, stream)
+    load("scripts", "bench", "put_log.py").main(path, group, stream)
 
 
 def sample_log(bucket):

@@ -418,3 +418,11 @@ pub async fn cache_role(clients: &Clients, bucket: &str) -> String {
     );
     create_role(clients, &unique("codebuild-cache"), &[("cache", &policy)]).await
 }
+
+/// The process's peak resident set in KiB (VmHWM from /proc/self/status), None where unavailable:
+/// what the benchmark examples report of themselves.
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}

@@ -21,13 +21,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         *outcomes.entry(build["outcome"].as_str().unwrap_or("?").to_owned()).or_default() += 1;
     }
     let summary = serde_json::json!({"seconds": seconds, "outcomes": outcomes, "sweep": report.get("sweep"),
-        "peak_rss_kib": peak_rss_kib()});
+        "peak_rss_kib": cache_sentinel::testing::peak_rss_kib()});
     println!("{summary}");
     Ok(())
-}
-
-fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }

@@ -23,13 +23,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut found = scan.finish();
     found.absorb_tail(tail.finish());
     let summary = serde_json::json!({"read": read, "found": found, "seconds": started.elapsed().as_secs_f64(),
-        "peak_rss_kib": peak_rss_kib()});
+        "peak_rss_kib": cache_sentinel::testing::peak_rss_kib()});
     println!("{summary}");
     Ok(())
-}
-
-fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }

@@ -74,7 +74,7 @@ fn main() {
             "total_budget": budget_outcome.note,
             "seconds": elapsed.as_secs_f64(),
             "objects_per_second": (objects as f64 / elapsed.as_secs_f64()).round(),
-            "peak_rss_kib": peak_rss_kib(),
+            "peak_rss_kib": cache_sentinel::testing::peak_rss_kib(),
         })
     );
 }
@@ -116,11 +116,4 @@ fn xorshift(mut x: u64) -> u64 {
     x ^= x >> 7;
     x ^= x << 17;
     x
-}
-
-/// The process's peak resident set (VmHWM from /proc/self/status), None where unavailable.
-fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }

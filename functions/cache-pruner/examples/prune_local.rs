@@ -35,14 +35,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let locations = obj.remove("locations").and_then(|l| l.as_object().map(|l| l.len())).unwrap_or(0);
         obj.insert("location_count".into(), locations.into());
         obj.insert("seconds".into(), started.elapsed().as_secs_f64().into());
-        obj.insert("peak_rss_kib".into(), peak_rss_kib().into());
+        obj.insert("peak_rss_kib".into(), cache_sentinel::testing::peak_rss_kib().into());
     }
     println!("{report}");
     Ok(())
-}
-
-fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }

@@ -2,10 +2,8 @@
 //! keep LOCAL, namespaces are carried, shared locations stay, the service role's access is checked
 //! first (with the exact statement to add), and other accounts' events are left alone.
 
-use crate::guard_support::{build_event, cache_of, config, setup, sweep_event};
-use aws_sdk_codebuild::types::{
-    ComputeType, DockerServer, EnvironmentType, FleetOverflowBehavior, ProjectCache, ProjectFleet,
-};
+use crate::guard_support::{build_event, cache_of, config, create_fleet, setup, sweep_event};
+use aws_sdk_codebuild::types::{ComputeType, DockerServer, FleetOverflowBehavior, ProjectCache, ProjectFleet};
 use cache_sentinel::guard::CacheGuard;
 use cache_sentinel::guard::service::Outcome;
 use cache_sentinel::project::CacheSetting;
@@ -13,17 +11,7 @@ use cache_sentinel::testing::{self, ProjectFixture};
 use serde_json::json;
 
 async fn fleet(clients: &cache_sentinel::aws::Clients, overflow: FleetOverflowBehavior) -> String {
-    let out = clients
-        .codebuild
-        .create_fleet()
-        .name(testing::unique("fleet"))
-        .base_capacity(1)
-        .environment_type(EnvironmentType::LinuxContainer)
-        .compute_type(ComputeType::BuildGeneral1Large)
-        .overflow_behavior(overflow)
-        .send()
-        .await
-        .expect("create fleet");
+    let out = create_fleet(clients, &testing::unique("fleet"), Some(overflow)).await.expect("create fleet");
     out.fleet.and_then(|f| f.arn).expect("fleet arn")
 }
 

@@ -1,7 +1,10 @@
 //! What the guard's emulator tests share: configuration, events, a sandbox with a service role,
 //! and a CodeBuild client that counts (or alters) UpdateProject calls on their way to the emulator.
 
+use aws_sdk_codebuild::error::SdkError;
+use aws_sdk_codebuild::operation::create_fleet::{CreateFleetError, CreateFleetOutput};
 use aws_sdk_codebuild::operation::update_project::UpdateProjectInput;
+use aws_sdk_codebuild::types::{ComputeType, EnvironmentType, FleetOverflowBehavior};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::{
@@ -16,6 +19,24 @@ use cache_sentinel::testing;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+
+/// CreateFleet of a one-host Linux fleet named `name`; `overflow` None leaves CodeBuild's default.
+pub async fn create_fleet(
+    clients: &Clients,
+    name: &str,
+    overflow: Option<FleetOverflowBehavior>,
+) -> Result<CreateFleetOutput, SdkError<CreateFleetError>> {
+    clients
+        .codebuild
+        .create_fleet()
+        .name(name)
+        .base_capacity(1)
+        .environment_type(EnvironmentType::LinuxContainer)
+        .compute_type(ComputeType::BuildGeneral1Small)
+        .set_overflow_behavior(overflow)
+        .send()
+        .await
+}
 
 pub fn config(vars: &[(&str, &str)]) -> GuardConfig {
     let env: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();

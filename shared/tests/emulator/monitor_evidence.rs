@@ -102,28 +102,21 @@ fn final_event(s: &Sandbox, project: &str, uuid: &str, status: &str, minutes: i6
     event
 }
 
+/// What CodeBuild leaves of a build whose cache worked: its log (restored, 3 of 19 Docker steps
+/// cached) in the project's log group under `uuid`, and the cache it uploaded, `key`, written now.
+async fn cache_working_build(s: &Sandbox, logs: &aws_sdk_cloudwatchlogs::Client, project: &str, uuid: &str, key: &str) {
+    let log = include_str!("../../../events/logs/buildkit-partly-cached.log");
+    put_log(logs, &format!("/aws/codebuild/{project}"), uuid, log).await;
+    s.clients.s3.put_object().bucket(&s.bucket).key(key).body(b"x".to_vec().into()).send().await.unwrap();
+}
+
 #[tokio::test]
 async fn the_slow_build_email_carries_the_log_evidence() {
     let s = Sandbox::new().await;
     let project = ProjectFixture::new(&testing::unique("tts")).create(&s.clients).await;
     let uuid = testing::unique("b");
-    put_log(
-        &logs_client(&s),
-        &format!("/aws/codebuild/{project}"),
-        &uuid,
-        include_str!("../../../events/logs/buildkit-partly-cached.log"),
-    )
-    .await;
     // CodeBuild's upload: an object written after the build started.
-    s.clients
-        .s3
-        .put_object()
-        .bucket(&s.bucket)
-        .key(format!("{project}/5c1d-cache"))
-        .body(b"x".to_vec().into())
-        .send()
-        .await
-        .unwrap();
+    cache_working_build(&s, &logs_client(&s), &project, &uuid, &format!("{project}/5c1d-cache")).await;
     let event = final_event(&s, &project, &uuid, "SUCCEEDED", 33, 40);
 
     let report = monitor(&s, &[]).handle(&event).await.expect("monitor");
@@ -189,22 +182,7 @@ async fn a_buildspec_without_cache_is_notified_once_after_three_builds() {
 
     // A build with the cache working again releases the markers: a relapse would be notified again.
     let uuid = testing::unique("b");
-    put_log(
-        &logs,
-        &format!("/aws/codebuild/{project}"),
-        &uuid,
-        include_str!("../../../events/logs/buildkit-partly-cached.log"),
-    )
-    .await;
-    s.clients
-        .s3
-        .put_object()
-        .bucket(&s.bucket)
-        .key(format!("{project}/new-cache"))
-        .body(b"x".to_vec().into())
-        .send()
-        .await
-        .unwrap();
+    cache_working_build(&s, &logs, &project, &uuid, &format!("{project}/new-cache")).await;
     let report = monitor.handle(&final_event(&s, &project, &uuid, "SUCCEEDED", 2, 5)).await.expect("monitor");
     assert_eq!(report.builds[0].recovered, Cause::ALL.to_vec(), "{report:?}");
 }

@@ -3,7 +3,8 @@
 //! implicitDeny; wildcards; NotAction/NotResource; managed policies; permissions boundaries) and
 //! AWS's errors.
 
-use aws_sdk_codebuild::types::{ComputeType, EnvironmentType, FleetOverflowBehavior};
+use crate::guard_support::create_fleet;
+use aws_sdk_codebuild::types::FleetOverflowBehavior;
 use aws_sdk_iam::types::PolicyEvaluationDecisionType as D;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use cache_sentinel::aws::iam::{Decision, PolicySimulator};
@@ -188,31 +189,10 @@ async fn errors_are_the_documented_ones() {
 async fn fleets_are_created_and_read_back_with_their_overflow_behavior() {
     let clients = testing::emulator_clients().await;
     let name = testing::unique("fleet");
-    let created = clients
-        .codebuild
-        .create_fleet()
-        .name(&name)
-        .base_capacity(1)
-        .environment_type(EnvironmentType::LinuxContainer)
-        .compute_type(ComputeType::BuildGeneral1Small)
-        .overflow_behavior(FleetOverflowBehavior::OnDemand)
-        .send()
-        .await
-        .expect("create fleet")
-        .fleet
-        .expect("fleet");
-    let arn = created.arn().expect("arn").to_owned();
+    let created = create_fleet(&clients, &name, Some(FleetOverflowBehavior::OnDemand)).await.expect("create fleet");
+    let arn = created.fleet.and_then(|f| f.arn).expect("fleet arn");
     let queued = testing::unique("fleet");
-    clients
-        .codebuild
-        .create_fleet()
-        .name(&queued)
-        .base_capacity(2)
-        .environment_type(EnvironmentType::LinuxContainer)
-        .compute_type(ComputeType::BuildGeneral1Small)
-        .send()
-        .await
-        .expect("create fleet");
+    create_fleet(&clients, &queued, None).await.expect("create fleet");
 
     let out = clients
         .codebuild
@@ -227,15 +207,6 @@ async fn fleets_are_created_and_read_back_with_their_overflow_behavior() {
     assert_eq!(overflow, vec![Some(FleetOverflowBehavior::OnDemand), Some(FleetOverflowBehavior::Queue)]);
     assert_eq!(out.fleets_not_found(), ["no-such-fleet"]);
 
-    let err = clients
-        .codebuild
-        .create_fleet()
-        .name(&name)
-        .base_capacity(1)
-        .environment_type(EnvironmentType::LinuxContainer)
-        .compute_type(ComputeType::BuildGeneral1Small)
-        .send()
-        .await
-        .expect_err("exists");
+    let err = create_fleet(&clients, &name, None).await.expect_err("exists");
     assert_eq!(err.code(), Some("ResourceAlreadyExistsException"));
 }
