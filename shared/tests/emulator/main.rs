@@ -7,6 +7,7 @@ mod bad_input;
 mod codebuild_builds;
 mod codebuild_listings;
 mod concurrency;
+mod corpus;
 mod documented_events;
 mod fake_s3_drift;
 mod fault_proxy;

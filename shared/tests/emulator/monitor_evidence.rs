@@ -34,7 +34,7 @@ fn logs_client(s: &Sandbox) -> aws_sdk_cloudwatchlogs::Client {
 
 /// Writes a log fixture to `group`/`stream` as CodeBuild would: one event a line, each at the time
 /// of the last CodeBuild line before it, the whole replayed to end a minute ago.
-async fn put_log(client: &aws_sdk_cloudwatchlogs::Client, group: &str, stream: &str, text: &str) {
+pub(crate) async fn put_log(client: &aws_sdk_cloudwatchlogs::Client, group: &str, stream: &str, text: &str) {
     let _ = client.create_log_group().log_group_name(group).send().await;
     client.create_log_stream().log_group_name(group).log_stream_name(stream).send().await.expect("create stream");
     let mut times = Vec::new();
