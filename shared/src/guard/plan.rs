@@ -41,6 +41,9 @@ pub enum RefusalCause {
 }
 
 impl RefusalCause {
+    pub const ALL: [RefusalCause; 4] =
+        [RefusalCause::Bucket, RefusalCause::RoleAccess, RefusalCause::AccessUnverified, RefusalCause::AwsRefused];
+
     pub fn as_str(self) -> &'static str {
         match self {
             RefusalCause::Bucket => "bucket",

@@ -4,6 +4,7 @@
 use super::expected::ExpectedTimes;
 use crate::aws::logs::LogReadLimits;
 use crate::config::{CommonConfig, ConfigError, Env, byte_size, optional, parsed_or};
+use crate::guard::config::GuardConfig;
 
 #[derive(Debug, Clone)]
 pub struct MonitorConfig {
@@ -29,6 +30,10 @@ pub struct MonitorConfig {
     /// `MONITOR_LOG_MAX_PAGES` (1-100, default 20) and `MONITOR_LOG_MAX_BYTES` (64KB-256MB, default
     /// 16MB): how much of a build log is read from its head (one more page is read from its end).
     pub log_limits: LogReadLimits,
+    /// The guard's `GUARD_IGNORE_TAG` and `GUARD_RELOCATE_CUSTOM_S3` (same defaults, same checks),
+    /// so that a slow build off the S3 cache says what the guard does with its project and why.
+    pub guard_ignore_tag: String,
+    pub guard_relocate_custom_s3: bool,
 }
 
 impl MonitorConfig {
@@ -91,8 +96,9 @@ impl MonitorConfig {
         if !(64_000..=256_000_000).contains(&max_bytes) {
             return Err(ConfigError::new("MONITOR_LOG_MAX_BYTES", format!("{max_bytes} bytes is outside 64KB-256MB")));
         }
+        let guard = GuardConfig::from_env(env)?;
         Ok(MonitorConfig {
-            common: CommonConfig::from_env(env)?,
+            common: guard.common,
             expected,
             baseline_builds,
             baseline_factor,
@@ -101,12 +107,14 @@ impl MonitorConfig {
             sweep_lookback_hours,
             ineffective_cache_builds,
             log_limits: LogReadLimits { max_pages, max_bytes },
+            guard_ignore_tag: guard.ignore_tag,
+            guard_relocate_custom_s3: guard.relocate_custom_s3,
         })
     }
 
     /// Every variable the monitor reads.
     pub fn variables() -> Vec<&'static str> {
-        CommonConfig::VARIABLES.iter().chain(Self::VARIABLES).copied().collect()
+        CommonConfig::VARIABLES.iter().chain(Self::VARIABLES).chain(GuardConfig::VARIABLES).copied().collect()
     }
 }
 

@@ -4,6 +4,7 @@
 //! past its expected time before it was stopped.
 
 use super::baseline::{Baseline, HistorySummary};
+use super::cache_standing::CacheStanding;
 use super::expected::Range;
 use super::scenario::{Scenario, ScenarioJudgement};
 use crate::build::BuildFacts;
@@ -75,6 +76,9 @@ pub struct Verdict {
     pub baseline_note: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub top_phase: Option<PhaseOverrun>,
+    /// A build off the S3 cache: its setting as the likely cause, and what the guard did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_standing: Option<CacheStanding>,
     pub advice: Vec<String>,
     /// One line for logs and the JSON result.
     pub summary: String,
@@ -93,6 +97,8 @@ pub struct JudgeInput<'a> {
     pub policy: BaselinePolicy,
     /// The managed S3 cache location (bucket/prefix) the guard would set, for advice.
     pub managed_cache: Option<String>,
+    /// For a build off the S3 cache: the likely cause and what the guard did (when read).
+    pub cache_standing: Option<CacheStanding>,
 }
 
 pub fn judge(input: &JudgeInput<'_>) -> Option<Verdict> {
@@ -180,6 +186,7 @@ pub fn judge(input: &JudgeInput<'_>) -> Option<Verdict> {
         over_baseline,
         baseline_note,
         top_phase,
+        cache_standing: input.cache_standing.clone(),
         advice,
         summary,
     })
@@ -202,8 +209,12 @@ fn top_phase(build: &BuildFacts, history: Option<&HistorySummary>) -> Option<Pha
 fn advise(input: &JudgeInput<'_>, duration: u64, top: Option<&PhaseOverrun>) -> Vec<String> {
     let build = input.build;
     let mut advice = Vec::new();
+    let on_s3 = build.cache.as_ref().is_some_and(|c| c.is_s3());
     match &build.cache {
         Some(cache) if cache.is_s3() => {}
+        _ if input.cache_standing.is_some() => {
+            advice.extend(input.cache_standing.iter().flat_map(|s| s.advice.iter().cloned()));
+        }
         other => {
             let what = other.as_ref().map(|c| c.to_string()).unwrap_or_else(|| "no cache reported".into());
             let to = input.managed_cache.as_deref().map(|l| format!(" at {l}")).unwrap_or_default();
@@ -212,7 +223,7 @@ fn advise(input: &JudgeInput<'_>, duration: u64, top: Option<&PhaseOverrun>) -> 
             ));
         }
     }
-    if input.scenario.scenario == Scenario::First {
+    if input.scenario.scenario == Scenario::First && on_s3 {
         advice.push("This was judged as a first build: it fills the cache, and the next build of the same source should take the no-change time.".into());
     }
     let share = |phase: &str| build.phase_seconds(phase).map(|s| s * 100 / duration.max(1)).unwrap_or(0);
@@ -287,6 +298,7 @@ mod tests {
             history: h,
             policy: BaselinePolicy { factor: 1.5, min_samples: 5 },
             managed_cache: Some("bucket/tts".into()),
+            cache_standing: None,
         }
     }
 

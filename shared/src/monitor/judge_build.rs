@@ -6,6 +6,7 @@
 
 use super::MonitorConfig;
 use super::baseline::summarize;
+use super::cache_standing::CacheStanding;
 use super::expected::Range;
 use super::judge::{BaselinePolicy, JudgeInput, Kind, Verdict, judge};
 use super::scenario::{ScenarioInputs, ScenarioJudgement, classify};
@@ -24,12 +25,20 @@ pub struct BuildContext<'a> {
     pub cache_location: Option<&'a str>,
     /// The managed S3 cache location (bucket/prefix), for advice.
     pub managed_cache: Option<&'a str>,
+    /// For a build off the S3 cache: the likely cause and what the guard did (`cache_standing`).
+    pub cache_standing: Option<&'a CacheStanding>,
 }
 
 impl BuildContext<'_> {
     /// Only the history is known (no look at the cache location).
     pub fn history(history: &[BuildFacts]) -> BuildContext<'_> {
-        BuildContext { history: Ok(history), cache_empty: None, cache_location: None, managed_cache: None }
+        BuildContext {
+            history: Ok(history),
+            cache_empty: None,
+            cache_location: None,
+            managed_cache: None,
+            cache_standing: None,
+        }
     }
 }
 
@@ -75,6 +84,7 @@ pub fn judge_build(
         history: history.as_ref().ok(),
         policy: BaselinePolicy { factor: config.baseline_factor, min_samples: config.baseline_min_samples },
         managed_cache: context.managed_cache.map(str::to_owned),
+        cache_standing: context.cache_standing.cloned(),
     });
     BuildJudgement { scenario, expected, expected_from: profile_key.to_owned(), verdict }
 }

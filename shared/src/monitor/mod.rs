@@ -9,11 +9,13 @@
 //! the notices. Effects: `service` fetches, judges and notifies once per build and kind
 //! (`notify_once`), `collect` reads the evidence, `ineffective` keeps the streak and its notice,
 //! `sweep` watches running builds; `cache_records` reads a project's streak back for others (the
-//! audit); `report` and `error` are what an invocation returns.
+//! audit); `cache_standing` names a slow build's cache setting as its likely cause and says what
+//! the guard did with its project; `report` and `error` are what an invocation returns.
 
 pub mod baseline;
 pub mod build_log;
 pub mod cache_records;
+pub mod cache_standing;
 pub mod collect;
 pub mod config;
 pub mod dates;

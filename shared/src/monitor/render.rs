@@ -79,6 +79,10 @@ pub fn body(build: &BuildFacts, verdict: &Verdict, evidence: Option<&CacheEviden
     phases(&mut out, build, verdict);
     out.push('\n');
     line(&mut out, "Cache:", &build.cache.as_ref().map(|c| c.to_string()).unwrap_or_else(|| "not reported".into()));
+    if let Some(standing) = &verdict.cache_standing {
+        line(&mut out, "Cause:", &standing.cause);
+        line(&mut out, "Guard:", &standing.guard);
+    }
     for (label, text) in evidence.map(evidence_lines).unwrap_or_default() {
         line(&mut out, label, &text);
     }
@@ -263,6 +267,7 @@ mod tests {
             history: Some(h),
             policy: BaselinePolicy { factor: 1.5, min_samples: 5 },
             managed_cache: Some("codebuild-cache-123456789012-ap-south-1/tts-service-build".into()),
+            cache_standing: None,
         })
         .unwrap()
     }
@@ -343,6 +348,7 @@ mod tests {
                 history: Some(&h),
                 policy: BaselinePolicy { factor: 1.5, min_samples: 5 },
                 managed_cache: Some("codebuild-cache-123456789012-ap-south-1/tts-service-build".into()),
+                cache_standing: None,
             })
             .unwrap()
         };

@@ -11,7 +11,8 @@ use crate::notify::{Notice, SUBJECT_LIMIT, Severity};
 pub fn evidence_lines(e: &CacheEvidence) -> Vec<(&'static str, String)> {
     let mut lines = vec![];
     let at = e.location.as_deref().map(|l| format!("s3://{l}/")).unwrap_or_else(|| "the cache location".into());
-    if let Some(f) = &e.found {
+    // A build off the S3 cache (no location looked at) never restores one: no line to mislead.
+    if let Some(f) = e.found.as_ref().filter(|_| e.location.is_some()) {
         let restore = match (f.restored, f.restore_seconds, f.restore_attempted) {
             (true, Some(s), _) => format!("S3 cache restored in {}", fmt_duration(s)),
             (true, None, _) => "S3 cache restored".to_owned(),

@@ -38,7 +38,7 @@ pub struct BuildTimeMonitor {
 }
 
 /// Where a build's cache is: the bucket for markers and records, the location the guard manages,
-/// and the location looked into (the build's own S3 location, else the managed one).
+/// and the location looked into (the build's own S3 location; none for a build off S3).
 #[derive(Debug, Clone, Default)]
 pub(super) struct CachePlace {
     pub bucket: Option<String>,
@@ -167,10 +167,14 @@ impl BuildTimeMonitor {
         let region = facts.region.as_deref().unwrap_or(&self.region);
         let bucket = self.config.common.layout.resolve_bucket(facts.account.as_deref(), region);
         let managed = bucket.as_ref().map(|b| self.config.common.layout.location(b, &facts.project));
-        let checked = match facts.cache.as_ref().filter(|c| c.is_s3()).and_then(|c| c.location.clone()) {
-            Some(location) => Some(location.trim_end_matches('/').to_owned()),
-            None => managed.clone(),
-        };
+        // Only the build's own S3 location: a LOCAL or NO_CACHE build never wrote the managed one,
+        // so its emptiness says nothing about the build.
+        let checked = facts
+            .cache
+            .as_ref()
+            .filter(|c| c.is_s3())
+            .and_then(|c| c.location.as_deref())
+            .map(|location| location.trim_end_matches('/').to_owned());
         CachePlace { bucket, managed, checked }
     }
 
@@ -214,7 +218,21 @@ impl BuildTimeMonitor {
             Kind::FinishedSlow => Some(self.collect_evidence(&facts, &place, listing.clone()).await?),
             Kind::RunningOverdue => None,
         };
-        let verdict = self.verdict(&facts, kind, &history, &place, listing.as_ref())?;
+        let context = BuildContext {
+            history: history.as_deref().map_err(String::as_str),
+            cache_empty: listing.as_ref().and_then(|l| empty_at_start(l, facts.start)),
+            cache_location: place.checked.as_deref(),
+            managed_cache: place.managed.as_deref(),
+            cache_standing: None,
+        };
+        let mut verdict = self.verdict(&facts, kind, &context)?;
+        // Off the S3 cache, a slow build's email names its setting and what the guard did: read
+        // only then (BatchGetProjects, one listing of the guard's markers).
+        if verdict.slow
+            && let Some(standing) = self.cache_standing(&facts, place.bucket.as_deref()).await
+        {
+            verdict = self.verdict(&facts, kind, &BuildContext { cache_standing: Some(&standing), ..context })?;
+        }
         for w in &warnings {
             warn!(action = "judge", warning = %w, "judged with incomplete information");
         }
@@ -234,21 +252,8 @@ impl BuildTimeMonitor {
         Ok(outcome)
     }
 
-    fn verdict(
-        &self,
-        facts: &BuildFacts,
-        kind: Kind,
-        history: &Result<Vec<BuildFacts>, String>,
-        place: &CachePlace,
-        listing: Option<&CacheListing>,
-    ) -> Result<Verdict, MonitorError> {
-        let context = BuildContext {
-            history: history.as_deref().map_err(String::as_str),
-            cache_empty: listing.and_then(|l| empty_at_start(l, facts.start)),
-            cache_location: place.checked.as_deref(),
-            managed_cache: place.managed.as_deref(),
-        };
-        judge_build(facts, kind, &context, &self.config, self.clock.now()).verdict.ok_or_else(|| {
+    fn verdict(&self, facts: &BuildFacts, kind: Kind, context: &BuildContext<'_>) -> Result<Verdict, MonitorError> {
+        judge_build(facts, kind, context, &self.config, self.clock.now()).verdict.ok_or_else(|| {
             MonitorError::NoDuration {
                 project: facts.project.clone(),
                 build: facts.build_id.clone().unwrap_or_default(),

@@ -10,7 +10,12 @@
 //! false alarms, precision and recall. Adding a case is adding one file; its fields are documented
 //! in `shared/tests/corpus/README.md`.
 
+use super::guard_support::create_fleet;
 use super::monitor_evidence::put_log;
+use aws_sdk_codebuild::types::{ComputeType, DockerServer, FleetOverflowBehavior, ProjectFleet};
+use cache_sentinel::aws::s3::Markers;
+use cache_sentinel::guard::dedup;
+use cache_sentinel::guard::plan::RefusalCause;
 use cache_sentinel::monitor::{BuildTimeMonitor, MonitorConfig, Outcome};
 use cache_sentinel::testing::{self, ProjectFixture, Sandbox};
 use chrono::{DateTime, Duration, Utc};
@@ -52,6 +57,19 @@ struct Case {
 struct ProjectSpec {
     /// `S3` (at `<bucket>/<project>`), `LOCAL` (Docker layer, source and custom modes) or `NO_CACHE`.
     cache: String,
+    /// The project builds on a reserved-capacity fleet (overflow ON_DEMAND).
+    #[serde(default)]
+    fleet: bool,
+    /// The project has a Docker server (`environment.dockerServer`).
+    #[serde(default)]
+    docker_server: bool,
+    /// Project tags (`{"cache-sentinel:ignore": "true"}` opts it out of the guard).
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+    /// Heals cache-guard refused for the project (`bucket`, `role-access`, `access-unverified`,
+    /// `aws-refused`): its refusal markers, as the guard leaves them in the cache bucket.
+    #[serde(default)]
+    refused: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -192,6 +210,8 @@ fn state_change(s: &Sandbox, project: &str, build_id: &str, case: &Case, start: 
     detail["project-name"] = json!(project);
     detail["build-id"] = json!(arn);
     detail["build-status"] = json!(case.build.status);
+    // The emulator numbers a project's builds 1, 2, 3... as CodeBuild does.
+    detail["additional-information"]["build-number"] = json!(case.history.len() + 1);
     let info = &mut detail["additional-information"];
     info["cache"] = match case.project.cache.as_str() {
         "S3" => json!({"type": "S3", "location": format!("{}/{project}", s.bucket)}),
@@ -238,7 +258,32 @@ async fn run_case(s: &Sandbox, monitor: &BuildTimeMonitor, name: &str, case: &Ca
         "NO_CACHE" => testing::no_cache(),
         other => panic!("corpus case {name}: project cache {other:?} is not S3, LOCAL or NO_CACHE"),
     };
-    ProjectFixture::new(&project).cache(cache).create(&s.clients).await;
+    let mut fixture = ProjectFixture::new(&project).cache(cache);
+    let mut environment = testing::docker_environment();
+    if case.project.fleet {
+        let fleet = create_fleet(&s.clients, &testing::unique("fleet"), Some(FleetOverflowBehavior::OnDemand))
+            .await
+            .expect("create fleet");
+        let arn = fleet.fleet.and_then(|f| f.arn).expect("fleet arn");
+        environment = environment.fleet(ProjectFleet::builder().fleet_arn(arn).build());
+    }
+    if case.project.docker_server {
+        let server = DockerServer::builder().compute_type(ComputeType::BuildGeneral1Large).build().expect("server");
+        environment = environment.docker_server(server);
+    }
+    fixture = fixture.environment(environment.build().expect("environment"));
+    for (key, value) in &case.project.tags {
+        fixture = fixture.tag(key, value);
+    }
+    fixture.create(&s.clients).await;
+    let guard_markers = Markers::new(s.clients.s3.clone(), s.bucket.clone(), dedup::NAMESPACE);
+    for refused in &case.project.refused {
+        let cause = RefusalCause::ALL
+            .into_iter()
+            .find(|c| c.as_str() == refused)
+            .unwrap_or_else(|| panic!("corpus case {name}: no refusal cause {refused:?}"));
+        guard_markers.claim(&dedup::refusal_marker(&project, cause), "{}").await.expect("refusal marker");
+    }
 
     let now = Utc::now();
     let start = now - Duration::seconds((case.build.minutes * 60.0).round() as i64 + 120);
@@ -285,6 +330,11 @@ async fn run_case(s: &Sandbox, monitor: &BuildTimeMonitor, name: &str, case: &Ca
         }
     };
     let received = s.topic.drain().await;
+    if std::env::var_os("CORPUS_EMAILS").is_some() {
+        for email in &received {
+            println!("--- {name}\nSubject: {}\n\n{}", email.subject.as_deref().unwrap_or(""), email.message);
+        }
+    }
     if received.len() != usize::from(sent) {
         problems.push(format!("{} email(s) received for a report saying sent={sent}", received.len()));
     }
@@ -298,6 +348,9 @@ async fn run_case(s: &Sandbox, monitor: &BuildTimeMonitor, name: &str, case: &Ca
             if !email.message.contains(words.as_str()) {
                 problems.push(format!("the email does not say {words:?}"));
             }
+        }
+        if problems.iter().any(|p| p.starts_with("the email does not say")) {
+            problems.push(format!("the email:\n{}", email.message));
         }
     }
     Row { name: name.to_owned(), wanted: case.label.email, sent, problems, summary }

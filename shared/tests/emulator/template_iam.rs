@@ -40,6 +40,7 @@ fn allowed_actions_of(function: &str) -> BTreeSet<String> {
             "codebuild:ListBuilds",
             "codebuild:BatchGetBuilds",
             "codebuild:ListBuildsForProject",
+            "codebuild:BatchGetProjects",
             "s3:ListBucket",
             "s3:PutObject",
             "s3:DeleteObject",
