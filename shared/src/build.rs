@@ -57,6 +57,12 @@ pub struct BuildFacts {
     pub account: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logs: Option<LogsLocation>,
+    /// The build's timeout (`timeoutInMinutes`, the event's `timeout-in-minutes`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_minutes: Option<u64>,
+    /// How long it may wait in the queue (`queuedTimeoutInMinutes`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queued_timeout_minutes: Option<u64>,
 }
 
 impl BuildFacts {
@@ -76,6 +82,8 @@ impl BuildFacts {
             region: None,
             account: None,
             logs: None,
+            timeout_minutes: None,
+            queued_timeout_minutes: None,
         }
     }
 

@@ -32,6 +32,14 @@ pub enum EventError {
         "unexpected detail-type {0:?} from aws.codebuild: only \"CodeBuild Build State Change\" is handled (phase changes, fleet state changes and notifications are not)"
     )]
     UnexpectedDetailType(String),
+    #[error(
+        "a notification rule's payload (notificationRuleArn {0:?}), not an EventBridge event: point an EventBridge rule for \"CodeBuild Build State Change\" at the function instead"
+    )]
+    NotificationRule(String),
+    #[error(
+        "an SNS message (from {0:?}), not an EventBridge event: point an EventBridge rule for \"CodeBuild Build State Change\" at the function instead of subscribing it to a topic"
+    )]
+    SnsMessage(String),
     #[error("CodeBuild event has no `detail` object")]
     MissingDetail,
     #[error("CodeBuild event detail is not an object (got {0})")]
@@ -40,6 +48,22 @@ pub enum EventError {
     MissingField(&'static str),
     #[error("CodeBuild event detail field {field} is invalid: {reason}")]
     InvalidField { field: String, reason: String },
+}
+
+impl EventError {
+    /// A well-formed event of a kind the functions do not handle (another detail-type or source, a
+    /// notification rule's payload, an SNS message): a refusal to report, not a failure, since
+    /// retrying never helps and a broader rule must not page anyone.
+    pub fn is_unhandled(&self) -> bool {
+        match self {
+            EventError::UnexpectedDetailType(detail_type) => !detail_type.is_empty(),
+            EventError::UnexpectedSource { event_source, detail_type } => {
+                !event_source.is_empty() && !detail_type.is_empty()
+            }
+            EventError::NotificationRule(_) | EventError::SnsMessage(_) => true,
+            _ => false,
+        }
+    }
 }
 
 /// The statuses of "CodeBuild Build State Change" events.
@@ -143,6 +167,17 @@ pub enum Trigger {
 impl Trigger {
     pub fn parse(event: &Value) -> Result<Trigger, EventError> {
         let obj = event.as_object().ok_or_else(|| EventError::NotAnObject(json_kind(event)))?;
+        // Other deliveries of CodeBuild's news: a notification rule's payload (camelCase
+        // `detailType`, `notificationRuleArn`), or any SNS message delivered to a subscribed Lambda.
+        if let Some(rule) = obj.get("notificationRuleArn") {
+            return Err(EventError::NotificationRule(shape::preview(rule.as_str().unwrap_or("?"))));
+        }
+        if let Some(record) = obj.get("Records").and_then(Value::as_array).and_then(|r| r.first())
+            && record.get("EventSource").and_then(Value::as_str) == Some("aws:sns")
+        {
+            let topic = record.pointer("/Sns/TopicArn").and_then(Value::as_str).unwrap_or("?");
+            return Err(EventError::SnsMessage(shape::preview(topic)));
+        }
         let source = shape::text(obj, "source")?.unwrap_or_default();
         let detail_type = shape::text(obj, "detail-type")?.unwrap_or_default();
         let event_id = shape::text(obj, "id")?;

@@ -185,6 +185,7 @@ mod tests {
             bucket: "b".into(),
             projects: vec![kept, duplicate],
             notice_problems: vec![],
+            refused: None,
         };
         let shown: Vec<&ProjectOutcome> = report.projects.iter().collect();
         let text = render(&report, &shown, 0, None);

@@ -93,6 +93,9 @@ pub struct GuardReport {
     /// Why notices were not sent, when they were not (no bucket for markers, SNS errors).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notice_problems: Vec<String>,
+    /// An event the guard does not handle (trigger `unhandled`): what it was and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 impl GuardReport {

@@ -17,7 +17,7 @@ use crate::event::{EventError, Trigger};
 use crate::project::ProjectSnapshot;
 use futures::StreamExt;
 use std::sync::Arc;
-use tracing::{Instrument, info, info_span};
+use tracing::{Instrument, info, info_span, warn};
 
 /// Projects assessed at once (each may cost a SimulatePrincipalPolicy or BatchGetFleets call).
 const ASSESS_CONCURRENCY: usize = 8;
@@ -130,7 +130,22 @@ impl CacheGuard {
         event: &serde_json::Value,
         own_account: Option<&str>,
     ) -> Result<GuardReport, GuardError> {
-        let trigger = Trigger::parse(event)?;
+        let trigger = match Trigger::parse(event) {
+            Ok(trigger) => trigger,
+            Err(e) if e.is_unhandled() => {
+                warn!(action = "refuse", reason = %e, "not an event the guard handles");
+                return Ok(GuardReport {
+                    trigger: "unhandled",
+                    event_id: event.get("id").and_then(serde_json::Value::as_str).map(str::to_owned),
+                    dry_run: self.config.common.dry_run,
+                    bucket: self.config.common.layout.bucket.clone().unwrap_or_default(),
+                    projects: vec![],
+                    notice_problems: vec![],
+                    refused: Some(e.to_string()),
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
         let bucket = self
             .config
             .common
@@ -196,6 +211,7 @@ impl CacheGuard {
             bucket,
             projects: outcomes,
             notice_problems: sent.problems,
+            refused: None,
         };
         let failed: Vec<&ProjectOutcome> = report.projects.iter().filter(|p| p.outcome == Outcome::Failed).collect();
         info!(

@@ -31,19 +31,26 @@ impl BuildFacts {
         facts.cache = info.get("cache").and_then(cache_from_json);
         facts.logs = info.get("logs").and_then(logs_from_json);
 
+        let minutes = |field: &str| info.get(field).and_then(Value::as_f64).filter(|n| *n > 0.0).map(|n| n as u64);
+        facts.timeout_minutes = minutes("timeout-in-minutes");
+        facts.queued_timeout_minutes = minutes("queued-timeout-in-minutes");
+        let mut spans = vec![];
         if let Some(typed) = &change.typed {
             let typed = &typed.detail.additional_information;
             facts.start = Some(typed.build_start_time);
             for phase in &typed.phases {
+                let seconds = phase.duration.as_ref().map(|d| d.0.num_seconds().max(0) as u64);
                 facts.phases.push(PhaseTime {
                     phase: phase.phase_type.clone(),
-                    seconds: phase.duration.as_ref().map(|d| d.0.num_seconds().max(0) as u64),
+                    seconds,
                     status: phase.phase_status.clone(),
                 });
-                facts.end = latest(facts.end, phase.end_time);
-                if phase.phase_type == "COMPLETED" {
-                    facts.end = latest(facts.end, Some(phase.start_time));
-                }
+                spans.push(PhaseSpan {
+                    completed: phase.phase_type == "COMPLETED",
+                    start: Some(phase.start_time),
+                    end: phase.end_time,
+                    seconds,
+                });
             }
         } else {
             let time = |v: Option<&Value>, field: String| -> Result<Option<DateTime<Utc>>, FactsError> {
@@ -73,10 +80,7 @@ impl BuildFacts {
                         };
                         let start = time(phase.get("start-time"), format!("phases[{i}].start-time"))?;
                         let end = time(phase.get("end-time"), format!("phases[{i}].end-time"))?;
-                        facts.end = latest(facts.end, end);
-                        if name == "COMPLETED" {
-                            facts.end = latest(facts.end, start);
-                        }
+                        spans.push(PhaseSpan { completed: name == "COMPLETED", start, end, seconds });
                         facts.phases.push(PhaseTime {
                             phase: name.to_owned(),
                             seconds,
@@ -92,9 +96,7 @@ impl BuildFacts {
                 }
             }
         }
-        if !facts.status.is_final() {
-            facts.end = None;
-        }
+        facts.end = if facts.status.is_final() { agreed_end(&spans) } else { None };
         Ok(facts)
     }
 
@@ -112,6 +114,8 @@ impl BuildFacts {
             self.phases = api.phases.clone();
         }
         self.cache = self.cache.or_else(|| api.cache.clone());
+        self.timeout_minutes = self.timeout_minutes.or(api.timeout_minutes);
+        self.queued_timeout_minutes = self.queued_timeout_minutes.or(api.queued_timeout_minutes);
         self.compute_type = self.compute_type.or_else(|| api.compute_type.clone());
         if api.source_version.is_some() {
             self.source_version = api.source_version.clone();
@@ -133,11 +137,34 @@ impl BuildFacts {
     }
 }
 
-fn latest(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        (a, b) => a.or(b),
+/// One phase's times as the event gives them.
+struct PhaseSpan {
+    completed: bool,
+    start: Option<DateTime<Utc>>,
+    end: Option<DateTime<Utc>>,
+    seconds: Option<u64>,
+}
+
+/// The build's end from fields that agree: the COMPLETED phase's start (CodeBuild opens it when
+/// the build ends), else the latest phase end whose end-time agrees with its start and duration
+/// (within a minute; a phase whose end-time disagrees ends at its start plus its duration). AWS's
+/// own published sample event has a QUEUED phase of 0 seconds whose end-time is two years after its
+/// start: taking end-times alone made that a build of 17,795 hours.
+fn agreed_end(spans: &[PhaseSpan]) -> Option<DateTime<Utc>> {
+    if let Some(completed) = spans.iter().find(|s| s.completed).and_then(|s| s.start) {
+        return Some(completed);
     }
+    spans
+        .iter()
+        .filter_map(|s| match (s.start, s.end, s.seconds) {
+            (Some(start), Some(end), Some(seconds)) => {
+                let by_duration = start + chrono::Duration::seconds(seconds as i64);
+                Some(if (end - by_duration).num_seconds().abs() <= 60 { end } else { by_duration })
+            }
+            (Some(start), None, Some(seconds)) => Some(start + chrono::Duration::seconds(seconds as i64)),
+            (_, end, _) => end,
+        })
+        .max()
 }
 
 /// `additional-information.logs`: `group-name`, `stream-name` (and `deep-link`, not needed).

@@ -8,6 +8,7 @@ use super::cache_standing::CacheStanding;
 use super::expected::Range;
 use super::scenario::{Scenario, ScenarioJudgement};
 use crate::build::BuildFacts;
+use crate::event::BuildStatus;
 use crate::notify::Severity;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -74,6 +75,13 @@ pub struct Verdict {
     pub over_baseline: bool,
     /// Why the baseline was or was not used.
     pub baseline_note: String,
+    /// The limit the build was judged by: the lower of the expected range's upper bound and the
+    /// history's (same scenario, enough samples).
+    pub limit: AppliedLimit,
+    /// Why the build's figures were not judged (its time is beyond its timeout plus its queued
+    /// timeout: fields that disagree); no notice then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub times_refused: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub top_phase: Option<PhaseOverrun>,
     /// A build off the S3 cache: its setting as the likely cause, and what the guard did.
@@ -82,6 +90,34 @@ pub struct Verdict {
     pub advice: Vec<String>,
     /// One line for logs and the JSON result.
     pub summary: String,
+}
+
+/// Which limit a build was judged by, and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AppliedLimit {
+    pub seconds: u64,
+    pub from: String,
+}
+
+/// CodeBuild's bounds when the build does not name its own (API reference, CreateProject:
+/// `timeoutInMinutes` 5 to 2160, `queuedTimeoutInMinutes` 5 to 480).
+const MAX_TIMEOUT_MINUTES: u64 = 2160;
+const MAX_QUEUED_TIMEOUT_MINUTES: u64 = 480;
+/// Slack beyond the two timeouts for SUBMITTED and FINALIZING, which neither timeout covers.
+const SLACK_SECONDS: u64 = 15 * 60;
+
+/// A duration no build can have: beyond its timeout plus its queued timeout (CodeBuild stops it
+/// there), so the fields it came from disagree; said in the report, never emailed.
+fn implausible(build: &BuildFacts, total: u64) -> Option<String> {
+    let timeout = build.timeout_minutes.unwrap_or(MAX_TIMEOUT_MINUTES);
+    let queued = build.queued_timeout_minutes.unwrap_or(MAX_QUEUED_TIMEOUT_MINUTES);
+    let bound = (timeout + queued) * 60 + SLACK_SECONDS;
+    (total > bound).then(|| {
+        format!(
+            "its times disagree: {} from its start to its end is beyond its timeout ({timeout} min) plus its queued timeout ({queued} min), which CodeBuild enforces",
+            fmt_duration(total)
+        )
+    })
 }
 
 /// Everything a verdict depends on.
@@ -106,28 +142,55 @@ pub fn judge(input: &JudgeInput<'_>) -> Option<Verdict> {
     let duration = input.build.own_seconds(input.now)?;
     let expected_limit = input.expected.high_seconds();
     let over_expected = duration > expected_limit;
+    // The baseline is of earlier successful builds of the same scenario (`like_with_like`).
     let baseline = input.history.and_then(|h| h.baseline.clone());
+    let kind_of = input.scenario.scenario.plural();
     let (baseline_limit, baseline_note) = match &baseline {
         None if input.history.is_none() => (None, "build history unavailable, so no baseline".to_owned()),
-        None => (None, "no earlier successful builds to compare with".to_owned()),
+        None => (None, format!("no earlier successful {kind_of} to compare with")),
         Some(b) if b.samples < input.policy.min_samples => (
             None,
             format!(
-                "only {} earlier successful build(s), fewer than the {} needed to judge by the baseline",
+                "only {} earlier successful {kind_of}, fewer than the {} needed to judge by the baseline",
                 b.samples, input.policy.min_samples
             ),
         ),
         Some(b) => {
             let limit = (b.p90_seconds as f64 * input.policy.factor).round() as u64;
-            (Some(limit), format!("slow above {} (p90 x {})", fmt_duration(limit), input.policy.factor))
+            (
+                Some(limit),
+                format!(
+                    "slow above {} (p90 x {} of {} earlier {kind_of})",
+                    fmt_duration(limit),
+                    input.policy.factor,
+                    b.samples
+                ),
+            )
         }
     };
     let over_baseline = baseline_limit.is_some_and(|l| duration > l);
-    // A stopped build's time says when someone stopped it, not how fast it builds: only running
-    // past the expected time before that counts.
-    let stopped = input.build.status == crate::event::BuildStatus::Stopped;
-    let slow = over_expected || (over_baseline && !stopped);
-    let severity = if input.build.status == crate::event::BuildStatus::TimedOut || duration >= 2 * expected_limit {
+    let limit = match baseline_limit {
+        Some(b) if b < expected_limit => AppliedLimit {
+            seconds: b,
+            from: format!(
+                "the history: p90 x {} of the last {} successful {kind_of}",
+                input.policy.factor,
+                baseline.as_ref().map_or(0, |b| b.samples)
+            ),
+        },
+        _ => AppliedLimit {
+            seconds: expected_limit,
+            from: format!("the upper bound of the expected {}", input.expected),
+        },
+    };
+    let status = &input.build.status;
+    let timed_out = *status == BuildStatus::TimedOut;
+    // A failed, faulted or stopped build's time says when it ended, not how fast it builds: never a
+    // slow-build notice (the failure is the news). A timed-out one never finished: always one.
+    let unsuccessful = matches!(status, BuildStatus::Failed | BuildStatus::Stopped | BuildStatus::Fault);
+    let times_refused = implausible(input.build, total);
+    let slow = times_refused.is_none() && (timed_out || (!unsuccessful && (over_expected || over_baseline)));
+    let severity = if timed_out || (slow && duration >= 2 * expected_limit) {
         Severity::Error
     } else if slow {
         Severity::Warning
@@ -162,12 +225,20 @@ pub fn judge(input: &JudgeInput<'_>) -> Option<Verdict> {
             if over_baseline { "over" } else { "within" }
         ));
     }
-    summary.push_str(match (slow, stopped) {
-        (true, true) => ": stopped after running past its expected time",
-        (true, false) => ": slow",
-        (false, true) => ": stopped before its expected time, no notice",
-        (false, false) => ": ok",
-    });
+    let ending = match (&times_refused, status) {
+        (Some(why), _) => format!(": not judged, {why}"),
+        (None, BuildStatus::TimedOut) => match input.build.timeout_minutes {
+            Some(m) => format!(": timed out, it ran into the project's timeout of {m} min"),
+            None => ": timed out, it ran into the project's timeout".to_owned(),
+        },
+        (None, BuildStatus::Failed | BuildStatus::Fault) => {
+            format!(": {status}, a build that did not succeed gets no slow-build notice")
+        }
+        (None, BuildStatus::Stopped) => ": stopped, a stopped build gets no slow-build notice".to_owned(),
+        (None, _) if slow => format!(": slow (limit {}, {})", fmt_duration(limit.seconds), limit.from),
+        (None, _) => ": ok".to_owned(),
+    };
+    summary.push_str(&ending);
     Some(Verdict {
         kind: input.kind,
         slow,
@@ -185,6 +256,8 @@ pub fn judge(input: &JudgeInput<'_>) -> Option<Verdict> {
         baseline_factor: input.policy.factor,
         over_baseline,
         baseline_note,
+        limit,
+        times_refused,
         top_phase,
         cache_standing: input.cache_standing.clone(),
         advice,
@@ -236,8 +309,12 @@ fn advise(input: &JudgeInput<'_>, duration: u64, top: Option<&PhaseOverrun>) -> 
     }
     match build.compute_type.as_deref() {
         Some(c) if c.contains("2XLARGE") => {}
+        // Prices: AWS CodeBuild pricing page (on-demand Linux, us-east-1, per build minute, 2026):
+        // general1.large $0.02, general1.2xlarge $0.20. Sizes and the 2XLARGE cache limit: CodeBuild
+        // API reference, ProjectEnvironment (LARGE 8 vCPU / 16 GiB; 2XLARGE 72 vCPU / 144 GiB, no
+        // LOCAL cache). The seed write-up's "about twice the cost" is wrong.
         Some(c) => advice.push(format!(
-            "Compute type is {c}: BUILD_GENERAL1_LARGE to BUILD_GENERAL1_2XLARGE costs about twice as much per minute for about 1.5-2x the speed; worth it only after the cache and layer order are right."
+            "Compute type is {c}: a bigger type speeds up only CPU-bound steps and costs much more (on-demand Linux in us-east-1: BUILD_GENERAL1_LARGE $0.02 a minute, BUILD_GENERAL1_2XLARGE $0.20, ten times as much; 2XLARGE has no LOCAL cache); worth it only after the cache and layer order are right."
         )),
         None => {}
     }
@@ -327,7 +404,7 @@ mod tests {
         assert!(v.baseline_note.contains("history unavailable"), "{}", v.baseline_note);
         let none = history(&[]);
         let v = judge(&input(&b, Scenario::App, Some(&none))).unwrap();
-        assert!(v.baseline_note.contains("no earlier successful builds"), "{}", v.baseline_note);
+        assert!(v.baseline_note.contains("no earlier successful app-code-change builds"), "{}", v.baseline_note);
         let few = history(&[120, 130, 140]);
         let v = judge(&input(&b, Scenario::App, Some(&few))).unwrap();
         assert!(!v.slow, "within 8-12 and too few samples");
@@ -337,6 +414,12 @@ mod tests {
         assert_eq!(v.baseline_limit_seconds, Some(450));
         assert!(v.slow && v.over_baseline && !v.over_expected);
         assert!(v.summary.contains("baseline p90 5 min 0 s x 1.5 = 7 min 30 s (over)"), "{}", v.summary);
+        assert_eq!(v.limit.seconds, 450, "the history's limit applied: lower than the range's 12 min");
+        assert!(v.limit.from.contains("p90 x 1.5 of the last 7 successful app-code-change builds"), "{}", v.limit.from);
+        let high = history(&[600, 610, 620, 630, 640, 650, 660]);
+        let v = judge(&input(&b, Scenario::App, Some(&high))).unwrap();
+        assert_eq!(v.limit.seconds, 720, "the history may only lower the limit, never raise it");
+        assert!(v.limit.from.contains("expected 8-12 min"), "{}", v.limit.from);
     }
 
     #[test]
@@ -376,20 +459,39 @@ mod tests {
     }
 
     #[test]
-    fn a_stopped_build_is_slow_only_past_its_expected_time() {
-        let mut b = build(10, &[], CacheSetting::s3("x"));
-        b.status = BuildStatus::Stopped;
+    fn failed_and_stopped_builds_never_get_a_notice_timed_out_ones_always() {
         let many = history(&[240, 250, 260, 270, 280, 290, 300]);
-        let v = judge(&input(&b, Scenario::App, Some(&many))).unwrap();
-        assert!(v.over_baseline && !v.slow, "over its baseline, within 8-12: someone stopped it, no notice");
-        assert!(v.summary.ends_with("stopped before its expected time, no notice"), "{}", v.summary);
-        let long = {
-            let mut l = build(13, &[], CacheSetting::s3("x"));
-            l.status = BuildStatus::Stopped;
-            l
-        };
-        let v = judge(&input(&long, Scenario::App, None)).unwrap();
-        assert!(v.slow && v.summary.ends_with("stopped after running past its expected time"), "{}", v.summary);
+        for status in [BuildStatus::Stopped, BuildStatus::Failed, BuildStatus::Fault] {
+            let mut b = build(30, &[], CacheSetting::s3("x"));
+            b.status = status.clone();
+            let v = judge(&input(&b, Scenario::App, Some(&many))).unwrap();
+            assert!(v.over_expected && !v.slow, "{status}: 30 min, over 8-12, but no slow-build notice");
+            assert!(v.summary.contains("gets no slow-build notice"), "{}", v.summary);
+        }
+        let mut b = build(10, &[], CacheSetting::s3("x"));
+        b.status = BuildStatus::TimedOut;
+        b.timeout_minutes = Some(10);
+        let v = judge(&input(&b, Scenario::App, None)).unwrap();
+        assert!(!v.over_expected && v.slow, "within 8-12, but it ran into its timeout");
+        assert_eq!(v.severity, Severity::Error);
+        assert!(v.summary.ends_with("timed out, it ran into the project's timeout of 10 min"), "{}", v.summary);
+    }
+
+    #[test]
+    fn a_time_beyond_the_timeouts_is_refused_not_judged() {
+        let mut b = build(60 * 24 * 3, &[], CacheSetting::s3("x"));
+        b.timeout_minutes = Some(60);
+        b.queued_timeout_minutes = Some(480);
+        let v = judge(&input(&b, Scenario::NoChange, None)).unwrap();
+        assert!(!v.slow, "three days: no build lasts that long");
+        let why = v.times_refused.expect("refused");
+        assert!(why.contains("timeout (60 min) plus its queued timeout (480 min)"), "{why}");
+        let long = build(60 * 40, &[], CacheSetting::s3("x"));
+        let v = judge(&input(&long, Scenario::NoChange, None)).unwrap();
+        assert!(v.times_refused.is_none() && v.slow, "40 h: CodeBuild allows 36 h + 8 h when the build names none");
+        let mut week = build(60 * 24 * 7, &[], CacheSetting::s3("x"));
+        week.status = BuildStatus::TimedOut;
+        assert!(!judge(&input(&week, Scenario::NoChange, None)).unwrap().slow, "beyond CodeBuild's own bounds");
     }
 
     #[test]

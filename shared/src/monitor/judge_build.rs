@@ -9,6 +9,7 @@ use super::baseline::summarize;
 use super::cache_standing::CacheStanding;
 use super::expected::Range;
 use super::judge::{BaselinePolicy, JudgeInput, Kind, Verdict, judge};
+use super::like_with_like::scenario_baseline;
 use super::scenario::{ScenarioInputs, ScenarioJudgement, classify};
 use crate::build::BuildFacts;
 use chrono::{DateTime, Utc};
@@ -61,7 +62,7 @@ pub fn judge_build(
     config: &MonitorConfig,
     now: DateTime<Utc>,
 ) -> BuildJudgement {
-    let history =
+    let mut history =
         context.history.map(|builds| summarize(builds, build.build_id.as_deref(), build.start, config.baseline_builds));
     let variable = config.scenario_variable.as_str();
     let scenario = classify(&ScenarioInputs {
@@ -72,6 +73,17 @@ pub fn judge_build(
         cache_empty: context.cache_empty,
         cache_location: context.cache_location,
     });
+    // Like with like: the baseline of earlier builds of this build's own scenario only.
+    if let (Ok(summary), Ok(builds)) = (history.as_mut(), context.history) {
+        summary.baseline = scenario_baseline(
+            builds,
+            build.build_id.as_deref(),
+            build.start,
+            scenario.scenario,
+            variable,
+            config.baseline_builds,
+        );
+    }
     let (profile, profile_key) = config.expected.for_project(&build.project);
     let expected = scenario.scenario.expected(profile);
     let verdict = judge(&JudgeInput {
@@ -128,7 +140,9 @@ mod tests {
         let verdict = third.verdict.expect("a verdict");
         assert_eq!(verdict.judged_seconds, 12 * 60, "13 min less the minute queued");
         assert!(verdict.over_expected && verdict.slow);
-        assert_eq!(verdict.baseline.map(|b| b.samples), Some(1), "build 1 only: not 4, which started later");
+        assert_eq!(verdict.baseline, None, "build 1 was a first build, 4 started later: no earlier no-change build");
+        let fourth = judge_build(&builds[3], Kind::FinishedSlow, &BuildContext::history(&builds), &config(), now);
+        assert_eq!(fourth.verdict.and_then(|v| v.baseline).map(|b| b.samples), Some(1), "build 3 only, of its kind");
 
         let first = judge_build(&builds[0], Kind::FinishedSlow, &BuildContext::history(&builds), &config(), now);
         assert_eq!(first.scenario.scenario, Scenario::First);

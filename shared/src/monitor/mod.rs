@@ -1,8 +1,10 @@
 //! build-time-monitor: tells subscribers when a build takes longer than it should, and when its
 //! cache is configured but not working.
 //!
-//! Pure: `facts` reads a build from its event (the model is `crate::build`), `baseline` summarises
-//! the project's history, `scenario` decides which expectation applies, `judge` gives the verdict,
+//! Pure: `facts` reads a build from its event (the model is `crate::build`; its end from fields that
+//! agree), `baseline` summarises the project's history, `like_with_like` keeps the baseline to
+//! earlier builds of the same scenario, `scenario` decides which expectation applies, `judge` gives
+//! the verdict (final statuses, the limit applied, times beyond the timeouts refused),
 //! `judge_build` composes the three for one build against its history;
 //! `build_log` and `docker_steps` read a build log as it streams, `evidence` says what it and the
 //! cache location show, `streak` tells consecutive builds apart; `render` and `render_cache` write
@@ -27,6 +29,7 @@ pub mod facts;
 pub mod ineffective;
 pub mod judge;
 pub mod judge_build;
+pub mod like_with_like;
 pub mod notify_once;
 pub mod render;
 pub mod render_cache;

@@ -38,14 +38,18 @@ pub fn url_encode(raw: &str) -> String {
 /// queueing), the project name shortened when needed so the figures always fit.
 pub fn subject(build: &BuildFacts, verdict: &Verdict) -> String {
     let (lead, verb) = match verdict.kind {
+        Kind::FinishedSlow if build.status == BuildStatus::TimedOut => ("Build timed out:", "after"),
         Kind::FinishedSlow => ("Slow build:", "took"),
         Kind::RunningOverdue => ("Build overdue:", "running"),
     };
-    let tail = format!(
-        " {verb} {} (expected <= {} min)",
-        fmt_duration(verdict.judged_seconds),
-        minutes(verdict.expected.high_minutes)
-    );
+    let bound = match build.timeout_minutes {
+        Some(m) if build.status == BuildStatus::TimedOut => format!("timeout {m} min"),
+        _ if verdict.limit.seconds < verdict.expected.high_seconds() => {
+            format!("history limit {}", fmt_duration(verdict.limit.seconds))
+        }
+        _ => format!("expected <= {} min", minutes(verdict.expected.high_minutes)),
+    };
+    let tail = format!(" {verb} {} ({bound})", fmt_duration(verdict.judged_seconds));
     let room = SUBJECT_LIMIT.saturating_sub(lead.len() + 1 + tail.len());
     let project: String = build.project.chars().filter(|c| c.is_ascii_graphic()).collect();
     let project = if project.len() > room { format!("{}...", &project[..room.saturating_sub(3)]) } else { project };
@@ -62,10 +66,13 @@ pub fn body(build: &BuildFacts, verdict: &Verdict, evidence: Option<&CacheEviden
     let number = build.build_number.map(|n| format!(" #{n}")).unwrap_or_default();
     let dur = fmt_duration(verdict.duration_seconds);
     match verdict.kind {
-        Kind::FinishedSlow if build.status == BuildStatus::Stopped => out.push_str(&format!(
-            "The CodeBuild build{number} of {} was stopped after {dur}; it had run past its expected time before it was stopped.\n\n",
-            build.project
-        )),
+        Kind::FinishedSlow if build.status == BuildStatus::TimedOut => {
+            let timeout = build.timeout_minutes.map(|m| format!(" of {m} min")).unwrap_or_default();
+            out.push_str(&format!(
+                "The CodeBuild build{number} of {} timed out after {dur}: it ran into the project's timeout{timeout} (timeoutInMinutes) and CodeBuild stopped it, unfinished.\n\n",
+                build.project
+            ))
+        }
         Kind::FinishedSlow => out.push_str(&format!(
             "The CodeBuild build{number} of {} finished {} after {dur}, longer than expected.\n\n",
             build.project, build.status
@@ -162,6 +169,14 @@ fn figures(out: &mut String, build: &BuildFacts, verdict: &Verdict) {
         (None, _) => verdict.baseline_note.clone(),
     };
     line(out, "Baseline:", &baseline);
+    let limit = match (build.status == BuildStatus::TimedOut, build.timeout_minutes) {
+        (true, Some(m)) => {
+            format!("the project's timeout of {m} min, which it ran into (a timed-out build is always reported)")
+        }
+        (true, None) => "the project's timeout, which it ran into (a timed-out build is always reported)".to_owned(),
+        (false, _) => format!("{}, {}", fmt_duration(verdict.limit.seconds), verdict.limit.from),
+    };
+    line(out, "Limit:", &limit);
     let scenario = verdict.scenario.scenario;
     line(out, "Scenario:", &format!("{} ({})", scenario.describe(), scenario.as_str()));
     for (i, why) in verdict.scenario.reason.split("; ").enumerate() {

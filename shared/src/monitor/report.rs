@@ -15,8 +15,13 @@ pub enum Outcome {
     OutOfScope,
     /// Judged and within its expected time and baseline: nothing sent.
     WithinTime,
-    /// Stopped by someone before it ran past its expected time: no slow-build notice.
+    /// Stopped by someone: never a slow-build notice (its time says when it was stopped).
     Stopped,
+    /// FAILED or FAULT: never a slow-build notice (the failure is the news).
+    Unsuccessful,
+    /// Its figures disagree (a time beyond its timeout plus its queued timeout): reported, not
+    /// judged, nothing sent.
+    Refused,
     Notified,
     /// Slow, but this build and kind were already notified (a redelivery, or the sweep and the
     /// final event racing).
@@ -105,6 +110,9 @@ pub struct MonitorReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sweep: Option<SweepSummary>,
     pub builds: Vec<BuildOutcome>,
+    /// An event the monitor does not handle (trigger `unhandled`): what it was and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 impl MonitorReport {

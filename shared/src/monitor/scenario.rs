@@ -38,6 +38,17 @@ impl Scenario {
         }
     }
 
+    /// Builds of this scenario, in the plural ("only 2 earlier successful no-change builds").
+    pub fn plural(self) -> &'static str {
+        match self {
+            Scenario::First => "first builds",
+            Scenario::NoChange => "no-change builds",
+            Scenario::App => "app-code-change builds",
+            Scenario::Requirements => "requirements-change builds",
+            Scenario::UnknownChange => "builds of a change of unknown kind",
+        }
+    }
+
     /// The expected range. An unknown change is judged as an application-code change: the
     /// stricter figure, because the point is to notice builds that are not fast; the notice says
     /// so and how to make the judgement exact.

@@ -74,10 +74,26 @@ impl BuildTimeMonitor {
     /// Handles one event: a final build state change judges that build; a scheduled event sweeps
     /// running builds; IN_PROGRESS is ignored (the sweep covers running builds).
     pub async fn handle(&self, event: &serde_json::Value) -> Result<MonitorReport, MonitorError> {
-        let trigger = Trigger::parse(event)?;
+        let dry_run = self.config.common.dry_run;
+        let trigger = match Trigger::parse(event) {
+            Ok(trigger) => trigger,
+            Err(e) if e.is_unhandled() => {
+                warn!(action = "refuse", reason = %e, "not an event the monitor handles");
+                let event_id = event.get("id").and_then(serde_json::Value::as_str).map(str::to_owned);
+                let refused = Some(e.to_string());
+                return Ok(MonitorReport {
+                    trigger: "unhandled",
+                    event_id,
+                    dry_run,
+                    sweep: None,
+                    builds: vec![],
+                    refused,
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
         let event_id = trigger.event_id().map(str::to_owned);
-        let mut report =
-            MonitorReport { trigger: "", event_id, dry_run: self.config.common.dry_run, sweep: None, builds: vec![] };
+        let mut report = MonitorReport { trigger: "", event_id, dry_run, sweep: None, builds: vec![], refused: None };
         match trigger {
             Trigger::BuildStateChange(change) => {
                 let span = info_span!("monitor", project = %change.project, build_id = change.build_id.as_deref().unwrap_or("-"), status = %change.status, action = "judge");
@@ -274,8 +290,12 @@ impl BuildTimeMonitor {
         outcome: &mut BuildOutcome,
     ) -> Result<(), MonitorError> {
         if !verdict.slow {
-            let stopped = facts.status == BuildStatus::Stopped;
-            outcome.outcome = if stopped { Outcome::Stopped } else { Outcome::WithinTime };
+            outcome.outcome = match facts.status {
+                _ if verdict.times_refused.is_some() => Outcome::Refused,
+                BuildStatus::Stopped => Outcome::Stopped,
+                BuildStatus::Failed | BuildStatus::Fault => Outcome::Unsuccessful,
+                _ => Outcome::WithinTime,
+            };
             info!(action = "within-time", summary = %verdict.summary, "no slow-build notice");
             outcome.verdict = Some(verdict);
             return Ok(());

@@ -120,6 +120,9 @@ pub struct PruneReport {
     /// Why nothing was done (an event that does not call for pruning); not an error.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ignored: Option<String>,
+    /// An event the pruner does not handle (trigger `unhandled`): what it was and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
     /// Another run held the lease: what this run skipped, and why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
@@ -172,6 +175,7 @@ impl PruneReport {
             project: None,
             build_id: None,
             ignored: None,
+            refused: None,
             skipped: None,
             dry_run,
             bucket,

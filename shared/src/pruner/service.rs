@@ -150,7 +150,19 @@ impl CachePruner {
     /// Handles one event: a scheduled event sweeps every managed location (resuming a stopped
     /// sweep), a SUCCEEDED build state change prunes its project's location, other statuses are ignored.
     pub async fn handle(&self, event: &serde_json::Value, limits: RunLimits) -> Result<PruneReport, PruneError> {
-        let trigger = Trigger::parse(event)?;
+        let trigger = match Trigger::parse(event) {
+            Ok(trigger) => trigger,
+            Err(e) if e.is_unhandled() => {
+                warn!(action = "refuse", reason = %e, "not an event the pruner handles");
+                let event_id = event.get("id").and_then(serde_json::Value::as_str).map(str::to_owned);
+                let bucket = self.config.common.layout.bucket.clone().unwrap_or_default();
+                let mut report = PruneReport::new("unhandled", event_id, self.config.common.dry_run, bucket);
+                report.refused = Some(e.to_string());
+                report.finished = true;
+                return Ok(report);
+            }
+            Err(e) => return Err(e.into()),
+        };
         let bucket = self
             .config
             .common

@@ -192,3 +192,58 @@ fn valid_events_mutated_at_random_give_each_function_a_report_or_a_typed_error()
         }
     });
 }
+
+/// Events a function does not handle (`events/unhandled/`: a phase change, a fleet state change,
+/// another service's event, a notification rule's payload, directly or through SNS) are refusals,
+/// not failures: each function succeeds with a report naming the event and why (retrying never
+/// helps, and a broader rule must not page anyone).
+#[tokio::test]
+async fn events_a_function_does_not_handle_are_reported_refusals_not_failures() {
+    let clients = testing::emulator_clients().await;
+    let functions = Functions::new(&clients).await;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/unhandled");
+    let mut samples: Vec<std::path::PathBuf> =
+        std::fs::read_dir(&dir).expect("events/unhandled").map(|e| e.expect("entry").path()).collect();
+    samples.sort();
+    assert!(samples.len() >= 5, "{} samples", samples.len());
+    for path in &samples {
+        let event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let stem = path.file_stem().unwrap().to_string_lossy().to_string();
+        let cause = stem.split("--").nth(1).unwrap().replace('_', " ");
+        let reports = [
+            (
+                "cache-guard",
+                functions
+                    .guard
+                    .handle(&event)
+                    .await
+                    .map(|r| serde_json::to_value(r).unwrap())
+                    .map_err(|e| e.to_string()),
+            ),
+            (
+                "cache-pruner",
+                functions
+                    .pruner
+                    .handle(&event, RunLimits::default())
+                    .await
+                    .map(|r| serde_json::to_value(r).unwrap())
+                    .map_err(|e| e.to_string()),
+            ),
+            (
+                "build-time-monitor",
+                functions
+                    .monitor
+                    .handle(&event)
+                    .await
+                    .map(|r| serde_json::to_value(r).unwrap())
+                    .map_err(|e| e.to_string()),
+            ),
+        ];
+        for (function, report) in reports {
+            let report = report.unwrap_or_else(|e| panic!("{stem}: {function} failed: {e}"));
+            assert_eq!(report["trigger"], "unhandled", "{stem}: {function}: {report}");
+            let refused = report["refused"].as_str().unwrap_or_default();
+            assert!(refused.contains(&cause), "{stem}: {function} refused with {refused:?}, not naming {cause:?}");
+        }
+    }
+}

@@ -223,21 +223,22 @@ async fn a_marker_without_a_build_id_is_keyed_by_the_event() {
 }
 
 #[tokio::test]
-async fn a_stopped_build_is_reported_only_past_its_expected_time() {
+async fn failed_and_stopped_builds_never_get_a_slow_build_email() {
     let s = Sandbox::new().await;
     let project = ProjectFixture::new(&testing::unique("tts")).create(&s.clients).await;
     let monitor = monitor(&s, &[]);
-    let early = final_event(&s, &project, &testing::unique("b"), "STOPPED", 10, 40);
-    assert_eq!(monitor.handle(&early).await.unwrap().builds[0].outcome, Outcome::Stopped);
-    assert!(s.topic.drain().await.is_empty());
-    let late = final_event(&s, &project, &testing::unique("b"), "STOPPED", 33, 40);
-    assert_eq!(monitor.handle(&late).await.unwrap().builds[0].outcome, Outcome::Notified);
-    let received = s.topic.drain().await;
-    assert!(
-        received[0].message.contains("was stopped after 33 min 0 s; it had run past its expected time"),
-        "{}",
-        received[0].message
-    );
+    for (status, minutes, outcome) in [
+        ("STOPPED", 10, Outcome::Stopped),
+        ("STOPPED", 33, Outcome::Stopped),
+        ("FAILED", 33, Outcome::Unsuccessful),
+        ("FAULT", 33, Outcome::Unsuccessful),
+    ] {
+        let event = final_event(&s, &project, &testing::unique("b"), status, minutes, 40);
+        let report = monitor.handle(&event).await.unwrap();
+        assert_eq!(report.builds[0].outcome, outcome, "{status} after {minutes} min: {report:?}");
+        assert!(report.builds[0].reason.contains("no slow-build notice"), "{}", report.builds[0].reason);
+    }
+    assert!(s.topic.drain().await.is_empty(), "no email for a build that did not succeed or time out");
 }
 
 #[tokio::test]

@@ -32,12 +32,13 @@ async fn guard_binary_heals_a_project_through_the_runtime_api() {
     assert_eq!(cache.location(), Some(format!("{bucket}/{project}").as_str()));
 
     // A malformed event is an error naming the cause, returned through the Runtime API.
-    let invalid =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/invalid/wrong-source--aws.s3.json");
+    let events = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events");
+    let invalid = events.join("invalid/missing-project-name--project-name.json");
     let error = watch.invoke("cache-guard", invalid.to_str().unwrap()).expect_err("a malformed event must fail");
-    assert!(
-        error.contains("unexpected event source \\\"aws.s3\\\"")
-            || error.contains("unexpected event source \"aws.s3\""),
-        "{error}"
-    );
+    assert!(error.contains("project-name"), "{error}");
+    // An event it does not handle (an S3 event) is a reported refusal: the invocation succeeds.
+    let other = events.join("unhandled/s3-object-created--aws.s3.json");
+    let report = watch.invoke("cache-guard", other.to_str().unwrap()).expect("an unhandled event is no failure");
+    assert_eq!(report["trigger"], "unhandled", "{report}");
+    assert!(report["refused"].as_str().is_some_and(|r| r.contains("aws.s3")), "{report}");
 }
