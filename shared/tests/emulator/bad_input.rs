@@ -211,33 +211,9 @@ async fn events_a_function_does_not_handle_are_reported_refusals_not_failures() 
         let stem = path.file_stem().unwrap().to_string_lossy().to_string();
         let cause = stem.split("--").nth(1).unwrap().replace('_', " ");
         let reports = [
-            (
-                "cache-guard",
-                functions
-                    .guard
-                    .handle(&event)
-                    .await
-                    .map(|r| serde_json::to_value(r).unwrap())
-                    .map_err(|e| e.to_string()),
-            ),
-            (
-                "cache-pruner",
-                functions
-                    .pruner
-                    .handle(&event, RunLimits::default())
-                    .await
-                    .map(|r| serde_json::to_value(r).unwrap())
-                    .map_err(|e| e.to_string()),
-            ),
-            (
-                "build-time-monitor",
-                functions
-                    .monitor
-                    .handle(&event)
-                    .await
-                    .map(|r| serde_json::to_value(r).unwrap())
-                    .map_err(|e| e.to_string()),
-            ),
+            ("cache-guard", as_json(functions.guard.handle(&event).await)),
+            ("cache-pruner", as_json(functions.pruner.handle(&event, RunLimits::default()).await)),
+            ("build-time-monitor", as_json(functions.monitor.handle(&event).await)),
         ];
         for (function, report) in reports {
             let report = report.unwrap_or_else(|e| panic!("{stem}: {function} failed: {e}"));
@@ -246,4 +222,9 @@ async fn events_a_function_does_not_handle_are_reported_refusals_not_failures() 
             assert!(refused.contains(&cause), "{stem}: {function} refused with {refused:?}, not naming {cause:?}");
         }
     }
+}
+
+/// A function's report as JSON, or its error in words.
+fn as_json<R: serde::Serialize, E: std::fmt::Display>(result: Result<R, E>) -> Result<Value, String> {
+    result.map(|r| serde_json::to_value(r).expect("report as JSON")).map_err(|e| e.to_string())
 }
