@@ -71,12 +71,18 @@ def service_role(name, bucket, mode="read-write"):
     iam.put_role_policy(RoleName=name, PolicyName="codebuild-cache", PolicyDocument=json.dumps(policy))
 
 
+# The emulator's EMULATOR_CREATED_SECONDS_AGO aid (scripts/emulator/moto_server.py): the demo's
+# projects were created a year ago, so the cache objects it seeds (backdated) do not predate them.
+A_YEAR_OLD = {"name": "EMULATOR_CREATED_SECONDS_AGO", "value": str(365 * 86400), "type": "PLAINTEXT"}
+
+
 def project(name, role):
     client("codebuild").create_project(
         name=name,
         source={"type": "CODECOMMIT", "location": "https://git-codecommit.ap-south-1.amazonaws.com/v1/repos/tts-service", "buildspec": "buildspec.yml"},
         artifacts={"type": "NO_ARTIFACTS"},
-        environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/amazonlinux2-x86_64-standard:5.0", "computeType": "BUILD_GENERAL1_LARGE", "privilegedMode": True},
+        environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/amazonlinux2-x86_64-standard:5.0", "computeType": "BUILD_GENERAL1_LARGE", "privilegedMode": True,
+                     "environmentVariables": [A_YEAR_OLD]},
         serviceRole=f"arn:aws:iam::{ACCOUNT}:role/service-role/{role}",
         cache={"type": "LOCAL", "modes": ["LOCAL_DOCKER_LAYER_CACHE"]},
         timeoutInMinutes=60,
@@ -178,7 +184,8 @@ def create_project(name, location):
         name=name,
         source={"type": "CODECOMMIT", "location": f"https://git-codecommit.{REGION}.amazonaws.com/v1/repos/{name}"},
         artifacts={"type": "NO_ARTIFACTS"},
-        environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/amazonlinux2-x86_64-standard:5.0", "computeType": "BUILD_GENERAL1_SMALL"},
+        environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/amazonlinux2-x86_64-standard:5.0", "computeType": "BUILD_GENERAL1_SMALL",
+                     "environmentVariables": [A_YEAR_OLD]},
         serviceRole=f"arn:aws:iam::{ACCOUNT}:role/service-role/codebuild-{name}",
         cache={"type": "S3", "location": location},
     )

@@ -14,7 +14,10 @@ the environment variable override `EMULATOR_STARTED_SECONDS_AGO=N` starts N seco
 and with `EMULATOR_KEEP_RUNNING=true` stays IN_PROGRESS when read (moto completes every build it
 reads). A build started with the override
 `EMULATOR_BUILD` (JSON: start, status, phases, exported variables, source version) is reported
-exactly so, for deterministic build-time reports, and builds are numbered 1, 2, 3... per project.
+exactly so, for deterministic build-time reports, and builds are numbered 1, 2, 3... per project. A
+project created with the environment variable EMULATOR_CREATED_SECONDS_AGO=N reports a `created`
+date N seconds in the past (the test fixtures' projects are a year old, so backdated cache objects do
+not predate them).
 Real AWS has no such things; the functions never send them.
 
 CodeBuild listings follow the API reference: ListProjects, ListBuilds and ListBuildsForProject
@@ -175,6 +178,29 @@ def _projects_with_last_modified(original):
 
 for _operation in ("batch_get_projects", "create_project"):
     setattr(CodeBuildResponse, _operation, _projects_with_last_modified(getattr(CodeBuildResponse, _operation)))
+
+
+# Emulator-only aid, for tests of what predates a project: a project created with the environment
+# variable EMULATOR_CREATED_SECONDS_AGO=N reports a `created` date N seconds in the past (moto
+# stamps the wall clock). Real CodeBuild has no such thing; cache-sentinel never sends it.
+def _created_in_the_past(original):
+    def wrapper(self):
+        body = original(self)
+        variables = (self._get_param("environment") or {}).get("environmentVariables") or []
+        for variable in variables:
+            if variable.get("name") == "EMULATOR_CREATED_SECONDS_AGO":
+                project = self.codebuild_backend.codebuild_projects.get(self._get_param("name"))
+                if project is not None:
+                    project.project_metadata["created"] = unix_time() - float(variable.get("value") or 0)
+                    parsed = json.loads(body)
+                    parsed.get("project", {})["created"] = project.project_metadata["created"]
+                    body = json.dumps(parsed)
+        return body
+
+    return wrapper
+
+
+CodeBuildResponse.create_project = _created_in_the_past(CodeBuildResponse.create_project)
 
 
 CodeBuildResponse.update_project = update_project

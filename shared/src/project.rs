@@ -96,6 +96,8 @@ pub struct ProjectSnapshot {
     pub vpc: bool,
     /// `lastModified` (epoch milliseconds): any change to the project moves it.
     pub last_modified: Option<i64>,
+    /// `created` (epoch milliseconds): nothing in its cache location can be older.
+    pub created: Option<i64>,
 }
 
 impl ProjectSnapshot {
@@ -116,6 +118,7 @@ impl ProjectSnapshot {
             service_role: None,
             vpc: false,
             last_modified: None,
+            created: None,
         }
     }
 

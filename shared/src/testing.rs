@@ -63,6 +63,9 @@ pub struct ProjectFixture {
     pub service_role: String,
     pub environment: ProjectEnvironment,
     pub vpc: Option<aws_sdk_codebuild::types::VpcConfig>,
+    /// How long ago the emulator says the project was created (EMULATOR_CREATED_SECONDS_AGO):
+    /// a year by default, so that backdated cache objects do not predate their project.
+    pub created_seconds_ago: u64,
 }
 
 impl ProjectFixture {
@@ -77,6 +80,7 @@ impl ProjectFixture {
             service_role: format!("arn:aws:iam::{ACCOUNT}:role/service-role/codebuild-tts"),
             environment: docker_environment().build().expect("environment"),
             vpc: None,
+            created_seconds_ago: 365 * 86_400,
         }
     }
 
@@ -98,6 +102,12 @@ impl ProjectFixture {
         self
     }
 
+    /// Created this long ago, as the emulator reports it (0: now).
+    pub fn created_seconds_ago(mut self, seconds: u64) -> Self {
+        self.created_seconds_ago = seconds;
+        self
+    }
+
     pub fn cache(mut self, cache: ProjectCache) -> Self {
         self.cache = cache;
         self
@@ -109,6 +119,15 @@ impl ProjectFixture {
     }
 
     pub async fn create(self, clients: &Clients) -> String {
+        let mut environment = self.environment.clone();
+        if self.created_seconds_ago > 0 {
+            let aged = aws_sdk_codebuild::types::EnvironmentVariable::builder()
+                .name("EMULATOR_CREATED_SECONDS_AGO")
+                .value(self.created_seconds_ago.to_string())
+                .build()
+                .expect("variable");
+            environment.environment_variables.get_or_insert_with(Vec::new).push(aged);
+        }
         let mut request = clients
             .codebuild
             .create_project()
@@ -123,7 +142,7 @@ impl ProjectFixture {
                     .expect("source"),
             )
             .artifacts(ProjectArtifacts::builder().r#type(ArtifactsType::NoArtifacts).build().expect("artifacts"))
-            .environment(self.environment.clone())
+            .environment(environment)
             .service_role(&self.service_role)
             .set_vpc_config(self.vpc.clone())
             .timeout_in_minutes(60)

@@ -244,6 +244,7 @@ pub fn snapshot(project: &Project) -> ProjectSnapshot {
         service_role: project.service_role().map(str::to_owned).filter(|r| !r.is_empty()),
         vpc: project.vpc_config().is_some_and(|v| !v.subnets().is_empty()),
         last_modified: project.last_modified().and_then(|t| t.to_millis().ok()),
+        created: project.created().and_then(|t| t.to_millis().ok()),
     }
 }
 

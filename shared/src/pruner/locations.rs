@@ -25,6 +25,10 @@ pub struct KnownLocation {
     /// The projects that used it when last seen.
     #[serde(default)]
     pub projects: Vec<String>,
+    /// The earliest `created` of every project seen using it: nothing older is its cache, also
+    /// once its projects are gone (kept here for orphans). None in states of earlier versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub born: Option<DateTime<Utc>>,
 }
 
 /// What the scope is decided from.
@@ -58,12 +62,17 @@ pub fn location_in_bucket(cache: &CacheSetting, bucket: &str) -> Option<String> 
     (name == bucket).then(|| prefix.trim_end_matches('/').to_owned())
 }
 
-/// The projects of each location of the bucket, and their namespaces.
-fn groups(inputs: &ScopeInputs) -> BTreeMap<String, (Vec<String>, Vec<String>)> {
-    let mut groups: BTreeMap<String, (Vec<String>, Vec<String>)> = BTreeMap::new();
+/// A location's projects, their namespaces, and the earliest of their creation dates.
+type Group = (Vec<String>, Vec<String>, Option<DateTime<Utc>>);
+
+/// The projects of each location of the bucket, their namespaces and when the first was created.
+fn groups(inputs: &ScopeInputs) -> BTreeMap<String, Group> {
+    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
     for project in inputs.projects {
         let Some(prefix) = location_in_bucket(&project.cache, inputs.bucket) else { continue };
-        let (names, namespaces) = groups.entry(prefix).or_default();
+        let (names, namespaces, born) = groups.entry(prefix).or_default();
+        let created = project.created.and_then(DateTime::from_timestamp_millis);
+        *born = earliest(*born, created);
         names.push(project.name.clone());
         if let Some(ns) = &project.cache.namespace
             && !namespaces.contains(ns)
@@ -72,6 +81,13 @@ fn groups(inputs: &ScopeInputs) -> BTreeMap<String, (Vec<String>, Vec<String>)> 
         }
     }
     groups
+}
+
+fn earliest(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 /// Why a location in use is not the pruner's to prune, if it is not.
@@ -93,13 +109,16 @@ pub fn discover(inputs: &ScopeInputs) -> Discovered {
     let mut excluded = Vec::new();
     let mut known = BTreeMap::new();
     let groups = groups(inputs);
-    for (prefix, (projects, namespaces)) in &groups {
+    for (prefix, (projects, namespaces, created)) in &groups {
         let why = exclusion(prefix, projects, inputs);
+        // A project deleted and created again under the same name keeps the location's first birth.
+        let born = earliest(*created, inputs.known.get(prefix).and_then(|k| k.born));
         let record = KnownLocation {
             managed: why.is_none(),
             last_seen_live: inputs.now,
             missing_since: None,
             projects: projects.clone(),
+            born,
         };
         known.insert(prefix.clone(), record);
         match why {
@@ -111,6 +130,7 @@ pub fn discover(inputs: &ScopeInputs) -> Discovered {
                 state: LocationState::Live,
                 projects: projects.clone(),
                 namespaces: namespaces.clone(),
+                born,
             }),
         }
     }
@@ -125,7 +145,13 @@ pub fn discover(inputs: &ScopeInputs) -> Discovered {
         let expired = inputs.delete_orphans && inputs.now - missing_since >= inputs.grace;
         let state =
             if expired { LocationState::Orphaned { missing_since } } else { LocationState::Missing { missing_since } };
-        managed.push(ManagedLocation { prefix: prefix.clone(), state, projects: vec![], namespaces: vec![] });
+        managed.push(ManagedLocation {
+            prefix: prefix.clone(),
+            state,
+            projects: vec![],
+            namespaces: vec![],
+            born: was.born,
+        });
     }
     Discovered { scope: Scope::new(managed, excluded), known }
 }
@@ -217,6 +243,7 @@ mod tests {
             last_seen_live: now() - Duration::days(30),
             missing_since,
             projects: vec!["gone".into()],
+            born: None,
         };
         // First seen missing now: missing, not orphaned, however long ago it was last seen in use.
         let known = BTreeMap::from([("gone".to_owned(), seen(None))]);
@@ -251,10 +278,35 @@ mod tests {
             last_seen_live: now() - Duration::days(90),
             missing_since: Some(now() - Duration::days(60)),
             projects: vec!["legacy-x".into()],
+            born: None,
         };
         let known = BTreeMap::from([("legacy".to_owned(), was)]);
         let d = discover(&inputs(&[], &known, &filter));
         assert!(d.scope.managed().is_empty());
         assert_eq!(d.scope.excluded()[0].prefix, "legacy");
+    }
+
+    #[test]
+    fn a_location_is_born_with_its_first_project_and_remembers_it() {
+        let filter = ProjectFilter::default();
+        let created = |name: &str, location: &str, days_ago: i64| {
+            let mut p = project(name, location, None);
+            p.created = Some((now() - Duration::days(days_ago)).timestamp_millis());
+            p
+        };
+        let projects =
+            [created("a", "cache/shared", 10), created("b", "cache/shared", 40), project("c", "cache/c", None)];
+        let d = discover(&inputs(&projects, &BTreeMap::new(), &filter));
+        assert_eq!(d.scope.managed()[1].born, Some(now() - Duration::days(40)), "the earliest of its projects");
+        assert_eq!(d.scope.managed()[0].born, None, "no creation date known");
+        assert_eq!(d.known["shared"].born, Some(now() - Duration::days(40)));
+        // Its projects deleted: the orphan keeps the birth it was seen with.
+        let d = discover(&inputs(&[], &d.known, &filter));
+        assert_eq!(d.scope.managed()[1].born, Some(now() - Duration::days(40)));
+        // A project created again today under the same location keeps the first birth.
+        let again = [created("b", "cache/shared", 0)];
+        let d = discover(&inputs(&again, &d.known, &filter));
+        let shared = d.scope.managed().iter().find(|m| m.prefix == "shared").unwrap();
+        assert_eq!(shared.born, Some(now() - Duration::days(40)));
     }
 }

@@ -2,7 +2,9 @@
 //!
 //! Each managed location (see [`scope`](super::scope)) is planned on its own by a
 //! [`LocationPlanner`](super::planner::LocationPlanner), fed that location's listing in S3's order:
-//! * never: a key outside the location, an object younger than the minimum age;
+//! * never: a key outside the location, an object younger than the minimum age, an object older
+//!   than the location's first project (its `born`: the earliest `created` of every project seen
+//!   using it), which cannot be its cache (a project named like an old folder: `releases`);
 //! * never for a live (or missing, within its grace) location: its N newest objects (N >= 1), however
 //!   old. Young objects count among the N newest, so a build that just wrote fresh cache makes an
 //!   older object deletable;
@@ -106,6 +108,11 @@ pub struct PlanSummary {
     pub by_reason: BTreeMap<Reason, u64>,
     /// The bytes those deletions free, by reason.
     pub bytes_by_reason: BTreeMap<Reason, u64>,
+    /// Objects older than the location's first project (its `born`): never its cache, never deleted.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub predating: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub bytes_predating: u64,
     /// The cap on deletions per run was reached: planning stopped.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub capped: bool,
@@ -131,8 +138,14 @@ impl PlanSummary {
         for (reason, n) in &other.bytes_by_reason {
             *self.bytes_by_reason.entry(*reason).or_default() += n;
         }
+        self.predating += other.predating;
+        self.bytes_predating += other.bytes_predating;
         self.capped |= other.capped;
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The run-wide limits every location's planner draws from: deletions left under the cap, and the
@@ -186,7 +199,8 @@ pub fn plan_bucket(listing: &[ObjectMeta], scope: &Scope, policy: &PrunePolicy, 
     let mut total = super::budget::TotalBudget::new(policy.total_budget, scope.managed().len());
     for (i, (location, objects)) in scope.managed().iter().zip(per_location).enumerate() {
         let orphaned = matches!(location.state, LocationState::Orphaned { .. });
-        let mut planner = LocationPlanner::new(policy, &quota, &location.prefix, orphaned, now, vec![]);
+        let mut planner =
+            LocationPlanner::new(policy, &quota, &location.prefix, orphaned, now, vec![]).born(location.born);
         for object in objects {
             if !planner.push(object.clone(), &mut plan.deletions) {
                 break;

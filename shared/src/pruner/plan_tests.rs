@@ -39,7 +39,13 @@ fn sorted(mut v: Vec<ObjectMeta>) -> Vec<ObjectMeta> {
 }
 
 fn live(prefix: &str) -> ManagedLocation {
-    ManagedLocation { prefix: prefix.into(), state: LocationState::Live, projects: vec![], namespaces: vec![] }
+    ManagedLocation {
+        prefix: prefix.into(),
+        state: LocationState::Live,
+        projects: vec![],
+        namespaces: vec![],
+        born: None,
+    }
 }
 
 fn orphaned(prefix: &str) -> ManagedLocation {
@@ -48,6 +54,7 @@ fn orphaned(prefix: &str) -> ManagedLocation {
         state: LocationState::Orphaned { missing_since: now() - Duration::days(8) },
         projects: vec![],
         namespaces: vec![],
+        born: None,
     }
 }
 
@@ -95,6 +102,30 @@ fn an_orphaned_location_loses_everything_past_the_minimum_age_including_its_newe
     let listing = sorted(vec![obj("gone/a", 8, 1), obj("gone/b", 8, 1), obj("gone/c", 0, 1), obj("live/a", 80, 1)]);
     let plan = plan_bucket(&listing, &scope(&[orphaned("gone"), live("live")]), &policy(), now());
     assert_eq!(keys(&plan), set(&[("gone/a", Reason::Orphaned), ("gone/b", Reason::Orphaned)]));
+}
+
+#[test]
+fn objects_older_than_the_locations_first_project_are_never_deleted_and_are_reported() {
+    // A project named `releases` (healed to <bucket>/releases 40 days ago) over years of archives.
+    let releases = ManagedLocation { born: Some(now() - Duration::days(40)), ..live("releases") };
+    let gone = ManagedLocation { born: Some(now() - Duration::days(40)), ..orphaned("old") };
+    let listing = sorted(vec![
+        obj("releases/app-1.0.zip", 900, 100),
+        obj("releases/app-1.1.zip", 400, 100),
+        obj("releases/cache-a", 39, 10),
+        obj("releases/cache-b", 35, 10),
+        obj("releases/cache-c", 2, 10),
+        obj("old/archive-2019.tar", 2000, 500),
+        obj("old/cache-x", 20, 5),
+    ]);
+    let plan = plan_bucket(&listing, &scope(&[releases, gone]), &policy(), now());
+    assert_eq!(keys(&plan), set(&[("releases/cache-a", Reason::MaxAge), ("old/cache-x", Reason::Orphaned)]));
+    // Locations in prefix order: old, releases.
+    assert_eq!((plan.locations[1].predating, plan.locations[1].bytes_predating), (2, 200));
+    assert_eq!((plan.locations[0].predating, plan.locations[0].bytes_predating), (1, 500));
+    // Unknown birth (a state of an earlier version, no creation date): the rules as before.
+    let plan = plan_bucket(&listing, &scope(&[live("releases")]), &policy(), now());
+    assert!(keys(&plan).contains(&("releases/app-1.0.zip".to_owned(), Reason::MaxAge)));
 }
 
 #[test]
@@ -292,6 +323,7 @@ fn walk_in_memory(listing: &[ObjectMeta], scope: &Scope, policy: &PrunePolicy, p
             let task = LocationTask {
                 prefix: &m.prefix,
                 orphaned: matches!(m.state, LocationState::Orphaned { .. }),
+                born: m.born,
                 skip: scope.claimed_inside(&m.prefix),
                 resume: Default::default(),
             };
@@ -329,7 +361,7 @@ fn case() -> impl Strategy<Value = Case> {
         .prop_map(|(key, hours, size)| ObjectMeta::new(key, size, now() - Duration::hours(hours)));
     (
         prop::collection::vec(object, 0..120),
-        prop::collection::vec((any_prefix(), 0u8..4), 0..5),
+        prop::collection::vec((any_prefix(), 0u8..4, prop::option::of(0i64..(90 * 24))), 0..5),
         1usize..4,
         (1i64..60, 1i64..72),
         (prop::option::of(0u64..5000), prop::option::of(0u64..20000)),
@@ -339,11 +371,13 @@ fn case() -> impl Strategy<Value = Case> {
         .prop_map(|(listing, locations, keep, (max_days, min_hours), (pb, tb), cap, page_size)| {
             let mut managed = Vec::new();
             let mut excluded = Vec::new();
-            for (prefix, kind) in locations {
+            for (prefix, kind, born_hours_ago) in locations {
+                // When the location's first project was created, if known.
+                let born = born_hours_ago.map(|h| now() - Duration::hours(h));
                 match kind {
                     0 => excluded.push(ExcludedLocation { prefix, reason: "out of scope".into(), projects: vec![] }),
-                    1 => managed.push(orphaned(&prefix)),
-                    _ => managed.push(live(&prefix)),
+                    1 => managed.push(ManagedLocation { born, ..orphaned(&prefix) }),
+                    _ => managed.push(ManagedLocation { born, ..live(&prefix) }),
                 }
             }
             let policy = PrunePolicy {
@@ -367,8 +401,11 @@ fn protected(case: &Case) -> HashSet<String> {
         if matches!(m.state, LocationState::Orphaned { .. }) {
             continue;
         }
-        let mut objects: Vec<&ObjectMeta> =
-            case.listing.iter().filter(|o| case.scope.owner_of(&o.key) == Owner::Managed(i)).collect();
+        let mut objects: Vec<&ObjectMeta> = case
+            .listing
+            .iter()
+            .filter(|o| case.scope.owner_of(&o.key) == Owner::Managed(i) && !predates(m, o.last_modified_ms))
+            .collect();
         objects.sort_by(|a, b| (b.last_modified_ms, &b.key).cmp(&(a.last_modified_ms, &a.key)));
         keep.extend(objects.iter().take(case.policy.keep_newest).map(|o| o.key.clone()));
     }
@@ -385,8 +422,16 @@ fn check_safety(case: &Case, deletions: &[Deletion]) -> Result<(), TestCaseError
         prop_assert!(case.listing.iter().any(|o| o.key == d.key), "not in the bucket: {}", d.key);
         prop_assert!(now().timestamp_millis() - d.last_modified_ms >= min_age_ms, "too young: {}", d.key);
         prop_assert!(!keep.contains(&d.key), "one of the N newest of a live location: {}", d.key);
+        let Owner::Managed(i) = case.scope.owner_of(&d.key) else { unreachable!("checked above") };
+        let m = &case.scope.managed()[i];
+        prop_assert!(!predates(m, d.last_modified_ms), "older than the location's first project: {}", d.key);
     }
     Ok(())
+}
+
+/// Older than the location's first project: not its cache.
+fn predates(m: &ManagedLocation, last_modified_ms: i64) -> bool {
+    m.born.is_some_and(|born| last_modified_ms < born.timestamp_millis())
 }
 
 proptest! {

@@ -35,6 +35,8 @@ pub struct LocationPlanner<'a> {
     budget_not_applied: Option<String>,
     summary: PlanSummary,
     last_key: Option<String>,
+    /// Objects last modified before this (epoch ms) predate the location: never deleted.
+    born_ms: Option<i64>,
 }
 
 impl<'a> LocationPlanner<'a> {
@@ -64,7 +66,14 @@ impl<'a> LocationPlanner<'a> {
             budget_not_applied: partial.then(|| "the location's listing was split across runs".to_owned()),
             summary: PlanSummary::default(),
             last_key: None,
+            born_ms: None,
         }
+    }
+
+    /// When the location's first project was created: older objects are not its cache.
+    pub fn born(mut self, born: Option<DateTime<Utc>>) -> Self {
+        self.born_ms = born.map(|b| b.timestamp_millis());
+        self
     }
 
     /// The last key fed.
@@ -96,8 +105,15 @@ impl<'a> LocationPlanner<'a> {
         }
         self.summary.scanned += 1;
         self.summary.bytes_scanned += object.size;
-        self.remaining_bytes += object.size;
         self.last_key = Some(object.key.clone());
+        // Older than every project that used the location: someone else's data, left out of the N
+        // newest, the budgets and every deletion.
+        if self.born_ms.is_some_and(|born| object.last_modified_ms < born) {
+            self.summary.predating += 1;
+            self.summary.bytes_predating += object.size;
+            return true;
+        }
+        self.remaining_bytes += object.size;
         if self.orphaned {
             if !self.young(object.last_modified_ms) {
                 self.emit(object.into(), Reason::Orphaned, out);

@@ -119,6 +119,7 @@ impl ProjectRun<'_> {
             let task = LocationTask {
                 prefix: &location.prefix,
                 orphaned: matches!(location.state, LocationState::Orphaned { .. }),
+                born: location.born,
                 skip: scope.claimed_inside(&location.prefix),
                 resume: Default::default(),
             };

@@ -86,6 +86,7 @@ impl RestTask<'_> {
         let mut planner = self.scope.root_location().map(|i| {
             let orphaned = matches!(self.scope.managed()[i].state, LocationState::Orphaned { .. });
             LocationPlanner::new(shared.policy, shared.quota, "", orphaned, shared.now, resume.newest)
+                .born(self.scope.managed()[i].born)
         });
         let mut unmanaged = Unmanaged::default();
         let mut stack: Vec<Entries> = resume.folders.into_iter().map(|(prefix, at)| Entries::new(prefix, at)).collect();

@@ -47,6 +47,10 @@ pub struct ManagedLocation {
     pub projects: Vec<String>,
     /// Their `cacheNamespace`s, if any.
     pub namespaces: Vec<String>,
+    /// When its first project was created (the earliest `created` of every project seen using it):
+    /// an object older than that predates the location and is never its cache. None: not known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub born: Option<DateTime<Utc>>,
 }
 
 /// A cache location the pruner leaves alone, and why.
@@ -193,7 +197,13 @@ mod tests {
     use super::*;
 
     fn live(prefix: &str) -> ManagedLocation {
-        ManagedLocation { prefix: prefix.into(), state: LocationState::Live, projects: vec![], namespaces: vec![] }
+        ManagedLocation {
+            prefix: prefix.into(),
+            state: LocationState::Live,
+            projects: vec![],
+            namespaces: vec![],
+            born: None,
+        }
     }
 
     fn excluded(prefix: &str) -> ExcludedLocation {

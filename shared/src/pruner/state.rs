@@ -146,7 +146,13 @@ mod tests {
         let t = Utc.with_ymd_and_hms(2026, 11, 20, 3, 0, 0).unwrap();
         state.locations.insert(
             "tts".into(),
-            KnownLocation { managed: true, last_seen_live: t, missing_since: None, projects: vec!["tts".into()] },
+            KnownLocation {
+                managed: true,
+                last_seen_live: t,
+                missing_since: None,
+                projects: vec!["tts".into()],
+                born: Some(t),
+            },
         );
         state.sweep = Some(SweepProgress {
             started: t,

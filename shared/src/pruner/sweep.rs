@@ -293,6 +293,7 @@ async fn run_all<L: super::lister::Lister>(
             let task = LocationTask {
                 prefix: &m.prefix,
                 orphaned: matches!(m.state, LocationState::Orphaned { .. }),
+                born: m.born,
                 skip: scope.claimed_inside(&m.prefix),
                 resume,
             };

@@ -109,6 +109,8 @@ impl<L: Lister> Shared<'_, L> {
 pub struct LocationTask<'a> {
     pub prefix: &'a str,
     pub orphaned: bool,
+    /// When the location's first project was created (objects older are never deleted).
+    pub born: Option<DateTime<Utc>>,
     /// `<location>/` of the locations inside this one.
     pub skip: Vec<String>,
     pub resume: Progress,
@@ -125,7 +127,8 @@ impl LocationTask<'_> {
             self.orphaned,
             shared.now,
             self.resume.newest,
-        );
+        )
+        .born(self.born);
         let mut walk = Walk::new(format!("{}/", self.prefix), self.skip, resumed_at);
         let mut pager = Pager::new(shared.lister.clone());
         pager.request(walk.request(), shared.limits);
@@ -270,7 +273,7 @@ mod tests {
             deletions: tx,
             halt: Default::default(),
         };
-        let run = LocationTask { prefix: "tts", orphaned: false, skip: vec![], resume }.run(&shared).await;
+        let run = LocationTask { prefix: "tts", orphaned: false, born: None, skip: vec![], resume }.run(&shared).await;
         drop(shared);
         (run, collector.await.unwrap())
     }

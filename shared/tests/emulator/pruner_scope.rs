@@ -207,3 +207,49 @@ async fn a_location_whose_deletions_s3_denies_is_reported_and_the_others_are_pru
     );
     assert_eq!(listing(&clients, &bucket).await.len(), 8);
 }
+
+/// A NO_CACHE project named like an old folder, healed to `<bucket>/releases-...` 40 days ago, over
+/// years of release archives: the archives are older than every project that used the location, so
+/// they are never its cache: never deleted, reported as predating it (count and bytes). The cache
+/// it wrote since is pruned as any location's.
+#[tokio::test]
+async fn objects_older_than_the_locations_projects_are_never_deleted_and_are_reported() {
+    let (clients, bucket) = setup().await;
+    let name = testing::unique("releases");
+    let at = format!("{bucket}/{name}");
+    ProjectFixture::new(&name).cache(testing::s3_cache(&at)).created_seconds_ago(40 * 86_400).create(&clients).await;
+    let put = |key: String, days: u64, size: usize| {
+        let s3 = clients.s3.clone();
+        let bucket = bucket.clone();
+        async move {
+            s3.put_object()
+                .bucket(bucket)
+                .key(key)
+                .metadata("emulator-age-seconds", (days * 86_400).to_string())
+                .body(vec![b'r'; size].into())
+                .send()
+                .await
+                .expect("put object");
+        }
+    };
+    for (i, days) in [900u64, 500, 200, 60].into_iter().enumerate() {
+        put(format!("{name}/app-1.{i}.0.zip"), days, 1000).await;
+    }
+    for (i, days) in [35u64, 34, 33, 32, 31].into_iter().enumerate() {
+        put(format!("{name}/cache-{i:02}"), days, 10).await;
+    }
+    let report = pruner(&clients, &[("CACHE_BUCKET", bucket.as_str())], 0)
+        .handle(&sweep_event(), RunLimits::default())
+        .await
+        .unwrap();
+    let after = keys(&listing(&clients, &bucket).await);
+    for i in 0..4 {
+        assert!(after.contains(&format!("{name}/app-1.{i}.0.zip")), "archive {i} kept: {after:?}");
+    }
+    let cache: Vec<&String> = after.iter().filter(|k| k.contains("/cache-")).collect();
+    assert_eq!(cache.len(), 3, "the 3 newest cache objects stay, the 2 past 30 days go: {after:?}");
+    let plan = &location(&report, &bucket, &name).plan;
+    assert_eq!((plan.predating, plan.bytes_predating), (4, 4000), "{plan:?}");
+    assert_eq!(plan.by_reason.get(&Reason::MaxAge), Some(&2));
+    assert_eq!((report.plan.predating, report.plan.bytes_predating), (4, 4000), "the run's total says it too");
+}

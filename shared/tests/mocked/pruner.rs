@@ -253,6 +253,7 @@ async fn the_delete_call_refuses_keys_outside_the_managed_locations() {
         state: LocationState::Live,
         projects: vec![],
         namespaces: vec![],
+        born: None,
     };
     let target = Target {
         s3,
