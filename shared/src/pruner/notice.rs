@@ -60,6 +60,7 @@ fn body(report: &PruneReport) -> String {
         }
     }
     locations(report, &mut body);
+    predating(report, &mut body);
     if !report.excluded.is_empty() {
         body.push_str("\nCache locations left alone:\n");
         for e in report.excluded.iter().take(20) {
@@ -80,6 +81,22 @@ fn body(report: &PruneReport) -> String {
         let _ = write!(body, "\nNote: {note}\n");
     }
     body
+}
+
+/// Objects older than every project that used their location: not its cache, never deleted.
+fn predating(report: &PruneReport, body: &mut String) {
+    if report.plan.predating == 0 {
+        return;
+    }
+    let _ = writeln!(
+        body,
+        "\nOlder than their location's projects (not cache, never deleted): {} objects, {}",
+        report.plan.predating,
+        human(report.plan.bytes_predating)
+    );
+    for (name, l) in report.locations.iter().filter(|(_, l)| l.plan.predating > 0).take(20) {
+        let _ = writeln!(body, "  {name}: {} objects, {}", l.plan.predating, human(l.plan.bytes_predating));
+    }
 }
 
 /// The busiest locations (by bytes freed), then the refused ones.
@@ -209,6 +226,11 @@ mod tests {
         );
         location(&mut r, "team-cache/web", LocationState::Live, &["web-a", "web-b"], counts(697, 759_169_024));
         location(&mut r, "idle", LocationState::Live, &["idle"], DeleteCounts::default());
+        // Archives older than the location's first project: kept, and said.
+        let web = r.location_name("team-cache/web");
+        let plan = &mut r.locations.get_mut(&web).unwrap().plan;
+        (plan.predating, plan.bytes_predating) = (12, 1_610_612_736);
+        (r.plan.predating, r.plan.bytes_predating) = (12, 1_610_612_736);
         r.excluded.push(ExcludedLocation {
             prefix: "legacy".into(),
             reason: "used by projects out of scope (PROJECT_INCLUDE/EXCLUDE): legacy-x".into(),
