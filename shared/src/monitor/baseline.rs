@@ -52,14 +52,13 @@ pub struct HistorySummary {
     pub phase_medians: BTreeMap<String, u64>,
 }
 
-/// Summarises the successful builds of `builds` other than `current`, started before `before`
-/// when it is known, newest first, at most `count` of them.
-pub fn summarize(
-    builds: &[BuildFacts],
+/// The successful builds of `builds` other than `current` with a start, started before `before`
+/// when it is known, newest first: a build's history.
+pub fn earlier_successes<'a>(
+    builds: &'a [BuildFacts],
     current: Option<&str>,
     before: Option<DateTime<Utc>>,
-    count: usize,
-) -> HistorySummary {
+) -> Vec<&'a BuildFacts> {
     let mut ok: Vec<&BuildFacts> = builds
         .iter()
         .filter(|b| b.status == BuildStatus::Succeeded)
@@ -71,6 +70,18 @@ pub fn summarize(
         })
         .collect();
     ok.sort_by_key(|b| std::cmp::Reverse(b.start));
+    ok
+}
+
+/// Summarises the successful builds of `builds` other than `current`, started before `before`
+/// when it is known, newest first, at most `count` of them.
+pub fn summarize(
+    builds: &[BuildFacts],
+    current: Option<&str>,
+    before: Option<DateTime<Utc>>,
+    count: usize,
+) -> HistorySummary {
+    let mut ok = earlier_successes(builds, current, before);
     ok.truncate(count);
     // Successful builds are final: their own time (without queueing and provisioning, as the build
     // judged against it) runs to their end, whatever the time is now.

@@ -7,10 +7,9 @@
 //! What it cannot see of an earlier build: whether its S3 cache was empty when it started (that
 //! would take a listing per build); such a rebuild counts as the scenario its source says.
 
-use super::baseline::Baseline;
+use super::baseline::{Baseline, earlier_successes};
 use super::scenario::Scenario;
 use crate::build::BuildFacts;
-use crate::event::BuildStatus;
 use chrono::{DateTime, Utc};
 
 /// The baseline of the earlier successful builds of `scenario`, newest first, at most `count`;
@@ -23,13 +22,9 @@ pub fn scenario_baseline(
     variable: &str,
     count: usize,
 ) -> Option<Baseline> {
-    let mut ok: Vec<&BuildFacts> = builds
-        .iter()
-        .filter(|b| b.status == BuildStatus::Succeeded && b.start.is_some() && b.end.is_some())
-        .filter(|b| current.is_none() || b.build_id.as_deref() != current)
-        .filter(|b| before.is_none_or(|before| b.start.is_some_and(|s| s < before)))
-        .collect();
-    ok.sort_by_key(|b| b.start);
+    // Oldest first: each build's scenario depends on the successes before it.
+    let mut ok = earlier_successes(builds, current, before);
+    ok.reverse();
     let mut previous_source: Option<&str> = None;
     let mut seen_success = false;
     let mut durations = vec![];
@@ -62,6 +57,7 @@ fn own_scenario(build: &BuildFacts, variable: &str, seen_success: bool, previous
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::BuildStatus;
     use chrono::TimeZone;
 
     fn build(n: i64, minutes: i64, source: &str, exported: Option<&str>) -> BuildFacts {
