@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 
 const REGION: &str = "sa-east-1";
 
-/// Objects `prefix/000..n` of `size` bytes, `age_days` days old plus one second per index, so the
-/// lowest indexes are the newest.
+/// Objects `prefix/000..n` of `size` bytes, `age_days` days old plus ten seconds per index, so the
+/// lowest indexes are the newest: S3's LastModified has one-second resolution and puts made in
+/// different seconds would tie (or swap) at one second apart.
 async fn objects(clients: &Clients, bucket: &str, prefix: &str, n: usize, size: usize, age_days: u64) {
     futures::stream::iter(0..n)
         .map(|i| {
@@ -20,7 +21,7 @@ async fn objects(clients: &Clients, bucket: &str, prefix: &str, n: usize, size: 
                 .put_object()
                 .bucket(bucket)
                 .key(format!("{prefix}/{i:05}"))
-                .metadata("emulator-age-seconds", (age_days * 86_400 + i as u64).to_string())
+                .metadata("emulator-age-seconds", (age_days * 86_400 + i as u64 * 10).to_string())
                 .body(vec![b'x'; size].into());
             async move { request.send().await.expect("put") }
         })

@@ -5,7 +5,8 @@
 //!
 //! Where each question is answered:
 //! * which keys are the pruner's: `scope` (ownership of every key), `locations` (from CodeBuild's
-//!   projects and the state's memory of locations no longer used);
+//!   projects and the state's memory of locations no longer used), `root` (whether the bucket root
+//!   may be pruned: only in a bucket that holds nothing but cache);
 //! * what is deleted and why: `plan` (the pure decisions), `planner` (one location, streamed), with
 //!   `newest` (the heap of the N newest), `records` and `budget` (budget candidates, the total budget);
 //! * how the bucket is listed: `walk` (pure page logic), `lister`, `pager`, `task` (one location),
@@ -34,6 +35,7 @@ pub mod project_run;
 pub mod records;
 pub mod report;
 pub mod rest;
+pub mod root;
 pub mod scope;
 pub mod service;
 pub mod state;

@@ -4,7 +4,7 @@ use super::budget::BudgetOutcome;
 use super::delete::DeleteOutcome;
 use super::report::{LocationReport, PrefixCount, PruneReport, REPORTED_PREFIXES, UnmanagedReport};
 use super::rest::Unmanaged;
-use super::scope::{ManagedLocation, Scope};
+use super::scope::{ExcludedLocation, ManagedLocation, Scope};
 use super::task::{Ending, LocationRun};
 
 /// Adds a report line for each managed location (nothing planned yet).
@@ -93,6 +93,15 @@ pub fn record_unmanaged(report: &mut PruneReport, unmanaged: Unmanaged, complete
         complete,
         undecodable: unmanaged.undecodable,
     });
+}
+
+/// A managed location left alone by this run (the bucket root in a bucket that holds more than
+/// cache): its line moves to the locations left alone, with why.
+pub fn leave_alone(report: &mut PruneReport, prefix: &str, reason: String) {
+    let name = report.location_name(prefix);
+    let projects = report.locations.remove(&name).map(|l| l.projects).unwrap_or_default();
+    report.excluded.retain(|e| e.prefix != prefix);
+    report.excluded.push(ExcludedLocation { prefix: prefix.to_owned(), reason, projects });
 }
 
 /// The excluded locations, as the report lists them.

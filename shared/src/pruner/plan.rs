@@ -197,7 +197,16 @@ pub fn plan_bucket(listing: &[ObjectMeta], scope: &Scope, policy: &PrunePolicy, 
         }
     }
     let mut total = super::budget::TotalBudget::new(policy.total_budget, scope.managed().len());
+    // The bucket root is pruned only in a bucket that holds nothing but cache (`root`).
+    let root_left_alone = scope.root_location().filter(|_| plan.unmanaged > 0);
+    if root_left_alone.is_some() {
+        total.incomplete("the bucket root was left alone".into(), &quota);
+    }
     for (i, (location, objects)) in scope.managed().iter().zip(per_location).enumerate() {
+        if root_left_alone == Some(i) {
+            plan.locations.push(PlanSummary::default());
+            continue;
+        }
         let orphaned = matches!(location.state, LocationState::Orphaned { .. });
         let mut planner =
             LocationPlanner::new(policy, &quota, &location.prefix, orphaned, now, vec![]).born(location.born);

@@ -340,7 +340,11 @@ const SEGMENTS: [&str; 7] = ["a", "a-b", "b", "c", ".cache-sentinel", "releases"
 /// Keys from a few path segments, so that locations nest and share name prefixes (`a`, `a-b`).
 fn any_key() -> impl Strategy<Value = String> {
     (prop::collection::vec(prop::sample::select(SEGMENTS.to_vec()), 0..3), 0u32..6)
-        .prop_map(|(dirs, n)| dirs.iter().map(|d| format!("{d}/")).collect::<String>() + &format!("k{n}"))
+        // One name in six is a file people keep (never cache at the bucket root).
+        .prop_map(|(dirs, n)| {
+            let name = if n == 5 { "terraform.tfstate".to_owned() } else { format!("k{n}") };
+            dirs.iter().map(|d| format!("{d}/")).collect::<String>() + &name
+        })
 }
 
 /// Location prefixes: "" (the bucket root) or 1-2 segments.
@@ -414,6 +418,7 @@ fn protected(case: &Case) -> HashSet<String> {
 
 fn check_safety(case: &Case, deletions: &[Deletion]) -> Result<(), TestCaseError> {
     let keep = protected(case);
+    let holds_other_data = case.listing.iter().any(|o| case.scope.owner_of(&o.key) == Owner::Unmanaged);
     let min_age_ms = case.policy.min_age.num_milliseconds();
     let mut seen = HashSet::new();
     for d in deletions {
@@ -425,6 +430,12 @@ fn check_safety(case: &Case, deletions: &[Deletion]) -> Result<(), TestCaseError
         let Owner::Managed(i) = case.scope.owner_of(&d.key) else { unreachable!("checked above") };
         let m = &case.scope.managed()[i];
         prop_assert!(!predates(m, d.last_modified_ms), "older than the location's first project: {}", d.key);
+        prop_assert!(
+            !(m.prefix.is_empty() && holds_other_data),
+            "a root key deleted in a bucket that holds more than cache: {}",
+            d.key
+        );
+        prop_assert!(!m.prefix.is_empty() || super::super::root::cache_shaped(&d.key), "not cache-shaped: {}", d.key);
     }
     Ok(())
 }

@@ -111,9 +111,17 @@ impl ProjectRun<'_> {
         let run: LocationRun = if location.prefix.is_empty() {
             // The bucket root: its keys come from the root listing; unmanaged folders are not listed.
             let rest = RestTask { scope: &scope, resume: Default::default(), folders: false }.run(&shared).await;
+            if let Some(why) = rest.root_left_alone {
+                outcome::leave_alone(report, "", why);
+            }
             match rest.root {
                 Some(run) => run,
-                None => return Ok(()),
+                None => {
+                    drop(shared);
+                    kit.queue.finish().await;
+                    report.finished = true;
+                    return Ok(());
+                }
             }
         } else {
             let task = LocationTask {

@@ -2,7 +2,8 @@
 //! bucket root with the delimiter `/` (its keys belong to a root location if there is one); a folder
 //! that is a location is left to that location's run; a folder with locations inside is listed with
 //! the delimiter too, descending only where locations are; any other folder is listed in full, to
-//! count what is unmanaged exactly (never deleted).
+//! count what is unmanaged exactly (never deleted). A root location is pruned only when
+//! `root::survey` proves the bucket holds nothing but cache; otherwise it is left alone, with why.
 
 use super::lister::Lister;
 use super::newest::Kept;
@@ -58,8 +59,10 @@ impl Unmanaged {
 
 /// How the rest of the bucket's run ended.
 pub struct RestRun {
-    /// The root location's run, when the bucket root is a managed location.
+    /// The root location's run, when the bucket root is a managed location that was pruned.
     pub root: Option<LocationRun>,
+    /// Why the root location was left alone this run (the bucket holds more than cache).
+    pub root_left_alone: Option<String>,
     pub unmanaged: Unmanaged,
     /// None: everything was listed. Some: why it stopped, where the next run continues, and the
     /// error when a call failed.
@@ -83,7 +86,11 @@ enum Halt {
 impl RestTask<'_> {
     pub async fn run<L: Lister>(mut self, shared: &Shared<'_, L>) -> RestRun {
         let resume = std::mem::take(&mut self.resume);
-        let mut planner = self.scope.root_location().map(|i| {
+        let mut root_left_alone = None;
+        if self.scope.root_location().is_some() {
+            root_left_alone = super::root::survey(self.scope, shared.lister, shared.limits).await.err();
+        }
+        let mut planner = self.scope.root_location().filter(|_| root_left_alone.is_none()).map(|i| {
             let orphaned = matches!(self.scope.managed()[i].state, LocationState::Orphaned { .. });
             LocationPlanner::new(shared.policy, shared.quota, "", orphaned, shared.now, resume.newest)
                 .born(self.scope.managed()[i].born)
@@ -152,7 +159,9 @@ impl RestTask<'_> {
                 Entry::Folder(name) => stack.push(Entries::new(name.clone(), None)),
             }
         };
-        self.ending(shared, planner, unmanaged, stack, listing, halt).await
+        let mut run = self.ending(shared, planner, unmanaged, stack, listing, halt).await;
+        run.root_left_alone = root_left_alone;
+        run
     }
 
     /// A folder that is another run's business: a location, or cache-sentinel's own.
@@ -239,8 +248,9 @@ impl RestTask<'_> {
                 send(&shared.deletions, &mut out).await;
                 root = Some(finished_run(finished));
             }
-            return RestRun { root, unmanaged, stopped: None };
+            return RestRun { root, unmanaged, stopped: None, root_left_alone: None };
         };
+        let pruned_root = planner.is_some();
         let (summary, newest) = planner.map(|p| p.suspend()).unwrap_or_default();
         let folders = stack.into_iter().map(|e| (e.prefix, e.position)).collect();
         let progress = RestProgress { folders, listing, newest };
@@ -248,14 +258,14 @@ impl RestTask<'_> {
             Halt::Limit(why) => (why, None),
             Halt::Failed(e) => (format!("error: {e}"), Some(e)),
         };
-        let root = self.scope.root_location().map(|_| LocationRun {
+        let root = pruned_root.then(|| LocationRun {
             summary,
             ending: match &error {
                 Some(e) => Ending::Failed { error: e.clone(), progress: Default::default() },
                 None => Ending::Stopped { why: why.clone(), progress: Default::default() },
             },
         });
-        RestRun { root, unmanaged, stopped: Some((why, progress, error)) }
+        RestRun { root, unmanaged, stopped: Some((why, progress, error)), root_left_alone: None }
     }
 }
 

@@ -3,8 +3,10 @@
 //!
 //! A key belongs to the longest location that is a path prefix of it (`<location>/` is a prefix of
 //! the key: `tts` does not own `tts-api/x`). A location at the bucket root owns only keys without a
-//! `/`: every other location has a non-empty prefix and owns only keys with a `/`, so no key has two
-//! owners and a root location never makes `releases/...` or `tf.backups/...` its business. Keys
+//! `/`, and of those only the ones named like a cache object (`root::cache_shaped`: never
+//! `terraform.tfstate`): every other location has a non-empty prefix and owns only keys with a `/`,
+//! so no key has two owners and a root location never makes `releases/...` or `tf.backups/...` its
+//! business. Whether the root may be pruned at all is `root::survey`'s question. Keys
 //! under [`RESERVED_PREFIX`](crate::RESERVED_PREFIX) belong to cache-sentinel itself; keys no
 //! location owns are unmanaged: counted and reported, never deleted.
 
@@ -147,7 +149,7 @@ impl Scope {
             }
         }
         match self.root {
-            Some(owner) if !key.contains('/') => owner,
+            Some(owner) if !key.contains('/') && super::root::cache_shaped(key) => owner,
             _ => Owner::Unmanaged,
         }
     }
@@ -228,12 +230,13 @@ mod tests {
     fn a_root_location_owns_only_keys_without_a_slash() {
         let scope = Scope::new(vec![live(""), live("tts")], vec![excluded("legacy")]);
         assert_eq!(scope.root_location(), Some(0));
-        assert_eq!(scope.owner_of("3f2a-cache.tgz"), Owner::Managed(0));
+        assert_eq!(scope.owner_of("3f2a9c01"), Owner::Managed(0));
+        assert_eq!(scope.owner_of("terraform.tfstate"), Owner::Unmanaged, "not named like a cache object");
         assert_eq!(scope.owner_of("releases/app-1.40.0.zip"), Owner::Unmanaged);
         assert_eq!(scope.owner_of("tf.backups/state-1.tfstate"), Owner::Unmanaged);
         assert_eq!(scope.owner_of("tts/a"), Owner::Managed(1));
         assert_eq!(scope.owner_of("legacy/a"), Owner::Excluded(0));
-        assert!(!scope.may_delete("legacy/a") && !scope.may_delete("releases/x") && scope.may_delete("x"));
+        assert!(!scope.may_delete("legacy/a") && !scope.may_delete("releases/x") && scope.may_delete("x1"));
     }
 
     #[test]

@@ -241,6 +241,10 @@ impl Ledger<'_> {
         };
         let complete = rest.stopped.is_none();
         outcome::record_unmanaged(report, rest.unmanaged, complete && self.progress.rest.is_none());
+        if let Some(why) = rest.root_left_alone {
+            outcome::leave_alone(report, "", why);
+            self.total.incomplete("the bucket root was left alone".into(), self.quota);
+        }
         if let (Some(i), Some(run)) = (scope.root_location(), rest.root) {
             outcome::record_run(report, "", &run);
             if scope.managed()[i].state != LocationState::Live && run.summary.scanned == 0 && complete {

@@ -4,31 +4,25 @@
 //! location whose deletions S3 denies while the others are pruned.
 
 use super::pruner::{
-    all_but_newest, keys, listing, location, objects, project_at, pruner, seed, setup, sweep_event, under,
+    all_but_newest, build_event, keys, listing, location, objects, project_at, pruner, seed, setup, sweep_event,
 };
 use cache_sentinel::pruner::{Reason, RunLimits};
 use cache_sentinel::testing::{self, ProjectFixture};
 use std::collections::BTreeSet;
 
 #[tokio::test]
-async fn a_shared_bucket_with_a_root_location_loses_only_cache_objects() {
+async fn a_root_location_in_a_bucket_with_other_folders_is_left_alone_with_the_reason() {
     let (clients, bucket) = setup().await;
     // The bucket: the seed's bare-bucket location, a custom prefix, and other things.
-    project_at(&clients, "tts-service-build", &bucket, "").await;
+    let seed_project = project_at(&clients, "tts-service-build", &bucket, "").await;
     project_at(&clients, "tts-api", &bucket, "team-cache/tts-api").await;
     let mut all = objects("", 6);
     all.extend((0..5).map(|i| format!("releases/app-1.4{i}.0.zip")));
     all.extend((0..6).map(|i| format!("tf.backups/state-{i}.tfstate")));
-    all.push("team-cache/tts-api/only-cache.tgz".into());
+    all.extend(objects("team-cache/tts-api/", 5));
     all.push("team-cache/README".into());
     seed(&clients, &bucket, all).await;
     let before = listing(&clients, &bucket).await;
-    let root_keys: Vec<(String, i64)> = before.iter().filter(|(k, _)| !k.contains('/')).cloned().collect();
-    let mut expected_deleted: BTreeSet<String> = {
-        let mut sorted = root_keys.clone();
-        sorted.sort_by(|a, b| (b.1, &b.0).cmp(&(a.1, &a.0)));
-        sorted.iter().skip(3).map(|(k, _)| k.clone()).collect()
-    };
     // 40 days on: everything is past the maximum age.
     let report = pruner(&clients, &[("CACHE_BUCKET", bucket.as_str())], 40)
         .handle(&sweep_event(), RunLimits::default())
@@ -37,17 +31,76 @@ async fn a_shared_bucket_with_a_root_location_loses_only_cache_objects() {
     assert!(report.finished, "{report:?}");
     let after = keys(&listing(&clients, &bucket).await);
     let deleted: BTreeSet<String> = keys(&before).difference(&after).cloned().collect();
-    assert_eq!(deleted, std::mem::take(&mut expected_deleted), "only root keys beyond the 3 newest");
-    assert!(after.contains("team-cache/tts-api/only-cache.tgz"), "a location's only cache object is its newest");
-    assert_eq!(under(&listing(&clients, &bucket).await, "releases/").len(), 5);
-    assert_eq!(under(&listing(&clients, &bucket).await, "tf.backups/").len(), 6);
-    // Reported: the unmanaged objects, by top-level prefix, largest first.
+    assert_eq!(deleted, all_but_newest(&before, &["team-cache/tts-api"], 3), "only the prefixed location is pruned");
+    // The root: left alone, said with the first thing that is not cache and what to change.
+    assert!(!report.locations.contains_key(&bucket), "{:?}", report.locations.keys());
+    let root = report.excluded.iter().find(|e| e.prefix.is_empty()).expect("the root is among the left alone");
+    assert_eq!(root.projects, vec![seed_project]);
+    assert!(root.reason.contains("the folder \"releases/\" is not a cache location"), "{}", root.reason);
+    assert!(root.reason.contains("give each project its own prefix"), "{}", root.reason);
     let unmanaged = report.unmanaged.as_ref().expect("unmanaged");
     assert_eq!((unmanaged.objects, unmanaged.prefixes, unmanaged.complete), (12, 3, true), "{unmanaged:?}");
-    let prefixes: BTreeSet<&str> = unmanaged.top_prefixes.iter().map(|p| p.prefix.as_str()).collect();
-    assert_eq!(prefixes, BTreeSet::from(["releases/", "tf.backups/", "team-cache/"]));
+    let message = cache_sentinel::pruner::notice::summary(&report).body().to_owned();
+    assert!(
+        message.contains(&format!("Cache locations left alone:\n  {bucket}: the bucket also holds other data")),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_root_level_terraform_state_beside_a_root_location_keeps_every_root_key() {
+    let (clients, bucket) = setup().await;
+    let project = project_at(&clients, "tts-service-build", &bucket, "").await;
+    let mut all = objects("", 8);
+    all.push("terraform.tfstate".into());
+    seed(&clients, &bucket, all).await;
+    let before = listing(&clients, &bucket).await;
+    for event in [sweep_event(), build_event(&project, "SUCCEEDED")] {
+        let report = pruner(&clients, &[("CACHE_BUCKET", bucket.as_str())], 40)
+            .handle(&event, RunLimits::default())
+            .await
+            .unwrap();
+        assert_eq!(report.outcome.deleted, 0, "{report:?}");
+        let root = report.excluded.iter().find(|e| e.prefix.is_empty()).expect("the root is left alone");
+        assert!(
+            root.reason.contains("\"terraform.tfstate\" at the bucket root is not named like a cache object"),
+            "{}",
+            root.reason
+        );
+    }
+    assert_eq!(keys(&listing(&clients, &bucket).await), keys(&before), "nothing deleted, the state file least of all");
+}
+
+#[tokio::test]
+async fn a_bucket_that_holds_only_cache_has_its_root_location_pruned() {
+    let (clients, bucket) = setup().await;
+    project_at(&clients, "tts-service-build", &bucket, "").await;
+    project_at(&clients, "tts-api", &bucket, "team-cache/tts-api").await;
+    let mut all = objects("", 6);
+    all.extend(objects("team-cache/tts-api/", 4));
+    seed(&clients, &bucket, all).await;
+    let before = listing(&clients, &bucket).await;
+    let root_keys: Vec<(String, i64)> = before.iter().filter(|(k, _)| !k.contains('/')).cloned().collect();
+    let expected_root: BTreeSet<String> = {
+        let mut sorted = root_keys.clone();
+        sorted.sort_by(|a, b| (b.1, &b.0).cmp(&(a.1, &a.0)));
+        sorted.iter().skip(3).map(|(k, _)| k.clone()).collect()
+    };
+    let mut expected = all_but_newest(&before, &["team-cache/tts-api"], 3);
+    expected.extend(expected_root);
+    // The pruner's own state is in the bucket too (a first sweep writes it): still cache-only.
+    let vars = [("CACHE_BUCKET", bucket.as_str())];
+    let report = pruner(&clients, &vars, 40).handle(&sweep_event(), RunLimits::default()).await.unwrap();
+    assert!(report.finished && report.excluded.is_empty(), "{report:?}");
+    let after = keys(&listing(&clients, &bucket).await);
+    let deleted: BTreeSet<String> = keys(&before).difference(&after).cloned().collect();
+    assert_eq!(deleted, expected);
     assert_eq!(location(&report, &bucket, "").plan.by_reason.get(&Reason::MaxAge), Some(&3));
-    assert_eq!(location(&report, &bucket, "team-cache/tts-api").plan.scanned, 1);
+    // The survey costs one more delimiter listing of the root and of team-cache/ (which holds a
+    // location): the root and team-cache/ listed twice, the location once.
+    assert_eq!(super::pruner::calls(&report, "s3:ListObjectsV2(delimiter)"), 4, "{:?}", report.api_calls);
+    let again = pruner(&clients, &vars, 40).handle(&sweep_event(), RunLimits::default()).await.unwrap();
+    assert!(again.excluded.is_empty() && again.outcome.deleted == 0, "{again:?}");
 }
 
 #[tokio::test]
