@@ -14,6 +14,9 @@
   aws.py prune-plan FILE                 the pruner's dry-run result: counts and the plan, one line a key
   aws.py prune-report FILE               the pruner's result: each cache location, what else is in the bucket
   aws.py create-project NAME LOCATION    a CodeBuild project whose S3 cache is LOCATION (bucket/prefix)
+  aws.py no-cache-project NAME BUCKET DAYS
+                                         a NO_CACHE project created DAYS days ago, whose service role may
+                                         use the cache in BUCKET
   aws.py delete-project NAME             delete a CodeBuild project
 """
 
@@ -163,7 +166,7 @@ def prune_report(path):
         print(f"    cache location {name:<48} {line['status']}{since} ({projects}): "
               f"{line['scanned']} objects, {line['deleted']} deleted")
     for e in result.get("excluded", []):
-        print(f"    left alone: {e['prefix']}: {e['reason']}")
+        print(f"    left alone: {e['prefix'] or '(bucket root)'}: {e['reason']}")
     unmanaged = result.get("unmanaged") or {}
     if unmanaged:
         print(f"    not cache, never deleted: {unmanaged['objects']} objects, {unmanaged['bytes']} bytes")
@@ -188,6 +191,25 @@ def create_project(name, location):
                      "environmentVariables": [A_YEAR_OLD]},
         serviceRole=f"arn:aws:iam::{ACCOUNT}:role/service-role/codebuild-{name}",
         cache={"type": "S3", "location": location},
+    )
+
+
+def no_cache_project(name, bucket, days):
+    cb = client("codebuild")
+    try:
+        cb.delete_project(name=name)
+    except Exception:
+        pass
+    service_role(f"codebuild-{name}", bucket)
+    created = {"name": "EMULATOR_CREATED_SECONDS_AGO", "value": str(int(float(days) * 86400)), "type": "PLAINTEXT"}
+    cb.create_project(
+        name=name,
+        source={"type": "CODECOMMIT", "location": f"https://git-codecommit.{REGION}.amazonaws.com/v1/repos/{name}"},
+        artifacts={"type": "NO_ARTIFACTS"},
+        environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/amazonlinux2-x86_64-standard:5.0", "computeType": "BUILD_GENERAL1_SMALL",
+                     "environmentVariables": [created]},
+        serviceRole=f"arn:aws:iam::{ACCOUNT}:role/service-role/codebuild-{name}",
+        cache={"type": "NO_CACHE"},
     )
 
 
@@ -219,6 +241,8 @@ if __name__ == "__main__":
         prune_report(*args)
     elif command == "create-project":
         create_project(*args)
+    elif command == "no-cache-project":
+        no_cache_project(*args)
     elif command == "delete-project":
         delete_project(*args)
     else:

@@ -141,6 +141,11 @@ pub fn parse_byte_size(raw: &str) -> Result<u64, String> {
     Ok(bytes as u64)
 }
 
+/// The template's `CacheKeyPrefix` when the stack uses an `ExistingCacheBucket` (its default there):
+/// a bucket that already holds other data gets its project caches under a prefix of their own, away
+/// from its other folders (the stack's own bucket holds only cache, so there the default is "").
+pub const EXISTING_BUCKET_KEY_PREFIX: &str = "codebuild-cache/";
+
 /// Where the S3 cache of each project lives, shared by the guard (which points projects there),
 /// the pruner (which cleans it) and the monitor (which checks for an empty cache).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -54,6 +54,21 @@ pub async fn create_bucket(clients: &Clients, bucket: &str) {
     request.send().await.expect("create bucket in emulator");
 }
 
+/// Puts an object `days` old (the emulator backdates its LastModified; see
+/// `scripts/emulator/moto_server.py`).
+pub async fn put_aged(clients: &Clients, bucket: &str, key: &str, days: u64, size: usize) {
+    clients
+        .s3
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .metadata("emulator-age-seconds", (days * 86_400).to_string())
+        .body(vec![b'r'; size].into())
+        .send()
+        .await
+        .expect("put object");
+}
+
 /// A realistic Docker-building project, like the TTS service of the seed write-up.
 pub struct ProjectFixture {
     pub name: String,

@@ -1,10 +1,11 @@
 //! The guard's assessment of one project: its plan with every fact the guard checks first applied
-//! (who else uses a location, the bucket, the service role's access, the fleet), and the service
-//! role's access as the guard found it. Nothing is carried out. The guard's own runs use the plan;
+//! (who else uses a location, the bucket, what the location holds, the service role's access, the
+//! fleet), and the service role's access as the guard found it. Nothing is carried out. The guard's own runs use the plan;
 //! the audit (`cache-sentinel audit`) shows all of it.
 
 use super::access::{self, RoleAccess};
 use super::gates::{gate_on_bucket, gate_on_sharing, note_fleet};
+use super::look::{LookAt, gate_on_contents};
 use super::plan::{HealAction, HealPlan, location, plan_project};
 use super::run::Run;
 use crate::error::AwsError;
@@ -43,6 +44,13 @@ impl Run<'_> {
             let state = self.bucket_state().await?;
             plan = gate_on_bucket(plan, &self.policy.bucket, &state, &self.guard.region);
         }
+        if plan.action == HealAction::Heal
+            && let Some(at) = LookAt::for_heal(&self.policy.layout, &project.name)
+        {
+            let look = self.look(&at).await?;
+            let created = project.created.and_then(chrono::DateTime::from_timestamp_millis);
+            plan = gate_on_contents(plan, &at, &look, created, &self.policy.layout, &self.policy.bucket);
+        }
         let role = project.service_role.as_deref();
         let mut access = None;
         if plan.action == HealAction::Heal {
@@ -71,7 +79,9 @@ fn not_checked(plan: &HealPlan) -> &'static str {
     match plan.action {
         HealAction::Skip => "the guard leaves this project alone",
         HealAction::Keep => "LOCAL is the right cache here: no S3 location to check",
-        HealAction::Refuse => "the heal was refused before the role was checked (the bucket)",
+        HealAction::Refuse => {
+            "the heal was refused before the role was checked (the bucket, or the location's contents)"
+        }
         HealAction::NoChange => "only checked before a heal",
         HealAction::Heal => "not needed",
     }

@@ -1,7 +1,8 @@
 //! cache-guard: keeps each project's cache on S3, where S3 is the right cache and will work.
 //!
-//! `plan` decides from the project alone (pure, plain data); `gates` and `access` apply the facts
-//! that cost a call (bucket, who else uses a location, fleet, the service role's access), applied
+//! `plan` decides from the project alone (pure, plain data); `gates`, `look` and `access` apply the
+//! facts that cost a call (bucket, who else uses a location, what the location already holds,
+//! fleet, the service role's access), applied
 //! by `assess`, which also says what the guard found of the role's access; `run`
 //! gathers those facts and carries plans out; `dispatch` and `notice` tell people; `dedup` names
 //! the once-only markers; `service` is the entry point.
@@ -13,6 +14,7 @@ pub mod config;
 pub mod dedup;
 pub mod dispatch;
 pub mod gates;
+pub mod look;
 pub mod notice;
 pub mod plan;
 pub mod report;

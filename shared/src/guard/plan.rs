@@ -38,11 +38,18 @@ pub enum RefusalCause {
     AccessUnverified,
     /// AWS refused a call for this project for good (AccessDenied, InvalidInput, NotFound).
     AwsRefused,
+    /// The location holds data that is not the project's cache (`look`).
+    OtherData,
 }
 
 impl RefusalCause {
-    pub const ALL: [RefusalCause; 4] =
-        [RefusalCause::Bucket, RefusalCause::RoleAccess, RefusalCause::AccessUnverified, RefusalCause::AwsRefused];
+    pub const ALL: [RefusalCause; 5] = [
+        RefusalCause::Bucket,
+        RefusalCause::RoleAccess,
+        RefusalCause::AccessUnverified,
+        RefusalCause::AwsRefused,
+        RefusalCause::OtherData,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -50,6 +57,7 @@ impl RefusalCause {
             RefusalCause::RoleAccess => "role-access",
             RefusalCause::AccessUnverified => "access-unverified",
             RefusalCause::AwsRefused => "aws-refused",
+            RefusalCause::OtherData => "other-data",
         }
     }
 
@@ -60,6 +68,7 @@ impl RefusalCause {
             RefusalCause::RoleAccess => "service role cannot use the cache",
             RefusalCause::AccessUnverified => "cache access not verified",
             RefusalCause::AwsRefused => "AWS refused the change",
+            RefusalCause::OtherData => "the cache location holds other data",
         }
     }
 }

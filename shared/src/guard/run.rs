@@ -5,12 +5,14 @@
 use super::access::{self, CacheResources, RoleAccess};
 use super::dedup;
 use super::gates::FleetOverflow;
+use super::look::{LocationLook, LookAt};
 use super::plan::{BucketState, GuardPolicy, HealAction, HealPlan, RefusalCause};
 use super::report::{Outcome, ProjectOutcome};
 use super::service::CacheGuard;
 use crate::aws::codebuild::BATCH_LIMIT;
 use crate::aws::iam::Simulated;
 use crate::aws::s3::{Markers, head_bucket};
+use crate::aws::s3_objects::{ListRequest, list_page};
 use crate::error::{AwsError, AwsErrorKind};
 use crate::project::{CacheSetting, ProjectSnapshot};
 use futures::StreamExt;
@@ -70,6 +72,8 @@ pub struct Run<'a> {
     /// Simulations by (role, resource ARN).
     access: Mutex<HashMap<(String, String), Simulation>>,
     fleets: Mutex<HashMap<String, FleetOverflow>>,
+    /// One page of each location looked at before a heal (the root is shared by every project).
+    looks: Mutex<HashMap<LookAt, LocationLook>>,
 }
 
 impl<'a> Run<'a> {
@@ -81,6 +85,7 @@ impl<'a> Run<'a> {
             locations: OnceCell::new(),
             access: Mutex::new(HashMap::new()),
             fleets: Mutex::new(HashMap::new()),
+            looks: Mutex::new(HashMap::new()),
         }
     }
 
@@ -232,6 +237,29 @@ impl<'a> Run<'a> {
             .as_ref()
             .map_err(Clone::clone)?;
         Ok(all.get(&normalized(location)).into_iter().flatten().filter(|n| *n != project).cloned().collect())
+    }
+
+    /// One ListObjectsV2 page of a location before a heal (the root with the delimiter), once per
+    /// location per run. Errors are the project's (transient ones retried).
+    pub(super) async fn look(&self, at: &LookAt) -> Result<LocationLook, AwsError> {
+        if let Some(known) = self.looks.lock().ok().and_then(|m| m.get(at).cloned()) {
+            return Ok(known);
+        }
+        let own;
+        let request = match at {
+            LookAt::Root => ListRequest { delimiter: Some("/"), ..ListRequest::default() },
+            LookAt::Own { prefix } => {
+                own = format!("{prefix}/");
+                ListRequest { prefix: &own, ..ListRequest::default() }
+            }
+        };
+        let page = list_page(&self.guard.s3, &self.policy.bucket, request).await?;
+        let look = LocationLook { objects: page.objects, folders: page.prefixes };
+        info!(action = "look", location = ?at, objects = look.objects.len(), folders = look.folders.len(), "looked at the location before a heal");
+        if let Ok(mut known) = self.looks.lock() {
+            known.insert(at.clone(), look.clone());
+        }
+        Ok(look)
     }
 
     /// BatchGetFleets, once per fleet per run.

@@ -272,18 +272,8 @@ async fn objects_older_than_the_locations_projects_are_never_deleted_and_are_rep
     let at = format!("{bucket}/{name}");
     ProjectFixture::new(&name).cache(testing::s3_cache(&at)).created_seconds_ago(40 * 86_400).create(&clients).await;
     let put = |key: String, days: u64, size: usize| {
-        let s3 = clients.s3.clone();
-        let bucket = bucket.clone();
-        async move {
-            s3.put_object()
-                .bucket(bucket)
-                .key(key)
-                .metadata("emulator-age-seconds", (days * 86_400).to_string())
-                .body(vec![b'r'; size].into())
-                .send()
-                .await
-                .expect("put object");
-        }
+        let (clients, bucket) = (clients.clone(), bucket.clone());
+        async move { testing::put_aged(&clients, &bucket, &key, days, size).await }
     };
     for (i, days) in [900u64, 500, 200, 60].into_iter().enumerate() {
         put(format!("{name}/app-1.{i}.0.zip"), days, 1000).await;

@@ -82,7 +82,7 @@ pub(super) fn referenced_id(value: &Value) -> Option<&str> {
 }
 
 /// Parameter values: the template's defaults, with overrides.
-fn parameters(template: &Value, overrides: &[(&str, &str)]) -> BTreeMap<String, String> {
+pub(super) fn parameters(template: &Value, overrides: &[(&str, &str)]) -> BTreeMap<String, String> {
     let mut values: BTreeMap<String, String> = template["Parameters"]
         .as_object()
         .expect("Parameters")
@@ -128,7 +128,7 @@ fn named_condition(template: &Value, name: &str, params: &BTreeMap<String, Strin
 
 /// Resolves the intrinsics an event pattern may hold (Ref to a parameter, Fn::If) for given
 /// parameter values; anything else in a pattern is a test failure, as EventBridge could not take it.
-fn resolve(template: &Value, value: &Value, params: &BTreeMap<String, String>) -> Value {
+pub(super) fn resolve(template: &Value, value: &Value, params: &BTreeMap<String, String>) -> Value {
     match value {
         Value::Object(map) if map.len() == 1 && map.contains_key("Ref") => {
             let name = map["Ref"].as_str().expect("Ref name");

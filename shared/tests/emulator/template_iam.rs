@@ -1,7 +1,7 @@
 //! template.yaml's IAM held to the code: each function's role allows only the calls its function
 //! makes, and the cache bucket's KMS key is granted only where objects are touched, through S3.
 
-use super::template_consistency::{GUARD, MONITOR, PRUNER, referenced_id, template};
+use super::template_consistency::{GUARD, MONITOR, PRUNER, parameters, referenced_id, resolve, template};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
@@ -133,4 +133,37 @@ fn the_cache_bucket_kms_key_is_granted_to_the_roles_that_touch_objects_and_only_
     assert_eq!(parameter["Default"], "", "no key unless given");
     let pattern = parameter["AllowedPattern"].as_str().expect("pattern");
     assert!(pattern.contains(":key/"), "a key ARN, not an alias: {pattern}");
+}
+
+/// CacheKeyPrefix `auto` (the default): the stack's own bucket, which holds only cache, caches at
+/// its root; an ExistingCacheBucket under `codebuild-cache/` (the prefix cache-guard's refusals
+/// advise), away from its other folders. The functions' CACHE_KEY_PREFIX and the pruner's delete
+/// grant follow the same value; an explicit value (even "") is taken as given.
+#[test]
+fn the_key_prefix_defaults_to_a_folder_of_its_own_in_an_existing_bucket() {
+    let deployed = template(true);
+    let env = &template(false)["Globals"]["Function"]["Environment"]["Variables"]["CACHE_KEY_PREFIX"];
+    let role = referenced_id(&deployed["Resources"][PRUNER]["Properties"]["Role"]).expect("role").to_owned();
+    let statements: Vec<&Value> = deployed["Resources"][role.as_str()]["Properties"]["Policies"]
+        .as_array()
+        .expect("policies")
+        .iter()
+        .flat_map(|p| p["PolicyDocument"]["Statement"].as_array().expect("statements"))
+        .collect();
+    let delete = statements.iter().find(|s| s["Sid"] == "DeleteCacheObjects").expect("DeleteCacheObjects");
+    let sub = delete["Resource"]["Fn::Sub"].as_array().expect("Fn::Sub with variables");
+    assert_eq!(sub[0], "arn:${AWS::Partition}:s3:::${Bucket}/${KeyPrefix}*");
+    let existing = cache_sentinel::config::EXISTING_BUCKET_KEY_PREFIX;
+    let cases: [(&[(&str, &str)], &str); 5] = [
+        (&[], ""),
+        (&[("ExistingCacheBucket", "team-bucket")], existing),
+        (&[("ExistingCacheBucket", "team-bucket"), ("CacheKeyPrefix", "")], ""),
+        (&[("ExistingCacheBucket", "team-bucket"), ("CacheKeyPrefix", "ci/")], "ci/"),
+        (&[("CacheKeyPrefix", "ci/")], "ci/"),
+    ];
+    for (overrides, expected) in cases {
+        let params = parameters(&deployed, overrides);
+        assert_eq!(resolve(&deployed, env, &params), json!(expected), "{overrides:?}");
+        assert_eq!(resolve(&deployed, &sub[1]["KeyPrefix"], &params), json!(expected), "{overrides:?}");
+    }
 }

@@ -179,6 +179,9 @@ fn mocked_guard(
     });
     let claim = mock!(aws_sdk_s3::Client::put_object)
         .then_output(|| aws_sdk_s3::operation::put_object::PutObjectOutput::builder().build());
+    // The look before the heal: an empty location.
+    let empty = mock!(aws_sdk_s3::Client::list_objects_v2)
+        .then_output(|| aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output::builder().build());
     let allowed = mock!(aws_sdk_iam::Client::simulate_principal_policy).then_compute_output(|r| {
         let results = r.action_names().iter().map(|a| {
             aws_sdk_iam::types::EvaluationResult::builder()
@@ -199,7 +202,7 @@ fn mocked_guard(
             .sleep_impl(aws_smithy_async::rt::sleep::SharedAsyncSleep::new(
                 aws_smithy_async::test_util::instant_time_and_sleep(std::time::SystemTime::now()).1
             ))),
-        s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&head, &claim, release]),
+        s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&head, &claim, &empty, release]),
         sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, [publish]),
         attempts: Default::default(),
     };
