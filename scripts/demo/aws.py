@@ -176,32 +176,16 @@ def prune_report(path):
         print(f"    note: {note}")
 
 
-def create_project(name, location):
+def create_project(name, location, cache=None, days_old=365):
+    """A small project whose service role may use the cache in LOCATION's bucket; its cache is S3 at
+    LOCATION unless `cache` says otherwise; created `days_old` days ago (the emulator's aid)."""
     cb = client("codebuild")
     try:
         cb.delete_project(name=name)
     except Exception:
         pass
     service_role(f"codebuild-{name}", location.split("/")[0])
-    cb.create_project(
-        name=name,
-        source={"type": "CODECOMMIT", "location": f"https://git-codecommit.{REGION}.amazonaws.com/v1/repos/{name}"},
-        artifacts={"type": "NO_ARTIFACTS"},
-        environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/amazonlinux2-x86_64-standard:5.0", "computeType": "BUILD_GENERAL1_SMALL",
-                     "environmentVariables": [A_YEAR_OLD]},
-        serviceRole=f"arn:aws:iam::{ACCOUNT}:role/service-role/codebuild-{name}",
-        cache={"type": "S3", "location": location},
-    )
-
-
-def no_cache_project(name, bucket, days):
-    cb = client("codebuild")
-    try:
-        cb.delete_project(name=name)
-    except Exception:
-        pass
-    service_role(f"codebuild-{name}", bucket)
-    created = {"name": "EMULATOR_CREATED_SECONDS_AGO", "value": str(int(float(days) * 86400)), "type": "PLAINTEXT"}
+    created = {"name": "EMULATOR_CREATED_SECONDS_AGO", "value": str(int(float(days_old) * 86400)), "type": "PLAINTEXT"}
     cb.create_project(
         name=name,
         source={"type": "CODECOMMIT", "location": f"https://git-codecommit.{REGION}.amazonaws.com/v1/repos/{name}"},
@@ -209,8 +193,12 @@ def no_cache_project(name, bucket, days):
         environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/amazonlinux2-x86_64-standard:5.0", "computeType": "BUILD_GENERAL1_SMALL",
                      "environmentVariables": [created]},
         serviceRole=f"arn:aws:iam::{ACCOUNT}:role/service-role/codebuild-{name}",
-        cache={"type": "NO_CACHE"},
+        cache=cache or {"type": "S3", "location": location},
     )
+
+
+def no_cache_project(name, bucket, days):
+    create_project(name, bucket, cache={"type": "NO_CACHE"}, days_old=days)
 
 
 def delete_project(name):

@@ -39,23 +39,11 @@ fn sorted(mut v: Vec<ObjectMeta>) -> Vec<ObjectMeta> {
 }
 
 fn live(prefix: &str) -> ManagedLocation {
-    ManagedLocation {
-        prefix: prefix.into(),
-        state: LocationState::Live,
-        projects: vec![],
-        namespaces: vec![],
-        born: None,
-    }
+    ManagedLocation::live(prefix)
 }
 
 fn orphaned(prefix: &str) -> ManagedLocation {
-    ManagedLocation {
-        prefix: prefix.into(),
-        state: LocationState::Orphaned { missing_since: now() - Duration::days(8) },
-        projects: vec![],
-        namespaces: vec![],
-        born: None,
-    }
+    ManagedLocation { state: LocationState::Orphaned { missing_since: now() - Duration::days(8) }, ..live(prefix) }
 }
 
 fn scope(managed: &[ManagedLocation]) -> Scope {

@@ -94,20 +94,11 @@ mod tests {
     use crate::aws::s3_objects::ListedObject;
     use crate::pruner::RunLimits;
     use crate::pruner::lister::MemoryLister;
-    use crate::pruner::scope::{ExcludedLocation, LocationState, ManagedLocation};
-
-    fn live(prefix: &str) -> ManagedLocation {
-        ManagedLocation {
-            prefix: prefix.into(),
-            state: LocationState::Live,
-            projects: vec![],
-            namespaces: vec![],
-            born: None,
-        }
-    }
+    use crate::pruner::scope::{ExcludedLocation, ManagedLocation};
 
     fn scope() -> Scope {
         let excluded = ExcludedLocation { prefix: "legacy".into(), reason: "out of scope".into(), projects: vec![] };
+        let live = ManagedLocation::live;
         Scope::new(vec![live(""), live("team/api"), live("tts")], vec![excluded])
     }
 

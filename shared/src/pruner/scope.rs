@@ -55,6 +55,20 @@ pub struct ManagedLocation {
     pub born: Option<DateTime<Utc>>,
 }
 
+#[cfg(test)]
+impl ManagedLocation {
+    /// A live location with no projects (tests).
+    pub fn live(prefix: &str) -> Self {
+        ManagedLocation {
+            prefix: prefix.into(),
+            state: LocationState::Live,
+            projects: vec![],
+            namespaces: vec![],
+            born: None,
+        }
+    }
+}
+
 /// A cache location the pruner leaves alone, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ExcludedLocation {
@@ -199,13 +213,7 @@ mod tests {
     use super::*;
 
     fn live(prefix: &str) -> ManagedLocation {
-        ManagedLocation {
-            prefix: prefix.into(),
-            state: LocationState::Live,
-            projects: vec![],
-            namespaces: vec![],
-            born: None,
-        }
+        ManagedLocation::live(prefix)
     }
 
     fn excluded(prefix: &str) -> ExcludedLocation {
