@@ -8,7 +8,7 @@ use cache_sentinel::aws::Clients;
 use cache_sentinel::aws::logs::BuildLogs;
 use cache_sentinel::config::ProcessEnv;
 use cache_sentinel::monitor::MonitorConfig;
-use cache_sentinel::monitor::build_log::LogScan;
+use cache_sentinel::monitor::log::build_log::LogScan;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -3,9 +3,9 @@
 //! for the scenario. A log that is disabled, in S3 only, missing or denied is said, never a failure;
 //! a transient AWS error fails the invocation so that it is retried.
 
-use super::build_log::LogScan;
 use super::error::{MonitorError, is_transient};
 use super::evidence::{CacheEvidence, LogAccess};
+use super::log::build_log::LogScan;
 use super::service::{BuildTimeMonitor, CachePlace, transient};
 use crate::aws::cache_listing::CacheListing;
 use crate::build::BuildFacts;

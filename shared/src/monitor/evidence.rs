@@ -3,7 +3,7 @@
 //! (`aws::cache_listing::CacheListing`), and from those the cache problems the build shows
 //! (`Cause`). Pure; `collect` gathers the inputs.
 
-use super::build_log::LogEvidence;
+use super::log::build_log::LogEvidence;
 use crate::aws::cache_listing::CacheListing;
 use crate::aws::logs::LogRead;
 use crate::build::{BuildFacts, LogsLocation};
@@ -275,7 +275,13 @@ fn problems(build: &BuildFacts, upload: &Upload, log: &LogAccess, found: Option<
         Some(d) if d.cached + d.rebuilt > 0 => shows(d.cached == 0),
         _ => Signal::Unknown,
     };
-    Problems([shows(!found.restored), no_upload, shows(found.cache_not_defined || found.no_cache_paths), layers])
+    // Paths skipped while unpacking count against the restore: it did not bring them back.
+    Problems([
+        shows(!found.restored || found.restore_skipped),
+        no_upload,
+        shows(found.cache_not_defined || found.no_cache_paths),
+        layers,
+    ])
 }
 
 /// "16.0 MB", "512 KB", "900 B" (decimal units, as the README's sizes).
@@ -290,7 +296,7 @@ pub fn fmt_bytes(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::monitor::build_log::LogScan;
+    use crate::monitor::log::build_log::LogScan;
     use crate::project::CacheSetting;
 
     fn build(status: BuildStatus) -> BuildFacts {

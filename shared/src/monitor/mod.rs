@@ -6,7 +6,7 @@
 //! earlier builds of the same scenario, `scenario` decides which expectation applies, `judge` gives
 //! the verdict (final statuses, the limit applied, times beyond the timeouts refused),
 //! `judge_build` composes the three for one build against its history;
-//! `build_log` and `docker_steps` read a build log as it streams, `evidence` says what it and the
+//! `log` reads a build log as it streams (`log::build_log`, `log::docker_steps`), `evidence` says what it and the
 //! cache location show, `streak` tells consecutive builds apart; `render` and `render_cache` write
 //! the notices. Effects: `service` fetches, judges and notifies once per build and kind
 //! (`notify_once`), `collect` reads the evidence, `ineffective` keeps the streak and its notice,
@@ -15,13 +15,11 @@
 //! the guard did with its project; `report` and `error` are what an invocation returns.
 
 pub mod baseline;
-pub mod build_log;
 pub mod cache_records;
 pub mod cache_standing;
 pub mod collect;
 pub mod config;
 pub mod dates;
-pub mod docker_steps;
 pub mod error;
 pub mod evidence;
 pub mod expected;
@@ -30,6 +28,7 @@ pub mod ineffective;
 pub mod judge;
 pub mod judge_build;
 pub mod like_with_like;
+pub mod log;
 pub mod notify_once;
 pub mod render;
 pub mod render_cache;

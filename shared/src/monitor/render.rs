@@ -292,8 +292,8 @@ mod tests {
     fn sample_evidence(build: &BuildFacts) -> CacheEvidence {
         use crate::aws::cache_listing::CacheListing;
         use crate::aws::logs::LogRead;
-        use crate::monitor::build_log::LogScan;
         use crate::monitor::evidence::LogAccess;
+        use crate::monitor::log::build_log::LogScan;
         let mut scan = LogScan::new();
         include_str!("../../../events/logs/buildkit-partly-cached.log").lines().for_each(|l| scan.line(l, 0));
         let start = build.start.unwrap();

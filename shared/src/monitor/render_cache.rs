@@ -19,6 +19,8 @@ pub fn evidence_lines(e: &CacheEvidence) -> Vec<(&'static str, String)> {
             (false, _, true) => "CodeBuild looked for the S3 cache but unpacked nothing".to_owned(),
             (false, _, false) => "no S3 cache restored (no \"Downloading S3 cache...\" in the log)".to_owned(),
         };
+        let restore =
+            if f.restore_skipped { format!("{restore}, without the paths it skipped (below)") } else { restore };
         lines.push(("Restore:", restore));
     }
     let upload = match (&e.upload, e.found.as_ref().map(|f| f.upload_logged)) {
@@ -39,15 +41,18 @@ pub fn evidence_lines(e: &CacheEvidence) -> Vec<(&'static str, String)> {
     if let Some(f) = &e.found {
         if let Some(d) = &f.docker {
             let builder = match d.builder {
-                super::docker_steps::Builder::Buildkit => "BuildKit",
-                super::docker_steps::Builder::Classic => "classic builder",
+                super::log::docker_steps::Builder::Buildkit => "BuildKit",
+                super::log::docker_steps::Builder::Classic => "classic builder",
             };
-            let mut text = format!("{} of {} steps cached", d.cached, d.cached + d.rebuilt);
-            if let Some(p) = d.cached_percent() {
-                text.push_str(&format!(" ({p}%, {builder})"));
+            // In the builder's own numbering, so that the step can be found in the log.
+            let mut text = format!("{} ({builder}", d.decisive.summary());
+            if d.builds > 1 {
+                text.push_str(&format!("; build {} of {}, the longest", d.decisive.build, d.builds));
             }
-            if let Some(first) = &d.first_rebuilt {
-                text.push_str(&format!("; first rebuilt: {first}"));
+            text.push(')');
+            if d.remote > 0 {
+                let from = d.cache_from.as_deref().map(|c| format!(" ({c})")).unwrap_or_default();
+                text.push_str(&format!("; {} step(s) from a registry cache{from}", d.remote));
             }
             if d.unfinished > 0 {
                 text.push_str(&format!("; {} step(s) without an outcome in the log", d.unfinished));
@@ -89,7 +94,7 @@ pub fn short(cause: Cause) -> &'static str {
 pub fn explain(cause: Cause, at: &str) -> String {
     match cause {
         Cause::NoRestore => format!(
-            "CodeBuild restored no S3 cache (no \"Unarchiving cache...\" in the log): {at} held nothing the build could use. Check that the buildspec lists cache paths, that the project's service role may s3:GetObject there, and that the cache key (if any) matches."
+            "CodeBuild restored no S3 cache (no \"Unarchiving cache...\" in the log), or skipped paths while unpacking it (\"Skipping cache entry: ... is not within allowed cache paths\"): {at} held nothing the build could use. Check that the buildspec lists cache paths, that the project's service role may s3:GetObject there, and that the cache key (if any) matches."
         ),
         Cause::NoUpload => format!(
             "Nothing was uploaded to {at} after successful builds: the next build cannot restore what was never stored. The service role needs s3:PutObject on the location, and the buildspec must list existing cache paths."

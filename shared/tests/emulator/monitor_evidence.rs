@@ -132,7 +132,7 @@ async fn the_slow_build_email_carries_the_log_evidence() {
     let body = &received[0].message;
     for line in [
         "Restore:   S3 cache restored in 7 s",
-        "Docker:    3 of 19 steps cached (15%, BuildKit); first rebuilt: COPY requirements.txt .",
+        "Docker:    4 of 20 steps cached; first rebuilt: [ 5/20] COPY requirements.txt . (BuildKit)",
         "Upload:    written to s3://",
         "Log:       read the whole log (152 lines)",
     ] {

@@ -24,8 +24,13 @@ pub struct LogEvidence {
     pub upload_logged: bool,
     /// `Cache is not defined in the buildspec`
     pub cache_not_defined: bool,
-    /// `Skip cache due to: no paths specified to be cached`
+    /// `Skip cache due to: no paths specified to be cached`, or (agents of 2024) `Unable to
+    /// initialize cache download: no paths specified to be cached`
     pub no_cache_paths: bool,
+    /// A `Skipping cache entry` right after `Unarchiving cache...`: the restore did not bring those
+    /// paths back (the same line before `Uploading S3 cache...` is the upload's).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub restore_skipped: bool,
     /// `Skipping cache entry: path "..." is not within allowed cache paths`: how many, and the first paths.
     pub skipped_entries: u32,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -43,6 +48,7 @@ impl LogEvidence {
         self.upload_logged |= tail.upload_logged;
         self.cache_not_defined |= tail.cache_not_defined;
         self.no_cache_paths |= tail.no_cache_paths;
+        self.restore_skipped |= tail.restore_skipped;
         for path in tail.skipped_paths {
             if !self.skipped_paths.contains(&path) && self.skipped_paths.len() < SKIPPED_PATHS_KEPT {
                 self.skipped_paths.push(path);
@@ -74,6 +80,7 @@ struct Seen {
     upload_logged: bool,
     cache_not_defined: bool,
     no_cache_paths: bool,
+    restore_skipped: bool,
     skipped_entries: u32,
     skipped_paths: Vec<String>,
     lines: u64,
@@ -125,7 +132,9 @@ impl LogScan {
 
     fn codebuild(&mut self, time: Option<DateTime<Utc>>, text: &str) {
         let e = &mut self.evidence;
-        if self.unarchiving && text != "Unarchiving cache..." {
+        // The restore ends at CodeBuild's next line after the unpacking; the paths it skips while
+        // unpacking are part of it.
+        if self.unarchiving && text != "Unarchiving cache..." && !text.starts_with("Skipping cache entry:") {
             if let (Some(start), Some(end)) = (self.restore_started, time) {
                 e.restore_seconds = Some((end - start).num_seconds().max(0) as u64);
             }
@@ -142,9 +151,12 @@ impl LogScan {
             e.upload_logged = true;
         } else if text.starts_with("Cache is not defined in the buildspec") {
             e.cache_not_defined = true;
-        } else if text.starts_with("Skip cache due to: no paths specified to be cached") {
+        } else if text.starts_with("Skip cache due to: no paths specified to be cached")
+            || text.starts_with("Unable to initialize cache download: no paths specified to be cached")
+        {
             e.no_cache_paths = true;
         } else if let Some(rest) = text.strip_prefix("Skipping cache entry:") {
+            e.restore_skipped |= self.unarchiving;
             // `Skipping cache entry: path "/root/.m2" is not within allowed cache paths`
             let path = rest.split('"').nth(1).unwrap_or(rest.trim()).to_owned();
             if !e.skipped_paths.contains(&path) {
@@ -165,6 +177,7 @@ impl LogScan {
             upload_logged: e.upload_logged,
             cache_not_defined: e.cache_not_defined,
             no_cache_paths: e.no_cache_paths,
+            restore_skipped: e.restore_skipped,
             skipped_entries: e.skipped_entries,
             skipped_paths: e.skipped_paths,
             docker: self.docker.finish(),
@@ -200,38 +213,40 @@ mod tests {
         s.finish()
     }
 
-    use crate::monitor::docker_steps::Builder;
+    use crate::monitor::log::docker_steps::Builder;
 
     #[test]
     fn fixture_buildkit_partly_cached() {
-        let e = scan(include_str!("../../../events/logs/buildkit-partly-cached.log"));
+        let e = scan(include_str!("../../../../events/logs/buildkit-partly-cached.log"));
         assert!(e.restore_attempted && e.restored && e.upload_logged);
         assert_eq!(e.restore_seconds, Some(7), "09:15:41.99 Downloading to 09:15:49.62, the line after unpacking");
         assert!(!e.cache_not_defined && !e.no_cache_paths && e.skipped_entries == 0);
         let d = e.docker.unwrap();
         assert_eq!((d.builder, d.builds, d.cached, d.rebuilt, d.unfinished), (Builder::Buildkit, 1, 3, 16, 0));
-        assert_eq!(d.first_rebuilt.as_deref(), Some("COPY requirements.txt ."));
+        let first = d.decisive.first_rebuilt().map(|s| s.instruction.as_str());
+        assert_eq!(first, Some("COPY requirements.txt ."));
     }
 
     #[test]
     fn fixture_classic_builder() {
-        let e = scan(include_str!("../../../events/logs/classic-builder.log"));
+        let e = scan(include_str!("../../../../events/logs/classic-builder.log"));
         assert!(e.restored && e.upload_logged);
         assert_eq!(e.restore_seconds, Some(14));
         assert_eq!((e.skipped_entries, e.skipped_paths.clone()), (1, vec!["/root/.m2".to_owned()]));
         let d = e.docker.unwrap();
         assert_eq!((d.builder, d.cached, d.rebuilt, d.unfinished), (Builder::Classic, 4, 3, 0));
-        assert_eq!(d.first_rebuilt.as_deref(), Some("COPY . ."));
+        assert_eq!(d.decisive.first_rebuilt().map(|s| s.instruction.as_str()), Some("COPY . ."));
+        assert!(!e.restore_skipped, "the skipped path is the upload's, long after the unpacking");
     }
 
     #[test]
     fn fixture_no_cache_in_buildspec() {
-        let e = scan(include_str!("../../../events/logs/no-cache-in-buildspec.log"));
+        let e = scan(include_str!("../../../../events/logs/no-cache-in-buildspec.log"));
         assert!(e.cache_not_defined && e.no_cache_paths);
         assert!(!e.restore_attempted && !e.restored && !e.upload_logged);
         let d = e.docker.unwrap();
         assert_eq!((d.cached, d.rebuilt), (0, 4));
-        assert_eq!(d.first_rebuilt.as_deref(), Some("WORKDIR /worker"));
+        assert_eq!(d.decisive.first_rebuilt().map(|s| s.instruction.as_str()), Some("WORKDIR /worker"));
     }
 
     #[test]
@@ -253,6 +268,19 @@ mod tests {
         assert!(!e.restore_attempted && !e.restored);
         assert_eq!(e.skipped_entries, 2);
         assert_eq!(e.skipped_paths, vec!["/root/.m2", "/var/lib/docker"]);
+    }
+
+    #[test]
+    fn agents_of_2024_say_no_paths_differently_and_skipped_paths_count_against_the_restore() {
+        let e = scan(
+            "[Container] 2024/05/14 10:02:11.204 Unable to initialize cache download: no paths specified to be cached\n",
+        );
+        assert!(e.no_cache_paths && !e.cache_not_defined);
+        let e = scan(
+            "[Container] 2026/11/20 09:15:44 Downloading S3 cache...\n[Container] 2026/11/20 09:16:20 Unarchiving cache...\n[Container] 2026/11/20 09:16:21 Skipping cache entry: path \"/root/.cache/pip\" is not within allowed cache paths\n[Container] 2026/11/20 09:16:30 Moving to directory /codebuild/output/src1/src\n",
+        );
+        assert!(e.restored && e.restore_skipped);
+        assert_eq!(e.restore_seconds, Some(46), "the skipped paths are part of the restore");
     }
 
     #[test]

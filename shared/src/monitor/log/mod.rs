@@ -1,0 +1,7 @@
+//! Reading a build's log: what it says, never what to conclude. `build_log` streams the log and
+//! reads CodeBuild's own lines (the S3 cache's restore and upload, buildspecs without cache paths);
+//! `docker_steps` reads Docker's steps in the builder's own numbering (BuildKit and the classic
+//! builder), and which build or stage decides.
+
+pub mod build_log;
+pub mod docker_steps;
