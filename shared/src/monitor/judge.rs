@@ -369,7 +369,11 @@ mod tests {
             kind: Kind::FinishedSlow,
             build: b,
             now: Utc::now(),
-            scenario: ScenarioJudgement { scenario, reason: "test".into() },
+            scenario: ScenarioJudgement {
+                scenario,
+                reason: "test".into(),
+                decided_by: crate::monitor::scenario::DecidedBy::SourceVersion,
+            },
             expected: scenario.expected(&Profile::SEED),
             expected_from: "*".into(),
             history: h,

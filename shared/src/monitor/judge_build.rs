@@ -10,6 +10,7 @@ use super::cache_standing::CacheStanding;
 use super::expected::Range;
 use super::judge::{BaselinePolicy, JudgeInput, Kind, Verdict, judge};
 use super::like_with_like::scenario_baseline;
+use super::log::docker_steps::StepGroup;
 use super::scenario::{ScenarioInputs, ScenarioJudgement, classify};
 use crate::build::BuildFacts;
 use chrono::{DateTime, Utc};
@@ -28,6 +29,8 @@ pub struct BuildContext<'a> {
     pub managed_cache: Option<&'a str>,
     /// For a build off the S3 cache: the likely cause and what the guard did (`cache_standing`).
     pub cache_standing: Option<&'a CacheStanding>,
+    /// The Docker build (or stage) of its log that decides, when the log was read and shows one.
+    pub docker: Option<&'a StepGroup>,
 }
 
 impl BuildContext<'_> {
@@ -39,6 +42,7 @@ impl BuildContext<'_> {
             cache_location: None,
             managed_cache: None,
             cache_standing: None,
+            docker: None,
         }
     }
 }
@@ -72,6 +76,7 @@ pub fn judge_build(
         history: Some(history.as_ref().map_err(|why| *why)),
         cache_empty: context.cache_empty,
         cache_location: context.cache_location,
+        docker: context.docker,
     });
     // Like with like: the baseline of earlier builds of this build's own scenario only.
     if let (Ok(summary), Ok(builds)) = (history.as_mut(), context.history) {

@@ -178,7 +178,8 @@ fn figures(out: &mut String, build: &BuildFacts, verdict: &Verdict) {
     };
     line(out, "Limit:", &limit);
     let scenario = verdict.scenario.scenario;
-    line(out, "Scenario:", &format!("{} ({})", scenario.describe(), scenario.as_str()));
+    let by = verdict.scenario.decided_by.describe();
+    line(out, "Scenario:", &format!("{} ({}), from {by}", scenario.describe(), scenario.as_str()));
     for (i, why) in verdict.scenario.reason.split("; ").enumerate() {
         line(out, if i == 0 { "Why:" } else { "" }, why);
     }
@@ -264,6 +265,16 @@ mod tests {
     }
 
     fn verdict(build: &BuildFacts, kind: Kind, h: &HistorySummary) -> Verdict {
+        verdict_with(build, kind, h, None)
+    }
+
+    /// With the Docker log's decisive steps, as the monitor judges a build whose log it read.
+    fn verdict_with(
+        build: &BuildFacts,
+        kind: Kind,
+        h: &HistorySummary,
+        docker: Option<&crate::monitor::log::docker_steps::StepGroup>,
+    ) -> Verdict {
         let scenario = classify(&ScenarioInputs {
             variable: "CACHE_SENTINEL_SCENARIO",
             exported: None,
@@ -271,6 +282,7 @@ mod tests {
             history: Some(Ok(h)),
             cache_empty: Some(false),
             cache_location: Some("codebuild-cache-123456789012-ap-south-1/tts-service-build"),
+            docker,
         });
         judge(&JudgeInput {
             kind,
@@ -317,9 +329,12 @@ mod tests {
     fn finished_slow_email_snapshot() {
         let build = sample_build();
         let h = history();
-        let v = verdict(&build, Kind::FinishedSlow, &h);
-        let n = notice(&build, &v, Some(&sample_evidence(&build)));
-        assert_eq!(n.subject(), "Slow build: tts-service-build took 32 min 56 s (expected <= 12 min)");
+        let evidence = sample_evidence(&build);
+        let docker = evidence.found.as_ref().and_then(|f| f.docker.as_ref()).map(|d| &d.decisive);
+        let v = verdict_with(&build, Kind::FinishedSlow, &h, docker);
+        let n = notice(&build, &v, Some(&evidence));
+        // The log's first rebuilt step is COPY requirements.txt with every step before it cached.
+        assert_eq!(n.subject(), "Slow build: tts-service-build took 32 min 56 s (expected <= 20 min)");
         assert_snapshot("monitor-finished-slow.txt", &format!("Subject: {}\n\n{}", n.subject(), n.body()));
         let attrs: Vec<(&str, &str)> = n.attributes().iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         assert_eq!(
@@ -328,8 +343,9 @@ mod tests {
                 ("function", "build-time-monitor"),
                 ("kind", "finished-slow"),
                 ("project", "tts-service-build"),
-                ("scenario", "unknown_change"),
-                ("severity", "error"),
+                ("scenario", "requirements"),
+                // 32 min 56 s is over the 20 min of a requirements change, not twice it.
+                ("severity", "warning"),
                 ("status", "SUCCEEDED")
             ]
         );

@@ -240,6 +240,11 @@ impl BuildTimeMonitor {
             cache_location: place.checked.as_deref(),
             managed_cache: place.managed.as_deref(),
             cache_standing: None,
+            docker: evidence
+                .as_ref()
+                .and_then(|e| e.found.as_ref())
+                .and_then(|f| f.docker.as_ref())
+                .map(|d| &d.decisive),
         };
         let mut verdict = self.verdict(&facts, kind, &context)?;
         // Off the S3 cache, a slow build's email names its setting and what the guard did: read
