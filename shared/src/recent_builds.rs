@@ -184,10 +184,12 @@ mod tests {
         let mut running = build(2, BuildStatus::InProgress, 0, None, "b");
         running.end = None;
         let builds = vec![build(1, BuildStatus::Succeeded, 27, None, "a"), running];
-        let now = builds[1].start.unwrap() + chrono::Duration::minutes(20);
-        let report = judge_recent("tts", &builds, 10, &config(), now);
-        assert_eq!(report.builds[0].duration_seconds, Some(1200), "running: to now");
-        assert!(report.builds[0].over_expected, "20 min running, over the app range");
+        let at = |minutes| builds[1].start.unwrap() + chrono::Duration::minutes(minutes);
+        let report = judge_recent("tts", &builds, 10, &config(), at(22));
+        assert_eq!(report.builds[0].duration_seconds, Some(22 * 60), "running: to now");
+        assert!(report.builds[0].over_expected, "22 min running, over the 15-20 any changed source may take");
+        let early = judge_recent("tts", &builds, 10, &config(), at(14));
+        assert!(!early.builds[0].over_expected, "14 min running: it may still be a requirements change");
         assert_eq!(report.builds[1].scenario, Scenario::First);
         assert!(!report.builds[1].over_expected, "27 min is within 20-28 for a first build");
     }

@@ -233,6 +233,9 @@ pub struct CacheEvidence {
     pub found: Option<LogEvidence>,
     /// The problems this build shows (only judged for builds on the S3 cache).
     pub problems: Problems,
+    /// Why the cache is effective although the S3 signals say otherwise (a registry cache).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effective: Option<String>,
 }
 
 impl CacheEvidence {
@@ -247,7 +250,30 @@ impl CacheEvidence {
         let upload = Upload::from_listing(build, listing.as_ref());
         let on_s3 = build.cache.as_ref().is_some_and(|c| c.is_s3());
         let problems = if on_s3 { problems(build, &upload, &log, found.as_ref()) } else { Problems::UNKNOWN };
-        CacheEvidence { location, listing, upload, log, found, problems }
+        CacheEvidence { location, listing, upload, log, found, problems, effective: None }
+    }
+
+    /// Docker layers reused from a registry cache (`importing cache manifest from ...`, or steps
+    /// whose only work was downloading layers), in words; None when the log shows none.
+    pub fn registry_cache(&self) -> Option<String> {
+        let d = self.found.as_ref()?.docker.as_ref()?;
+        if d.remote == 0 && !(d.cache_from.is_some() && d.cached > 0) {
+            return None;
+        }
+        let from = d.cache_from.as_deref().map(|c| format!(" from {c}")).unwrap_or_default();
+        Some(format!("Docker reused {} layer step(s){from}, a registry cache", d.cached))
+    }
+
+    /// A build within its time whose layers came from a registry cache has an effective cache,
+    /// whatever its S3 cache paths hold: it shows none of the "cache not effective" problems.
+    pub fn judge_registry_cache(&mut self, within_time: bool) {
+        if !within_time || self.problems == Problems::UNKNOWN {
+            return;
+        }
+        if let Some(words) = self.registry_cache() {
+            self.problems = Problems([Signal::Clear; 4]);
+            self.effective = Some(format!("{words}: the cache works whatever the S3 cache paths hold"));
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use super::expected::Range;
 use super::judge::{BaselinePolicy, JudgeInput, Kind, Verdict, judge};
 use super::like_with_like::scenario_baseline;
 use super::log::docker_steps::StepGroup;
-use super::scenario::{ScenarioInputs, ScenarioJudgement, classify};
+use super::scenario::{Scenario, ScenarioInputs, ScenarioJudgement, classify};
 use crate::build::BuildFacts;
 use chrono::{DateTime, Utc};
 
@@ -78,8 +78,28 @@ pub fn judge_build(
         cache_location: context.cache_location,
         docker: context.docker,
     });
-    // Like with like: the baseline of earlier builds of this build's own scenario only.
-    if let (Ok(summary), Ok(builds)) = (history.as_mut(), context.history) {
+    let (profile, profile_key) = config.expected.for_project(&build.project);
+    let mut scenario = scenario;
+    let mut expected = scenario.scenario.expected(profile);
+    // A running build whose kind of change is not known yet may still be a requirements change:
+    // overdue only past the longest range a changed source can have, so that the running figure
+    // never contradicts the final one (which the log then decides).
+    let running_unknown = kind == Kind::RunningOverdue && scenario.scenario == Scenario::UnknownChange;
+    if running_unknown {
+        expected = [profile.app, profile.requirements]
+            .into_iter()
+            .max_by(|a, b| a.high_minutes.total_cmp(&b.high_minutes))
+            .unwrap_or(expected);
+        scenario.reason.push_str(&format!(
+            "; still running, so it is overdue only past {:.0} min, the longest a changed source can take (a requirements change), until it ends and its log tells what changed",
+            expected.high_minutes
+        ));
+    }
+    // Like with like: the baseline of earlier builds of this build's own scenario only (none for a
+    // running build of unknown kind, whose scenario is not known yet).
+    if let (Ok(summary), Ok(builds)) = (history.as_mut(), context.history)
+        && !running_unknown
+    {
         summary.baseline = scenario_baseline(
             builds,
             build.build_id.as_deref(),
@@ -89,8 +109,9 @@ pub fn judge_build(
             config.baseline_builds,
         );
     }
-    let (profile, profile_key) = config.expected.for_project(&build.project);
-    let expected = scenario.scenario.expected(profile);
+    if running_unknown && let Ok(summary) = history.as_mut() {
+        summary.baseline = None;
+    }
     let verdict = judge(&JudgeInput {
         kind,
         build,
@@ -154,6 +175,30 @@ mod tests {
         let unknown = BuildContext { history: Err("throttled"), ..BuildContext::history(&builds) };
         let blind = judge_build(&builds[2], Kind::FinishedSlow, &unknown, &config(), now);
         assert!(blind.scenario.reason.contains("history unavailable (throttled)"), "{}", blind.scenario.reason);
+    }
+
+    #[test]
+    fn a_running_build_of_unknown_kind_is_overdue_only_past_the_longest_change() {
+        let mut builds: Vec<BuildFacts> =
+            (1..=6).map(|n| build(n, BuildStatus::Succeeded, 9, &format!("c{n}"))).collect();
+        let mut running = build(7, BuildStatus::InProgress, 0, "c7");
+        running.end = None;
+        builds.push(running.clone());
+        let at = |minutes: i64| running.start.unwrap() + chrono::Duration::minutes(minutes);
+        let judged = judge_build(&running, Kind::RunningOverdue, &BuildContext::history(&builds), &config(), at(14));
+        assert_eq!(judged.scenario.scenario, Scenario::UnknownChange);
+        assert_eq!(judged.expected, Range::new(15.0, 20.0), "the requirements range, not the app range");
+        let verdict = judged.verdict.expect("a verdict");
+        assert!(!verdict.slow && verdict.baseline.is_none(), "no baseline of 9-minute builds lowers it: {verdict:?}");
+        assert!(judged.scenario.reason.contains("still running"), "{}", judged.scenario.reason);
+        let late = judge_build(&running, Kind::RunningOverdue, &BuildContext::history(&builds), &config(), at(22));
+        assert!(late.verdict.expect("a verdict").slow);
+        // Finished, the same build is judged by the app range (its log then tells the kind).
+        let mut finished = running.clone();
+        finished.status = BuildStatus::Succeeded;
+        finished.end = Some(at(14));
+        let done = judge_build(&finished, Kind::FinishedSlow, &BuildContext::history(&builds), &config(), at(15));
+        assert_eq!(done.expected, Range::new(8.0, 12.0));
     }
 
     #[test]

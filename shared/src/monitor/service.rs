@@ -265,6 +265,10 @@ impl BuildTimeMonitor {
             verdict.summary.clone(),
         );
         outcome.warnings = warnings;
+        let mut evidence = evidence;
+        if let Some(e) = evidence.as_mut() {
+            e.judge_registry_cache(!verdict.slow);
+        }
         outcome.evidence = evidence;
         self.notify_slow(&facts, verdict, &place, event_id, &mut outcome).await?;
         if let Some(evidence) = outcome.evidence.clone() {

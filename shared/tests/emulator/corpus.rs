@@ -286,7 +286,10 @@ async fn run_case(s: &Sandbox, monitor: &BuildTimeMonitor, name: &str, case: &Ca
     }
 
     let now = Utc::now();
-    let start = now - Duration::seconds((case.build.minutes * 60.0).round() as i64 + 120);
+    // A finished build ends two minutes ago; a running one has run its minutes until now.
+    let running = case.build.status == "IN_PROGRESS";
+    let ended_ago = if running { 0 } else { 120 };
+    let start = now - Duration::seconds((case.build.minutes * 60.0).round() as i64 + ended_ago);
     let days = case.history.len() as i64;
     for (i, past) in case.history.iter().enumerate() {
         let at = start - Duration::days(days - i as i64);
@@ -316,14 +319,25 @@ async fn run_case(s: &Sandbox, monitor: &BuildTimeMonitor, name: &str, case: &Ca
         put_log(&logs, &format!("/aws/codebuild/{project}"), stream, &text).await;
     }
 
-    let event = state_change(s, &project, &build_id, case, start);
+    // A running build is judged by the monitor's sweep (its scope: this project), as in production.
+    let (event, scoped) = if running {
+        let sweep: Value = serde_json::from_str(include_str!("../../../events/scheduled-sweep.json")).unwrap();
+        (sweep, Some(corpus_monitor(s, &[("PROJECT_INCLUDE", project.as_str())])))
+    } else {
+        (state_change(s, &project, &build_id, case, start), None)
+    };
     let mut problems = vec![];
-    let (sent, summary, judged) = match monitor.handle(&event).await {
-        Ok(report) => {
-            let b = &report.builds[0];
-            let judged = b.verdict.as_ref().map(|v| v.scenario.scenario.as_str().to_owned());
-            (b.outcome == Outcome::Notified, format!("{:?}: {}", b.outcome, b.reason), judged)
-        }
+    let (sent, summary, judged) = match scoped.as_ref().unwrap_or(monitor).handle(&event).await {
+        Ok(report) => match report.builds.iter().find(|b| b.build_id.as_deref() == Some(build_id.as_str())) {
+            Some(b) => {
+                let judged = b.verdict.as_ref().map(|v| v.scenario.scenario.as_str().to_owned());
+                (b.outcome == Outcome::Notified, format!("{:?}: {}", b.outcome, b.reason), judged)
+            }
+            None => {
+                problems.push(format!("the build is not in the report: {report:?}"));
+                (false, String::new(), None)
+            }
+        },
         Err(e) => {
             problems.push(format!("the monitor failed: {e}"));
             (false, String::new(), None)
@@ -360,17 +374,23 @@ fn ratio(num: usize, den: usize) -> String {
     if den == 0 { "n/a".into() } else { format!("{:.3}", num as f64 / den as f64) }
 }
 
+/// The monitor the corpus is judged by: the sandbox's bucket and topic, and `extra` variables.
+fn corpus_monitor(s: &Sandbox, extra: &[(&str, &str)]) -> BuildTimeMonitor {
+    let env: HashMap<String, String> =
+        [("CACHE_BUCKET", s.bucket.as_str()), ("NOTIFY_TOPIC_ARN", s.topic.topic_arn.as_str())]
+            .iter()
+            .chain(extra)
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+    BuildTimeMonitor::new(MonitorConfig::from_env(&env).expect("config"), &s.clients)
+}
+
 #[tokio::test]
 async fn the_monitor_judges_the_labelled_corpus() {
     let cases = load_cases();
     assert!(cases.len() >= 10, "the corpus has {} cases", cases.len());
     let s = Sandbox::new().await;
-    let env: HashMap<String, String> =
-        [("CACHE_BUCKET", s.bucket.as_str()), ("NOTIFY_TOPIC_ARN", s.topic.topic_arn.as_str())]
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-    let monitor = BuildTimeMonitor::new(MonitorConfig::from_env(&env).expect("config"), &s.clients);
+    let monitor = corpus_monitor(&s, &[]);
     let mut rows = vec![];
     for (name, case) in &cases {
         assert!(!case.about.is_empty() && !case.label.why.is_empty(), "{name}: say what the case is and why");

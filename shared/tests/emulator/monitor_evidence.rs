@@ -187,6 +187,33 @@ async fn a_buildspec_without_cache_is_notified_once_after_three_builds() {
     assert_eq!(report.builds[0].recovered, Cause::ALL.to_vec(), "{report:?}");
 }
 
+/// Docker layers from an ECR registry cache (`--cache-from type=registry`), the buildspec without S3
+/// cache paths, several fast builds: the cache works, so no "cache not effective" notice; the same
+/// log without the registry's layers is one after three builds (the test above).
+#[tokio::test]
+async fn a_registry_cache_over_fast_builds_is_an_effective_cache() {
+    let s = Sandbox::new().await;
+    let project = ProjectFixture::new(&testing::unique("tts")).create(&s.clients).await;
+    let logs = logs_client(&s);
+    let monitor = monitor(&s, &[]);
+    for n in 0..4 {
+        let uuid = testing::unique("b");
+        let log = include_str!("../../../events/logs/buildkit-registry-cache.log");
+        put_log(&logs, &format!("/aws/codebuild/{project}"), &uuid, log).await;
+        let report =
+            monitor.handle(&final_event(&s, &project, &uuid, "SUCCEEDED", 3, 60 - n * 10)).await.expect("monitor");
+        let b = &report.builds[0];
+        assert_eq!((b.outcome, b.cache_notice.clone()), (Outcome::WithinTime, None), "{report:?}");
+        let evidence = b.evidence.as_ref().unwrap();
+        assert_eq!(evidence.problems.code(), "nnnn", "{evidence:?}");
+        let effective = evidence.effective.as_deref().unwrap_or_default();
+        assert!(effective.contains("tts-service:cache"), "{effective}");
+        let docker = evidence.found.as_ref().and_then(|f| f.docker.as_ref()).unwrap();
+        assert_eq!((docker.remote, docker.rebuilt), (1, 2), "{docker:?}");
+    }
+    assert!(s.topic.drain().await.is_empty(), "nothing to tell anyone");
+}
+
 #[tokio::test]
 async fn logs_that_cannot_be_read_are_said_not_failed() {
     let s = Sandbox::new().await;
