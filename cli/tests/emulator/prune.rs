@@ -147,7 +147,13 @@ async fn apply_interrupted_by_ctrl_c_resumes_to_the_exact_end_state() {
     let deletable = (LOCATIONS * (PER_LOCATION - 3)) as u64;
     assert!(deleted_first >= 1000 && deleted_first < deletable, "part-way: {deleted_first} of {deletable}");
     assert_eq!(deleted_first, first["planned"].as_u64().unwrap(), "every planned deletion was made before it stopped");
-    let state = clients.s3.head_object().bucket(&bucket).key(".cache-sentinel/pruner/state.json").send().await;
+    let state = clients
+        .s3
+        .head_object()
+        .bucket(&bucket)
+        .key(format!(".cache-sentinel/pruner/{}/{REGION}/state.json", cache_sentinel::testing::ACCOUNT))
+        .send()
+        .await;
     assert!(state.is_ok(), "the resume state is saved");
 
     let second = run(&args);
@@ -187,7 +193,7 @@ async fn apply_while_another_run_holds_the_lease_prunes_nothing_and_says_so() {
         .s3
         .put_object()
         .bucket(&bucket)
-        .key(".cache-sentinel/pruner/lease.json")
+        .key(format!(".cache-sentinel/pruner/{}/{REGION}/lease.json", cache_sentinel::testing::ACCOUNT))
         .body(lease.to_string().into_bytes().into())
         .send()
         .await

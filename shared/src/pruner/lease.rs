@@ -1,4 +1,5 @@
-//! One pruner run at a time per bucket: a lease object under the reserved prefix, taken with a
+//! One pruner run at a time per bucket and deployment (`deployment`): a lease object under the
+//! reserved prefix, taken with a
 //! conditional create and given back at the end. Two sweeps at once, or a sweep and build-event
 //! runs, then never list and delete the same location together (no doubled counts, no race on the
 //! state); the loser reports what it skipped.
@@ -14,8 +15,6 @@ use aws_sdk_s3::Client;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-/// Where the lease lives.
-pub const LEASE_KEY: &str = ".cache-sentinel/pruner/lease.json";
 /// Added to the holder's deadline before anyone may take the lease over (clock skew between hosts).
 pub const SKEW: Duration = Duration::seconds(60);
 
@@ -65,6 +64,8 @@ pub enum Acquired {
 pub struct LeaseStore {
     pub client: Client,
     pub bucket: String,
+    /// This deployment's lease (`Deployment::lease_key`).
+    pub key: String,
 }
 
 fn unusable(e: serde_json::Error) -> AwsError {
@@ -91,13 +92,13 @@ impl LeaseStore {
         for _ in 0..2 {
             calls.add("s3:PutObject(lease)", 1);
             if let Some(etag) =
-                s3_conditional::create_if_absent(&self.client, &self.bucket, LEASE_KEY, bytes.clone()).await?
+                s3_conditional::create_if_absent(&self.client, &self.bucket, &self.key, bytes.clone()).await?
             {
                 return Ok(Acquired::Won(Lease { etag, body }));
             }
             calls.add("s3:GetObject", 1);
             let Some(Versioned { body: held, etag }) =
-                s3_conditional::read_versioned(&self.client, &self.bucket, LEASE_KEY).await?
+                s3_conditional::read_versioned(&self.client, &self.bucket, &self.key).await?
             else {
                 continue; // given up between our two calls: try to create it again
             };
@@ -108,21 +109,21 @@ impl LeaseStore {
             }
             calls.add("s3:PutObject(lease)", 1);
             if let Some(etag) =
-                s3_conditional::replace_if_match(&self.client, &self.bucket, LEASE_KEY, bytes.clone(), &etag).await?
+                s3_conditional::replace_if_match(&self.client, &self.bucket, &self.key, bytes.clone(), &etag).await?
             {
                 return Ok(Acquired::Won(Lease { etag, body }));
             }
             // Another run took it over first: read who.
         }
         calls.add("s3:GetObject", 1);
-        let held = s3_conditional::read_versioned(&self.client, &self.bucket, LEASE_KEY).await?;
+        let held = s3_conditional::read_versioned(&self.client, &self.bucket, &self.key).await?;
         match held.and_then(|v| serde_json::from_slice::<LeaseBody>(&v.body).ok()) {
             Some(held) => Ok(Acquired::Held(held)),
             None => Err(AwsError {
                 operation: "s3:PutObject",
                 kind: AwsErrorKind::Service,
                 code: "LeaseContended".into(),
-                message: format!("the lease {LEASE_KEY} changed under every attempt"),
+                message: format!("the lease {} changed under every attempt", self.key),
             }),
         }
     }
@@ -133,7 +134,7 @@ impl LeaseStore {
         let body = LeaseBody { released: true, expires_at: now, ..lease.body };
         calls.add("s3:PutObject(lease)", 1);
         let bytes = serde_json::to_vec(&body).map_err(unusable)?;
-        s3_conditional::replace_if_match(&self.client, &self.bucket, LEASE_KEY, bytes, &lease.etag).await?;
+        s3_conditional::replace_if_match(&self.client, &self.bucket, &self.key, bytes, &lease.etag).await?;
         Ok(())
     }
 }

@@ -13,13 +13,15 @@
 //!   `rest` (the root and unmanaged folders);
 //! * how deletions reach S3: `delete` (the S3 calls themselves live in `crate::aws`);
 //! * runs: `sweep` (schedule), `project_run` (a SUCCEEDED build), `lease` (one run at a time),
-//!   `state` and `limits` (resuming, a caller's stop), `progress` (live counters);
+//!   `state` and `limits` (resuming, a caller's stop), `deployment` (whose state and lease: one
+//!   account and region, several of them on one bucket), `progress` (live counters);
 //! * what a run reports and says: `report`, `outcome`, `notice`, `calls`; `service` dispatches.
 
 pub mod budget;
 pub mod calls;
 pub mod config;
 pub mod delete;
+pub mod deployment;
 pub mod lease;
 pub mod limits;
 pub mod lister;

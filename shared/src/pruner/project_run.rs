@@ -4,6 +4,7 @@
 //! state (locations no longer used stay claimed) but never writes it.
 
 use super::calls::ApiCalls;
+use super::deployment::Deployment;
 use super::lease::RunKind;
 use super::locations::{ScopeInputs, discover, location_in_bucket};
 use super::outcome;
@@ -11,7 +12,7 @@ use super::report::PruneReport;
 use super::rest::RestTask;
 use super::scope::{LocationState, Scope};
 use super::service::{CachePruner, PruneError, Turn};
-use super::state::StateStore;
+use super::state::{StateStore, state_of};
 use super::task::{Ending, LocationRun, LocationTask};
 use crate::event::{BuildStateChange, BuildStatus};
 use std::sync::Arc;
@@ -20,7 +21,7 @@ use tracing::info;
 /// One build event's run.
 pub struct ProjectRun<'a> {
     pub pruner: &'a CachePruner,
-    pub bucket: &'a str,
+    pub deployment: &'a Deployment,
     pub change: &'a BuildStateChange,
     pub limits: super::RunLimits,
     pub calls: Arc<ApiCalls>,
@@ -35,12 +36,12 @@ impl ProjectRun<'_> {
             return Ok(());
         };
         let Turn::Ours(lease) =
-            self.pruner.take_lease(self.bucket, RunKind::Build, &self.limits, &self.calls, report).await?
+            self.pruner.take_lease(self.deployment, RunKind::Build, &self.limits, &self.calls, report).await?
         else {
             return Ok(());
         };
         let result = self.prune(scope, report).await;
-        self.pruner.give_back(self.bucket, lease, &self.calls).await;
+        self.pruner.give_back(self.deployment, lease, &self.calls).await;
         result
     }
 
@@ -58,18 +59,20 @@ impl ProjectRun<'_> {
             report.ignored = Some(format!("out of scope: {why}"));
             return Ok(None);
         }
-        let store = StateStore::new(self.pruner.s3.clone(), self.bucket);
+        let bucket = self.deployment.bucket.as_str();
+        let store = StateStore::new(self.pruner.s3.clone(), self.deployment);
         self.calls.add("s3:GetObject", 1);
-        let state = store.load().await.map_err(PruneError::State)?.state();
+        let loaded = store.load().await.map_err(PruneError::State)?;
         let projects = self.pruner.all_projects(&self.calls).await.map_err(PruneError::Discovery)?;
+        let state = state_of(&loaded, &projects, bucket, report);
         let Some(prefix) =
-            projects.iter().find(|p| &p.name == project).and_then(|p| location_in_bucket(&p.cache, self.bucket))
+            projects.iter().find(|p| &p.name == project).and_then(|p| location_in_bucket(&p.cache, bucket))
         else {
-            report.ignored = Some(format!("{project} has no S3 cache location in {}", self.bucket));
+            report.ignored = Some(format!("{project} has no S3 cache location in {}", bucket));
             return Ok(None);
         };
         let discovered = discover(&ScopeInputs {
-            bucket: self.bucket,
+            bucket,
             key_prefix: &config.common.layout.key_prefix,
             filter: &config.common.projects,
             projects: &projects,
@@ -106,7 +109,7 @@ impl ProjectRun<'_> {
         outcome::add_locations(report, scope.managed());
         let scope = Arc::new(scope);
         let policy = super::plan::PrunePolicy { total_budget: None, ..self.pruner.policy() };
-        let kit = self.pruner.kit(self.bucket, &scope, &self.calls, &self.limits, policy);
+        let kit = self.pruner.kit(&self.deployment.bucket, &scope, &self.calls, &self.limits, policy);
         let shared = kit.shared();
         let run: LocationRun = if location.prefix.is_empty() {
             // The bucket root: its keys come from the root listing; unmanaged folders are not listed.

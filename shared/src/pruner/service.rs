@@ -5,6 +5,7 @@
 use super::PrunerConfig;
 use super::calls::ApiCalls;
 use super::delete::{DeleteQueue, Target};
+use super::deployment::Deployment;
 use super::lease::{Acquired, Lease, LeaseStore, RunKind, SKEW};
 use super::limits::RunLimits;
 use super::lister::S3Lister;
@@ -14,7 +15,6 @@ use super::plan::{PrunePolicy, RunQuota};
 use super::project_run::ProjectRun;
 use super::report::PruneReport;
 use super::scope::Scope;
-use super::state::STATE_KEY;
 use super::sweep::SweepRun;
 use super::task::RunKit;
 use crate::aws::Clients;
@@ -44,14 +44,14 @@ pub enum PruneError {
         "PRUNE_DEADLINE_MARGIN_SECONDS ({margin_s} s) leaves no time to work: the invocation has {remaining_s} s left; lower it below the function's timeout"
     )]
     DeadlineMargin { margin_s: u64, remaining_s: u64 },
-    #[error("cannot read the pruner state {STATE_KEY}: {0}")]
+    #[error("cannot read the pruner state: {0}")]
     State(AwsError),
     #[error("cannot learn the cache locations from CodeBuild (ListProjects, BatchGetProjects): {0}")]
     Discovery(AwsError),
     #[error("cannot take the pruner's lease: {0}")]
     Lease(AwsError),
     #[error(
-        "could not save the pruner state {STATE_KEY} ({}): {error}",
+        "could not save the pruner state ({}): {error}",
         if *finished { "the sweep finished; its locations' last-seen times are lost" } else { "the sweep did not finish; the next run would start over" }
     )]
     StateNotSaved { error: AwsError, finished: bool },
@@ -169,6 +169,7 @@ impl CachePruner {
             .layout
             .resolve_bucket(trigger.account(), &self.region)
             .ok_or(PruneError::UnknownAccount)?;
+        let deployment = Deployment::new(&bucket, trigger.account(), &self.region);
         let calls = Arc::new(ApiCalls::default());
         let event_id = trigger.event_id().map(str::to_owned);
         let dry_run = self.config.common.dry_run;
@@ -176,7 +177,7 @@ impl CachePruner {
             Trigger::Scheduled(_) => {
                 let span = info_span!("pruner", project = "*", build_id = "-", action = "sweep");
                 let mut report = PruneReport::new("scheduled-sweep", event_id, dry_run, bucket.clone());
-                let run = SweepRun { pruner: self, bucket: &bucket, limits, calls: calls.clone() };
+                let run = SweepRun { pruner: self, deployment: &deployment, limits, calls: calls.clone() };
                 let result = run.run(&mut report).instrument(span).await;
                 (report, result)
             }
@@ -185,7 +186,7 @@ impl CachePruner {
                 let mut report = PruneReport::new("build-state-change", event_id, dry_run, bucket.clone());
                 report.project = Some(change.project.clone());
                 report.build_id = change.build_id.clone();
-                let run = ProjectRun { pruner: self, bucket: &bucket, change, limits, calls: calls.clone() };
+                let run = ProjectRun { pruner: self, deployment: &deployment, change, limits, calls: calls.clone() };
                 let result = run.run(&mut report).instrument(span).await;
                 (report, result)
             }
@@ -256,7 +257,7 @@ impl CachePruner {
     /// are short), a sweep's is not.
     pub(super) async fn take_lease(
         &self,
-        bucket: &str,
+        deployment: &Deployment,
         kind: RunKind,
         limits: &RunLimits,
         calls: &ApiCalls,
@@ -265,7 +266,7 @@ impl CachePruner {
         if self.config.common.dry_run {
             return Ok(Turn::Ours(None));
         }
-        let store = LeaseStore { client: self.s3.clone(), bucket: bucket.to_owned() };
+        let store = lease_store(&self.s3, deployment);
         let holder = holder_id(report.event_id.as_deref());
         let waited_since = std::time::Instant::now();
         loop {
@@ -305,9 +306,9 @@ impl CachePruner {
     }
 
     /// Gives the lease back; a failure only delays the next run until the lease expires.
-    pub(super) async fn give_back(&self, bucket: &str, lease: Option<Lease>, calls: &ApiCalls) {
+    pub(super) async fn give_back(&self, deployment: &Deployment, lease: Option<Lease>, calls: &ApiCalls) {
         let Some(lease) = lease else { return };
-        let store = LeaseStore { client: self.s3.clone(), bucket: bucket.to_owned() };
+        let store = lease_store(&self.s3, deployment);
         if let Err(e) = store.release(lease, self.clock.now(), calls).await {
             warn!(action = "lease", error = %e, "could not give the lease back: it expires by itself");
         }
@@ -320,6 +321,10 @@ pub(super) enum Turn {
     Ours(Option<Lease>),
     /// Another run holds the lease.
     Skipped,
+}
+
+fn lease_store(s3: &aws_sdk_s3::Client, deployment: &Deployment) -> LeaseStore {
+    LeaseStore { client: s3.clone(), bucket: deployment.bucket.clone(), key: deployment.lease_key() }
 }
 
 /// A name for this run in the lease: the event id, the process and a counter.

@@ -1,6 +1,7 @@
-//! The pruner's state: one small JSON object under the reserved prefix. It remembers every cache
-//! location seen in use (and since when one is missing), and the progress of a sweep too large for
-//! one run: which locations are done, and for each one stopped part-way its resume point and N newest.
+//! The pruner's state: one small JSON object per deployment under the reserved prefix
+//! (`deployment`). It remembers every cache location that deployment has seen in use (and since
+//! when one is missing), and the progress of a sweep too large for one run: which locations are
+//! done, and for each one stopped part-way its resume point and N newest.
 
 use super::locations::KnownLocation;
 use super::rest::RestProgress;
@@ -12,8 +13,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Where the state lives (never inside a cache location; never pruned).
-pub const STATE_KEY: &str = ".cache-sentinel/pruner/state.json";
+/// Where the state lived before each deployment had its own (`deployment::LEGACY_STATE_KEY`).
+pub const STATE_KEY: &str = super::deployment::LEGACY_STATE_KEY;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PrunerState {
@@ -64,6 +65,8 @@ pub struct SweepProgress {
 pub struct StateStore {
     client: Client,
     bucket: String,
+    /// This deployment's key (`Deployment::state_key`).
+    key: String,
 }
 
 /// What reading the state found.
@@ -71,6 +74,9 @@ pub struct StateStore {
 pub enum Loaded {
     None,
     State(PrunerState),
+    /// No state of this deployment's own, but the file all deployments shared before: to be
+    /// migrated (`deployment::migrate`).
+    Legacy(PrunerState),
     /// The object exists but cannot be used: the sweep starts over and missing locations are
     /// forgotten (safe: only progress and orphan clocks are lost, so orphans go later, not sooner).
     Unreadable(String),
@@ -81,24 +87,42 @@ impl Loaded {
     pub fn state(&self) -> PrunerState {
         match self {
             Loaded::State(state) => state.clone(),
-            Loaded::None | Loaded::Unreadable(_) => PrunerState::new(),
+            Loaded::None | Loaded::Unreadable(_) | Loaded::Legacy(_) => PrunerState::new(),
         }
     }
 }
 
 impl StateStore {
-    pub fn new(client: Client, bucket: impl Into<String>) -> Self {
-        StateStore { client, bucket: bucket.into() }
+    pub fn new(client: Client, deployment: &super::deployment::Deployment) -> Self {
+        StateStore { client, bucket: deployment.bucket.clone(), key: deployment.state_key() }
     }
 
+    /// This deployment's key.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// This deployment's state; without one, the shared file of earlier versions (`Legacy`).
     pub async fn load(&self) -> Result<Loaded, AwsError> {
-        let bytes = match s3_documents::get_document(&self.client, &self.bucket, STATE_KEY).await {
+        let bytes = match s3_documents::get_document(&self.client, &self.bucket, &self.key).await {
             Ok(Some(bytes)) => bytes,
-            Ok(None) => return Ok(Loaded::None),
+            Ok(None) => return self.load_legacy().await,
             Err(e) if e.code == s3_documents::BODY_READ => return Ok(Loaded::Unreadable(e.message)),
             Err(e) => return Err(e),
         };
         Ok(parse(&bytes))
+    }
+
+    async fn load_legacy(&self) -> Result<Loaded, AwsError> {
+        match s3_documents::get_document(&self.client, &self.bucket, STATE_KEY).await {
+            Ok(Some(bytes)) => Ok(match parse(&bytes) {
+                Loaded::State(state) => Loaded::Legacy(state),
+                _ => Loaded::None, // an unusable shared file: nothing to take from it
+            }),
+            Ok(None) => Ok(Loaded::None),
+            Err(e) if e.code == s3_documents::BODY_READ => Ok(Loaded::None),
+            Err(e) => Err(e),
+        }
     }
 
     pub async fn save(&self, state: &PrunerState) -> Result<(), AwsError> {
@@ -108,8 +132,26 @@ impl StateStore {
             code: "Serialize".into(),
             message: e.to_string(),
         })?;
-        s3_documents::put_document(&self.client, &self.bucket, STATE_KEY, body).await
+        s3_documents::put_document(&self.client, &self.bucket, &self.key, body).await
     }
+}
+
+/// The state to work from: this deployment's own, or (first run after the split) what it takes
+/// from the shared file: the locations its projects use now (`deployment::migrate`, said in the
+/// report's notes).
+pub fn state_of(
+    loaded: &Loaded,
+    projects: &[crate::project::ProjectSnapshot],
+    bucket: &str,
+    report: &mut super::report::PruneReport,
+) -> PrunerState {
+    let Loaded::Legacy(legacy) = loaded else { return loaded.state() };
+    let live: BTreeSet<String> =
+        projects.iter().filter_map(|p| super::locations::location_in_bucket(&p.cache, bucket)).collect();
+    let (state, note) = super::deployment::migrate(legacy, &live);
+    tracing::info!(action = "state", note = %note, "took this deployment's locations from the shared state");
+    report.notes.push(note);
+    state
 }
 
 /// A state document, or why it cannot be used.

@@ -5,6 +5,7 @@
 use super::budget::TotalBudget;
 use super::calls::ApiCalls;
 use super::delete::DELETE_BATCH;
+use super::deployment::Deployment;
 use super::lease::RunKind;
 use super::locations::{Discovered, ScopeInputs, discover};
 use super::outcome;
@@ -13,7 +14,7 @@ use super::report::{PruneReport, Resumed};
 use super::rest::{RestRun, RestTask};
 use super::scope::{LocationState, Scope};
 use super::service::{CachePruner, PruneError, Turn};
-use super::state::{Loaded, PrunerState, STATE_KEY, StateStore, SweepProgress};
+use super::state::{Loaded, PrunerState, StateStore, SweepProgress, state_of};
 use super::task::{Ending, LocationRun, LocationTask, Progress, Shared, send};
 use crate::error::AwsError;
 use futures::StreamExt;
@@ -23,7 +24,7 @@ use tracing::{error, info, warn};
 /// What one sweep run needs.
 pub struct SweepRun<'a> {
     pub pruner: &'a CachePruner,
-    pub bucket: &'a str,
+    pub deployment: &'a Deployment,
     pub limits: super::RunLimits,
     pub calls: Arc<ApiCalls>,
 }
@@ -38,29 +39,30 @@ impl SweepRun<'_> {
     /// Takes the lease (or reports that another run has it), sweeps, gives the lease back.
     pub async fn run(self, report: &mut PruneReport) -> Result<(), PruneError> {
         let Turn::Ours(lease) =
-            self.pruner.take_lease(self.bucket, RunKind::Sweep, &self.limits, &self.calls, report).await?
+            self.pruner.take_lease(self.deployment, RunKind::Sweep, &self.limits, &self.calls, report).await?
         else {
             return Ok(());
         };
         let result = self.leased(report).await;
-        self.pruner.give_back(self.bucket, lease, &self.calls).await;
+        self.pruner.give_back(self.deployment, lease, &self.calls).await;
         result
     }
 
     async fn leased(&self, report: &mut PruneReport) -> Result<(), PruneError> {
-        let store = StateStore::new(self.pruner.s3.clone(), self.bucket);
+        let bucket = self.deployment.bucket.as_str();
+        let store = StateStore::new(self.pruner.s3.clone(), self.deployment);
         self.calls.add("s3:GetObject", 1);
         let loaded = store.load().await.map_err(PruneError::State)?;
         if let Loaded::Unreadable(why) = &loaded {
             warn!(action = "state", reason = %why, "pruner state unusable: the sweep starts over");
-            report.notes.push(format!("state {STATE_KEY} unusable ({why}): the sweep started over"));
+            report.notes.push(format!("state {} unusable ({why}): the sweep started over", store.key()));
         }
-        let state = loaded.state();
         let projects = self.pruner.all_projects(&self.calls).await.map_err(PruneError::Discovery)?;
+        let state = state_of(&loaded, &projects, bucket, report);
         let now = self.pruner.clock.now();
         let config = &self.pruner.config;
         let discovered = discover(&ScopeInputs {
-            bucket: self.bucket,
+            bucket,
             key_prefix: &config.common.layout.key_prefix,
             filter: &config.common.projects,
             projects: &projects,
@@ -69,7 +71,7 @@ impl SweepRun<'_> {
             grace: config.orphan_grace,
             delete_orphans: config.delete_orphans,
         });
-        let versioning = self.pruner.versioning(self.bucket, &self.calls).await;
+        let versioning = self.pruner.versioning(bucket, &self.calls).await;
         if versioning == "Enabled" || versioning == "Suspended" {
             report.notes.push(format!(
                 "bucket versioning is {versioning}: deleting adds delete markers and the old versions keep their storage until a lifecycle rule with NoncurrentVersionExpiration (and ExpiredObjectDeleteMarker) removes them"
@@ -146,7 +148,7 @@ impl SweepRun<'_> {
         work: Work,
         report: &mut PruneReport,
     ) -> (SweepProgress, Option<(usize, AwsError)>, Vec<String>) {
-        let kit = self.pruner.kit(self.bucket, scope, &self.calls, &self.limits, self.pruner.policy());
+        let kit = self.pruner.kit(&self.deployment.bucket, scope, &self.calls, &self.limits, self.pruner.policy());
         let (policy, quota) = (&kit.policy, &kit.quota);
         let shared = kit.shared();
         let (runs, rest) = run_all(scope, &work.progress, &shared, self.pruner.config.list_concurrency).await;

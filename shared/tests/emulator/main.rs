@@ -20,6 +20,7 @@ mod guard_support;
 mod monitor;
 mod monitor_evidence;
 mod pruner;
+mod pruner_deployments;
 mod pruner_runs;
 mod pruner_scope;
 mod s3_concurrency;

@@ -10,7 +10,7 @@
 use cache_sentinel::aws::Clients;
 use cache_sentinel::aws::s3_objects::{self, ListRequest};
 use cache_sentinel::clock::FixedClock;
-use cache_sentinel::pruner::state::STATE_KEY;
+use cache_sentinel::pruner::deployment::Deployment;
 use cache_sentinel::pruner::{CachePruner, PruneReport, PrunerConfig, Reason, RunLimits};
 use cache_sentinel::testing::{self, ProjectFixture, TopicWithQueue};
 use chrono::{Duration, Utc};
@@ -254,7 +254,8 @@ async fn an_interrupted_sweep_resumes_each_location_where_it_stopped_and_ends_as
     let next = pruner(&clients, &vars, 60).handle(&sweep_event(), RunLimits::default()).await.unwrap();
     assert!(next.resumed.is_none() && next.finished);
     assert_eq!((next.plan.scanned, next.outcome.deleted), (4, 0));
-    let state = clients.s3.get_object().bucket(&bucket).key(STATE_KEY).send().await.expect("state");
+    let key = Deployment::new(&bucket, Some(testing::ACCOUNT), &testing::region()).state_key();
+    let state = clients.s3.get_object().bucket(&bucket).key(key).send().await.expect("state");
     let state: Value = serde_json::from_slice(&state.body.collect().await.unwrap().into_bytes()).unwrap();
     assert!(state["sweep"].is_null() && state["locations"]["a"]["managed"] == json!(true), "{state}");
 }
@@ -306,7 +307,8 @@ async fn a_succeeded_build_prunes_its_own_location_only_other_statuses_are_ignor
         keys(&before).difference(&all_but_newest(&before, &["built"], 1)).cloned().collect();
     assert_eq!(keys(&listing(&clients, &bucket).await), expected);
     // No state object for build-triggered runs.
-    assert!(clients.s3.head_object().bucket(&bucket).key(STATE_KEY).send().await.is_err());
+    let key = Deployment::new(&bucket, Some(testing::ACCOUNT), &testing::region()).state_key();
+    assert!(clients.s3.head_object().bucket(&bucket).key(key).send().await.is_err());
     // A project on LOCAL cache has nothing to prune in the bucket.
     let local = ProjectFixture::new(&testing::unique("local")).create(&clients).await;
     let report =

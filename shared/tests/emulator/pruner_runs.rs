@@ -104,7 +104,7 @@ async fn put_lease(clients: &cache_sentinel::aws::Clients, bucket: &str, kind: &
         .s3
         .put_object()
         .bucket(bucket)
-        .key(cache_sentinel::pruner::lease::LEASE_KEY)
+        .key(own_keys(bucket).lease_key())
         .body(body.to_string().into_bytes().into())
         .send()
         .await
@@ -135,4 +135,13 @@ async fn a_held_lease_skips_the_run_and_an_expired_one_is_taken_over() {
     // Given back: the next run takes it at once.
     let again = pruner(&clients, &vars, 60).handle(&sweep_event(), RunLimits::default()).await.unwrap();
     assert!(again.skipped.is_none() && again.finished, "{again:?}");
+}
+
+/// The keys of the test deployment (the sample events' account, the emulator's region).
+fn own_keys(bucket: &str) -> cache_sentinel::pruner::deployment::Deployment {
+    cache_sentinel::pruner::deployment::Deployment::new(
+        bucket,
+        Some(cache_sentinel::testing::ACCOUNT),
+        &cache_sentinel::testing::region(),
+    )
 }

@@ -23,7 +23,6 @@ use cache_sentinel::clock::FixedClock;
 use cache_sentinel::pruner::calls::ApiCalls;
 use cache_sentinel::pruner::delete::{KEY_ATTEMPTS, Target, delete_batch};
 use cache_sentinel::pruner::scope::{LocationState, ManagedLocation, Scope};
-use cache_sentinel::pruner::state::STATE_KEY;
 use cache_sentinel::pruner::{CachePruner, Deletion, PruneError, PrunerConfig, Reason, RunLimits};
 use chrono::{TimeZone, Utc};
 use serde_json::json;
@@ -89,19 +88,19 @@ struct Own {
 fn own(state_put_fails: bool) -> Own {
     let saved = Arc::new(Mutex::new(Vec::new()));
     let no_state = mock!(Client::get_object)
-        .match_requests(|r| r.key() == Some(STATE_KEY))
+        .match_requests(|r| r.key().is_some_and(|k| k.ends_with("state.json")))
         .then_error(|| GetObjectError::NoSuchKey(NoSuchKey::builder().build()));
     let lease = mock!(Client::put_object)
         .match_requests(|r| r.key().is_some_and(|k| k.ends_with("lease.json")))
         .then_output(|| PutObjectOutput::builder().e_tag("\"lease-1\"").build());
     let keep = saved.clone();
     let state = mock!(Client::put_object).match_requests(move |r| {
-        if r.key() == Some(STATE_KEY)
+        if r.key().is_some_and(is_own_state)
             && let Some(bytes) = r.body().bytes()
         {
             keep.lock().unwrap().push(serde_json::from_slice(bytes).unwrap());
         }
-        r.key() == Some(STATE_KEY)
+        r.key().is_some_and(is_own_state)
     });
     let state = if state_put_fails {
         state.then_http_response(|| {
@@ -429,4 +428,10 @@ async fn a_dry_run_writes_nothing_at_all() {
     assert_eq!(own.rules[1].num_calls(), 0, "no lease taken in a dry run");
     let reasons: Vec<_> = report.deletions.iter().map(|d| (d.key.as_str(), d.reason)).collect();
     assert_eq!(reasons, vec![("tts/a", Reason::MaxAge), ("tts/b", Reason::MaxAge), ("tts/c", Reason::MaxAge)]);
+}
+
+/// This deployment's state (`.cache-sentinel/pruner/<account>/<region>/state.json`), not the
+/// shared file of earlier versions.
+fn is_own_state(key: &str) -> bool {
+    key.starts_with(".cache-sentinel/pruner/") && key.ends_with("/state.json") && key.matches('/').count() == 4
 }

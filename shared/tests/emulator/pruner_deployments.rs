@@ -1,0 +1,136 @@
+//! Several deployments on one central cache bucket (two accounts, each with `ExistingCacheBucket`
+//! set to it): each keeps its own state and lease, and never orphans what it has not itself seen
+//! live, so one going silent for a month loses nothing; the shared state file of earlier versions
+//! is migrated by what each deployment uses.
+
+use super::pruner::{keys, listing, objects, project_at, pruner, seed, setup};
+use cache_sentinel::aws::Clients;
+use cache_sentinel::pruner::RunLimits;
+use cache_sentinel::pruner::deployment::{Deployment, LEGACY_STATE_KEY};
+use cache_sentinel::testing::{self, ProjectFixture};
+use serde_json::{Value, json};
+
+const OTHER_ACCOUNT: &str = "222222222222";
+
+/// Clients acting in `account` of the emulator (STS AssumeRole: moto's credentials act in the
+/// role's own account).
+async fn clients_in(account: &str) -> Clients {
+    let base = testing::emulator_clients().await;
+    let sts = aws_sdk_sts::Client::new(&base.sdk);
+    let out = sts
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{account}:role/cache-sentinel-test"))
+        .role_session_name("pruner-test")
+        .send()
+        .await
+        .expect("assume role");
+    let c = out.credentials.expect("credentials");
+    let credentials = aws_sdk_s3::config::Credentials::new(
+        c.access_key_id,
+        c.secret_access_key,
+        Some(c.session_token),
+        None,
+        "emulator-assumed-role",
+    );
+    let sdk = base
+        .sdk
+        .to_builder()
+        .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(credentials))
+        .build();
+    Clients::from_sdk_config(sdk)
+}
+
+/// The scheduled sweep of `account`'s deployment.
+fn sweep_of(account: &str) -> Value {
+    let mut event: Value = serde_json::from_str(include_str!("../../../events/scheduled-sweep.json")).unwrap();
+    event["account"] = json!(account);
+    event["id"] = json!(testing::unique("evt"));
+    event
+}
+
+#[tokio::test]
+async fn a_deployment_silent_for_a_month_loses_nothing_to_another_on_the_same_bucket() {
+    let (a, bucket) = setup().await;
+    let b = clients_in(OTHER_ACCOUNT).await;
+    let a_project = project_at(&a, "a-tts", &bucket, "team-a/tts").await;
+    let location = format!("{bucket}/team-b/tts");
+    let role = format!("arn:aws:iam::{OTHER_ACCOUNT}:role/service-role/codebuild-b");
+    let b_project = ProjectFixture::new(&testing::unique("b-tts"))
+        .cache(testing::s3_cache(&location))
+        .service_role(&role)
+        .create(&b)
+        .await;
+    assert!(
+        a.codebuild.batch_get_projects().names(&b_project).send().await.unwrap().projects().is_empty(),
+        "B's project is invisible to A"
+    );
+    let mut all = objects("team-a/tts/", 5);
+    all.extend(objects("team-b/tts/", 5));
+    seed(&a, &bucket, all).await;
+    let vars = [("CACHE_BUCKET", bucket.as_str())];
+
+    // Day 0: both sweep (everything is younger than the maximum age: nothing goes).
+    for (clients, account) in [(&a, testing::ACCOUNT), (&b, OTHER_ACCOUNT)] {
+        let report = pruner(clients, &vars, 0).handle(&sweep_of(account), RunLimits::default()).await.unwrap();
+        assert!(report.finished && report.outcome.deleted == 0, "{report:?}");
+    }
+    let both = [
+        Deployment::new(&bucket, Some(testing::ACCOUNT), &testing::region()),
+        Deployment::new(&bucket, Some(OTHER_ACCOUNT), &testing::region()),
+    ];
+    for d in &both {
+        assert!(
+            a.s3.head_object().bucket(&bucket).key(d.state_key()).send().await.is_ok(),
+            "{} has its own state",
+            d.name()
+        );
+    }
+    // B goes silent (stack deleted, dry run, ...); A sweeps every ten days for a month.
+    for day in [10, 20, 30] {
+        let report = pruner(&a, &vars, day).handle(&sweep_of(testing::ACCOUNT), RunLimits::default()).await.unwrap();
+        assert!(report.finished, "{report:?}");
+        assert!(report.locations.keys().all(|l| !l.contains("team-b")), "B's location is not A's: {report:?}");
+    }
+    let left = keys(&listing(&a, &bucket).await);
+    assert_eq!(left.iter().filter(|k| k.starts_with("team-b/tts/")).count(), 5, "none of B's cache deleted: {left:?}");
+    assert_eq!(left.iter().filter(|k| k.starts_with("team-a/tts/")).count(), 3, "A's own pruned to its 3 newest");
+    let _ = a_project;
+}
+
+#[tokio::test]
+async fn the_shared_state_file_is_migrated_by_what_each_deployment_uses() {
+    let (a, bucket) = setup().await;
+    project_at(&a, "a-tts", &bucket, "team-a/tts").await;
+    seed(&a, &bucket, [objects("team-a/tts/", 4), objects("team-b/tts/", 4)].concat()).await;
+    // An earlier version's shared state: B's live location remembered as seen live 40 days ago.
+    let seen = (chrono::Utc::now() - chrono::Duration::days(40)).to_rfc3339();
+    let legacy = json!({"version": 2, "locations": {
+        "team-a/tts": {"managed": true, "last_seen_live": seen, "projects": ["a-tts"]},
+        "team-b/tts": {"managed": true, "last_seen_live": seen, "projects": ["b-tts"]}
+    }});
+    a.s3.put_object()
+        .bucket(&bucket)
+        .key(LEGACY_STATE_KEY)
+        .body(legacy.to_string().into_bytes().into())
+        .send()
+        .await
+        .unwrap();
+    let vars = [("CACHE_BUCKET", bucket.as_str())];
+    let first = pruner(&a, &vars, 1).handle(&sweep_of(testing::ACCOUNT), RunLimits::default()).await.unwrap();
+    assert!(
+        first.notes.iter().any(|n| n.contains("took the 1 location(s)") && n.contains("1 other(s)")),
+        "{:?}",
+        first.notes
+    );
+    // Thirty days later B's remembered location has not become A's orphan.
+    for day in [10, 20, 31] {
+        pruner(&a, &vars, day).handle(&sweep_of(testing::ACCOUNT), RunLimits::default()).await.unwrap();
+    }
+    let left = keys(&listing(&a, &bucket).await);
+    assert_eq!(left.iter().filter(|k| k.starts_with("team-b/tts/")).count(), 4, "{left:?}");
+    let own = Deployment::new(&bucket, Some(testing::ACCOUNT), &testing::region()).state_key();
+    let state = a.s3.get_object().bucket(&bucket).key(own).send().await.expect("own state");
+    let state: Value = serde_json::from_slice(&state.body.collect().await.unwrap().into_bytes()).unwrap();
+    assert!(state["locations"].get("team-b/tts").is_none(), "{state}");
+    assert!(state["locations"].get("team-a/tts").is_some(), "{state}");
+}
