@@ -64,7 +64,7 @@ impl ProjectRun<'_> {
         self.calls.add("s3:GetObject", 1);
         let loaded = store.load().await.map_err(PruneError::State)?;
         let projects = self.pruner.all_projects(&self.calls).await.map_err(PruneError::Discovery)?;
-        let state = state_of(&loaded, &projects, bucket, report);
+        let state = state_of(&loaded, &projects, self.deployment, self.pruner.clock.now(), report);
         let Some(prefix) =
             projects.iter().find(|p| &p.name == project).and_then(|p| location_in_bucket(&p.cache, bucket))
         else {

@@ -19,6 +19,12 @@ pub const STATE_KEY: &str = super::deployment::LEGACY_STATE_KEY;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PrunerState {
     pub version: u32,
+    /// The deployment that wrote it (`account/region`); absent in states of earlier versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<String>,
+    /// This deployment's first run: nothing it remembers was seen in use before (`state_check`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<DateTime<Utc>>,
     /// Cache locations seen in use, by prefix ("" = the bucket root).
     #[serde(default)]
     pub locations: BTreeMap<String, KnownLocation>,
@@ -31,7 +37,7 @@ impl PrunerState {
     pub const VERSION: u32 = 2;
 
     pub fn new() -> Self {
-        PrunerState { version: Self::VERSION, locations: BTreeMap::new(), sweep: None }
+        PrunerState { version: Self::VERSION, deployment: None, since: None, locations: BTreeMap::new(), sweep: None }
     }
 }
 
@@ -138,19 +144,35 @@ impl StateStore {
 
 /// The state to work from: this deployment's own, or (first run after the split) what it takes
 /// from the shared file: the locations its projects use now (`deployment::migrate`, said in the
-/// report's notes).
+/// report's notes); every entry checked (`state_check`), the refused ones said in the notes.
 pub fn state_of(
     loaded: &Loaded,
     projects: &[crate::project::ProjectSnapshot],
-    bucket: &str,
+    deployment: &super::deployment::Deployment,
+    now: DateTime<Utc>,
     report: &mut super::report::PruneReport,
 ) -> PrunerState {
-    let Loaded::Legacy(legacy) = loaded else { return loaded.state() };
-    let live: BTreeSet<String> =
-        projects.iter().filter_map(|p| super::locations::location_in_bucket(&p.cache, bucket)).collect();
-    let (state, note) = super::deployment::migrate(legacy, &live);
-    tracing::info!(action = "state", note = %note, "took this deployment's locations from the shared state");
-    report.notes.push(note);
+    let state = match loaded {
+        Loaded::Legacy(legacy) => {
+            let live: BTreeSet<String> = projects
+                .iter()
+                .filter_map(|p| super::locations::location_in_bucket(&p.cache, &deployment.bucket))
+                .collect();
+            let (state, note) = super::deployment::migrate(legacy, &live);
+            tracing::info!(action = "state", note = %note, "took this deployment's locations from the shared state");
+            report.notes.push(note);
+            state
+        }
+        // A first run: nothing it remembers later can have been seen in use before now.
+        Loaded::None | Loaded::Unreadable(_) => PrunerState { since: Some(now), ..PrunerState::new() },
+        Loaded::State(state) => state.clone(),
+    };
+    let (mut state, refused) = super::state_check::checked(state, deployment, now);
+    for line in refused {
+        tracing::warn!(action = "state", refused = %line, "state entry refused");
+        report.notes.push(line);
+    }
+    state.deployment = Some(deployment.name());
     state
 }
 

@@ -58,7 +58,7 @@ impl SweepRun<'_> {
             report.notes.push(format!("state {} unusable ({why}): the sweep started over", store.key()));
         }
         let projects = self.pruner.all_projects(&self.calls).await.map_err(PruneError::Discovery)?;
-        let state = state_of(&loaded, &projects, bucket, report);
+        let state = state_of(&loaded, &projects, self.deployment, self.pruner.clock.now(), report);
         let now = self.pruner.clock.now();
         let config = &self.pruner.config;
         let discovered = discover(&ScopeInputs {
@@ -84,7 +84,12 @@ impl SweepRun<'_> {
         outcome::add_locations(report, scope.managed());
         outcome::record_excluded(report, &scope);
         let (progress, transient, emptied) = self.execute(&scope, work, report).await;
-        let mut next = PrunerState { locations: known, ..PrunerState::new() };
+        let mut next = PrunerState {
+            locations: known,
+            deployment: state.deployment.clone(),
+            since: state.since,
+            ..PrunerState::new()
+        };
         for prefix in emptied {
             // A location no project uses and nothing is left in: forgotten.
             next.locations.remove(&prefix);

@@ -134,3 +134,37 @@ async fn the_shared_state_file_is_migrated_by_what_each_deployment_uses() {
     assert!(state["locations"].get("team-b/tts").is_none(), "{state}");
     assert!(state["locations"].get("team-a/tts").is_some(), "{state}");
 }
+
+/// Entries forged into the state (by anyone who may put an object in the bucket) are refused with
+/// a report line and never make a folder an orphan.
+#[tokio::test]
+async fn forged_state_entries_are_refused_and_orphan_nothing() {
+    let (a, bucket) = setup().await;
+    project_at(&a, "a-tts", &bucket, "team-a/tts").await;
+    seed(&a, &bucket, [objects("team-a/tts/", 2), objects("releases/", 4), objects("never-live/", 4)].concat()).await;
+    let vars = [("CACHE_BUCKET", bucket.as_str())];
+    pruner(&a, &vars, 0).handle(&sweep_of(testing::ACCOUNT), RunLimits::default()).await.unwrap();
+    let key = Deployment::new(&bucket, Some(testing::ACCOUNT), &testing::region()).state_key();
+    let got = a.s3.get_object().bucket(&bucket).key(&key).send().await.expect("state");
+    let mut state: Value = serde_json::from_slice(&got.body.collect().await.unwrap().into_bytes()).unwrap();
+    let now = chrono::Utc::now().to_rfc3339();
+    state["locations"]["releases"] = json!({"managed": true, "last_seen_live": "2000-01-01T00:00:00Z",
+        "missing_since": "2000-01-02T00:00:00Z", "projects": ["releases"]});
+    state["locations"]["never-live"] =
+        json!({"managed": true, "last_seen_live": now, "missing_since": now, "projects": []});
+    state["locations"][""] = json!({"managed": true, "last_seen_live": now, "missing_since": now, "projects": []});
+    a.s3.put_object().bucket(&bucket).key(&key).body(state.to_string().into_bytes().into()).send().await.unwrap();
+
+    let report = pruner(&a, &vars, 30).handle(&sweep_of(testing::ACCOUNT), RunLimits::default()).await.unwrap();
+    for (prefix, why) in
+        [("releases", "before this deployment's first run"), ("never-live", "no project"), ("", "no project")]
+    {
+        let line = format!("state entry {prefix:?} refused");
+        assert!(report.notes.iter().any(|n| n.contains(&line) && n.contains(why)), "{prefix}: {:?}", report.notes);
+    }
+    let left = keys(&listing(&a, &bucket).await);
+    for folder in ["releases/", "never-live/"] {
+        assert_eq!(left.iter().filter(|k| k.starts_with(folder)).count(), 4, "{folder} untouched: {left:?}");
+    }
+    assert!(report.locations.keys().all(|l| !l.ends_with("releases") && !l.ends_with("never-live")), "{report:?}");
+}

@@ -167,3 +167,30 @@ fn the_key_prefix_defaults_to_a_folder_of_its_own_in_an_existing_bucket() {
         assert_eq!(resolve(&deployed, &sub[1]["KeyPrefix"], &params), json!(expected), "{overrides:?}");
     }
 }
+
+/// In the bucket the stack creates, only the functions' roles (and the optional StateWriterArn,
+/// for people running `prune --apply`) may write or delete under `.cache-sentinel/`: the pruner's
+/// state decides what it deletes, so a build role with `<bucket>/*` write must not forge it.
+#[test]
+fn only_the_functions_write_cache_sentinels_own_keys_in_the_bucket_it_creates() {
+    let deployed = template(true);
+    let policy = &deployed["Resources"]["CacheBucketPolicy"];
+    assert_eq!(policy["Condition"], "CreateCacheBucket");
+    let statements = policy["Properties"]["PolicyDocument"]["Statement"].as_array().expect("statements");
+    let deny = statements.iter().find(|s| s["Sid"] == "OnlyCacheSentinelWritesItsOwnKeys").expect("the statement");
+    assert_eq!((&deny["Effect"], &deny["Principal"]), (&json!("Deny"), &json!("*")));
+    assert_eq!(deny["Action"], json!(["s3:PutObject", "s3:DeleteObject"]));
+    assert_eq!(deny["Resource"]["Fn::Sub"], "${CacheBucket.Arn}/.cache-sentinel/*");
+    let branches = deny["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]["Fn::If"].as_array().expect("Fn::If");
+    assert_eq!(branches[0], "HasStateWriter");
+    let roles = |v: &Value| -> Vec<String> {
+        v.as_array().expect("list").iter().filter_map(referenced_id).map(str::to_owned).collect()
+    };
+    let functions = ["CacheGuardRole", "CachePrunerRole", "BuildTimeMonitorRole"];
+    assert_eq!(roles(&branches[2]), functions, "the three functions' roles");
+    assert_eq!(roles(&branches[1]), [&functions[..], &["StateWriterArn"]].concat(), "and the writer, when given");
+    for function in [GUARD, PRUNER, MONITOR] {
+        let role = referenced_id(&deployed["Resources"][function]["Properties"]["Role"]).expect("role");
+        assert!(functions.contains(&role), "{function} runs as {role}");
+    }
+}
