@@ -27,6 +27,10 @@ pub enum CliError {
     UnknownVariable { name: String, known: String },
     #[error("--now {0:?} is not an RFC 3339 time like 2026-11-20T09:00:00Z")]
     InvalidNow(String),
+    #[error(
+        "--now cannot be used with {0}: it moves the minimum age, the orphans' grace and the lease's expiry off the real clock (a lease dated by it could block every run); use it for plans only"
+    )]
+    NowWithApply(&'static str),
     #[error(transparent)]
     Session(#[from] SessionError),
     #[error("{}", describe_aws(.0))]

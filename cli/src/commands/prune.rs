@@ -31,6 +31,9 @@ struct PruneJson<'a> {
 }
 
 pub async fn run(global: &Global, apply: bool, max_minutes: u16) -> Result<u8, CliError> {
+    if apply && global.now.is_some() {
+        return Err(CliError::NowWithApply("prune --apply"));
+    }
     let mut env = LayeredEnv::from_flags(global)?;
     env.set("DRY_RUN", if apply { "false" } else { "true" }, if apply { "--apply" } else { "prune without --apply" });
     let config = env.pruner()?;

@@ -205,3 +205,19 @@ async fn apply_while_another_run_holds_the_lease_prunes_nothing_and_says_so() {
     assert!(out.stdout.contains("a sweep run (sweep-event-1/7/0) holds the pruner's lease"), "{out:?}");
     assert_eq!(keys(&clients, &bucket).await.len(), 6, "nothing deleted (5 objects and the lease)");
 }
+
+/// The hidden `--now` moves the minimum age, the orphans' grace and the lease's expiry: refused with
+/// `--apply` before anything is read or written; a plan with it is fine.
+#[tokio::test]
+async fn now_is_refused_with_apply() {
+    let clients = support::clients(REGION).await;
+    let bucket = unique("cli-prune-now");
+    support::bucket(&clients, &bucket).await;
+    let now = ["--now", "2030-01-01T00:00:00Z"];
+    let out = run(&[&["--region", REGION, "--bucket", &bucket], &now[..], &["prune", "--apply"]].concat());
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("--now cannot be used with prune --apply"), "{out:?}");
+    assert!(keys(&clients, &bucket).await.is_empty(), "no lease, no state: {:?}", keys(&clients, &bucket).await);
+    let plan = run(&[&["--region", REGION, "--bucket", &bucket], &now[..], &["prune"]].concat());
+    assert_ne!(plan.code, 2, "{plan:?}");
+}

@@ -107,6 +107,16 @@ impl BudgetDrain {
         true
     }
 
+    /// Stops draining (the deadline, a caller's stop): the rest is left to the next sweep, which
+    /// applies the budget again from its own listing.
+    pub fn stop(&mut self, why: &str) {
+        self.active = false;
+        if self.total.budget.is_some() && self.total.not_applied.is_none() {
+            self.total.not_applied =
+                Some(format!("applied only in part: stopped ({why}); the next sweep applies it again"));
+        }
+    }
+
     fn done(&mut self) -> bool {
         self.active = false;
         false

@@ -215,6 +215,28 @@ fn the_total_budget_drains_in_bounded_batches() {
     assert_eq!(all.iter().map(|d| d.key.as_str()).collect::<Vec<_>>(), vec!["web/a", "tts/a", "tts/b"]);
     assert!(batches >= 3);
     assert_eq!(drain.finish(&quota).bytes_after, Some(20));
+
+    // Stopped after the first batch (the deadline, a caller's stop): nothing more is emitted and
+    // the outcome says it was applied only in part.
+    let quota = RunQuota::new(p.max_deletes);
+    let mut total = TotalBudget::new(p.total_budget, 2);
+    for (i, prefix) in ["tts", "web"].iter().enumerate() {
+        let mut planner = LocationPlanner::new(&p, &quota, prefix, false, now(), vec![]);
+        let mut out = Vec::new();
+        listing.iter().filter(|o| o.key.starts_with(&format!("{prefix}/"))).for_each(|o| {
+            planner.push(o.clone(), &mut out);
+        });
+        total.absorb(i as u32, planner.finish(&mut out), &quota);
+    }
+    let mut drain = total.into_drain(&quota);
+    let mut out = Vec::new();
+    assert!(drain.next_batch(&["tts", "web"], &quota, 1, &mut out));
+    drain.stop("deadline reached");
+    assert!(!drain.next_batch(&["tts", "web"], &quota, 1, &mut out), "nothing after the stop");
+    assert_eq!(out.len(), 1);
+    let outcome = drain.finish(&quota);
+    assert_eq!(outcome.bytes_after, None);
+    assert!(outcome.note.is_some_and(|n| n.contains("applied only in part: stopped (deadline reached)")));
 }
 
 #[test]

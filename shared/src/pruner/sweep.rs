@@ -334,6 +334,16 @@ async fn apply_total_budget<L: super::lister::Lister>(
     let mut drain = total.into_drain(quota);
     let mut out = Vec::new();
     loop {
+        // The budget's deletions end with the run, like every listing: at the deadline or a stop.
+        let halt =
+            shared.stop_reason().or_else(|| shared.limits.past_deadline().then(|| "deadline reached".to_owned()));
+        if let Some(why) = halt {
+            drain.stop(&why);
+            if report.stopped.is_none() {
+                report.stopped = Some(why);
+            }
+            return drain;
+        }
         let more = drain.next_batch(&prefixes, quota, DELETE_BATCH, &mut out);
         count_budget(report, &out);
         send(&shared.deletions, &mut out).await;
