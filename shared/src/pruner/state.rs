@@ -6,7 +6,7 @@
 use super::locations::KnownLocation;
 use super::rest::RestProgress;
 use super::task::Progress;
-use crate::aws::s3_documents;
+use crate::aws::{s3_conditional, s3_documents};
 use crate::error::{AwsError, AwsErrorKind};
 use aws_sdk_s3::Client;
 use chrono::{DateTime, Utc};
@@ -73,6 +73,9 @@ pub struct StateStore {
     bucket: String,
     /// This deployment's key (`Deployment::state_key`).
     key: String,
+    /// The ETag of the state this run read (None: there was none): the save is conditional on it,
+    /// so a run whose lease lapsed never overwrites what a later run wrote.
+    read: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 /// What reading the state found.
@@ -100,7 +103,7 @@ impl Loaded {
 
 impl StateStore {
     pub fn new(client: Client, deployment: &super::deployment::Deployment) -> Self {
-        StateStore { client, bucket: deployment.bucket.clone(), key: deployment.state_key() }
+        StateStore { client, bucket: deployment.bucket.clone(), key: deployment.state_key(), read: Default::default() }
     }
 
     /// This deployment's key.
@@ -110,13 +113,16 @@ impl StateStore {
 
     /// This deployment's state; without one, the shared file of earlier versions (`Legacy`).
     pub async fn load(&self) -> Result<Loaded, AwsError> {
-        let bytes = match s3_documents::get_document(&self.client, &self.bucket, &self.key).await {
-            Ok(Some(bytes)) => bytes,
+        let read = match s3_conditional::read_versioned(&self.client, &self.bucket, &self.key).await {
+            Ok(Some(read)) => read,
             Ok(None) => return self.load_legacy().await,
             Err(e) if e.code == s3_documents::BODY_READ => return Ok(Loaded::Unreadable(e.message)),
             Err(e) => return Err(e),
         };
-        Ok(parse(&bytes))
+        if let Ok(mut etag) = self.read.lock() {
+            *etag = Some(read.etag);
+        }
+        Ok(parse(&read.body))
     }
 
     async fn load_legacy(&self) -> Result<Loaded, AwsError> {
@@ -138,7 +144,28 @@ impl StateStore {
             code: "Serialize".into(),
             message: e.to_string(),
         })?;
-        s3_documents::put_document(&self.client, &self.bucket, &self.key, body).await
+        let read = self.read.lock().ok().and_then(|e| e.clone());
+        let written = match &read {
+            Some(etag) => s3_conditional::replace_if_match(&self.client, &self.bucket, &self.key, body, etag).await?,
+            None => s3_conditional::create_if_absent(&self.client, &self.bucket, &self.key, body).await?,
+        };
+        match written {
+            Some(etag) => {
+                if let Ok(mut read) = self.read.lock() {
+                    *read = Some(etag);
+                }
+                Ok(())
+            }
+            None => Err(AwsError {
+                operation: "s3:PutObject",
+                kind: AwsErrorKind::Service,
+                code: "StateChanged".into(),
+                message: format!(
+                    "another run wrote {} after this one read it (this run's lease lapsed?): not overwritten",
+                    self.key
+                ),
+            }),
+        }
     }
 }
 

@@ -168,3 +168,37 @@ async fn forged_state_entries_are_refused_and_orphan_nothing() {
     }
     assert!(report.locations.keys().all(|l| !l.ends_with("releases") && !l.ends_with("never-live")), "{report:?}");
 }
+
+/// A run whose lease lapsed (a CLI run past its expiry, a takeover) never overwrites the state a
+/// later run wrote: the save is conditional on the state it read.
+#[tokio::test]
+async fn a_run_whose_lease_was_taken_over_does_not_overwrite_the_state() {
+    use cache_sentinel::pruner::state::{PrunerState, StateStore};
+    let (a, bucket) = setup().await;
+    let deployment = Deployment::new(&bucket, Some(testing::ACCOUNT), &testing::region());
+    let first = StateStore::new(a.s3.clone(), &deployment);
+    first.load().await.unwrap();
+    first.save(&PrunerState::new()).await.expect("the first save creates it");
+    // The slow run read the state; its lease lapsed, a new run took over, read and saved.
+    let slow = StateStore::new(a.s3.clone(), &deployment);
+    slow.load().await.unwrap();
+    let takeover = StateStore::new(a.s3.clone(), &deployment);
+    takeover.load().await.unwrap();
+    let mut newer = PrunerState::new();
+    newer.deployment = Some("written by the run holding the lease".into());
+    takeover.save(&newer).await.expect("the lease holder saves");
+    let err = slow.save(&PrunerState::new()).await.expect_err("the slow run must not overwrite it");
+    assert!(err.to_string().contains("after this one read it"), "{err}");
+    let got = a.s3.get_object().bucket(&bucket).key(deployment.state_key()).send().await.unwrap();
+    let state: Value = serde_json::from_slice(&got.body.collect().await.unwrap().into_bytes()).unwrap();
+    assert_eq!(state["deployment"], "written by the run holding the lease");
+    // Two runs that both found no state: only the first creates it.
+    let (a1, a2) = (
+        StateStore::new(a.s3.clone(), &Deployment::new(&bucket, Some("333333333333"), "x")),
+        StateStore::new(a.s3.clone(), &Deployment::new(&bucket, Some("333333333333"), "x")),
+    );
+    a1.load().await.unwrap();
+    a2.load().await.unwrap();
+    a1.save(&PrunerState::new()).await.unwrap();
+    assert!(a2.save(&PrunerState::new()).await.is_err());
+}
