@@ -189,17 +189,7 @@ fn the_total_budget_drains_in_bounded_batches() {
     ]);
     let whole = plan_bucket(&listing, &s, &p, now());
     let quota = RunQuota::new(p.max_deletes);
-    let mut total = TotalBudget::new(p.total_budget, 2);
-    for (i, prefix) in ["tts", "web"].iter().enumerate() {
-        let mut planner = LocationPlanner::new(&p, &quota, prefix, false, now(), vec![]);
-        let mut out = Vec::new();
-        for o in listing.iter().filter(|o| o.key.starts_with(&format!("{prefix}/"))) {
-            planner.push(o.clone(), &mut out);
-        }
-        assert!(out.is_empty(), "no age deletions here");
-        total.absorb(i as u32, planner.finish(&mut out), &quota);
-    }
-    let mut drain = total.into_drain(&quota);
+    let mut drain = budget_of(&p, &quota, &listing).into_drain(&quota);
     let (mut batches, mut all) = (0, Vec::new());
     loop {
         let mut out = Vec::new();
@@ -219,16 +209,7 @@ fn the_total_budget_drains_in_bounded_batches() {
     // Stopped after the first batch (the deadline, a caller's stop): nothing more is emitted and
     // the outcome says it was applied only in part.
     let quota = RunQuota::new(p.max_deletes);
-    let mut total = TotalBudget::new(p.total_budget, 2);
-    for (i, prefix) in ["tts", "web"].iter().enumerate() {
-        let mut planner = LocationPlanner::new(&p, &quota, prefix, false, now(), vec![]);
-        let mut out = Vec::new();
-        listing.iter().filter(|o| o.key.starts_with(&format!("{prefix}/"))).for_each(|o| {
-            planner.push(o.clone(), &mut out);
-        });
-        total.absorb(i as u32, planner.finish(&mut out), &quota);
-    }
-    let mut drain = total.into_drain(&quota);
+    let mut drain = budget_of(&p, &quota, &listing).into_drain(&quota);
     let mut out = Vec::new();
     assert!(drain.next_batch(&["tts", "web"], &quota, 1, &mut out));
     drain.stop("deadline reached");
@@ -237,6 +218,22 @@ fn the_total_budget_drains_in_bounded_batches() {
     let outcome = drain.finish(&quota);
     assert_eq!(outcome.bytes_after, None);
     assert!(outcome.note.is_some_and(|n| n.contains("applied only in part: stopped (deadline reached)")));
+}
+
+/// The total budget of the locations `tts` and `web`, each planned from `listing` as a sweep does
+/// (no age deletions among them).
+fn budget_of(p: &PrunePolicy, quota: &RunQuota, listing: &[ObjectMeta]) -> TotalBudget {
+    let mut total = TotalBudget::new(p.total_budget, 2);
+    for (i, prefix) in ["tts", "web"].iter().enumerate() {
+        let mut planner = LocationPlanner::new(p, quota, prefix, false, now(), vec![]);
+        let mut out = Vec::new();
+        for o in listing.iter().filter(|o| o.key.starts_with(&format!("{prefix}/"))) {
+            planner.push(o.clone(), &mut out);
+        }
+        assert!(out.is_empty(), "no age deletions here");
+        total.absorb(i as u32, planner.finish(&mut out), quota);
+    }
+    total
 }
 
 #[test]

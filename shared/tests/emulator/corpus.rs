@@ -16,12 +16,12 @@ use aws_sdk_codebuild::types::{ComputeType, DockerServer, FleetOverflowBehavior,
 use cache_sentinel::aws::s3::Markers;
 use cache_sentinel::guard::dedup;
 use cache_sentinel::guard::plan::RefusalCause;
-use cache_sentinel::monitor::{BuildTimeMonitor, MonitorConfig, Outcome};
+use cache_sentinel::monitor::{BuildTimeMonitor, Outcome};
 use cache_sentinel::testing::{self, ProjectFixture, Sandbox};
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// One labelled build.
@@ -322,7 +322,7 @@ async fn run_case(s: &Sandbox, monitor: &BuildTimeMonitor, name: &str, case: &Ca
     // A running build is judged by the monitor's sweep (its scope: this project), as in production.
     let (event, scoped) = if running {
         let sweep: Value = serde_json::from_str(include_str!("../../../events/scheduled-sweep.json")).unwrap();
-        (sweep, Some(corpus_monitor(s, &[("PROJECT_INCLUDE", project.as_str())])))
+        (sweep, Some(super::monitor_evidence::monitor(s, &[("PROJECT_INCLUDE", project.as_str())])))
     } else {
         (state_change(s, &project, &build_id, case, start), None)
     };
@@ -374,23 +374,12 @@ fn ratio(num: usize, den: usize) -> String {
     if den == 0 { "n/a".into() } else { format!("{:.3}", num as f64 / den as f64) }
 }
 
-/// The monitor the corpus is judged by: the sandbox's bucket and topic, and `extra` variables.
-fn corpus_monitor(s: &Sandbox, extra: &[(&str, &str)]) -> BuildTimeMonitor {
-    let env: HashMap<String, String> =
-        [("CACHE_BUCKET", s.bucket.as_str()), ("NOTIFY_TOPIC_ARN", s.topic.topic_arn.as_str())]
-            .iter()
-            .chain(extra)
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-    BuildTimeMonitor::new(MonitorConfig::from_env(&env).expect("config"), &s.clients)
-}
-
 #[tokio::test]
 async fn the_monitor_judges_the_labelled_corpus() {
     let cases = load_cases();
     assert!(cases.len() >= 10, "the corpus has {} cases", cases.len());
     let s = Sandbox::new().await;
-    let monitor = corpus_monitor(&s, &[]);
+    let monitor = super::monitor_evidence::monitor(&s, &[]);
     let mut rows = vec![];
     for (name, case) in &cases {
         assert!(!case.about.is_empty() && !case.label.why.is_empty(), "{name}: say what the case is and why");

@@ -17,7 +17,8 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
-fn monitor(s: &Sandbox, extra: &[(&str, &str)]) -> BuildTimeMonitor {
+/// The monitor of the sandbox's bucket and topic, with `extra` variables (the corpus uses it too).
+pub(crate) fn monitor(s: &Sandbox, extra: &[(&str, &str)]) -> BuildTimeMonitor {
     let mut env: HashMap<String, String> =
         [("CACHE_BUCKET", s.bucket.as_str()), ("NOTIFY_TOPIC_ARN", s.topic.topic_arn.as_str())]
             .iter()
