@@ -14,7 +14,7 @@ S3 operations (any signature is accepted; none is checked):
                  encoding-type=url (Key, Prefix, Delimiter, StartAfter and CommonPrefixes encoded)
   DeleteObjects  Quiet or per-key <Deleted> results, at most 1,000 keys (MalformedXML beyond)
   GetObject, HeadObject, PutObject (If-None-Match: * -> 412 PreconditionFailed), DeleteObject
-  CreateBucket, HeadBucket, GetBucketVersioning (never enabled)
+  CreateBucket, HeadBucket, GetBucketVersioning (never enabled), GetBucketPolicy (never one)
   anything else: 501 NotImplemented
 Benchmark endpoints (no latency, not counted):
   GET  /_bench/counts                  {"s3:ListObjectsV2": n, ...} requests served since the reset
@@ -326,6 +326,8 @@ class Handler(BaseHTTPRequestHandler):
                 return "s3:DeleteObjects", self.delete_objects
             if m == "GET" and "versioning" in query:
                 return "s3:GetBucketVersioning", self.get_bucket_versioning
+            if m == "GET" and "policy" in query:
+                return "s3:GetBucketPolicy", self.get_bucket_policy
             if m == "HEAD" and not query:
                 return "s3:HeadBucket", self.head_bucket
             if m == "PUT" and not query:
@@ -462,6 +464,11 @@ class Handler(BaseHTTPRequestHandler):
     def get_bucket_versioning(self, name, _key, _query):
         self.store.bucket(name)
         self.send_xml(200, f'<VersioningConfiguration xmlns="{NS}"/>')
+
+    def get_bucket_policy(self, name, _key, _query):
+        # The bench's buckets never have a policy: S3 answers 404 NoSuchBucketPolicy.
+        self.store.bucket(name)
+        raise S3Error(404, "NoSuchBucketPolicy", "The bucket policy does not exist", BucketName=name)
 
     def create_bucket(self, name, _key, _query):
         body = self.body()

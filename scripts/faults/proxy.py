@@ -61,6 +61,7 @@ QUERY_NAMESPACES = {
 S3_SUBRESOURCES = [
     ("POST", "delete", "DeleteObjects"),
     ("GET", "versioning", "GetBucketVersioning"),
+    ("GET", "policy", "GetBucketPolicy"),
     ("GET", "list-type", "ListObjectsV2"),
     ("GET", "location", "GetBucketLocation"),
     ("GET", "uploads", "ListMultipartUploads"),

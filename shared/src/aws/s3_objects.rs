@@ -1,5 +1,5 @@
 //! S3 object adapters for the pruner: list a page, delete a batch or one key, read the bucket's
-//! versioning. Plain data in and out; every call's failure is an [`AwsError`] naming the operation.
+//! versioning and policy. Plain data in and out; every call's failure is an [`AwsError`] naming the operation.
 //!
 //! Listing asks for `EncodingType=url`: S3 then percent-encodes the keys and prefixes it returns, so
 //! a key with characters XML 1.0 cannot carry (control characters) still lists; this module decodes
@@ -171,6 +171,17 @@ pub async fn bucket_versioning(client: &Client, bucket: &str) -> Result<String, 
         .await
         .map_err(|e| AwsError::from_sdk("s3:GetBucketVersioning", e))?;
     Ok(out.status().map(|s| s.as_str().to_owned()).unwrap_or_else(|| "Disabled".into()))
+}
+
+/// GetBucketPolicy: the policy document, or None when the bucket has none (`NoSuchBucketPolicy`).
+pub async fn bucket_policy(client: &Client, bucket: &str) -> Result<Option<String>, AwsError> {
+    match client.get_bucket_policy().bucket(bucket).send().await {
+        Ok(out) => Ok(out.policy().map(str::to_owned)),
+        Err(e) => {
+            let error = AwsError::from_sdk("s3:GetBucketPolicy", e);
+            if error.code == "NoSuchBucketPolicy" { Ok(None) } else { Err(error) }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The operations the pruner counts, in report order.
-const OPERATIONS: [&str; 11] = [
+const OPERATIONS: [&str; 12] = [
     "s3:ListObjectsV2",
     "s3:ListObjectsV2(delimiter)",
     "s3:DeleteObjects",
@@ -13,6 +13,7 @@ const OPERATIONS: [&str; 11] = [
     "s3:GetObject",
     "s3:PutObject",
     "s3:GetBucketVersioning",
+    "s3:GetBucketPolicy",
     "codebuild:ListProjects",
     "codebuild:BatchGetProjects",
     "sns:Publish",

@@ -33,6 +33,10 @@ pub struct PrunerConfig {
     pub orphan_grace: Duration,
     /// `PRUNE_DELETE_ORPHANS` (default true): false keeps orphaned locations under the live rules.
     pub delete_orphans: bool,
+    /// `PRUNE_DELETE_ORPHANS_IN_SHARED_BUCKET` (default false): whether orphans are deleted in a
+    /// bucket whose policy lets other accounts use it (or that policy cannot be read); their
+    /// projects are invisible to this deployment, so a location it stopped using may be theirs.
+    pub delete_orphans_in_shared_bucket: bool,
     /// `PRUNE_MAX_DELETES_PER_RUN` (default 100000, 1..=10000000): planning stops at this many
     /// deletions; the sweep continues on the next run.
     pub max_deletes_per_run: usize,
@@ -84,6 +88,7 @@ impl PrunerConfig {
         "PRUNE_TOTAL_BUDGET",
         "PRUNE_ORPHAN_GRACE_DAYS",
         "PRUNE_DELETE_ORPHANS",
+        "PRUNE_DELETE_ORPHANS_IN_SHARED_BUCKET",
         "PRUNE_MAX_DELETES_PER_RUN",
         "PRUNE_DELETE_CONCURRENCY",
         "PRUNE_LIST_CONCURRENCY",
@@ -121,6 +126,7 @@ impl PrunerConfig {
             total_budget: budget(env, "PRUNE_TOTAL_BUDGET")?,
             orphan_grace: Duration::days(grace_days.into()),
             delete_orphans: boolean(env, "PRUNE_DELETE_ORPHANS", true)?,
+            delete_orphans_in_shared_bucket: boolean(env, "PRUNE_DELETE_ORPHANS_IN_SHARED_BUCKET", false)?,
             max_deletes_per_run: ranged(env, "PRUNE_MAX_DELETES_PER_RUN", 100_000, 1..=10_000_000)?,
             delete_concurrency: ranged(env, "PRUNE_DELETE_CONCURRENCY", 4, 1..=16)?,
             list_concurrency: ranged(env, "PRUNE_LIST_CONCURRENCY", 8, 1..=32)?,

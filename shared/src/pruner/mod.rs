@@ -13,8 +13,10 @@
 //!   `rest` (the root and unmanaged folders);
 //! * how deletions reach S3: `delete` (the S3 calls themselves live in `crate::aws`);
 //! * runs: `sweep` (schedule), `project_run` (a SUCCEEDED build), `lease` (one run at a time),
-//!   `state` and `limits` (resuming, a caller's stop), `state_check` (the state is not trusted), `deployment` (whose state and lease: one
-//!   account and region, several of them on one bucket), `progress` (live counters);
+//!   `state` and `limits` (resuming, a caller's stop), `state_check` (the state is not
+//!   trusted), `deployment` (whose state and lease: one account and region, several of them on one
+//!   bucket), `sharing` (whether other accounts use the bucket: its policy), `progress` (live
+//!   counters);
 //! * what a run reports and says: `report`, `outcome`, `notice`, `calls`; `service` dispatches.
 
 pub mod budget;
@@ -40,6 +42,7 @@ pub mod rest;
 pub mod root;
 pub mod scope;
 pub mod service;
+pub mod sharing;
 pub mod state;
 pub mod state_check;
 pub mod sweep;

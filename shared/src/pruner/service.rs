@@ -15,6 +15,7 @@ use super::plan::{PrunePolicy, RunQuota};
 use super::project_run::ProjectRun;
 use super::report::PruneReport;
 use super::scope::Scope;
+use super::sharing::{Sharing, read_policy};
 use super::sweep::SweepRun;
 use super::task::RunKit;
 use crate::aws::Clients;
@@ -221,6 +222,19 @@ impl CachePruner {
             Err(e) => {
                 warn!(action = "versioning", error = %e, "cannot read the bucket's versioning status");
                 format!("unknown ({})", e.code)
+            }
+        }
+    }
+
+    /// GetBucketPolicy: one call per sweep, so orphans are deleted only in a bucket known to be
+    /// this account's alone (`sharing`). A failure is not knowing: the bucket counts as shared.
+    pub(super) async fn sharing(&self, deployment: &Deployment, calls: &ApiCalls) -> Sharing {
+        calls.add("s3:GetBucketPolicy", 1);
+        match s3_objects::bucket_policy(&self.s3, &deployment.bucket).await {
+            Ok(policy) => read_policy(policy.as_deref(), &deployment.account),
+            Err(e) => {
+                warn!(action = "sharing", error = %e, "cannot read the bucket policy");
+                Sharing::Unknown { why: format!("cannot read the bucket policy: {}: {}", e.code, e.message) }
             }
         }
     }

@@ -61,6 +61,9 @@ impl SweepRun<'_> {
         let state = state_of(&loaded, &projects, self.deployment, self.pruner.clock.now(), report);
         let now = self.pruner.clock.now();
         let config = &self.pruner.config;
+        let sharing = self.pruner.sharing(self.deployment, &self.calls).await;
+        let opted_in = config.delete_orphans_in_shared_bucket;
+        report.notes.extend(sharing.note(&self.deployment.name(), config.delete_orphans, opted_in));
         let discovered = discover(&ScopeInputs {
             bucket,
             key_prefix: &config.common.layout.key_prefix,
@@ -69,7 +72,7 @@ impl SweepRun<'_> {
             known: &state.locations,
             now,
             grace: config.orphan_grace,
-            delete_orphans: config.delete_orphans,
+            delete_orphans: config.delete_orphans && sharing.allows_orphan_deletion(opted_in),
         });
         let versioning = self.pruner.versioning(bucket, &self.calls).await;
         if versioning == "Enabled" || versioning == "Suspended" {

@@ -1,7 +1,8 @@
 //! Several deployments on one central cache bucket (two accounts, each with `ExistingCacheBucket`
 //! set to it): each keeps its own state and lease, and never orphans what it has not itself seen
 //! live, so one going silent for a month loses nothing; the shared state file of earlier versions
-//! is migrated by what each deployment uses.
+//! is migrated by what each deployment uses; a bucket its policy shares deletes orphans only when
+//! asked to.
 
 use super::pruner::{keys, listing, objects, project_at, pruner, seed, setup};
 use cache_sentinel::aws::Clients;
@@ -201,4 +202,43 @@ async fn a_run_whose_lease_was_taken_over_does_not_overwrite_the_state() {
     a2.load().await.unwrap();
     a1.save(&PrunerState::new()).await.unwrap();
     assert!(a2.save(&PrunerState::new()).await.is_err());
+}
+
+/// A bucket whose policy lets another account in: a location this deployment stopped using may be
+/// the other's, so it is not orphaned and the report says why; with the opt-in it is.
+#[tokio::test]
+async fn in_a_bucket_shared_by_its_policy_orphans_wait_for_the_opt_in() {
+    let (a, bucket) = setup().await;
+    let policy = json!({"Version": "2012-10-17", "Statement": [{
+        "Sid": "CentralCache",
+        "Effect": "Allow",
+        "Principal": {"AWS": format!("arn:aws:iam::{OTHER_ACCOUNT}:root")},
+        "Action": ["s3:GetObject", "s3:PutObject"],
+        "Resource": format!("arn:aws:s3:::{bucket}/*")
+    }]});
+    a.s3.put_bucket_policy().bucket(&bucket).policy(policy.to_string()).send().await.expect("bucket policy");
+    let name = project_at(&a, "a-tts", &bucket, "tts").await;
+    seed(&a, &bucket, objects("tts/", 5)).await;
+    let vars = [("CACHE_BUCKET", bucket.as_str())];
+    pruner(&a, &vars, 0).handle(&sweep_of(testing::ACCOUNT), RunLimits::default()).await.unwrap();
+    a.codebuild.delete_project().name(&name).send().await.expect("delete project");
+    // Seen missing on day 1; day 20 is past the 7-day grace, within the 30-day maximum age.
+    pruner(&a, &vars, 1).handle(&sweep_of(testing::ACCOUNT), RunLimits::default()).await.unwrap();
+    let report = pruner(&a, &vars, 20).handle(&sweep_of(testing::ACCOUNT), RunLimits::default()).await.unwrap();
+    assert_eq!(report.api_calls.get("s3:GetBucketPolicy"), Some(&1));
+    assert!(
+        report.notes.iter().any(|n| n.contains("account 222222222222")
+            && n.contains("invisible to this deployment")
+            && n.contains("no orphaned location is deleted")),
+        "{:?}",
+        report.notes
+    );
+    let left = keys(&listing(&a, &bucket).await);
+    assert_eq!(left.iter().filter(|k| k.starts_with("tts/")).count(), 5, "kept under the live rules: {left:?}");
+
+    let opted = [("CACHE_BUCKET", bucket.as_str()), ("PRUNE_DELETE_ORPHANS_IN_SHARED_BUCKET", "true")];
+    let report = pruner(&a, &opted, 21).handle(&sweep_of(testing::ACCOUNT), RunLimits::default()).await.unwrap();
+    assert!(report.notes.iter().any(|n| n.contains("still deleted after the grace")), "{:?}", report.notes);
+    let left = keys(&listing(&a, &bucket).await);
+    assert_eq!(left.iter().filter(|k| k.starts_with("tts/")).count(), 0, "the opt-in deletes the orphan: {left:?}");
 }

@@ -24,12 +24,13 @@ fn allowed_actions_of(function: &str) -> BTreeSet<String> {
             "s3:DeleteObject",
         ],
         // The pruner's: shared/src/aws/s3_objects.rs (ListObjectsV2 authorised by s3:ListBucket;
-        // DeleteObjects and DeleteObject by s3:DeleteObject; GetBucketVersioning), s3_documents.rs and
+        // DeleteObjects and DeleteObject by s3:DeleteObject; GetBucketVersioning, GetBucketPolicy), s3_documents.rs and
         // s3_conditional.rs (state and lease: GetObject, PutObject), codebuild.rs (ListProjects,
         // BatchGetProjects), sns.rs.
         PRUNER => &[
             "s3:ListBucket",
             "s3:GetBucketVersioning",
+            "s3:GetBucketPolicy",
             "s3:DeleteObject",
             "s3:GetObject",
             "s3:PutObject",

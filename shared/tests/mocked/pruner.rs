@@ -115,7 +115,16 @@ fn own(state_put_fails: bool) -> Own {
         state.then_output(|| PutObjectOutput::builder().build())
     };
     let versioning = mock!(Client::get_bucket_versioning).then_output(|| GetBucketVersioningOutput::builder().build());
-    Own { rules: vec![no_state, lease, state, versioning], saved }
+    // A bucket without a policy, as S3 answers it: 404 NoSuchBucketPolicy.
+    let policy = mock!(Client::get_bucket_policy).then_http_response(|| {
+        aws_smithy_runtime_api::http::Response::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(404).unwrap(),
+            aws_smithy_types::body::SdkBody::from(
+                "<Error><Code>NoSuchBucketPolicy</Code><Message>The bucket policy does not exist</Message></Error>",
+            ),
+        )
+    });
+    Own { rules: vec![no_state, lease, state, policy, versioning], saved }
 }
 
 fn pruner(s3: Client, codebuild: aws_sdk_codebuild::Client, vars: &[(&str, &str)]) -> CachePruner {
@@ -402,6 +411,8 @@ async fn a_versioned_bucket_is_reported_with_the_lifecycle_backstop() {
     assert!(report.notes.iter().any(|n| n.contains("NoncurrentVersionExpiration")), "{:?}", report.notes);
     assert!(report.finished);
     assert_eq!(report.api_calls.get("s3:GetBucketVersioning"), Some(&1));
+    assert_eq!(report.api_calls.get("s3:GetBucketPolicy"), Some(&1));
+    assert!(!report.notes.iter().any(|n| n.contains("bucket policy")), "no policy, no note: {:?}", report.notes);
 }
 
 #[tokio::test]
