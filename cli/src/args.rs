@@ -67,8 +67,8 @@ pub enum Command {
         /// run continues there).
         #[arg(long)]
         apply: bool,
-        /// Stop after this many minutes, the resume state saved (the pruner's lease is held this long
-        /// at most, so a scheduled sweep is never shut out for longer).
+        /// Stop listing after this many minutes, the resume state saved (the pruner's lease is
+        /// renewed while the command runs, and lapses within six minutes if it dies).
         #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u16).range(1..=1440), value_name = "MINUTES")]
         max_minutes: u16,
     },

@@ -15,6 +15,7 @@ use crate::failure::{CliError, EXIT_ATTENTION, EXIT_ERROR, EXIT_INTERRUPTED, EXI
 use crate::output;
 use crate::progress;
 use crate::settings::{self, LayeredEnv};
+use cache_sentinel::pruner::keeper::{LEASE_LOST, Renewal};
 use cache_sentinel::pruner::pager::STOP_REQUESTED;
 use cache_sentinel::pruner::{CachePruner, PruneProgress, PruneReport};
 use serde::Serialize;
@@ -44,11 +45,17 @@ pub async fn run(global: &Global, apply: bool, max_minutes: u16) -> Result<u8, C
     let event = sweep_event("prune", &account, clients.region_or_default(), clock.now());
     let pruner = CachePruner::new(config, &clients).with_clock(clock);
 
-    // The run ends by this time like a Lambda invocation by its deadline, and its lease with it.
+    // The run stops listing by this time like a Lambda invocation by its deadline; nothing stops
+    // the process there, so its lease is renewed while it runs (its last deletions and the state
+    // write may take longer) and lasts five minutes past a crash, not the whole --max-minutes.
     let until = SystemTime::now() + Duration::from_secs(u64::from(max_minutes) * 60);
     let stop = Arc::new(AtomicBool::new(false));
     let counters = Arc::new(PruneProgress::default());
-    let limits = pruner.limits_before(until)?.with_stop(stop.clone()).with_progress(counters.clone());
+    let limits = pruner
+        .limits_before(until)?
+        .with_stop(stop.clone())
+        .with_progress(counters.clone())
+        .with_renewal(Renewal::STANDARD);
     watch_ctrl_c(stop.clone(), apply);
     let bar = progress::ticker(move |elapsed| status_line(&counters, apply, elapsed));
     let report = pruner.handle(&event, limits).await;
@@ -65,13 +72,18 @@ pub async fn run(global: &Global, apply: bool, max_minutes: u16) -> Result<u8, C
 }
 
 /// 1 when another run held the lease (nothing pruned), when a dry run found something to delete,
-/// or when the run stopped before the end (the time limit, the cap): run again; 130 on Ctrl-C.
+/// or when the run stopped before the end (the time limit, the cap): run again; 2 on failures and
+/// when the run lost its lease; 130 on Ctrl-C.
 fn exit_code(report: &PruneReport, interrupted: bool) -> u8 {
     if report.skipped.is_some() {
         EXIT_ATTENTION
     } else if interrupted {
         EXIT_INTERRUPTED
-    } else if report.outcome.failed > 0 || report.stopped_on_error() || report.refused().next().is_some() {
+    } else if report.outcome.failed > 0
+        || report.stopped_on_error()
+        || report.stopped.as_deref() == Some(LEASE_LOST)
+        || report.refused().next().is_some()
+    {
         EXIT_ERROR
     } else if (report.dry_run && report.plan.planned > 0) || !report.finished {
         EXIT_ATTENTION
@@ -116,7 +128,7 @@ fn watch_ctrl_c(stop: Arc<AtomicBool>, apply: bool) {
         if tokio::signal::ctrl_c().await.is_ok() {
             if apply {
                 eprintln!(
-                    "Quit at once: the deletions made stand; the resume state of this run was not saved, so the next run continues from the last saved one; the pruner's lease stays held until it expires (--max-minutes after the start, plus a minute)."
+                    "Quit at once: the deletions made stand; the resume state of this run was not saved, so the next run continues from the last saved one; the pruner's lease stays held until it expires (at most six minutes: it is renewed every 100 s for five, plus a minute)."
                 );
             }
             std::process::exit(i32::from(EXIT_INTERRUPTED));

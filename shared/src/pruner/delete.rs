@@ -4,6 +4,7 @@
 //! `Errors`, and deletes one by one the keys a DeleteObjects body cannot carry.
 
 use super::calls::ApiCalls;
+use super::keeper::LeaseLoss;
 use super::plan::Deletion;
 use super::progress::PruneProgress;
 use super::report::{DeleteCounts, KeyError, REPORTED_DELETIONS, REPORTED_ERRORS};
@@ -63,6 +64,8 @@ pub struct Target {
     pub calls: Arc<ApiCalls>,
     /// The caller's progress counters (planned when queued, deleted per batch).
     pub progress: Option<Arc<PruneProgress>>,
+    /// Once the run lost its lease (`keeper`) nothing more is sent: the holder now deletes.
+    pub lease_loss: LeaseLoss,
 }
 
 impl DeleteQueue {
@@ -115,7 +118,7 @@ async fn work(
             info!(action = "would-delete", location = %deletion.location, key = %deletion.key, size = deletion.size, reason = deletion.reason.as_str(), "dry run: would delete");
             continue;
         }
-        if halt.get().is_some() {
+        if halt.get().is_some() || target.lease_loss.is_lost() {
             continue;
         }
         pending.push(deletion);
@@ -127,7 +130,7 @@ async fn work(
             in_flight.spawn(delete_batch(target.clone(), batch).in_current_span());
         }
     }
-    if !pending.is_empty() && halt.get().is_none() {
+    if !pending.is_empty() && halt.get().is_none() && !target.lease_loss.is_lost() {
         in_flight.spawn(delete_batch(target.clone(), pending).in_current_span());
     }
     while !in_flight.is_empty() {

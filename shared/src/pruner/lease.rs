@@ -51,6 +51,13 @@ pub struct Lease {
     body: LeaseBody,
 }
 
+impl Lease {
+    /// Until when it is this run's.
+    pub fn expires_at(&self) -> DateTime<Utc> {
+        self.body.expires_at
+    }
+}
+
 /// The outcome of asking for the lease.
 #[derive(Debug, Clone)]
 pub enum Acquired {
@@ -126,6 +133,21 @@ impl LeaseStore {
                 message: format!("the lease {} changed under every attempt", self.key),
             }),
         }
+    }
+
+    /// Extends the lease to `expires_at` (a conditional replace on the ETag it holds): Some(the
+    /// renewed lease), or None when it is another run's now.
+    pub async fn renew(
+        &self,
+        lease: &Lease,
+        expires_at: DateTime<Utc>,
+        calls: &ApiCalls,
+    ) -> Result<Option<Lease>, AwsError> {
+        let body = LeaseBody { expires_at, ..lease.body.clone() };
+        calls.add("s3:PutObject(lease)", 1);
+        let bytes = serde_json::to_vec(&body).map_err(unusable)?;
+        let etag = s3_conditional::replace_if_match(&self.client, &self.bucket, &self.key, bytes, &lease.etag).await?;
+        Ok(etag.map(|etag| Lease { etag, body }))
     }
 
     /// Gives the lease back (a conditional replace: a lease taken over after expiry stays the new

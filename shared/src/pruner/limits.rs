@@ -1,6 +1,7 @@
 //! The bounds of one run: the Lambda deadline (minus a margin), an optional page limit, and a
 //! caller's stop flag; and the counters a caller may watch the run by.
 
+use super::keeper::{LeaseLoss, Renewal};
 use super::progress::PruneProgress;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,6 +26,11 @@ pub struct RunLimits {
     pub stop: Option<Arc<AtomicBool>>,
     /// Counters updated per listing page and per deletion batch, for a caller showing progress.
     pub progress: Option<Arc<PruneProgress>>,
+    /// For a run nothing stops at its deadline (the command line): its lease lasts one span and is
+    /// renewed while it runs (`keeper`). None: the lease covers the run to its hard deadline.
+    pub renewal: Option<Renewal>,
+    /// Set when the run lost its lease: it stops at the next page and does not save the state.
+    pub lease_loss: LeaseLoss,
 }
 
 impl RunLimits {
@@ -56,13 +62,24 @@ impl RunLimits {
         self
     }
 
+    /// These limits with the lease renewed while the run goes on (a run that may outlive its
+    /// deadline).
+    pub fn with_renewal(mut self, renewal: Renewal) -> Self {
+        self.renewal = Some(renewal);
+        self
+    }
+
     /// Whether the caller asked the run to stop.
     pub fn stop_requested(&self) -> bool {
         self.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst))
     }
 
-    /// How long the run may still be running: until the invocation's end, or the default.
+    /// How long the run's lease lasts when taken: one renewal span, or until the invocation's
+    /// end, or the default.
     pub fn lease_duration(&self) -> chrono::Duration {
+        if let Some(renewal) = self.renewal {
+            return chrono::Duration::from_std(renewal.span).unwrap_or(chrono::Duration::minutes(5));
+        }
         let left = self.hard_deadline.map_or(DEFAULT_LEASE, |d| d.saturating_duration_since(Instant::now()));
         chrono::Duration::from_std(left).unwrap_or(chrono::Duration::minutes(15))
     }
@@ -95,5 +112,14 @@ mod tests {
         assert_eq!(RunLimits::before_deadline(now - Duration::from_secs(5), now, margin).unwrap_err(), Duration::ZERO);
         assert!(RunLimits::before_deadline(now + Duration::from_secs(31), now, margin).is_ok());
         assert_eq!(RunLimits::default().lease_duration(), chrono::Duration::minutes(15));
+    }
+
+    #[test]
+    fn a_renewed_lease_lasts_one_span_whatever_the_deadline() {
+        let now = SystemTime::now();
+        let limits = RunLimits::before_deadline(now + Duration::from_secs(3600), now, Duration::from_secs(30))
+            .unwrap()
+            .with_renewal(Renewal::STANDARD);
+        assert_eq!(limits.lease_duration(), chrono::Duration::minutes(5));
     }
 }

@@ -13,6 +13,7 @@
 //!   `rest` (the root and unmanaged folders);
 //! * how deletions reach S3: `delete` (the S3 calls themselves live in `crate::aws`);
 //! * runs: `sweep` (schedule), `project_run` (a SUCCEEDED build), `lease` (one run at a time),
+//!   `keeper` (a lease renewed while a run with no deadline goes on),
 //!   `state` and `limits` (resuming, a caller's stop), `state_check` (the state is not
 //!   trusted), `deployment` (whose state and lease: one account and region, several of them on one
 //!   bucket), `sharing` (whether other accounts use the bucket: its policy), `progress` (live
@@ -24,6 +25,7 @@ pub mod calls;
 pub mod config;
 pub mod delete;
 pub mod deployment;
+pub mod keeper;
 pub mod lease;
 pub mod limits;
 pub mod lister;

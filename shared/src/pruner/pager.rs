@@ -2,6 +2,7 @@
 //! run's limits (the deadline, an optional page count and the caller's stop flag, shared by every
 //! walk of the run).
 
+use super::keeper::{LEASE_LOST, LeaseLoss};
 use super::lister::Lister;
 use super::progress::PruneProgress;
 use super::walk::Request;
@@ -23,6 +24,7 @@ pub struct PageLimits {
     pages_left: Option<AtomicUsize>,
     granted: AtomicBool,
     stop: Option<Arc<AtomicBool>>,
+    lease_loss: LeaseLoss,
     progress: Option<Arc<PruneProgress>>,
 }
 
@@ -33,6 +35,7 @@ impl PageLimits {
             pages_left: max_pages.map(AtomicUsize::new),
             granted: AtomicBool::new(false),
             stop: None,
+            lease_loss: LeaseLoss::default(),
             progress: None,
         }
     }
@@ -41,6 +44,7 @@ impl PageLimits {
     pub fn of_run(limits: &super::RunLimits) -> Self {
         PageLimits {
             stop: limits.stop.clone(),
+            lease_loss: limits.lease_loss.clone(),
             progress: limits.progress.clone(),
             ..PageLimits::new(limits.deadline, limits.max_pages)
         }
@@ -58,9 +62,17 @@ impl PageLimits {
         self.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst))
     }
 
+    /// Whether the run lost its lease (`keeper`): it stops like at a caller's stop.
+    pub fn lease_lost(&self) -> bool {
+        self.lease_loss.is_lost()
+    }
+
     /// Takes one page of the run's allowance; Err says which limit stops the run. The first page of
     /// a run is always granted, so every run makes progress, unless the caller asked it to stop.
     pub fn reserve(&self) -> Result<(), &'static str> {
+        if self.lease_lost() {
+            return Err(LEASE_LOST);
+        }
         if self.stop_requested() {
             return Err(STOP_REQUESTED);
         }
@@ -79,7 +91,7 @@ impl PageLimits {
     /// Whether the deadline has passed or the caller asked to stop (work that needs no page still
     /// stops).
     pub fn past_deadline(&self) -> bool {
-        self.stop_requested() || self.deadline.is_some_and(|d| Instant::now() >= d)
+        self.stop_requested() || self.lease_lost() || self.deadline.is_some_and(|d| Instant::now() >= d)
     }
 }
 

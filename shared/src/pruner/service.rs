@@ -6,6 +6,7 @@ use super::PrunerConfig;
 use super::calls::ApiCalls;
 use super::delete::{DeleteQueue, Target};
 use super::deployment::Deployment;
+use super::keeper::Keeper;
 use super::lease::{Acquired, Lease, LeaseStore, RunKind, SKEW};
 use super::limits::RunLimits;
 use super::lister::S3Lister;
@@ -255,6 +256,7 @@ impl CachePruner {
             scope: scope.clone(),
             calls: calls.clone(),
             progress: limits.progress.clone(),
+            lease_loss: limits.lease_loss.clone(),
         };
         RunKit {
             quota: RunQuota::new(policy.max_deletes),
@@ -317,6 +319,24 @@ impl CachePruner {
                 }
             }
         }
+    }
+
+    /// Runs `work` under `lease`, renewed while it goes on when the limits ask for it (`keeper`);
+    /// returns its output and the lease to give back (None when lost).
+    pub(super) async fn kept<F: std::future::Future>(
+        &self,
+        deployment: &Deployment,
+        lease: Option<Lease>,
+        limits: &RunLimits,
+        calls: &ApiCalls,
+        work: F,
+    ) -> (F::Output, Option<Lease>) {
+        let (Some(lease), Some(renewal)) = (lease.clone(), limits.renewal) else {
+            return (work.await, lease);
+        };
+        let store = lease_store(&self.s3, deployment);
+        let keeper = Keeper { store: &store, renewal, clock: self.clock.as_ref(), loss: &limits.lease_loss, calls };
+        keeper.keep(lease, work).await
     }
 
     /// Gives the lease back; a failure only delays the next run until the lease expires.

@@ -6,6 +6,7 @@ use super::budget::TotalBudget;
 use super::calls::ApiCalls;
 use super::delete::DELETE_BATCH;
 use super::deployment::Deployment;
+use super::keeper::LEASE_LOST;
 use super::lease::RunKind;
 use super::locations::{Discovered, ScopeInputs, discover};
 use super::outcome;
@@ -43,7 +44,8 @@ impl SweepRun<'_> {
         else {
             return Ok(());
         };
-        let result = self.leased(report).await;
+        let (result, lease) =
+            self.pruner.kept(self.deployment, lease, &self.limits, &self.calls, self.leased(report)).await;
         self.pruner.give_back(self.deployment, lease, &self.calls).await;
         result
     }
@@ -102,7 +104,14 @@ impl SweepRun<'_> {
             && scope.managed().iter().filter(|m| !m.prefix.is_empty()).all(|m| progress.done.contains(&m.prefix));
         report.finished = complete && transient.is_none();
         next.sweep = (!report.finished).then_some(progress);
-        if config.common.dry_run {
+        if let Some(why) = self.limits.lease_loss.why() {
+            // The lease is another run's now: so is the state.
+            report.finished = false;
+            report.stopped.get_or_insert_with(|| LEASE_LOST.to_owned());
+            report.notes.push(format!(
+                "the run lost its lease ({why}): what it deleted stands, the state is not saved, and the run holding the lease carries on"
+            ));
+        } else if config.common.dry_run {
             if !report.finished {
                 report.notes.push("dry run: the state is not saved, so the next dry run starts over".into());
             }
@@ -363,5 +372,97 @@ fn count_budget(report: &mut PruneReport, out: &[super::plan::Deletion]) {
         if let Some(line) = report.location_mut(&d.location) {
             line.plan.count(d.size, d.reason);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pruner::RunLimits;
+    use crate::pruner::lister::MemoryLister;
+    use crate::pruner::pager::{PageLimits, STOP_REQUESTED};
+    use crate::pruner::plan::{ObjectMeta, PrunePolicy};
+    use crate::pruner::planner::LocationPlanner;
+    use crate::pruner::scope::ManagedLocation;
+    use chrono::{DateTime, Duration, TimeZone, Utc};
+    use std::sync::atomic::AtomicBool;
+    use tokio::sync::mpsc;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 20, 3, 0, 0).unwrap()
+    }
+
+    /// `tts` holds three 10-byte objects of 3, 4 and 5 days (none old enough for age rules) and the
+    /// total budget is 15 bytes: the two oldest are the budget's to delete.
+    async fn total_budget_with(limits: &RunLimits) -> (Vec<String>, PruneReport, Option<String>) {
+        let policy = PrunePolicy {
+            keep_newest: 1,
+            max_age: Duration::days(30),
+            min_age: Duration::hours(24),
+            project_budget: None,
+            total_budget: Some(15),
+            max_deletes: 1000,
+        };
+        let quota = RunQuota::new(policy.max_deletes);
+        let mut total = TotalBudget::new(policy.total_budget, 1);
+        let mut planner = LocationPlanner::new(&policy, &quota, "tts", false, now(), vec![]);
+        let mut out = Vec::new();
+        for (key, days) in [("tts/a", 5), ("tts/b", 4), ("tts/c", 3)] {
+            planner.push(ObjectMeta::new(key, 10, now() - Duration::days(days)), &mut out);
+        }
+        assert!(out.is_empty(), "nothing for the age rules");
+        total.absorb(0, planner.finish(&mut out), &quota);
+        let scope = Scope::new(vec![ManagedLocation::live("tts")], vec![]);
+        let pages = PageLimits::of_run(limits);
+        let (tx, mut rx) = mpsc::channel(16);
+        let lister = MemoryLister::new(vec![]);
+        let shared = Shared {
+            lister: &lister,
+            policy: &policy,
+            quota: &quota,
+            limits: &pages,
+            now: now(),
+            deletions: tx,
+            halt: Default::default(),
+        };
+        let mut report = PruneReport::new("sweep", None, false, "bucket".into());
+        let drain = apply_total_budget(&scope, total, &quota, &shared, &mut report).await;
+        drop(shared);
+        let mut sent = Vec::new();
+        while let Some(d) = rx.recv().await {
+            sent.push(d.key);
+        }
+        (sent, report, drain.finish(&quota).note)
+    }
+
+    #[tokio::test]
+    async fn the_total_budget_deletes_oldest_first_until_under_it() {
+        let (sent, report, note) = total_budget_with(&RunLimits::default()).await;
+        assert_eq!(sent, ["tts/a", "tts/b"]);
+        assert_eq!((report.stopped, note), (None, None));
+    }
+
+    #[tokio::test]
+    async fn a_stopped_run_sends_none_of_the_total_budgets_deletions() {
+        let stop = Arc::new(AtomicBool::new(true));
+        let (sent, report, note) = total_budget_with(&RunLimits::default().with_stop(stop)).await;
+        assert!(sent.is_empty(), "{sent:?}");
+        assert_eq!(report.stopped.as_deref(), Some(STOP_REQUESTED));
+        assert!(note.is_some_and(|n| n.contains("applied only in part: stopped (stop requested)")));
+    }
+
+    #[tokio::test]
+    async fn a_run_past_its_deadline_or_without_its_lease_sends_none_of_them() {
+        let late = RunLimits { deadline: Some(std::time::Instant::now()), ..RunLimits::default() };
+        let (sent, report, _) = total_budget_with(&late).await;
+        assert!(sent.is_empty(), "{sent:?}");
+        assert_eq!(report.stopped.as_deref(), Some("deadline reached"));
+
+        let lost = RunLimits::default();
+        lost.lease_loss.set("another run took the lease over".into());
+        assert!(lost.lease_loss.is_lost());
+        let (sent, report, _) = total_budget_with(&lost).await;
+        assert!(sent.is_empty(), "{sent:?}");
+        assert_eq!(report.stopped.as_deref(), Some(LEASE_LOST));
     }
 }

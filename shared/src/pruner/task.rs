@@ -98,6 +98,9 @@ impl<L: Lister> Shared<'_, L> {
         if let Some(why) = self.halt.get() {
             return Some(why.clone());
         }
+        if self.limits.lease_lost() {
+            return Some(super::keeper::LEASE_LOST.to_owned());
+        }
         if self.limits.stop_requested() {
             return Some(super::pager::STOP_REQUESTED.to_owned());
         }

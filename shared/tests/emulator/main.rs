@@ -21,6 +21,7 @@ mod monitor;
 mod monitor_evidence;
 mod pruner;
 mod pruner_deployments;
+mod pruner_lease;
 mod pruner_runs;
 mod pruner_scope;
 mod s3_concurrency;

@@ -42,7 +42,7 @@ async fn clients_in(account: &str) -> Clients {
 }
 
 /// The scheduled sweep of `account`'s deployment.
-fn sweep_of(account: &str) -> Value {
+pub fn sweep_of(account: &str) -> Value {
     let mut event: Value = serde_json::from_str(include_str!("../../../events/scheduled-sweep.json")).unwrap();
     event["account"] = json!(account);
     event["id"] = json!(testing::unique("evt"));

@@ -269,6 +269,7 @@ async fn the_delete_call_refuses_keys_outside_the_managed_locations() {
         scope: Arc::new(Scope::new(vec![live], vec![])),
         calls: Arc::new(ApiCalls::default()),
         progress: None,
+        lease_loss: Default::default(),
     };
     let deletion = |key: &str| Deletion {
         key: key.into(),
