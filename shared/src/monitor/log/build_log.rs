@@ -3,6 +3,7 @@
 //! (`docker_steps`). Pure and streaming: lines go in one at a time (`LogScan::line`), a small
 //! summary comes out (`LogScan::finish`); memory does not grow with the log.
 
+use super::causes::{Cause, CauseScan, merge};
 use super::docker_steps::{DockerReuse, DockerSteps};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
@@ -37,6 +38,9 @@ pub struct LogEvidence {
     pub skipped_paths: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub docker: Option<DockerReuse>,
+    /// What broke the cache, in the tools' own lines (`causes`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub causes: Vec<Cause>,
     /// Lines and bytes read.
     pub lines: u64,
     pub bytes: u64,
@@ -55,6 +59,7 @@ impl LogEvidence {
             }
         }
         self.skipped_entries = self.skipped_entries.max(tail.skipped_entries);
+        merge(&mut self.causes, tail.causes);
         self.lines += tail.lines;
         self.bytes += tail.bytes;
     }
@@ -65,6 +70,7 @@ impl LogEvidence {
 pub struct LogScan {
     evidence: Seen,
     docker: DockerSteps,
+    causes: CauseScan,
     /// When `Downloading S3 cache...` was logged, while the restore runs.
     restore_started: Option<DateTime<Utc>>,
     /// The restore reached `Unarchiving cache...`; it ends at CodeBuild's next line.
@@ -104,6 +110,7 @@ impl LogScan {
     pub fn line(&mut self, line: &str, timestamp_ms: i64) {
         self.evidence.lines += 1;
         self.evidence.bytes += line.len() as u64 + 1;
+        self.causes.line(line);
         match codebuild_line(line) {
             Some((time, text)) => {
                 let time = time.or_else(|| DateTime::from_timestamp_millis(timestamp_ms));
@@ -120,9 +127,11 @@ impl LogScan {
         }
     }
 
-    /// Reads a line from the end of a log whose middle was not read: only CodeBuild's own lines
-    /// count (Docker steps there may be ones already counted, or lack their headers).
+    /// Reads a line from the end of a log whose middle was not read: CodeBuild's own lines and the
+    /// causes (a build's final errors are there); Docker steps there may be ones already counted,
+    /// or lack their headers.
     pub fn tail_line(&mut self, line: &str, timestamp_ms: i64) {
+        self.causes.line(line);
         if let Some((time, text)) = codebuild_line(line) {
             self.evidence.lines += 1;
             self.evidence.bytes += line.len() as u64 + 1;
@@ -181,6 +190,7 @@ impl LogScan {
             skipped_entries: e.skipped_entries,
             skipped_paths: e.skipped_paths,
             docker: self.docker.finish(),
+            causes: self.causes.finish(),
             lines: e.lines,
             bytes: e.bytes,
         }

@@ -2,8 +2,11 @@
 //! reads CodeBuild's own lines (the S3 cache's restore and upload, buildspecs without cache paths);
 //! `docker_steps` reads Docker's steps in the builder's own numbering (BuildKit and the classic
 //! builder), and which build or stage decides; `layer_change` says what kind of change the first
-//! rebuilt step shows (a dependency step, a step after them, nothing rebuilt, nothing cached).
+//! rebuilt step shows (a dependency step, a step after them, nothing rebuilt, nothing cached);
+//! `causes` names what broke the cache in the tools' own lines (a registry or S3 cache export
+//! refused, buildx's docker driver, Docker Hub's pull limit, a full disk).
 
 pub mod build_log;
+pub mod causes;
 pub mod docker_steps;
 pub mod layer_change;
