@@ -4,7 +4,7 @@
 
 use super::evidence::CacheEvidence;
 use super::judge::{Kind, Verdict, fmt_duration};
-use super::render_cache::evidence_lines;
+use super::render_cache::{evidence_lines, log_causes};
 use crate::build::BuildFacts;
 use crate::event::BuildStatus;
 use crate::notify::{Notice, SUBJECT_LIMIT};
@@ -81,6 +81,12 @@ pub fn body(build: &BuildFacts, verdict: &Verdict, evidence: Option<&CacheEviden
             "The CodeBuild build{number} of {} is still running after {dur}, already past its expected time.\n\n",
             build.project
         )),
+    }
+    // The cause the log names comes first: it is what the reader came for.
+    let named = log_causes(evidence.and_then(|e| e.found.as_ref()).map_or(&[][..], |f| f.causes.as_slice()));
+    if !named.is_empty() {
+        out.push_str(&named);
+        out.push('\n');
     }
     figures(&mut out, build, verdict);
     phases(&mut out, build, verdict);
@@ -302,12 +308,17 @@ mod tests {
     /// The evidence of the sample build: its log is events/logs/buildkit-partly-cached.log, and
     /// the cache location got a new object after the build started.
     fn sample_evidence(build: &BuildFacts) -> CacheEvidence {
+        evidence_of(build, include_str!("../../../events/logs/buildkit-partly-cached.log"))
+    }
+
+    /// The evidence of the sample build with `log` read whole.
+    fn evidence_of(build: &BuildFacts, log: &str) -> CacheEvidence {
         use crate::aws::cache_listing::CacheListing;
         use crate::aws::logs::LogRead;
         use crate::monitor::evidence::LogAccess;
         use crate::monitor::log::build_log::LogScan;
         let mut scan = LogScan::new();
-        include_str!("../../../events/logs/buildkit-partly-cached.log").lines().for_each(|l| scan.line(l, 0));
+        log.lines().for_each(|l| scan.line(l, 0));
         let start = build.start.unwrap();
         let listing = CacheListing {
             objects: 2,
@@ -348,6 +359,25 @@ mod tests {
                 ("severity", "warning"),
                 ("status", "SUCCEEDED")
             ]
+        );
+    }
+
+    #[test]
+    fn the_cause_a_log_names_leads_the_email() {
+        let build = sample_build();
+        let h = history();
+        let evidence = evidence_of(&build, include_str!("../../../events/logs/pull-rate-limit.log"));
+        let docker = evidence.found.as_ref().and_then(|f| f.docker.as_ref()).map(|d| &d.decisive);
+        let n = notice(&build, &verdict_with(&build, Kind::FinishedSlow, &h, docker), Some(&evidence));
+        let body = n.body();
+        let named = body.find("What broke the cache, from the build log:").expect(body);
+        assert!(named < body.find("Build:").unwrap(), "the cause comes before the figures:\n{body}");
+        assert_snapshot("monitor-finished-slow-pull-limit.txt", &format!("Subject: {}\n\n{body}", n.subject()));
+        // A log that names nothing adds nothing.
+        assert!(
+            !notice(&build, &verdict(&build, Kind::FinishedSlow, &h), Some(&sample_evidence(&build)))
+                .body()
+                .contains("What broke the cache")
         );
     }
 

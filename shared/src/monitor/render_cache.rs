@@ -1,5 +1,5 @@
-//! The cache evidence in words: the lines of the slow-build email (`evidence_lines`) and the "cache
-//! not effective" notice. Pure.
+//! The cache evidence in words: the lines of the slow-build email (`evidence_lines`), the causes
+//! the log names (`log_causes`) and the "cache not effective" notice. Pure.
 
 use super::evidence::{CacheEvidence, Cause, LogAccess, Upload};
 use super::judge::fmt_duration;
@@ -80,6 +80,26 @@ pub fn evidence_lines(e: &CacheEvidence) -> Vec<(&'static str, String)> {
     lines
 }
 
+/// The causes the build log names (`log::causes`), each with the line that shows it and the fix;
+/// empty when it names none.
+pub fn log_causes(found: &[super::log::causes::Cause]) -> String {
+    if found.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("What broke the cache, from the build log:\n");
+    for c in found {
+        let seen = if c.count > 1 { format!(" ({} lines)", c.count) } else { String::new() };
+        out.push_str(&format!(
+            "  - {}: {}.\n    Log{seen}: {}\n    Fix: {}.\n",
+            capitalised(c.kind.title()),
+            c.kind.effect(),
+            c.line,
+            c.kind.fix()
+        ));
+    }
+    out
+}
+
 /// A few words for a cause: "nothing restored".
 pub fn short(cause: Cause) -> &'static str {
     match cause {
@@ -138,6 +158,11 @@ pub fn body(build: &BuildFacts, causes: &[Cause], needed: u32, e: &CacheEvidence
     }
     for cause in causes {
         out.push_str(&format!("\n{} ({}):\n  {}\n", capitalised(short(*cause)), cause.as_str(), explain(*cause, &at)));
+    }
+    let named = log_causes(e.found.as_ref().map_or(&[][..], |f| f.causes.as_slice()));
+    if !named.is_empty() {
+        out.push('\n');
+        out.push_str(&named);
     }
     out.push_str("\nWhat this build's log and cache location showed:\n");
     for (label, text) in evidence_lines(e) {

@@ -1,7 +1,8 @@
 //! build-time-monitor's evidence that the cache works, against the emulator's CloudWatch Logs and
 //! S3: the build log (events/logs/ fixtures loaded as CodeBuild writes them, one event a line) and
 //! one listing of the cache location; the "cache not effective" notice after consecutive builds,
-//! once; logs that cannot be read said, never a failure; the log reader's paging and bounds.
+//! once; the cause a log names (Docker Hub's pull limit) in the email; logs that cannot be read
+//! said, never a failure; the log reader's paging and bounds.
 //!
 //! moto's GetLogEvents pages by event count (10,000 at most) with forward tokens that repeat at the
 //! end of the stream, as AWS documents; it does not cut pages at 1 MB as AWS does (the reader
@@ -136,6 +137,51 @@ async fn the_slow_build_email_carries_the_log_evidence() {
         "Docker:    4 of 20 steps cached; first rebuilt: [ 5/20] COPY requirements.txt . (BuildKit)",
         "Upload:    written to s3://",
         "Log:       read the whole log (152 lines)",
+    ] {
+        assert!(body.contains(line), "body lacks {line:?}:\n{body}");
+    }
+}
+
+/// The case: a 25-minute build of unchanged source (5-8 min expected) whose log shows
+/// Docker Hub's pull limit on the 4 GB base image: the email names it, quotes the line, says the fix.
+#[tokio::test]
+async fn a_slow_build_whose_log_shows_the_pull_limit_gets_an_email_naming_it() {
+    let s = Sandbox::new().await;
+    let project = ProjectFixture::new(&testing::unique("tts")).create(&s.clients).await;
+    let uuid = testing::unique("b");
+    let log = include_str!("../../../events/logs/pull-rate-limit.log");
+    put_log(&logs_client(&s), &format!("/aws/codebuild/{project}"), &uuid, log).await;
+    s.clients
+        .s3
+        .put_object()
+        .bucket(&s.bucket)
+        .key(format!("{project}/0f3a-cache"))
+        .body(b"x".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    // Started after the emulator's past build below (moto dates it now).
+    let event = final_event(&s, &project, &uuid, "SUCCEEDED", 25, -1);
+    // The last success built the same source version: nothing changed.
+    let source = event["detail"]["additional-information"]["source-version"].as_str().unwrap().to_owned();
+    let past = s.clients.codebuild.start_build().project_name(&project).source_version(&source).send().await.unwrap();
+    let id = past.build_value().and_then(|b| b.id()).unwrap().to_owned();
+    s.clients.codebuild.batch_get_builds().ids(id).send().await.unwrap(); // moto completes it when read
+
+    let report = monitor(&s, &[]).handle(&event).await.expect("monitor");
+    assert_eq!(report.builds[0].outcome, Outcome::Notified, "{report:?}");
+    let json = serde_json::to_value(&report).unwrap();
+    let causes = &json["builds"][0]["evidence"]["found"]["causes"];
+    assert_eq!(causes[0]["kind"], "pull_rate_limit", "{causes}");
+    assert_eq!(causes[0]["count"], 2);
+    let received = s.topic.drain().await;
+    assert_eq!(received.len(), 1, "{received:?}");
+    let body = &received[0].message;
+    for line in [
+        "What broke the cache, from the build log:",
+        "  - Docker Hub's pull rate limit: the base image could not be pulled, or only after retries.",
+        "    Log (2 lines): Error response from daemon: toomanyrequests: You have reached your pull rate limit.",
+        "    Fix: pull the base image from Amazon ECR Public or an ECR pull-through cache",
     ] {
         assert!(body.contains(line), "body lacks {line:?}:\n{body}");
     }
