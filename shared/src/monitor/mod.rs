@@ -5,14 +5,16 @@
 //! agree), `baseline` summarises the project's history, `like_with_like` keeps the baseline to
 //! earlier builds of the same scenario, `scenario` decides which expectation applies, `judge` gives
 //! the verdict (final statuses, the limit applied, times beyond the timeouts refused),
-//! `judge_build` composes the three for one build against its history;
-//! `log` reads a build log as it streams (`log::build_log`, `log::docker_steps`), `evidence` says what it and the
-//! cache location show, `streak` tells consecutive builds apart; `render` and `render_cache` write
-//! the notices. Effects: `service` fetches, judges and notifies once per build and kind
-//! (`notify_once`), `collect` reads the evidence, `ineffective` keeps the streak and its notice,
-//! `sweep` watches running builds; `cache_records` reads a project's streak back for others (the
-//! audit); `cache_standing` names a slow build's cache setting as its likely cause and says what
-//! the guard did with its project; `report` and `error` are what an invocation returns.
+//! `judge_build` composes the three for one build against its history; `log` reads a build log as
+//! it streams (`log::build_log`, `log::docker_steps`, `log::causes`: what broke the cache, in the
+//! tools' own lines), `evidence` says what it and the cache location show, `streak` tells
+//! consecutive builds apart; `render` and `render_cache` write the notices. Effects: `service`
+//! fetches, judges and notifies once per build and kind (`notify_once`), `collect` reads the
+//! evidence, `ineffective` keeps the streak and its notice, `failed_causes` tells a failed build's
+//! causes once per project, cause and day, `sweep` watches running builds; `cache_records` reads a
+//! project's streak back for others (the audit); `cache_standing` names a slow build's cache
+//! setting as its likely cause and says what the guard did with its project; `report` and `error`
+//! are what an invocation returns.
 
 pub mod baseline;
 pub mod cache_records;
@@ -24,6 +26,7 @@ pub mod error;
 pub mod evidence;
 pub mod expected;
 pub mod facts;
+pub mod failed_causes;
 pub mod ineffective;
 pub mod judge;
 pub mod judge_build;

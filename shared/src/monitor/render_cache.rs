@@ -100,6 +100,48 @@ pub fn log_causes(found: &[super::log::causes::Cause]) -> String {
     out
 }
 
+/// "Build failed: <project>: Docker Hub's pull rate limit" (", and N more" for several causes), the
+/// project name cut so that the causes fit.
+pub fn failed_cause_subject(build: &BuildFacts, found: &[super::log::causes::Cause]) -> String {
+    let lead = "Build failed:";
+    let project: String = build.project.chars().filter(|c| c.is_ascii_graphic()).collect();
+    let first = found.first().map_or("a cause in its log", |c| c.kind.title());
+    let more = if found.len() > 1 { format!(", and {} more", found.len() - 1) } else { String::new() };
+    let tail = format!(": {first}{more}");
+    let room = SUBJECT_LIMIT.saturating_sub(lead.len() + 1 + tail.len()).max(8);
+    let project = if project.len() > room { format!("{}...", &project[..room.saturating_sub(3)]) } else { project };
+    format!("{lead} {project}{tail}")
+}
+
+/// The notice of a failed build whose log names what broke: the causes first (not yet notified
+/// on `day`), then the build.
+pub fn failed_cause_notice(build: &BuildFacts, found: &[super::log::causes::Cause], day: &str) -> Notice {
+    let number = build.build_number.map(|n| format!(" #{n}")).unwrap_or_default();
+    let mut out = format!(
+        "The CodeBuild build{number} of {} ended {}, and its log shows what broke: the next builds will fail or start cold the same way until it is fixed.\n\n",
+        build.project, build.status
+    );
+    out.push_str(&log_causes(found));
+    out.push('\n');
+    let line = |out: &mut String, label: &str, value: &str| out.push_str(&format!("{label:<11}{value}\n"));
+    line(&mut out, "Build:", build.build_id.as_deref().unwrap_or("(unknown build id)"));
+    line(&mut out, "Status:", build.status.as_str());
+    line(&mut out, "Cache:", &build.cache.as_ref().map(|c| c.to_string()).unwrap_or_else(|| "not reported".into()));
+    if let Some(link) = console_link(build) {
+        line(&mut out, "Console:", &link);
+    }
+    out.push_str(&format!(
+        "\nbuild-time-monitor sends this once per project, cause and day ({day}, UTC, the day the build started): later failures with the same cause that day are not notified again.\n"
+    ));
+    let causes = found.iter().map(|c| c.kind.as_str()).collect::<Vec<_>>().join(",");
+    Notice::new(&failed_cause_subject(build, found), &out, Severity::Warning)
+        .with_attribute("function", FUNCTION)
+        .with_attribute("project", &build.project)
+        .with_attribute("status", build.status.as_str())
+        .with_attribute("kind", "failed-cause")
+        .with_attribute("cause", &causes)
+}
+
 /// A few words for a cause: "nothing restored".
 pub fn short(cause: Cause) -> &'static str {
     match cause {
@@ -196,6 +238,28 @@ pub fn notice(build: &BuildFacts, causes: &[Cause], needed: u32, e: &CacheEviden
 mod tests {
     use super::*;
     use crate::event::BuildStatus;
+
+    #[test]
+    fn failed_build_subjects_name_the_first_cause_and_fit() {
+        use crate::monitor::log::causes::{Cause as LogCause, CauseKind};
+        let mut b = BuildFacts::new("tts-worker-build", BuildStatus::Failed);
+        let cause = |kind| LogCause { kind, line: "x".into(), count: 1 };
+        let both = [cause(CauseKind::PullRateLimit), cause(CauseKind::NoSpace)];
+        assert_eq!(
+            failed_cause_subject(&b, &both[..1]),
+            "Build failed: tts-worker-build: Docker Hub's pull rate limit"
+        );
+        assert_eq!(
+            failed_cause_subject(&b, &both),
+            "Build failed: tts-worker-build: Docker Hub's pull rate limit, and 1 more"
+        );
+        b.project = format!("a{}", "x".repeat(254));
+        let s = failed_cause_subject(&b, &both);
+        assert!(s.len() <= SUBJECT_LIMIT && s.ends_with("...: Docker Hub's pull rate limit, and 1 more"), "{s}");
+        let n = failed_cause_notice(&b, &both, "2026-11-20");
+        assert_eq!(n.attributes().get("cause").map(String::as_str), Some("pull-rate-limit,no-space"));
+        assert!(n.body().contains("What broke the cache, from the build log:"));
+    }
 
     #[test]
     fn subjects_name_the_causes_and_fit() {

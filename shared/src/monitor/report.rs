@@ -3,6 +3,7 @@
 
 use super::evidence::{CacheEvidence, Cause};
 use super::judge::Verdict;
+use super::log::causes::CauseKind;
 use crate::event::BuildStatus;
 use serde::Serialize;
 
@@ -42,6 +43,19 @@ pub struct CacheNotice {
     pub subject: Option<String>,
 }
 
+/// The notice a failed build got for the causes its log names (`failed_causes`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CauseNotice {
+    /// The causes sent with this build (not yet notified that day).
+    pub sent: Vec<CauseKind>,
+    /// The causes already notified that day.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub already: Vec<CauseKind>,
+    pub outcome: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct BuildOutcome {
     pub project: String,
@@ -59,6 +73,9 @@ pub struct BuildOutcome {
     pub evidence: Option<CacheEvidence>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_notice: Option<CacheNotice>,
+    /// A failed build's notice of the causes its log names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause_notice: Option<CauseNotice>,
     /// Causes this build no longer shows whose once-only markers were released.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub recovered: Vec<Cause>,
@@ -79,6 +96,7 @@ impl BuildOutcome {
             subject: None,
             evidence: None,
             cache_notice: None,
+            cause_notice: None,
             recovered: vec![],
             warnings: vec![],
         }

@@ -296,6 +296,40 @@ async fn a_marker_without_a_build_id_is_keyed_by_the_event() {
     assert_eq!(s.topic.drain().await.len(), 2);
 }
 
+/// A failed build whose log shows a full disk: one email naming it, not a slow-build one; the same
+/// cause failing again that day sends nothing more; the JSON says which.
+#[tokio::test]
+async fn a_failed_build_gets_the_cause_its_log_names_once_a_day() {
+    let s = Sandbox::new().await;
+    let project = ProjectFixture::new(&testing::unique("tts")).create(&s.clients).await;
+    let monitor = monitor(&s, &[]);
+    let log = include_str!("../../../events/logs/buildkit-no-space.log");
+    let mut reports = vec![];
+    for _ in 0..2 {
+        let uuid = testing::unique("b");
+        put_log(&logs_client(&s), &format!("/aws/codebuild/{project}"), &uuid, log).await;
+        let event = final_event(&s, &project, &uuid, "FAILED", 22, 40);
+        reports.push(monitor.handle(&event).await.expect("monitor"));
+    }
+    let first = &reports[0].builds[0];
+    assert_eq!(first.outcome, Outcome::Unsuccessful, "never a slow-build notice: {first:?}");
+    let notice = first.cause_notice.as_ref().expect("a cause notice");
+    assert_eq!(notice.outcome, Outcome::Notified);
+    let json = serde_json::to_value(&reports[0]).unwrap();
+    assert_eq!(json["builds"][0]["cause_notice"]["sent"], json!(["no_space"]));
+    let second = reports[1].builds[0].cause_notice.as_ref().expect("judged again");
+    assert_eq!((second.outcome, second.already.len()), (Outcome::AlreadyNotified, 1), "{second:?}");
+
+    let received = s.topic.drain().await;
+    assert_eq!(received.len(), 1, "one email for the cause that day: {received:?}");
+    let subject = received[0].subject.as_deref().unwrap_or_default();
+    assert!(subject.starts_with("Build failed: tts-") && subject.ends_with(": no space left on device"), "{subject}");
+    assert_eq!(received[0].attributes.get("kind").map(String::as_str), Some("failed-cause"));
+    let body = &received[0].message;
+    assert!(body.contains("Log (2 lines): #10 812.404 ERROR: Could not install packages due to an OSError: [Errno 28] No space left on device"), "{body}");
+    assert!(body.contains("once per project, cause and day"), "{body}");
+}
+
 #[tokio::test]
 async fn failed_and_stopped_builds_never_get_a_slow_build_email() {
     let s = Sandbox::new().await;

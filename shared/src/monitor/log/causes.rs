@@ -46,6 +46,18 @@ pub enum CauseKind {
 }
 
 impl CauseKind {
+    /// Its name in markers and message attributes: `pull-rate-limit`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CauseKind::RegistryCacheExport => "registry-cache-export",
+            CauseKind::RegistryCacheImport => "registry-cache-import",
+            CauseKind::DockerDriverCacheExport => "docker-driver-cache-export",
+            CauseKind::S3CacheExport => "s3-cache-export",
+            CauseKind::PullRateLimit => "pull-rate-limit",
+            CauseKind::NoSpace => "no-space",
+        }
+    }
+
     /// The cause in a few words, for a subject or a table.
     pub fn title(self) -> &'static str {
         match self {
