@@ -461,7 +461,8 @@ for _operation in ("bucket_response", "key_response"):
 # Emulator-only aid, for deterministic tests and demos of build-time reports: a build started with
 # the environment variable override EMULATOR_BUILD (JSON) is reported exactly as described there:
 #   {"start": "2026-11-20T09:00:00Z", "status": "SUCCEEDED", "phases": [["QUEUED", 30], ["BUILD", 600]],
-#    "exported": {"CACHE_SENTINEL_SCENARIO": "app"}, "sourceVersion": "abc123"}
+#    "exported": {"CACHE_SENTINEL_SCENARIO": "app"}, "sourceVersion": "abc123",
+#    "logs": ["/aws/codebuild/tts", "stream"]}
 # Phases run back to back from the start; a final status ends the build when its last phase ends;
 # IN_PROGRESS leaves the build running in its last phase. Real CodeBuild has no such thing (it would
 # only pass the variable to the build); cache-sentinel never sends it.
@@ -521,6 +522,11 @@ def _fixed_build(build, spec):
     build["phases"] = phases
     if "sourceVersion" in spec:
         build["sourceVersion"] = build["resolvedSourceVersion"] = spec["sourceVersion"]
+    if "logs" in spec:
+        # Build.logs as AWS documents it: the CloudWatch Logs group and stream of the build's log.
+        group, stream = spec["logs"]
+        build["logs"] = {"groupName": group, "streamName": stream,
+                         "cloudWatchLogs": {"status": "ENABLED", "groupName": group, "streamName": stream}}
     build["exportedEnvironmentVariables"] = [{"name": k, "value": v} for k, v in (spec.get("exported") or {}).items()]
     return build
 

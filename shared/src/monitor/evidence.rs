@@ -236,6 +236,9 @@ pub struct CacheEvidence {
     /// Why the cache is effective although the S3 signals say otherwise (a registry cache).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub effective: Option<String>,
+    /// What the cache's own work cost against what it saved (`cache_value`; slow builds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<super::cache_value::CacheValue>,
 }
 
 impl CacheEvidence {
@@ -250,7 +253,7 @@ impl CacheEvidence {
         let upload = Upload::from_listing(build, listing.as_ref());
         let on_s3 = build.cache.as_ref().is_some_and(|c| c.is_s3());
         let problems = if on_s3 { problems(build, &upload, &log, found.as_ref()) } else { Problems::UNKNOWN };
-        CacheEvidence { location, listing, upload, log, found, problems, effective: None }
+        CacheEvidence { location, listing, upload, log, found, problems, effective: None, value: None }
     }
 
     /// Docker layers reused from a registry cache (`importing cache manifest from ...`, or steps

@@ -8,7 +8,8 @@
 //! `judge_build` composes the three for one build against its history; `log` reads a build log as
 //! it streams (`log::build_log`, `log::docker_steps`, `log::causes`: what broke the cache, in the
 //! tools' own lines), `evidence` says what it and the cache location show, `streak` tells
-//! consecutive builds apart; `render` and `render_cache` write the notices. Effects: `service`
+//! consecutive builds apart, `cache_value` weighs the cache's own work against what it saved;
+//! `render` and `render_cache` write the notices. Effects: `service`
 //! fetches, judges and notifies once per build and kind (`notify_once`), `collect` reads the
 //! evidence, `ineffective` keeps the streak and its notice, `failed_causes` tells a failed build's
 //! causes once per project, cause and day, `sweep` watches running builds; `cache_records` reads a
@@ -19,6 +20,7 @@
 pub mod baseline;
 pub mod cache_records;
 pub mod cache_standing;
+pub mod cache_value;
 pub mod collect;
 pub mod config;
 pub mod dates;

@@ -76,8 +76,49 @@ pub fn evidence_lines(e: &CacheEvidence) -> Vec<(&'static str, String)> {
             ));
         }
     }
+    // Under a minute the cache's own work is not worth a line (the JSON result has it).
+    let worth =
+        |c: &&super::log::cache_cost::CacheCost| c.total_seconds() >= super::cache_value::WORTH_WEIGHING_SECONDS;
+    if let Some(cost) = e.found.as_ref().map(|f| &f.cost).filter(worth) {
+        lines.push(("Overhead:", cache_cost(cost, e.value.as_ref())));
+        if e.value.as_ref().is_some_and(|v| v.costs_more) {
+            lines.push(("Cheaper:", CHEAPER.into()));
+        }
+    }
     lines.push(("Log:", e.log.describe(e.found.as_ref())));
     lines
+}
+
+/// The setups that cost less than archiving layers on S3 or exporting every layer of a huge image.
+const CHEAPER: &str = "a registry cache in ECR instead of layers archived on S3 (--cache-from type=registry,ref=<repo>:cache --cache-to type=registry,ref=<repo>:cache,mode=min,image-manifest=true,oci-mediatypes=true; mode=min exports only the final image's layers, not every stage's as mode=max does), and fewer or smaller cached paths";
+
+/// "9 min 0 s (S3 restore 5 min 0 s, S3 upload 4 min 0 s); it saved 4 min 0 s ...".
+fn cache_cost(cost: &super::log::cache_cost::CacheCost, value: Option<&super::cache_value::CacheValue>) -> String {
+    let parts = cost.parts().iter().map(|(p, s)| format!("{p} {}", fmt_duration(*s))).collect::<Vec<_>>().join(", ");
+    let mut text = format!("{} ({parts})", fmt_duration(cost.total_seconds()));
+    let Some(v) = value else { return text };
+    match (v.saved_seconds, v.from_build.as_deref()) {
+        (Some(0), _) => text.push_str("; it saved nothing: Docker reused no layer step"),
+        (Some(saved), Some(from)) => {
+            let of = if v.timed_steps < v.reused_steps {
+                format!("{} of the {} reused steps", v.timed_steps, v.reused_steps)
+            } else {
+                format!("the {} reused step(s)", v.reused_steps)
+            };
+            text.push_str(&format!(
+                "; it saved {}, what {of} took in build {from}, which ran them",
+                fmt_duration(saved)
+            ));
+        }
+        _ => text.push_str(&format!(
+            "; what it saved is unknown: no earlier build's log shows the {} reused step(s) run",
+            v.reused_steps
+        )),
+    }
+    if v.costs_more {
+        text.push_str(": the cache costs more than it saves");
+    }
+    text
 }
 
 /// The causes the build log names (`log::causes`), each with the line that shows it and the fix;

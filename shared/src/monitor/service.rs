@@ -269,6 +269,11 @@ impl BuildTimeMonitor {
         if let Some(e) = evidence.as_mut() {
             e.judge_registry_cache(!verdict.slow);
         }
+        if verdict.slow
+            && let (Some(e), Ok(history)) = (evidence.as_mut(), history.as_ref())
+        {
+            self.weigh_cache(&facts, history, e).await;
+        }
         outcome.evidence = evidence;
         self.notify_slow(&facts, verdict, &place, event_id, &mut outcome).await?;
         self.notify_failed_causes(&facts, &place, &mut outcome).await?;

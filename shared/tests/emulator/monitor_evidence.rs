@@ -296,6 +296,74 @@ async fn a_marker_without_a_build_id_is_keyed_by_the_event() {
     assert_eq!(s.topic.drain().await.len(), 2);
 }
 
+/// The case: a build whose S3 cache download and upload take 9 minutes and whose reused
+/// Docker steps took 4 minutes in the project's last build that ran them: the email says the cache
+/// costs more than it saves, with both figures, and what is cheaper.
+#[tokio::test]
+async fn a_cache_whose_own_work_takes_longer_than_it_saves_is_said_with_both_figures() {
+    use aws_sdk_codebuild::types::{EnvironmentVariable, EnvironmentVariableType};
+    let s = Sandbox::new().await;
+    let project = ProjectFixture::new(&testing::unique("tts")).create(&s.clients).await;
+    let logs = logs_client(&s);
+    let group = format!("/aws/codebuild/{project}");
+    let log = include_str!("../../../events/logs/s3-layer-archive.log");
+    // The earlier build ran the four steps this one reuses: 60 + 30 + 0.1 + 149.9 s, 4 minutes.
+    let earlier = log
+        .replace("#5 CACHED", "#5 DONE 60.0s")
+        .replace("#6 CACHED", "#6 DONE 30.0s")
+        .replace("#7 CACHED", "#7 DONE 0.1s")
+        .replace("#8 CACHED", "#8 DONE 149.9s");
+    let earlier_stream = testing::unique("a");
+    put_log(&logs, &group, &earlier_stream, &earlier).await;
+    let uuid = testing::unique("b");
+    put_log(&logs, &group, &uuid, log).await;
+    s.clients
+        .s3
+        .put_object()
+        .bucket(&s.bucket)
+        .key(format!("{project}/0f3a-cache"))
+        .body(b"x".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let event = final_event(&s, &project, &uuid, "SUCCEEDED", 25, -1);
+    let source = event["detail"]["additional-information"]["source-version"].as_str().unwrap().to_owned();
+    let spec = json!({"start": (Utc::now() - chrono::Duration::hours(2)).to_rfc3339(), "status": "SUCCEEDED",
+        "phases": [["BUILD", 1500]], "sourceVersion": source, "logs": [group, earlier_stream]});
+    let fixed = EnvironmentVariable::builder()
+        .name("EMULATOR_BUILD")
+        .value(spec.to_string())
+        .r#type(EnvironmentVariableType::Plaintext)
+        .build()
+        .unwrap();
+    let earlier_build = s
+        .clients
+        .codebuild
+        .start_build()
+        .project_name(&project)
+        .environment_variables_override(fixed)
+        .send()
+        .await
+        .unwrap();
+    let earlier_id = earlier_build.build_value().and_then(|b| b.id()).unwrap().to_owned();
+
+    let report = monitor(&s, &[]).handle(&event).await.expect("monitor");
+    let b = &report.builds[0];
+    assert_eq!(b.outcome, Outcome::Notified, "{report:?}");
+    let json = serde_json::to_value(&report).unwrap();
+    let value = &json["builds"][0]["evidence"]["value"];
+    assert_eq!((value["cost_seconds"].as_u64(), value["saved_seconds"].as_u64()), (Some(540), Some(240)), "{value}");
+    assert_eq!((value["reused_steps"].as_u64(), value["costs_more"].as_bool()), (Some(4), Some(true)));
+    assert_eq!(value["from_build"], json!(earlier_id));
+    let received = s.topic.drain().await;
+    let body = &received[0].message;
+    let overhead = format!(
+        "Overhead:  9 min 0 s (S3 restore 5 min 0 s, S3 upload 4 min 0 s); it saved 4 min 0 s, what the 4 reused step(s) took in build {earlier_id}, which ran them: the cache costs more than it saves"
+    );
+    assert!(body.contains(&overhead), "body lacks {overhead:?}:\n{body}");
+    assert!(body.contains("Cheaper:   a registry cache in ECR"), "{body}");
+}
+
 /// A failed build whose log shows a full disk: one email naming it, not a slow-build one; the same
 /// cause failing again that day sends nothing more; the JSON says which.
 #[tokio::test]

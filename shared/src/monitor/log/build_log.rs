@@ -3,6 +3,7 @@
 //! (`docker_steps`). Pure and streaming: lines go in one at a time (`LogScan::line`), a small
 //! summary comes out (`LogScan::finish`); memory does not grow with the log.
 
+use super::cache_cost::{CacheCost, CostScan};
 use super::causes::{Cause, CauseScan, merge};
 use super::docker_steps::{DockerReuse, DockerSteps};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -38,6 +39,9 @@ pub struct LogEvidence {
     pub skipped_paths: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub docker: Option<DockerReuse>,
+    /// What the cache's own work took (`cache_cost`).
+    #[serde(skip_serializing_if = "CacheCost::is_empty")]
+    pub cost: CacheCost,
     /// What broke the cache, in the tools' own lines (`causes`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub causes: Vec<Cause>,
@@ -60,6 +64,7 @@ impl LogEvidence {
         }
         self.skipped_entries = self.skipped_entries.max(tail.skipped_entries);
         merge(&mut self.causes, tail.causes);
+        self.cost.absorb(&tail.cost);
         self.lines += tail.lines;
         self.bytes += tail.bytes;
     }
@@ -71,6 +76,7 @@ pub struct LogScan {
     evidence: Seen,
     docker: DockerSteps,
     causes: CauseScan,
+    cost: CostScan,
     /// When `Downloading S3 cache...` was logged, while the restore runs.
     restore_started: Option<DateTime<Utc>>,
     /// The restore reached `Unarchiving cache...`; it ends at CodeBuild's next line.
@@ -114,9 +120,14 @@ impl LogScan {
         match codebuild_line(line) {
             Some((time, text)) => {
                 let time = time.or_else(|| DateTime::from_timestamp_millis(timestamp_ms));
+                self.cost.codebuild(time, text);
                 self.codebuild(time, text);
             }
-            None => self.docker.line(line),
+            None => {
+                self.cost.time(DateTime::from_timestamp_millis(timestamp_ms).filter(|_| timestamp_ms > 0));
+                self.cost.docker(line);
+                self.docker.line(line);
+            }
         }
     }
 
@@ -135,7 +146,11 @@ impl LogScan {
         if let Some((time, text)) = codebuild_line(line) {
             self.evidence.lines += 1;
             self.evidence.bytes += line.len() as u64 + 1;
-            self.codebuild(time.or_else(|| DateTime::from_timestamp_millis(timestamp_ms)), text);
+            let time = time.or_else(|| DateTime::from_timestamp_millis(timestamp_ms));
+            self.cost.codebuild(time, text);
+            self.codebuild(time, text);
+        } else {
+            self.cost.time(DateTime::from_timestamp_millis(timestamp_ms).filter(|_| timestamp_ms > 0));
         }
     }
 
@@ -191,6 +206,7 @@ impl LogScan {
             skipped_paths: e.skipped_paths,
             docker: self.docker.finish(),
             causes: self.causes.finish(),
+            cost: self.cost.finish(e.restore_seconds),
             lines: e.lines,
             bytes: e.bytes,
         }

@@ -18,6 +18,7 @@
 //!
 //! Pure and streaming; it keeps a few step numbers and one line per cause, never the log.
 
+use super::docker_steps::strip_ansi;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -263,30 +264,6 @@ fn quote(line: &str) -> String {
         Some((cut, _)) => format!("{}...", &line[..cut]),
         None => line.to_owned(),
     }
-}
-
-/// Removes ANSI escape sequences (`ESC [ ... letter`), which BuildKit's coloured output carries.
-fn strip_ansi(line: &str) -> std::borrow::Cow<'_, str> {
-    if !line.contains('\u{1b}') {
-        return std::borrow::Cow::Borrowed(line);
-    }
-    let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            if chars.clone().next() == Some('[') {
-                chars.next();
-                for d in chars.by_ref() {
-                    if d.is_ascii_alphabetic() {
-                        break;
-                    }
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    std::borrow::Cow::Owned(out)
 }
 
 #[cfg(test)]

@@ -435,7 +435,7 @@ fn cut(instruction: &str) -> String {
 }
 
 /// The line without ANSI escape sequences (`ESC [ ... letter`), as BuildKit colours its output.
-fn strip_ansi(line: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn strip_ansi(line: &str) -> std::borrow::Cow<'_, str> {
     if !line.contains('\u{1b}') {
         return std::borrow::Cow::Borrowed(line);
     }

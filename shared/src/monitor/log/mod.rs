@@ -4,9 +4,11 @@
 //! builder), and which build or stage decides; `layer_change` says what kind of change the first
 //! rebuilt step shows (a dependency step, a step after them, nothing rebuilt, nothing cached);
 //! `causes` names what broke the cache in the tools' own lines (a registry or S3 cache export
-//! refused, buildx's docker driver, Docker Hub's pull limit, a full disk).
+//! refused, buildx's docker driver, Docker Hub's pull limit, a full disk); `cache_cost` times the
+//! cache's own work (restore, upload, import, export, docker load and save).
 
 pub mod build_log;
+pub mod cache_cost;
 pub mod causes;
 pub mod docker_steps;
 pub mod layer_change;
