@@ -3,9 +3,12 @@
 //! project, cause and day: the next builds will fail or start cold the same way, and a failure
 //! alone says nothing about why. It is never a slow-build notice. The day is the build's start
 //! (UTC), so a redelivery the next morning is still the same day's; a marker per cause
-//! (`notify_once`) makes it once across retries, redeliveries and concurrent invocations.
+//! (`notify_once`) makes it once across retries, redeliveries and concurrent invocations. A slow
+//! pull only slows builds and is left to the slow-build notice; a stale cache (`stale_cache`, a
+//! pure decision on the history) is named here too.
 
 use super::error::MonitorError;
+use super::log::causes::{Cause, CauseKind};
 use super::notify_once::{Claim, MARKER_NAMESPACE, claim, publish_or_release};
 use super::render_cache::failed_cause_notice;
 use super::report::{BuildOutcome, CauseNotice, Outcome};
@@ -20,13 +23,22 @@ impl BuildTimeMonitor {
         &self,
         facts: &BuildFacts,
         place: &CachePlace,
+        history: Option<&[BuildFacts]>,
         outcome: &mut BuildOutcome,
     ) -> Result<(), MonitorError> {
         if !matches!(facts.status, BuildStatus::Failed | BuildStatus::Fault) {
             return Ok(());
         }
-        let found = outcome.evidence.as_ref().and_then(|e| e.found.as_ref()).map(|f| f.causes.clone());
-        let Some(found) = found.filter(|c| !c.is_empty()) else { return Ok(()) };
+        let found: Vec<Cause> = outcome
+            .evidence
+            .as_ref()
+            .and_then(|e| e.found.as_ref())
+            .map(|f| f.causes.iter().filter(|c| c.kind.breaks()).cloned().collect())
+            .unwrap_or_default();
+        let found: Vec<Cause> = found.into_iter().chain(stale_cache(facts, history, outcome)).collect();
+        if found.is_empty() {
+            return Ok(());
+        }
         let day = facts.start.unwrap_or_else(|| self.clock.now()).format("%Y-%m-%d").to_string();
         if self.config.common.dry_run {
             let notice = failed_cause_notice(facts, &found, &day);
@@ -81,5 +93,78 @@ impl BuildTimeMonitor {
             subject: Some(notice.subject().to_owned()),
         });
         Ok(())
+    }
+}
+
+/// A stale cache: this FAILED build restored the S3 cache, and the build before it succeeded on the
+/// same source version, so what the restore brought back is the likely difference. None without
+/// the history, a restore, or a source version to compare.
+pub fn stale_cache(facts: &BuildFacts, history: Option<&[BuildFacts]>, outcome: &BuildOutcome) -> Option<Cause> {
+    let restored = outcome.evidence.as_ref()?.found.as_ref()?.restored;
+    let source = facts.source_version.as_deref()?;
+    let start = facts.start?;
+    let previous = history?.iter().filter(|b| b.start.is_some_and(|s| s < start)).max_by_key(|b| b.start)?;
+    let same = previous.status == BuildStatus::Succeeded && previous.source_version.as_deref() == Some(source);
+    (restored && same).then(|| Cause {
+        kind: CauseKind::StaleCache,
+        line: format!(
+            "restored the S3 cache (\"Unarchiving cache...\") and ended {}; build {} succeeded on the same source version {source}",
+            facts.status,
+            previous.build_id.as_deref().unwrap_or("(no id)")
+        ),
+        count: 1,
+        seconds: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::monitor::evidence::{CacheEvidence, LogAccess};
+    use crate::monitor::log::build_log::LogScan;
+    use chrono::{Duration, TimeZone, Utc};
+
+    fn build(id: &str, status: BuildStatus, minutes: i64, source: &str) -> BuildFacts {
+        let mut b = BuildFacts::new("tts", status);
+        b.build_id = Some(id.into());
+        b.start = Some(Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap() + Duration::minutes(minutes));
+        b.source_version = Some(source.into());
+        b
+    }
+
+    fn outcome_with(facts: &BuildFacts, restored: bool) -> BuildOutcome {
+        let mut scan = LogScan::new();
+        if restored {
+            scan.line("[Container] 2026/11/20 10:00:00 Downloading S3 cache...", 0);
+            scan.line("[Container] 2026/11/20 10:00:30 Unarchiving cache...", 0);
+        }
+        let evidence = CacheEvidence::new(facts, None, None, LogAccess::NoStream, Some(scan.finish()));
+        let mut o = BuildOutcome::new(
+            "tts",
+            facts.build_id.clone(),
+            facts.status.clone(),
+            Outcome::Unsuccessful,
+            String::new(),
+        );
+        o.evidence = Some(evidence);
+        o
+    }
+
+    #[test]
+    fn a_failure_after_a_restore_of_a_source_that_built_is_a_stale_cache() {
+        let failed = build("tts:3", BuildStatus::Failed, 60, "abc");
+        let history =
+            [build("tts:2", BuildStatus::Succeeded, 30, "abc"), build("tts:1", BuildStatus::Failed, 0, "abc")];
+        let cause = stale_cache(&failed, Some(&history), &outcome_with(&failed, true)).expect("stale");
+        assert_eq!(cause.kind, CauseKind::StaleCache);
+        assert!(cause.line.contains("build tts:2 succeeded on the same source version abc"), "{}", cause.line);
+        // Not without a restore, a success before it, or the same source.
+        assert_eq!(stale_cache(&failed, Some(&history), &outcome_with(&failed, false)), None);
+        let changed = [build("tts:2", BuildStatus::Succeeded, 30, "def")];
+        assert_eq!(stale_cache(&failed, Some(&changed), &outcome_with(&failed, true)), None);
+        let failed_before =
+            [build("tts:2", BuildStatus::Failed, 30, "abc"), build("tts:1", BuildStatus::Succeeded, 0, "abc")];
+        assert_eq!(stale_cache(&failed, Some(&failed_before), &outcome_with(&failed, true)), None);
+        assert_eq!(stale_cache(&failed, None, &outcome_with(&failed, true)), None);
     }
 }

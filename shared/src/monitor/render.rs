@@ -83,7 +83,8 @@ pub fn body(build: &BuildFacts, verdict: &Verdict, evidence: Option<&CacheEviden
         )),
     }
     // The cause the log names comes first: it is what the reader came for.
-    let named = log_causes(evidence.and_then(|e| e.found.as_ref()).map_or(&[][..], |f| f.causes.as_slice()));
+    let named =
+        log_causes(evidence.and_then(|e| e.found.as_ref()).map_or(&[][..], |f| f.causes.as_slice()), &build.project);
     if !named.is_empty() {
         out.push_str(&named);
         out.push('\n');
@@ -370,7 +371,7 @@ mod tests {
         let docker = evidence.found.as_ref().and_then(|f| f.docker.as_ref()).map(|d| &d.decisive);
         let n = notice(&build, &verdict_with(&build, Kind::FinishedSlow, &h, docker), Some(&evidence));
         let body = n.body();
-        let named = body.find("What broke the cache, from the build log:").expect(body);
+        let named = body.find("Causes named in the build log:").expect(body);
         assert!(named < body.find("Build:").unwrap(), "the cause comes before the figures:\n{body}");
         assert_snapshot("monitor-finished-slow-pull-limit.txt", &format!("Subject: {}\n\n{body}", n.subject()));
         // A log that names nothing adds nothing.

@@ -123,19 +123,20 @@ fn cache_cost(cost: &super::log::cache_cost::CacheCost, value: Option<&super::ca
 
 /// The causes the build log names (`log::causes`), each with the line that shows it and the fix;
 /// empty when it names none.
-pub fn log_causes(found: &[super::log::causes::Cause]) -> String {
+pub fn log_causes(found: &[super::log::causes::Cause], project: &str) -> String {
     if found.is_empty() {
         return String::new();
     }
-    let mut out = String::from("What broke the cache, from the build log:\n");
+    let mut out = String::from("Causes named in the build log:\n");
     for c in found {
         let seen = if c.count > 1 { format!(" ({} lines)", c.count) } else { String::new() };
+        let took = c.seconds.map(|s| format!(" ({})", fmt_duration(s))).unwrap_or_default();
         out.push_str(&format!(
-            "  - {}: {}.\n    Log{seen}: {}\n    Fix: {}.\n",
+            "  - {}{took}: {}.\n    Log{seen}: {}\n    Fix: {}.\n",
             capitalised(c.kind.title()),
             c.kind.effect(),
             c.line,
-            c.kind.fix()
+            c.kind.fix().replace("<project>", project)
         ));
     }
     out
@@ -162,7 +163,7 @@ pub fn failed_cause_notice(build: &BuildFacts, found: &[super::log::causes::Caus
         "The CodeBuild build{number} of {} ended {}, and its log shows what broke: the next builds will fail or start cold the same way until it is fixed.\n\n",
         build.project, build.status
     );
-    out.push_str(&log_causes(found));
+    out.push_str(&log_causes(found, &build.project));
     out.push('\n');
     let line = |out: &mut String, label: &str, value: &str| out.push_str(&format!("{label:<11}{value}\n"));
     line(&mut out, "Build:", build.build_id.as_deref().unwrap_or("(unknown build id)"));
@@ -242,7 +243,7 @@ pub fn body(build: &BuildFacts, causes: &[Cause], needed: u32, e: &CacheEvidence
     for cause in causes {
         out.push_str(&format!("\n{} ({}):\n  {}\n", capitalised(short(*cause)), cause.as_str(), explain(*cause, &at)));
     }
-    let named = log_causes(e.found.as_ref().map_or(&[][..], |f| f.causes.as_slice()));
+    let named = log_causes(e.found.as_ref().map_or(&[][..], |f| f.causes.as_slice()), &build.project);
     if !named.is_empty() {
         out.push('\n');
         out.push_str(&named);
@@ -284,7 +285,7 @@ mod tests {
     fn failed_build_subjects_name_the_first_cause_and_fit() {
         use crate::monitor::log::causes::{Cause as LogCause, CauseKind};
         let mut b = BuildFacts::new("tts-worker-build", BuildStatus::Failed);
-        let cause = |kind| LogCause { kind, line: "x".into(), count: 1 };
+        let cause = |kind| LogCause { kind, line: "x".into(), count: 1, seconds: None };
         let both = [cause(CauseKind::PullRateLimit), cause(CauseKind::NoSpace)];
         assert_eq!(
             failed_cause_subject(&b, &both[..1]),
@@ -299,7 +300,7 @@ mod tests {
         assert!(s.len() <= SUBJECT_LIMIT && s.ends_with("...: Docker Hub's pull rate limit, and 1 more"), "{s}");
         let n = failed_cause_notice(&b, &both, "2026-11-20");
         assert_eq!(n.attributes().get("cause").map(String::as_str), Some("pull-rate-limit,no-space"));
-        assert!(n.body().contains("What broke the cache, from the build log:"));
+        assert!(n.body().contains("Causes named in the build log:"));
     }
 
     #[test]

@@ -276,7 +276,7 @@ impl BuildTimeMonitor {
         }
         outcome.evidence = evidence;
         self.notify_slow(&facts, verdict, &place, event_id, &mut outcome).await?;
-        self.notify_failed_causes(&facts, &place, &mut outcome).await?;
+        self.notify_failed_causes(&facts, &place, history.as_deref().ok(), &mut outcome).await?;
         if let Some(evidence) = outcome.evidence.clone() {
             self.cache_streak(&facts, &evidence, &place, &mut outcome).await?;
         }

@@ -178,7 +178,7 @@ async fn a_slow_build_whose_log_shows_the_pull_limit_gets_an_email_naming_it() {
     assert_eq!(received.len(), 1, "{received:?}");
     let body = &received[0].message;
     for line in [
-        "What broke the cache, from the build log:",
+        "Causes named in the build log:",
         "  - Docker Hub's pull rate limit: the base image could not be pulled, or only after retries.",
         "    Log (2 lines): Error response from daemon: toomanyrequests: You have reached your pull rate limit.",
         "    Fix: pull the base image from Amazon ECR Public or an ECR pull-through cache",
@@ -396,6 +396,48 @@ async fn a_failed_build_gets_the_cause_its_log_names_once_a_day() {
     let body = &received[0].message;
     assert!(body.contains("Log (2 lines): #10 812.404 ERROR: Could not install packages due to an OSError: [Errno 28] No space left on device"), "{body}");
     assert!(body.contains("once per project, cause and day"), "{body}");
+}
+
+/// A build that restored the cache and failed where the build before it succeeded on the same
+/// source: a stale cache, named with the command that invalidates it.
+#[tokio::test]
+async fn a_failure_right_after_a_restore_of_a_source_that_built_names_a_stale_cache() {
+    use aws_sdk_codebuild::types::{EnvironmentVariable, EnvironmentVariableType};
+    let s = Sandbox::new().await;
+    let project = ProjectFixture::new(&testing::unique("tts")).create(&s.clients).await;
+    let uuid = testing::unique("b");
+    // The partly-cached build's log, ending in a failure of the app step (no cause of its own).
+    let log = include_str!("../../../events/logs/buildkit-partly-cached.log")
+        .replace("Phase complete: BUILD State: SUCCEEDED", "Phase complete: BUILD State: FAILED");
+    put_log(&logs_client(&s), &format!("/aws/codebuild/{project}"), &uuid, &log).await;
+    let event = final_event(&s, &project, &uuid, "FAILED", 12, -1);
+    let source = event["detail"]["additional-information"]["source-version"].as_str().unwrap().to_owned();
+    let spec = json!({"start": (Utc::now() - chrono::Duration::hours(1)).to_rfc3339(), "status": "SUCCEEDED",
+        "phases": [["BUILD", 600]], "sourceVersion": source});
+    let fixed = EnvironmentVariable::builder()
+        .name("EMULATOR_BUILD")
+        .value(spec.to_string())
+        .r#type(EnvironmentVariableType::Plaintext)
+        .build()
+        .unwrap();
+    s.clients
+        .codebuild
+        .start_build()
+        .project_name(&project)
+        .environment_variables_override(fixed)
+        .send()
+        .await
+        .unwrap();
+
+    let report = monitor(&s, &[]).handle(&event).await.expect("monitor");
+    let notice = report.builds[0].cause_notice.as_ref().expect("a cause notice");
+    assert_eq!(notice.outcome, Outcome::Notified, "{report:?}");
+    let received = s.topic.drain().await;
+    assert_eq!(received.len(), 1);
+    let body = &received[0].message;
+    assert!(body.contains("A stale cache: the same source built before"), "{body}");
+    assert!(body.contains(&format!("aws codebuild invalidate-project-cache --project-name {project}")), "{body}");
+    assert!(!body.contains("slow base image pull"), "a slow pull is no reason a build failed: {body}");
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 //! summary comes out (`LogScan::finish`); memory does not grow with the log.
 
 use super::cache_cost::{CacheCost, CostScan};
-use super::causes::{Cause, CauseScan, merge};
+use super::causes::{Cause, CauseScan, merge, slow_pull};
 use super::docker_steps::{DockerReuse, DockerSteps};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
@@ -194,6 +194,10 @@ impl LogScan {
 
     pub fn finish(self) -> LogEvidence {
         let e = self.evidence;
+        let docker = self.docker.finish();
+        let mut causes = self.causes.finish();
+        causes.extend(slow_pull(self.cost.slowest_pull(), docker.as_ref()));
+        causes.sort_by_key(|c| c.kind);
         LogEvidence {
             restore_attempted: e.restore_attempted,
             restored: e.restored,
@@ -204,8 +208,8 @@ impl LogScan {
             restore_skipped: e.restore_skipped,
             skipped_entries: e.skipped_entries,
             skipped_paths: e.skipped_paths,
-            docker: self.docker.finish(),
-            causes: self.causes.finish(),
+            docker,
+            causes,
             cost: self.cost.finish(e.restore_seconds),
             lines: e.lines,
             bytes: e.bytes,

@@ -73,6 +73,8 @@ enum Part {
     Export,
     Load,
     Save,
+    /// Not the cache's: a `docker pull` of the base image, kept apart (`CostScan::slowest_pull`).
+    Pull,
 }
 
 /// The streaming reader.
@@ -84,6 +86,10 @@ pub struct CostScan {
     /// BuildKit cache steps by number, until their `DONE`.
     steps: BTreeMap<u32, Part>,
     last: Option<DateTime<Utc>>,
+    /// The slowest `docker pull` command: its line and seconds.
+    pull: Option<(String, u64)>,
+    /// The command line of the action open (for a pull).
+    command: String,
 }
 
 impl CostScan {
@@ -109,6 +115,9 @@ impl CostScan {
                 self.open = Some((Part::Load, time));
             } else if runs(command, &["docker", "save"]) || runs(command, &["docker", "image", "save"]) {
                 self.open = Some((Part::Save, time));
+            } else if runs(command, &["docker", "pull"]) || runs(command, &["docker", "image", "pull"]) {
+                self.open = Some((Part::Pull, time));
+                self.command = text.to_owned();
             }
         }
     }
@@ -135,6 +144,12 @@ impl CostScan {
     }
 
     fn add(&mut self, part: Part, seconds: u64) {
+        if part == Part::Pull {
+            if self.pull.as_ref().is_none_or(|(_, s)| seconds > *s) {
+                self.pull = Some((std::mem::take(&mut self.command), seconds));
+            }
+            return;
+        }
         let c = &mut self.cost;
         let field = match part {
             Part::Upload => &mut c.upload_seconds,
@@ -142,8 +157,14 @@ impl CostScan {
             Part::Export => &mut c.export_seconds,
             Part::Load => &mut c.load_seconds,
             Part::Save => &mut c.save_seconds,
+            Part::Pull => return,
         };
         *field = Some(field.unwrap_or(0) + seconds);
+    }
+
+    /// The slowest `docker pull` command so far (its line and seconds).
+    pub fn slowest_pull(&self) -> Option<(String, u64)> {
+        self.pull.clone()
     }
 
     /// The cost, with the restore `build_log` timed; an action still open ends at the last line.
@@ -186,7 +207,10 @@ mod tests {
         s.codebuild(at(20, 0), "Running command docker save tts-service:latest -o /root/.docker-cache/tts.tar");
         s.codebuild(at(21, 15), "Phase complete: POST_BUILD State: SUCCEEDED");
         s.codebuild(at(21, 20), "Uploading S3 cache...");
-        s.time(at(25, 20));
+        s.codebuild(at(25, 20), "Phase complete: POST_BUILD State: SUCCEEDED");
+        s.codebuild(at(30, 0), "Running command docker pull pytorch/pytorch:2.1.0");
+        s.codebuild(at(36, 48), "Running command docker build .");
+        assert_eq!(s.slowest_pull(), Some(("Running command docker pull pytorch/pytorch:2.1.0".to_owned(), 408)));
         let cost = s.finish(Some(300));
         assert_eq!((cost.load_seconds, cost.save_seconds, cost.upload_seconds), (Some(150), Some(75), Some(240)));
         assert_eq!(cost.total_seconds(), 300 + 150 + 75 + 240);

@@ -44,6 +44,11 @@ pub enum CauseKind {
     PullRateLimit,
     /// The disk filled up.
     NoSpace,
+    /// Pulling the base image took minutes (`docker pull` in the buildspec, or BuildKit's FROM).
+    SlowPull,
+    /// The build failed right after a cache restore where the previous build succeeded on the same
+    /// source version: the restored cache is the likely difference (judged with the history).
+    StaleCache,
 }
 
 impl CauseKind {
@@ -56,6 +61,8 @@ impl CauseKind {
             CauseKind::S3CacheExport => "s3-cache-export",
             CauseKind::PullRateLimit => "pull-rate-limit",
             CauseKind::NoSpace => "no-space",
+            CauseKind::SlowPull => "slow-pull",
+            CauseKind::StaleCache => "stale-cache",
         }
     }
 
@@ -68,7 +75,14 @@ impl CauseKind {
             CauseKind::S3CacheExport => "the S3 cache export failed",
             CauseKind::PullRateLimit => "Docker Hub's pull rate limit",
             CauseKind::NoSpace => "no space left on device",
+            CauseKind::SlowPull => "a slow base image pull",
+            CauseKind::StaleCache => "a stale cache",
         }
+    }
+
+    /// Whether it breaks builds (a failed build's notice names these); a slow pull only slows them.
+    pub fn breaks(self) -> bool {
+        self != CauseKind::SlowPull
     }
 
     /// What it does to the builds.
@@ -80,6 +94,12 @@ impl CauseKind {
             CauseKind::RegistryCacheImport => "this build started without the registry cache",
             CauseKind::PullRateLimit => "the base image could not be pulled, or only after retries",
             CauseKind::NoSpace => "the build ran out of disk; a cache restored or written on a full disk is lost",
+            CauseKind::SlowPull => {
+                "every build that pulls the base image again spends those minutes before its first step"
+            }
+            CauseKind::StaleCache => {
+                "the same source built before, so what the restore brought back is the likely difference; every build that restores it fails the same way"
+            }
         }
     }
 
@@ -110,6 +130,12 @@ impl CauseKind {
             CauseKind::NoSpace => {
                 "use a larger compute type, or free space before the build (docker system prune -af), and cache fewer paths"
             }
+            CauseKind::SlowPull => {
+                "pull the base image from Amazon ECR in the build's region (an ECR pull-through cache of Docker Hub keeps the same name under your registry), or build on a smaller base image"
+            }
+            CauseKind::StaleCache => {
+                "invalidate the cache and run the build again: aws codebuild invalidate-project-cache --project-name <project> (for an S3 cache, deleting the objects under its location does the same)"
+            }
         }
     }
 }
@@ -122,6 +148,9 @@ pub struct Cause {
     pub line: String,
     /// Lines that showed it.
     pub count: u32,
+    /// The time it took, where that is the point (a slow pull).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<u64>,
 }
 
 /// What a BuildKit step number stands for.
@@ -153,7 +182,8 @@ impl CauseScan {
         let line = strip_ansi(raw);
         let line = line.trim();
         if let Some(kind) = self.classify(line) {
-            let cause = self.found.entry(kind).or_insert_with(|| Cause { kind, line: quote(line), count: 0 });
+            let cause =
+                self.found.entry(kind).or_insert_with(|| Cause { kind, line: quote(line), count: 0, seconds: None });
             cause.count += 1;
         }
     }
@@ -224,6 +254,27 @@ pub fn merge(into: &mut Vec<Cause>, more: Vec<Cause>) {
         }
     }
     into.sort_by_key(|c| c.kind);
+}
+
+/// A base image pull this long is named: far more than a same-region ECR pull or a cached base
+/// image takes, and the minutes come straight off every build that pulls it.
+pub const SLOW_PULL_SECONDS: u64 = 180;
+
+/// The slowest base image pull, if it took `SLOW_PULL_SECONDS` or more: a buildspec's `docker pull`
+/// command (its line and seconds, from CodeBuild's times) or BuildKit's FROM steps (their `DONE`
+/// times, in the build or stage that decides).
+pub fn slow_pull(command: Option<(String, u64)>, docker: Option<&super::docker_steps::DockerReuse>) -> Option<Cause> {
+    let from = docker.into_iter().flat_map(|d| d.decisive.steps.iter()).filter(|s| s.from).filter_map(|s| {
+        let seconds = s.millis? / 1000;
+        Some((format!("{} DONE {seconds}s", s.display()), seconds))
+    });
+    let (line, seconds) = command.into_iter().chain(from).max_by_key(|(_, seconds)| *seconds)?;
+    (seconds >= SLOW_PULL_SECONDS).then(|| Cause {
+        kind: CauseKind::SlowPull,
+        line: quote(&line),
+        count: 1,
+        seconds: Some(seconds),
+    })
 }
 
 /// The cause of a failed cache step (a local or other export's failure is none of ours to name,
@@ -367,6 +418,30 @@ mod tests {
     }
 
     #[test]
+    fn a_slow_pull_is_named_with_its_minutes() {
+        let command = Some(("Running command docker pull pytorch/pytorch:2.1.0-cuda12.1-cudnn8-devel".to_owned(), 408));
+        let cause = slow_pull(command, None).expect("6 min 48 s is slow");
+        assert_eq!((cause.kind, cause.seconds), (CauseKind::SlowPull, Some(408)));
+        assert!(cause.line.contains("docker pull pytorch"));
+        assert_eq!(slow_pull(Some(("docker pull x".into(), SLOW_PULL_SECONDS - 1)), None), None);
+        assert!(!CauseKind::SlowPull.breaks() && CauseKind::NoSpace.breaks());
+        // BuildKit's FROM step, as the Docker log times it.
+        let mut steps = crate::monitor::log::docker_steps::DockerSteps::new();
+        for line in [
+            "#0 building with \"default\" instance using docker driver",
+            "#4 [1/3] FROM docker.io/pytorch/pytorch:2.1.0",
+            "#4 DONE 312.4s",
+            "#5 [2/3] RUN true",
+            "#5 DONE 1.0s",
+        ] {
+            steps.line(line);
+        }
+        let cause = slow_pull(None, steps.finish().as_ref()).expect("a 312 s FROM");
+        assert_eq!(cause.seconds, Some(312));
+        assert!(cause.line.starts_with("[1/3] FROM docker.io/pytorch"), "{}", cause.line);
+    }
+
+    #[test]
     fn lines_that_must_not_match() {
         let log = "\
 #5 [2/9] RUN echo \"exporting cache to registry\"\n\
@@ -394,6 +469,7 @@ ERROR: failed to solve: process \"/bin/sh -c pip install -r requirements.txt\" d
         assert!(found[0].line.starts_with("toomanyrequests"), "{}", found[0].line);
         assert_eq!(found[0].line.chars().count(), QUOTE_LIMIT + 3);
         let mut all = causes("no space left on device");
+        assert_eq!(all[0].seconds, None);
         merge(&mut all, causes("no space left on device\ntoomanyrequests"));
         assert_eq!(
             all.iter().map(|c| (c.kind, c.count)).collect::<Vec<_>>(),
