@@ -121,6 +121,13 @@ struct Label {
     /// Words the email must carry.
     #[serde(default)]
     says: Vec<String>,
+    /// The causes the monitor must name (`pull-rate-limit`, `no-space`, `stale-cache`, ...: the
+    /// log's, and a failed build's), exactly; checked when given.
+    #[serde(default)]
+    causes: Option<Vec<String>>,
+    /// Whether a failed build's "Build failed: <project>: <cause>" email is wanted.
+    #[serde(default)]
+    cause_email: bool,
 }
 
 /// What happened to one case.
@@ -128,6 +135,8 @@ struct Row {
     name: String,
     wanted: bool,
     sent: bool,
+    cause_wanted: bool,
+    cause_sent: bool,
     problems: Vec<String>,
     summary: String,
 }
@@ -327,10 +336,17 @@ async fn run_case(s: &Sandbox, monitor: &BuildTimeMonitor, name: &str, case: &Ca
         (state_change(s, &project, &build_id, case, start), None)
     };
     let mut problems = vec![];
+    let (mut cause_sent, mut named) = (false, vec![]);
     let (sent, summary, judged) = match scoped.as_ref().unwrap_or(monitor).handle(&event).await {
         Ok(report) => match report.builds.iter().find(|b| b.build_id.as_deref() == Some(build_id.as_str())) {
             Some(b) => {
                 let judged = b.verdict.as_ref().map(|v| v.scenario.scenario.as_str().to_owned());
+                let found = b.evidence.as_ref().and_then(|e| e.found.as_ref());
+                named.extend(found.into_iter().flat_map(|f| f.causes.iter().map(|c| c.kind)));
+                if let Some(notice) = &b.cause_notice {
+                    cause_sent = notice.outcome == Outcome::Notified;
+                    named.extend(notice.sent.iter().copied());
+                }
                 (b.outcome == Outcome::Notified, format!("{:?}: {}", b.outcome, b.reason), judged)
             }
             None => {
@@ -343,31 +359,56 @@ async fn run_case(s: &Sandbox, monitor: &BuildTimeMonitor, name: &str, case: &Ca
             (false, String::new(), None)
         }
     };
+    named.sort();
+    named.dedup();
+    let named: Vec<String> = named.iter().map(|k| k.as_str().to_owned()).collect();
+    if let Some(want) = &case.label.causes {
+        let mut want = want.clone();
+        want.sort();
+        if want != named {
+            problems.push(format!("named the causes {named:?}, labelled {want:?}"));
+        }
+    }
+    if cause_sent != case.label.cause_email {
+        problems.push(format!("a failed build's cause email sent={cause_sent}, labelled {}", case.label.cause_email));
+    }
     let received = s.topic.drain().await;
     if std::env::var_os("CORPUS_EMAILS").is_some() {
         for email in &received {
             println!("--- {name}\nSubject: {}\n\n{}", email.subject.as_deref().unwrap_or(""), email.message);
         }
     }
-    if received.len() != usize::from(sent) {
-        problems.push(format!("{} email(s) received for a report saying sent={sent}", received.len()));
+    if received.len() != usize::from(sent) + usize::from(cause_sent) {
+        problems.push(format!(
+            "{} email(s) received for a report saying sent={sent}, cause email sent={cause_sent}",
+            received.len()
+        ));
     }
     if let (Some(want), Some(got)) = (&case.label.scenario, &judged)
         && want != got
     {
         problems.push(format!("judged as {got}, labelled {want}"));
     }
-    if let Some(email) = received.first() {
+    if !received.is_empty() {
+        let all: Vec<&str> = received.iter().map(|e| e.message.as_str()).collect();
         for words in &case.label.says {
-            if !email.message.contains(words.as_str()) {
+            if !all.iter().any(|m| m.contains(words.as_str())) {
                 problems.push(format!("the email does not say {words:?}"));
             }
         }
         if problems.iter().any(|p| p.starts_with("the email does not say")) {
-            problems.push(format!("the email:\n{}", email.message));
+            problems.push(format!("the email(s):\n{}", all.join("\n---\n")));
         }
     }
-    Row { name: name.to_owned(), wanted: case.label.email, sent, problems, summary }
+    Row {
+        name: name.to_owned(),
+        wanted: case.label.email,
+        sent,
+        cause_wanted: case.label.cause_email,
+        cause_sent,
+        problems,
+        summary,
+    }
 }
 
 fn ratio(num: usize, den: usize) -> String {
@@ -408,6 +449,12 @@ async fn the_monitor_judges_the_labelled_corpus() {
         false_alarms.len(),
         ratio(hits, sent),
         ratio(hits, wanted)
+    );
+    println!(
+        "corpus: failed builds' cause emails wanted {}, sent {}, matching the label {}",
+        rows.iter().filter(|r| r.cause_wanted).count(),
+        rows.iter().filter(|r| r.cause_sent).count(),
+        rows.iter().filter(|r| r.cause_wanted == r.cause_sent).count()
     );
     let failures: Vec<String> = rows
         .iter()
