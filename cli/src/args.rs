@@ -79,6 +79,10 @@ pub enum Command {
         /// Builds shown per project.
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=100), value_name = "N")]
         builds: u16,
+        /// Also read each shown build's log (CloudWatch Logs, within MONITOR_LOG_MAX_PAGES and
+        /// MONITOR_LOG_MAX_BYTES): the causes it names and what the cache's own work took.
+        #[arg(long)]
+        logs: bool,
     },
 }
 

@@ -332,6 +332,8 @@ mod tests {
             over_baseline: slow && !over_expected,
             slow,
             summary: String::new(),
+            log: None,
+            from_log: None,
         }
     }
 

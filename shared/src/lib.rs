@@ -21,6 +21,7 @@ pub mod notify;
 pub mod project;
 pub mod pruner;
 pub mod recent_builds;
+pub mod recent_logs;
 pub mod startup;
 pub mod telemetry;
 

@@ -51,6 +51,12 @@ pub struct BuildRow {
     pub over_baseline: bool,
     pub slow: bool,
     pub summary: String,
+    /// Its CloudWatch Logs group and stream, for `recent_logs` (None: no log to read).
+    #[serde(skip)]
+    pub log: Option<(String, String)>,
+    /// What its log shows, when read (`recent_logs`, the command line's `report --logs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_log: Option<crate::recent_logs::LogFindings>,
 }
 
 /// A project's recent builds, newest first, and the baseline the monitor judges its next build by.
@@ -110,6 +116,8 @@ fn judge_one(build: &BuildFacts, all: &[BuildFacts], config: &MonitorConfig, now
         over_baseline: verdict.is_some_and(|v| v.over_baseline),
         slow: verdict.is_some_and(|v| v.slow),
         summary: verdict.map_or_else(|| "no start time reported: not judged".into(), |v| v.summary.clone()),
+        log: crate::monitor::evidence::LogAccess::source(build.logs.as_ref()).ok(),
+        from_log: None,
     })
 }
 

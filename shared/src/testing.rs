@@ -54,6 +54,33 @@ pub async fn create_bucket(clients: &Clients, bucket: &str) {
     request.send().await.expect("create bucket in emulator");
 }
 
+/// Writes `lines` to a CloudWatch Logs stream (group and stream created when missing), one event a
+/// line, stamped a minute ago onwards (PutLogEvents refuses events older than 14 days).
+pub async fn put_log_lines(clients: &Clients, group: &str, stream: &str, lines: &[&str]) {
+    let logs = clients.logs();
+    let _ = logs.create_log_group().log_group_name(group).send().await;
+    let _ = logs.create_log_stream().log_group_name(group).log_stream_name(stream).send().await;
+    let start = chrono::Utc::now().timestamp_millis() - 60_000;
+    let events: Vec<_> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| {
+            aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                .timestamp(start + i as i64)
+                .message(if line.is_empty() { " " } else { line })
+                .build()
+                .expect("log event")
+        })
+        .collect();
+    logs.put_log_events()
+        .log_group_name(group)
+        .log_stream_name(stream)
+        .set_log_events(Some(events))
+        .send()
+        .await
+        .expect("put log events");
+}
+
 /// Puts an object `days` old (the emulator backdates its LastModified; see
 /// `scripts/emulator/moto_server.py`).
 pub async fn put_aged(clients: &Clients, bucket: &str, key: &str, days: u64, size: usize) {

@@ -1,5 +1,6 @@
 //! `cache-sentinel report`: per project in scope, its recent builds judged as the monitor judges
-//! them (duration, scenario, queue time, expected range), and p50/p90 of its successful builds.
+//! them (duration, scenario, queue time, expected range), and p50/p90 of its successful builds;
+//! with `--logs`, what each build's log shows: the causes it names and the cache's own work.
 
 use crate::args::{Global, ProjectArgs};
 use crate::failure::{CliError, EXIT_ATTENTION, EXIT_ERROR, EXIT_OK, describe_aws};
@@ -7,9 +8,11 @@ use crate::output::{self, Tone, cell};
 use crate::progress;
 use crate::settings::{self, LayeredEnv};
 use cache_sentinel::aws::codebuild::CodeBuildProjects;
+use cache_sentinel::aws::logs::BuildLogs;
 use cache_sentinel::error::AwsError;
 use cache_sentinel::monitor::judge::fmt_duration;
-use cache_sentinel::recent_builds::{ProjectBuilds, read_recent};
+use cache_sentinel::recent_builds::{BuildRow, ProjectBuilds, read_recent};
+use cache_sentinel::recent_logs::read_logs;
 use futures::StreamExt;
 use serde::Serialize;
 
@@ -33,7 +36,7 @@ struct ReportJson {
     projects: Vec<ProjectLine>,
 }
 
-pub async fn run(global: &Global, args: &ProjectArgs, builds: u16) -> Result<u8, CliError> {
+pub async fn run(global: &Global, args: &ProjectArgs, builds: u16, logs: bool) -> Result<u8, CliError> {
     let env = LayeredEnv::from_flags(global)?.with_projects(&args.patterns);
     let config = env.monitor()?;
     let clock = settings::clock(global)?;
@@ -45,11 +48,15 @@ pub async fn run(global: &Global, args: &ProjectArgs, builds: u16) -> Result<u8,
 
     let bar = progress::bar(names.len() as u64, "reading builds");
     let now = clock.now();
+    let reader = logs.then(|| BuildLogs::new(clients.logs()));
     let lines: Vec<ProjectLine> = futures::stream::iter(&names)
         .map(|name| {
-            let (codebuild, config, bar) = (&codebuild, &config, &bar);
+            let (codebuild, config, bar, reader) = (&codebuild, &config, &bar, &reader);
             async move {
-                let read = read_recent(codebuild, name, usize::from(builds), config, now).await;
+                let mut read = read_recent(codebuild, name, usize::from(builds), config, now).await;
+                if let (Ok(b), Some(reader)) = (read.as_mut(), reader) {
+                    read_logs(reader, &mut b.builds, config.log_limits).await;
+                }
                 bar.inc(1);
                 match read {
                     Ok(b) => ProjectLine { builds: Some(b), project: None, error: None },
@@ -123,17 +130,13 @@ fn render_project(p: &ProjectBuilds) -> String {
         out.push_str("  no builds\n\n");
         return out;
     }
-    let mut table = output::table(&[
-        "#",
-        "STATUS",
-        "STARTED (UTC)",
-        "DURATION",
-        "QUEUED",
-        "JUDGED",
-        "SCENARIO",
-        "EXPECTED",
-        "RESULT",
-    ]);
+    let logs = p.builds.iter().any(|b| b.from_log.is_some());
+    let mut header =
+        vec!["#", "STATUS", "STARTED (UTC)", "DURATION", "QUEUED", "JUDGED", "SCENARIO", "EXPECTED", "RESULT"];
+    if logs {
+        header.extend(["CACHE WORK", "CAUSES (LOG)"]);
+    }
+    let mut table = output::table(&header);
     for b in &p.builds {
         let (result, tone) = if b.over_expected {
             ("over range", Tone::Bad)
@@ -149,7 +152,7 @@ fn render_project(p: &ProjectBuilds) -> String {
             "IN_PROGRESS" => Tone::Warn,
             _ => Tone::Bad,
         };
-        table.add_row(vec![
+        let mut row = vec![
             cell(b.build_number.map(|n| n.to_string()).unwrap_or_else(|| "-".into()), Tone::Plain),
             cell(&b.status, status_tone),
             cell(b.start.map(|s| s.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "-".into()), Tone::Plain),
@@ -159,8 +162,25 @@ fn render_project(p: &ProjectBuilds) -> String {
             cell(b.scenario.as_str(), Tone::Plain),
             cell(b.expected, Tone::Plain),
             cell(result, tone),
-        ]);
+        ];
+        if logs {
+            row.extend(log_cells(b));
+        }
+        table.add_row(row);
     }
     out.push_str(&format!("{}\n\n", table.trim_fmt()));
     out
+}
+
+/// The cache's own work and the causes a build's log names ("-" for none; "log not read").
+fn log_cells(b: &BuildRow) -> [comfy_table::Cell; 2] {
+    match &b.from_log {
+        Some(f) if f.unread.is_none() => {
+            let work = if f.cost.is_empty() { "-".to_owned() } else { fmt_duration(f.cost.total_seconds()) };
+            let causes = f.causes.iter().map(|c| c.kind.as_str()).collect::<Vec<_>>().join(", ");
+            let tone = if f.causes.is_empty() { Tone::Plain } else { Tone::Warn };
+            [cell(work, Tone::Plain), cell(if causes.is_empty() { "-".to_owned() } else { causes }, tone)]
+        }
+        _ => [cell("-", Tone::Plain), cell("log not read", Tone::Plain)],
+    }
 }

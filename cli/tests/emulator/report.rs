@@ -90,3 +90,39 @@ async fn recent_builds_with_scenarios_ranges_and_percentiles() {
     let quiet = run(&["--region", REGION, "report", "--project", "cli-report-new"]);
     assert_eq!(quiet.code, 0, "no builds, nothing over: {quiet:?}");
 }
+
+/// `report --logs`: each shown build's log read for the causes it names and the cache's own work;
+/// a build without a log says so.
+#[tokio::test]
+async fn with_logs_each_build_shows_its_causes_and_cache_work() {
+    let clients = support::clients(REGION).await;
+    let (group, stream) = ("/aws/codebuild/cli-logs-report", "5c1d-log");
+    let lines = [
+        "[Container] 2026/11/20 09:00:02.000 Downloading S3 cache...",
+        "[Container] 2026/11/20 09:03:31.000 Unarchiving cache...",
+        "[Container] 2026/11/20 09:05:02.000 Running command docker pull pytorch/pytorch:2.1.0",
+        "Error response from daemon: toomanyrequests: You have reached your pull rate limit.",
+        "[Container] 2026/11/20 09:05:04.000 Phase complete: PRE_BUILD State: FAILED",
+    ];
+    cache_sentinel::testing::put_log_lines(&clients, group, stream, &lines).await;
+    let with_log = json!({"start": "2026-11-20T09:00:00Z", "status": "FAILED", "sourceVersion": "a1",
+        "phases": [["QUEUED", 5], ["BUILD", 300]], "logs": [group, stream]});
+    let without = json!({"start": "2026-11-20T10:00:00Z", "status": "SUCCEEDED", "sourceVersion": "a1",
+        "phases": [["QUEUED", 5], ["BUILD", 300]]});
+    support::project(&clients, ProjectFixture::new("cli-logs-report"), &[with_log, without]).await;
+
+    let args = ["--region", REGION, "report", "--project", "cli-logs-report", "--logs"];
+    let out = run(&[&args[..], &["--json"]].concat());
+    let report = out.json();
+    let builds = report["projects"][0]["builds"].as_array().unwrap().clone();
+    assert_eq!(builds[0]["from_log"]["unread"], "CodeBuild names no CloudWatch log stream for it", "{out:?}");
+    let found = &builds[1]["from_log"];
+    assert_eq!(found["causes"][0]["kind"], "pull_rate_limit", "{found}");
+    assert_eq!(found["cost"]["restore_seconds"], 300, "09:00:02 to the line after the unpacking, 09:05:02");
+    let human = run(&args);
+    assert!(human.stdout.contains("CAUSES (LOG)") && human.stdout.contains("pull-rate-limit"), "{human:?}");
+    assert!(human.stdout.contains("log not read"), "{human:?}");
+    // Without --logs nothing is read and nothing is said.
+    let plain = run(&["--region", REGION, "report", "--project", "cli-logs-report", "--json"]).json();
+    assert!(plain["projects"][0]["builds"][1].get("from_log").is_none());
+}

@@ -1,0 +1,59 @@
+//! What the logs of a project's recent builds show (`cache-sentinel report --logs`): for each build,
+//! the causes its log names (`monitor::log::causes`) and what the cache's own work took
+//! (`monitor::log::cache_cost`), read with the monitor's reader within its bounds. A log that
+//! cannot be read is said for that build; the others go on.
+
+use crate::aws::logs::{BuildLogs, LogReadLimits};
+use crate::monitor::log::build_log::LogScan;
+use crate::monitor::log::cache_cost::CacheCost;
+use crate::monitor::log::causes::Cause;
+use crate::recent_builds::BuildRow;
+use futures::StreamExt;
+use serde::Serialize;
+
+/// Logs read at once.
+const CONCURRENCY: usize = 4;
+
+/// What one build's log shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogFindings {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub causes: Vec<Cause>,
+    #[serde(skip_serializing_if = "CacheCost::is_empty")]
+    pub cost: CacheCost,
+    /// Why the log was not read (no stream, logging off, denied, missing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unread: Option<String>,
+}
+
+impl LogFindings {
+    fn unread(why: String) -> Self {
+        LogFindings { causes: vec![], cost: CacheCost::default(), unread: Some(why) }
+    }
+}
+
+/// Reads the log of each row (at most `CONCURRENCY` at a time) and records what it shows.
+pub async fn read_logs(logs: &BuildLogs, rows: &mut [BuildRow], limits: LogReadLimits) {
+    let found: Vec<LogFindings> = futures::stream::iter(rows.iter())
+        .map(|row| async move {
+            let Some((group, stream)) = row.log.clone() else {
+                return LogFindings::unread("CodeBuild names no CloudWatch log stream for it".into());
+            };
+            let mut scan = LogScan::new();
+            let mut tail = LogScan::new();
+            match logs.read(&group, &stream, limits, |m, t| scan.event(m, t), |m, t| tail.tail_event(m, t)).await {
+                Ok(_) => {
+                    let mut e = scan.finish();
+                    e.absorb_tail(tail.finish());
+                    LogFindings { causes: e.causes, cost: e.cost, unread: None }
+                }
+                Err(e) => LogFindings::unread(format!("{group}/{stream}: {e}")),
+            }
+        })
+        .buffered(CONCURRENCY)
+        .collect()
+        .await;
+    for (row, found) in rows.iter_mut().zip(found) {
+        row.from_log = Some(found);
+    }
+}
