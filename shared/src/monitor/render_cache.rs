@@ -165,13 +165,7 @@ pub fn failed_cause_notice(build: &BuildFacts, found: &[super::log::causes::Caus
     );
     out.push_str(&log_causes(found, &build.project));
     out.push('\n');
-    let line = |out: &mut String, label: &str, value: &str| out.push_str(&format!("{label:<11}{value}\n"));
-    line(&mut out, "Build:", build.build_id.as_deref().unwrap_or("(unknown build id)"));
-    line(&mut out, "Status:", build.status.as_str());
-    line(&mut out, "Cache:", &build.cache.as_ref().map(|c| c.to_string()).unwrap_or_else(|| "not reported".into()));
-    if let Some(link) = console_link(build) {
-        line(&mut out, "Console:", &link);
-    }
+    build_lines(&mut out, build);
     out.push_str(&format!(
         "\nbuild-time-monitor sends this once per project, cause and day ({day}, UTC, the day the build started): later failures with the same cause that day are not notified again.\n"
     ));
@@ -182,6 +176,17 @@ pub fn failed_cause_notice(build: &BuildFacts, found: &[super::log::causes::Caus
         .with_attribute("status", build.status.as_str())
         .with_attribute("kind", "failed-cause")
         .with_attribute("cause", &causes)
+}
+
+/// The build's id, status, cache and console link, one labelled line each.
+fn build_lines(out: &mut String, build: &BuildFacts) {
+    let mut line = |label: &str, value: &str| out.push_str(&format!("{label:<11}{value}\n"));
+    line("Build:", build.build_id.as_deref().unwrap_or("(unknown build id)"));
+    line("Status:", build.status.as_str());
+    line("Cache:", &build.cache.as_ref().map(|c| c.to_string()).unwrap_or_else(|| "not reported".into()));
+    if let Some(link) = console_link(build) {
+        line("Console:", &link);
+    }
 }
 
 /// A few words for a cause: "nothing restored".
@@ -233,13 +238,7 @@ pub fn body(build: &BuildFacts, causes: &[Cause], needed: u32, e: &CacheEvidence
         build.project,
         if needed == 1 { "this build".to_owned() } else { format!("the last {needed} builds") }
     );
-    let line = |out: &mut String, label: &str, value: &str| out.push_str(&format!("{label:<11}{value}\n"));
-    line(&mut out, "Build:", build.build_id.as_deref().unwrap_or("(unknown build id)"));
-    line(&mut out, "Status:", build.status.as_str());
-    line(&mut out, "Cache:", &build.cache.as_ref().map(|c| c.to_string()).unwrap_or_else(|| "not reported".into()));
-    if let Some(link) = console_link(build) {
-        line(&mut out, "Console:", &link);
-    }
+    build_lines(&mut out, build);
     for cause in causes {
         out.push_str(&format!("\n{} ({}):\n  {}\n", capitalised(short(*cause)), cause.as_str(), explain(*cause, &at)));
     }

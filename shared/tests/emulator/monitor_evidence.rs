@@ -104,6 +104,26 @@ fn final_event(s: &Sandbox, project: &str, uuid: &str, status: &str, minutes: i6
     event
 }
 
+/// A build in the emulator's history reported exactly as `spec` says (EMULATOR_BUILD); its id.
+async fn fixed_build(s: &Sandbox, project: &str, spec: Value) -> String {
+    use aws_sdk_codebuild::types::{EnvironmentVariable, EnvironmentVariableType};
+    let fixed = EnvironmentVariable::builder()
+        .name("EMULATOR_BUILD")
+        .value(spec.to_string())
+        .r#type(EnvironmentVariableType::Plaintext)
+        .build()
+        .unwrap();
+    let out =
+        s.clients.codebuild.start_build().project_name(project).environment_variables_override(fixed).send().await;
+    out.unwrap().build_value().and_then(|b| b.id()).unwrap().to_owned()
+}
+
+/// An object in the project's cache location from before its build: the cache is not empty.
+async fn warm_cache(s: &Sandbox, project: &str) {
+    let put = s.clients.s3.put_object().bucket(&s.bucket).key(format!("{project}/0f3a-cache"));
+    put.body(b"x".to_vec().into()).send().await.expect("put cache object");
+}
+
 /// What CodeBuild leaves of a build whose cache worked: its log (restored, 3 of 19 Docker steps
 /// cached) in the project's log group under `uuid`, and the cache it uploaded, `key`, written now.
 async fn cache_working_build(s: &Sandbox, logs: &aws_sdk_cloudwatchlogs::Client, project: &str, uuid: &str, key: &str) {
@@ -151,15 +171,7 @@ async fn a_slow_build_whose_log_shows_the_pull_limit_gets_an_email_naming_it() {
     let uuid = testing::unique("b");
     let log = include_str!("../../../events/logs/pull-rate-limit.log");
     put_log(&logs_client(&s), &format!("/aws/codebuild/{project}"), &uuid, log).await;
-    s.clients
-        .s3
-        .put_object()
-        .bucket(&s.bucket)
-        .key(format!("{project}/0f3a-cache"))
-        .body(b"x".to_vec().into())
-        .send()
-        .await
-        .unwrap();
+    warm_cache(&s, &project).await;
     // Started after the emulator's past build below (moto dates it now).
     let event = final_event(&s, &project, &uuid, "SUCCEEDED", 25, -1);
     // The last success built the same source version: nothing changed.
@@ -301,7 +313,6 @@ async fn a_marker_without_a_build_id_is_keyed_by_the_event() {
 /// costs more than it saves, with both figures, and what is cheaper.
 #[tokio::test]
 async fn a_cache_whose_own_work_takes_longer_than_it_saves_is_said_with_both_figures() {
-    use aws_sdk_codebuild::types::{EnvironmentVariable, EnvironmentVariableType};
     let s = Sandbox::new().await;
     let project = ProjectFixture::new(&testing::unique("tts")).create(&s.clients).await;
     let logs = logs_client(&s);
@@ -317,35 +328,12 @@ async fn a_cache_whose_own_work_takes_longer_than_it_saves_is_said_with_both_fig
     put_log(&logs, &group, &earlier_stream, &earlier).await;
     let uuid = testing::unique("b");
     put_log(&logs, &group, &uuid, log).await;
-    s.clients
-        .s3
-        .put_object()
-        .bucket(&s.bucket)
-        .key(format!("{project}/0f3a-cache"))
-        .body(b"x".to_vec().into())
-        .send()
-        .await
-        .unwrap();
+    warm_cache(&s, &project).await;
     let event = final_event(&s, &project, &uuid, "SUCCEEDED", 25, -1);
     let source = event["detail"]["additional-information"]["source-version"].as_str().unwrap().to_owned();
     let spec = json!({"start": (Utc::now() - chrono::Duration::hours(2)).to_rfc3339(), "status": "SUCCEEDED",
         "phases": [["BUILD", 1500]], "sourceVersion": source, "logs": [group, earlier_stream]});
-    let fixed = EnvironmentVariable::builder()
-        .name("EMULATOR_BUILD")
-        .value(spec.to_string())
-        .r#type(EnvironmentVariableType::Plaintext)
-        .build()
-        .unwrap();
-    let earlier_build = s
-        .clients
-        .codebuild
-        .start_build()
-        .project_name(&project)
-        .environment_variables_override(fixed)
-        .send()
-        .await
-        .unwrap();
-    let earlier_id = earlier_build.build_value().and_then(|b| b.id()).unwrap().to_owned();
+    let earlier_id = fixed_build(&s, &project, spec).await;
 
     let report = monitor(&s, &[]).handle(&event).await.expect("monitor");
     let b = &report.builds[0];
@@ -402,7 +390,6 @@ async fn a_failed_build_gets_the_cause_its_log_names_once_a_day() {
 /// source: a stale cache, named with the command that invalidates it.
 #[tokio::test]
 async fn a_failure_right_after_a_restore_of_a_source_that_built_names_a_stale_cache() {
-    use aws_sdk_codebuild::types::{EnvironmentVariable, EnvironmentVariableType};
     let s = Sandbox::new().await;
     let project = ProjectFixture::new(&testing::unique("tts")).create(&s.clients).await;
     let uuid = testing::unique("b");
@@ -414,20 +401,7 @@ async fn a_failure_right_after_a_restore_of_a_source_that_built_names_a_stale_ca
     let source = event["detail"]["additional-information"]["source-version"].as_str().unwrap().to_owned();
     let spec = json!({"start": (Utc::now() - chrono::Duration::hours(1)).to_rfc3339(), "status": "SUCCEEDED",
         "phases": [["BUILD", 600]], "sourceVersion": source});
-    let fixed = EnvironmentVariable::builder()
-        .name("EMULATOR_BUILD")
-        .value(spec.to_string())
-        .r#type(EnvironmentVariableType::Plaintext)
-        .build()
-        .unwrap();
-    s.clients
-        .codebuild
-        .start_build()
-        .project_name(&project)
-        .environment_variables_override(fixed)
-        .send()
-        .await
-        .unwrap();
+    fixed_build(&s, &project, spec).await;
 
     let report = monitor(&s, &[]).handle(&event).await.expect("monitor");
     let notice = report.builds[0].cause_notice.as_ref().expect("a cause notice");
