@@ -462,7 +462,11 @@ for _operation in ("bucket_response", "key_response"):
 # the environment variable override EMULATOR_BUILD (JSON) is reported exactly as described there:
 #   {"start": "2026-11-20T09:00:00Z", "status": "SUCCEEDED", "phases": [["QUEUED", 30], ["BUILD", 600]],
 #    "exported": {"CACHE_SENTINEL_SCENARIO": "app"}, "sourceVersion": "abc123",
-#    "logs": ["/aws/codebuild/tts", "stream"]}
+#    "logs": ["/aws/codebuild/tts", "stream"],
+#    "batch": {"arn": "arn:aws:codebuild:<region>:<account>:build-batch/tts:b1", "identifier": "linux_arm64"}}
+# A build with "batch" is a job of that batch build (Build.buildBatchArn), and BatchGetBuildBatches
+# answers for the batch as AWS documents it: its buildGroups, each job's identifier with its build
+# (currentBuildSummary). moto has no batch builds at all.
 # Phases run back to back from the start; a final status ends the build when its last phase ends;
 # IN_PROGRESS leaves the build running in its last phase. Real CodeBuild has no such thing (it would
 # only pass the variable to the build); cache-sentinel never sends it.
@@ -522,6 +526,8 @@ def _fixed_build(build, spec):
     build["phases"] = phases
     if "sourceVersion" in spec:
         build["sourceVersion"] = build["resolvedSourceVersion"] = spec["sourceVersion"]
+    if "batch" in spec:
+        build["buildBatchArn"] = spec["batch"]["arn"]
     if "logs" in spec:
         # Build.logs as AWS documents it: the CloudWatch Logs group and stream of the build's log.
         group, stream = spec["logs"]
@@ -541,6 +547,33 @@ def _with_fixed_builds(original):
     return wrapper
 
 
+def batch_get_build_batches(self):
+    ids = self._get_param("ids") or []
+    if len(ids) > PAGE_SIZE:
+        raise InvalidInputException(
+            "1 validation error detected: Value at 'ids' failed to satisfy constraint: Member must have length less than or equal to 100"
+        )
+    batches, not_found = [], []
+    for wanted in ids:
+        groups, arn, project = [], None, None
+        for history in self.codebuild_backend.build_metadata_history.values():
+            for build in history:
+                spec = FIXED_BUILDS.get(build["id"]) or {}
+                batch = spec.get("batch") or {}
+                if batch.get("arn") in (wanted,) or str(batch.get("arn", "")).endswith("build-batch/" + wanted):
+                    arn, project = batch["arn"], build.get("projectName")
+                    groups.append({"identifier": batch.get("identifier"), "ignoreFailure": False,
+                                   "currentBuildSummary": {"arn": build["arn"],
+                                                           "buildStatus": spec.get("status", "SUCCEEDED")}})
+        if arn is None:
+            not_found.append(wanted)
+        else:
+            batches.append({"id": arn.split("build-batch/", 1)[-1], "arn": arn, "projectName": project,
+                            "buildGroups": groups})
+    return json.dumps({"buildBatches": batches, "buildBatchesNotFound": not_found})
+
+
+CodeBuildResponse.batch_get_build_batches = batch_get_build_batches
 CodeBuildResponse.start_build = _build_number_and_fixed(CodeBuildResponse.start_build)
 CodeBuildResponse.batch_get_builds = _with_fixed_builds(CodeBuildResponse.batch_get_builds)
 

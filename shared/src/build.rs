@@ -63,6 +63,13 @@ pub struct BuildFacts {
     /// How long it may wait in the queue (`queuedTimeoutInMinutes`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub queued_timeout_minutes: Option<u64>,
+    /// The batch build it is a job of (`buildBatchArn`, BatchGetBuilds only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch: Option<String>,
+    /// Its job in the batch: the build group's `identifier` (BatchGetBuildBatches), such as
+    /// `linux_arm64` in a build list or `build2` in a matrix.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
 }
 
 impl BuildFacts {
@@ -84,6 +91,8 @@ impl BuildFacts {
             logs: None,
             timeout_minutes: None,
             queued_timeout_minutes: None,
+            batch: None,
+            job: None,
         }
     }
 

@@ -97,8 +97,10 @@ pub fn judge_recent(
 fn judge_one(build: &BuildFacts, all: &[BuildFacts], config: &MonitorConfig, now: DateTime<Utc>) -> Option<BuildRow> {
     let build_id = build.build_id.clone()?;
     let kind = if build.status.is_final() { Kind::FinishedSlow } else { Kind::RunningOverdue };
-    // Whether the cache was empty when this build started is not known afterwards.
-    let judged = judge_build(build, kind, &BuildContext::history(all), config, now);
+    // Whether the cache was empty when this build started is not known afterwards. A batch job is
+    // never judged against its own batch's siblings (their identifiers are not read here).
+    let history = crate::monitor::like_with_like::same_job(build, all.to_vec());
+    let judged = judge_build(build, kind, &BuildContext::history(&history), config, now);
     let verdict = judged.verdict.as_ref();
     Some(BuildRow {
         build_id,

@@ -1,12 +1,13 @@
 //! CodeBuild adapter: list and read projects, update a project's cache, read builds.
 
-use crate::build::{BuildFacts, LogsLocation, PhaseTime, arn_region_account};
+use crate::build::{BuildFacts, LogsLocation, PhaseTime, arn_region_account, short_build_id};
 use crate::error::AwsError;
 use crate::event::BuildStatus;
 use crate::project::{CacheSetting, ProjectSnapshot};
 use aws_sdk_codebuild::Client;
 use aws_sdk_codebuild::types::{Build, CacheMode, CacheType, Project, ProjectCache, SortOrderType};
 use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
 
 /// BatchGetProjects and BatchGetBuilds take at most 100 names or ids per call.
 pub const BATCH_LIMIT: usize = 100;
@@ -158,6 +159,35 @@ impl CodeBuildProjects {
         Ok((builds, not_found))
     }
 
+    /// The job identifier of every build of these batch builds (BatchGetBuildBatches, 100 a call):
+    /// build id -> its build group's `identifier`, from each group's current and prior builds.
+    /// Batches CodeBuild no longer knows are left out.
+    pub async fn batch_jobs(&self, batch_arns: &[String]) -> Result<BTreeMap<String, String>, AwsError> {
+        // BatchGetBuildBatches takes batch ids (`project:uuid`), the end of the ARN.
+        let ids: Vec<String> = batch_arns
+            .iter()
+            .map(|a| a.rsplit_once("build-batch/").map_or(a.as_str(), |(_, id)| id).to_owned())
+            .collect();
+        let mut jobs = BTreeMap::new();
+        for chunk in ids.chunks(BATCH_LIMIT) {
+            let out = self
+                .client
+                .batch_get_build_batches()
+                .set_ids(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("codebuild:BatchGetBuildBatches", e))?;
+            for group in out.build_batches().iter().flat_map(|b| b.build_groups()) {
+                let Some(identifier) = group.identifier() else { continue };
+                let builds = group.current_build_summary().into_iter().chain(group.prior_build_summary_list());
+                for arn in builds.filter_map(|b| b.arn()) {
+                    jobs.insert(short_build_id(arn), identifier.to_owned());
+                }
+            }
+        }
+        Ok(jobs)
+    }
+
     /// One page of the account's build ids, newest first (ListBuilds, DESCENDING: up to 100 ids),
     /// and the token of the next page.
     pub async fn list_build_ids_page(&self, token: Option<String>) -> Result<(Vec<String>, Option<String>), AwsError> {
@@ -206,6 +236,7 @@ pub fn build_facts(build: &Build) -> BuildFacts {
         .iter()
         .filter_map(|v| Some((v.name()?.to_owned(), v.value().unwrap_or_default().to_owned())))
         .collect();
+    facts.batch = build.build_batch_arn().map(str::to_owned);
     facts.logs = build.logs().map(|l| LogsLocation {
         group: l.group_name().map(str::to_owned),
         stream: l.stream_name().map(str::to_owned),

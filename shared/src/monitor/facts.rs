@@ -117,6 +117,7 @@ impl BuildFacts {
         self.timeout_minutes = self.timeout_minutes.or(api.timeout_minutes);
         self.queued_timeout_minutes = self.queued_timeout_minutes.or(api.queued_timeout_minutes);
         self.compute_type = self.compute_type.or_else(|| api.compute_type.clone());
+        self.batch = self.batch.or_else(|| api.batch.clone());
         if api.source_version.is_some() {
             self.source_version = api.source_version.clone();
         }

@@ -6,6 +6,11 @@
 //!
 //! What it cannot see of an earlier build: whether its S3 cache was empty when it started (that
 //! would take a listing per build); such a rebuild counts as the scenario its source says.
+//!
+//! Batch builds: the jobs of one batch build the same commit on other architectures or images, so
+//! a sibling's success is no "last success" for the next job. A job is compared only with earlier
+//! runs of the same job (`same_job`: its build group's identifier, in other batches), a build that
+//! is no batch job only with builds that are none.
 
 use super::baseline::{Baseline, earlier_successes};
 use super::scenario::Scenario;
@@ -54,6 +59,22 @@ fn own_scenario(build: &BuildFacts, variable: &str, seen_success: bool, previous
     }
 }
 
+/// The builds of `history` that `build` may be compared with: never a job of its own batch, and
+/// only runs of the same job (the same build group identifier; builds outside batches for a build
+/// outside one). A batch job whose identifier is not known (BatchGetBuildBatches refused) is
+/// compared with every build outside its own batch: the siblings at least are left out.
+pub fn same_job(build: &BuildFacts, history: Vec<BuildFacts>) -> Vec<BuildFacts> {
+    history
+        .into_iter()
+        .filter(|b| build.batch.is_none() || b.batch != build.batch)
+        .filter(|b| match (&build.batch, &build.job) {
+            (None, _) => b.batch.is_none(),
+            (Some(_), Some(job)) => b.batch.is_some() && b.job.as_ref() == Some(job),
+            (Some(_), None) => true,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,5 +110,36 @@ mod tests {
         let before = builds[7].start;
         let until_app = scenario_baseline(&builds, None, before, Scenario::App, "CACHE_SENTINEL_SCENARIO", 20);
         assert_eq!(until_app, None, "only builds that started before the one judged");
+    }
+
+    #[test]
+    fn a_batch_job_is_compared_with_the_same_job_of_other_batches_only() {
+        let job = |n: i64, batch: Option<&str>, id: Option<&str>| {
+            let mut b = build(n, 7, "c1", None);
+            b.batch = batch.map(str::to_owned);
+            b.job = id.map(str::to_owned);
+            b
+        };
+        let history = vec![
+            job(1, Some("b1"), Some("amd64")),
+            job(2, Some("b1"), Some("arm64")),
+            job(3, Some("b2"), Some("amd64")),
+            job(4, None, None),
+        ];
+        let arm = job(5, Some("b2"), Some("arm64"));
+        let ids = |kept: Vec<BuildFacts>| kept.into_iter().filter_map(|b| b.build_id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(same_job(&arm, history.clone())),
+            ["tts:2"],
+            "the arm64 job of the earlier batch, never its amd64 sibling"
+        );
+        let plain = job(6, None, None);
+        assert_eq!(
+            ids(same_job(&plain, history.clone())),
+            ["tts:4"],
+            "a build outside batches is compared with builds outside them"
+        );
+        let unknown = job(7, Some("b2"), None);
+        assert_eq!(ids(same_job(&unknown, history)), ["tts:1", "tts:2", "tts:4"], "an unknown job: no sibling");
     }
 }

@@ -10,6 +10,7 @@ use super::error::is_transient;
 use super::evidence::empty_at_start;
 use super::judge::{Kind, Verdict};
 use super::judge_build::{BuildContext, judge_build};
+use super::like_with_like::same_job;
 use super::notify_once::{Claim, MARKER_NAMESPACE, claim, publish_or_release};
 use super::render;
 pub use super::report::{BuildOutcome, MonitorReport, Outcome};
@@ -179,6 +180,39 @@ impl BuildTimeMonitor {
         Ok(self.codebuild.get_builds(&ids).await?.iter().map(build_facts).collect())
     }
 
+    /// Batch jobs are judged against earlier runs of the same job (`like_with_like::same_job`):
+    /// their build groups' identifiers (one BatchGetBuildBatches call per 100 batches, only when
+    /// the build or its history has batch jobs). Refused: compared with builds outside its batch.
+    async fn by_job(
+        &self,
+        mut facts: BuildFacts,
+        mut history: Vec<BuildFacts>,
+        warnings: &mut Vec<String>,
+    ) -> Result<(BuildFacts, Vec<BuildFacts>), MonitorError> {
+        let mut batches: Vec<String> =
+            facts.batch.iter().chain(history.iter().filter_map(|b| b.batch.as_ref())).cloned().collect();
+        if batches.is_empty() {
+            return Ok((facts, history));
+        }
+        batches.sort();
+        batches.dedup();
+        match self.codebuild.batch_jobs(&batches).await {
+            Ok(jobs) => {
+                let job = |b: &BuildFacts| b.build_id.as_ref().and_then(|id| jobs.get(id)).cloned();
+                facts.job = job(&facts);
+                for b in &mut history {
+                    b.job = job(b);
+                }
+            }
+            Err(e) if is_transient(&e) => return Err(transient(&facts, e)),
+            Err(e) => warnings.push(format!(
+                "cannot tell the jobs of batch builds apart ({e}): compared with every build outside its own batch"
+            )),
+        }
+        let history = same_job(&facts, history);
+        Ok((facts, history))
+    }
+
     pub(super) fn place(&self, facts: &BuildFacts) -> CachePlace {
         let region = facts.region.as_deref().unwrap_or(&self.region);
         let bucket = self.config.common.layout.resolve_bucket(facts.account.as_deref(), region);
@@ -227,6 +261,13 @@ impl BuildTimeMonitor {
                 warnings.push(format!("build history unavailable: {e}"));
                 Err(e.to_string())
             }
+        };
+        let (facts, history) = match history {
+            Ok(history) => {
+                let (facts, history) = self.by_job(facts, history, &mut warnings).await?;
+                (facts, Ok(history))
+            }
+            Err(e) => (facts, Err(e)),
         };
         let place = self.place(&facts);
         let listing = self.list_cache(&facts, &place, &mut warnings).await?;

@@ -104,3 +104,32 @@ async fn emulator_build_override_fixes_the_figures() {
         assert_eq!(running.current_phase(), Some("BUILD"));
     }
 }
+
+/// Batch builds, which moto lacks: a job started with EMULATOR_BUILD's `batch` reports its
+/// `buildBatchArn`, and BatchGetBuildBatches lists each job's identifier with its build, as AWS
+/// documents (buildGroups, currentBuildSummary); a batch nobody started is not found.
+#[tokio::test]
+async fn batch_jobs_name_their_batch_and_batch_get_build_batches_their_identifiers() {
+    use cache_sentinel::aws::codebuild::CodeBuildProjects;
+    let clients = testing::emulator_clients().await;
+    let name = ProjectFixture::new(&testing::unique("batch")).create(&clients).await;
+    let batch = format!("arn:aws:codebuild:{}:{}:build-batch/{name}:b1", testing::region(), testing::ACCOUNT);
+    let mut ids = vec![];
+    for job in ["linux_amd64", "linux_arm64"] {
+        let spec = serde_json::json!({"status": "SUCCEEDED", "phases": [["BUILD", 300]],
+            "batch": {"arn": batch, "identifier": job}});
+        let out = clients.codebuild.start_build().project_name(&name).environment_variables_override(fixed(spec));
+        ids.push(out.send().await.unwrap().build_value().unwrap().id().unwrap().to_owned());
+    }
+    let builds = clients.codebuild.batch_get_builds().set_ids(Some(ids.clone())).send().await.unwrap();
+    for b in builds.builds() {
+        assert_eq!(b.build_batch_arn(), Some(batch.as_str()));
+        assert_eq!(build_facts(b).batch.as_deref(), Some(batch.as_str()));
+    }
+    let codebuild = CodeBuildProjects::new(clients.codebuild.clone());
+    let unknown = format!("arn:aws:codebuild:{}:{}:build-batch/{name}:nobody", testing::region(), testing::ACCOUNT);
+    let jobs = codebuild.batch_jobs(&[batch.clone(), unknown]).await.expect("batch jobs");
+    assert_eq!(jobs.get(&ids[0]).map(String::as_str), Some("linux_amd64"));
+    assert_eq!(jobs.get(&ids[1]).map(String::as_str), Some("linux_arm64"));
+    assert_eq!(jobs.len(), 2, "{jobs:?}");
+}

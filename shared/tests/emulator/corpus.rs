@@ -87,6 +87,12 @@ struct BuildSpec {
     /// Exported environment variables (`CACHE_SENTINEL_SCENARIO`).
     #[serde(default)]
     exported: BTreeMap<String, String>,
+    /// The batch build it is a job of (a name; builds with the same one are jobs of one batch) and
+    /// its job's identifier in the batch.
+    #[serde(default)]
+    batch: Option<String>,
+    #[serde(default)]
+    job: Option<String>,
 }
 
 fn succeeded() -> String {
@@ -180,13 +186,17 @@ fn phases_of(spec: &BuildSpec) -> Vec<(&'static str, u64)> {
 
 /// Starts a build in the emulator reported exactly as `spec` says (EMULATOR_BUILD); its id.
 async fn start_build(s: &Sandbox, project: &str, spec: &BuildSpec, start: DateTime<Utc>) -> String {
-    let fixed = json!({
+    let mut fixed = json!({
         "start": start.to_rfc3339(),
         "status": spec.status,
         "phases": phases_of(spec),
         "exported": spec.exported,
         "sourceVersion": spec.source,
     });
+    if let Some(batch) = &spec.batch {
+        let arn = format!("arn:aws:codebuild:{}:{}:build-batch/{project}:{batch}", testing::region(), testing::ACCOUNT);
+        fixed["batch"] = json!({"arn": arn, "identifier": spec.job});
+    }
     let out = s
         .clients
         .codebuild

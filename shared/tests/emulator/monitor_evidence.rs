@@ -81,7 +81,14 @@ fn codebuild_time(t: DateTime<Utc>) -> String {
 
 /// A final build event of `minutes`, started `started_minutes_ago`, on the S3 cache at
 /// `<bucket>/<project>`, its log at `/aws/codebuild/<project>`/`<uuid>`.
-fn final_event(s: &Sandbox, project: &str, uuid: &str, status: &str, minutes: i64, started_minutes_ago: i64) -> Value {
+pub(crate) fn final_event(
+    s: &Sandbox,
+    project: &str,
+    uuid: &str,
+    status: &str,
+    minutes: i64,
+    started_minutes_ago: i64,
+) -> Value {
     let mut event: Value = serde_json::from_str(include_str!("../../../events/build-succeeded.json")).unwrap();
     let arn = format!("arn:aws:codebuild:{}:{}:build/{project}:{uuid}", testing::region(), testing::ACCOUNT);
     let start = Utc::now() - chrono::Duration::minutes(started_minutes_ago);

@@ -42,6 +42,7 @@ fn allowed_actions_of(function: &str) -> BTreeSet<String> {
             "codebuild:BatchGetBuilds",
             "codebuild:ListBuildsForProject",
             "codebuild:BatchGetProjects",
+            "codebuild:BatchGetBuildBatches",
             "s3:ListBucket",
             "s3:PutObject",
             "s3:DeleteObject",
