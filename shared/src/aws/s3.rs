@@ -65,6 +65,19 @@ impl Markers {
         Ok(renewed.is_some())
     }
 
+    /// Writes the marker's final record (no `expires_at`: it never lapses), over a claim.
+    pub async fn record(&self, name: &str, body: &str) -> Result<(), AwsError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(self.key(name))
+            .body(body.as_bytes().to_vec().into())
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("s3:PutObject", e))?;
+        Ok(())
+    }
+
     /// Gives a claim back (the work failed and should be retried by a later delivery).
     pub async fn release(&self, name: &str) -> Result<(), AwsError> {
         self.client

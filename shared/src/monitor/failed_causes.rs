@@ -9,10 +9,10 @@
 
 use super::error::MonitorError;
 use super::log::causes::{Cause, CauseKind};
-use super::notify_once::{Claim, MARKER_NAMESPACE, claim, publish_or_release};
+use super::notify_once::{Claim, MARKER_NAMESPACE, claim, publish_and_confirm};
 use super::render_cache::failed_cause_notice;
 use super::report::{BuildOutcome, CauseNotice, Outcome};
-use super::service::{BuildTimeMonitor, CachePlace};
+use super::service::{BuildTimeMonitor, CachePlace, transient};
 use crate::aws::s3::Markers;
 use crate::build::BuildFacts;
 use crate::event::BuildStatus;
@@ -59,9 +59,9 @@ impl BuildTimeMonitor {
                 serde_json::json!({"kind": "failed-cause", "cause": cause.kind.as_str(), "project": facts.project,
                 "build_id": facts.build_id, "day": day, "at": self.clock.now().to_rfc3339()})
                 .to_string();
-            match claim(markers.as_ref(), &name, &body).await {
+            match claim(markers.as_ref(), &name, self.clock.now()).await {
                 Claim::Claimed => {
-                    claimed.push(name);
+                    claimed.push((name, body));
                     new.push(cause.clone());
                 }
                 Claim::Taken(_) => already.push(cause.kind),
@@ -69,6 +69,8 @@ impl BuildTimeMonitor {
                     outcome.warnings.push(format!("no once-only marker ({why}): a redelivery may send this again"));
                     new.push(cause.clone());
                 }
+                // The claims made so far lapse; the retry takes them over.
+                Claim::Retry(error) => return Err(transient(facts, error)),
             }
         }
         if new.is_empty() {
@@ -78,7 +80,7 @@ impl BuildTimeMonitor {
             return Ok(());
         }
         let notice = failed_cause_notice(facts, &new, &day);
-        publish_or_release(&self.publisher, markers.as_ref(), &claimed, &notice).await.map_err(|error| {
+        publish_and_confirm(&self.publisher, markers.as_ref(), &claimed, &notice).await.map_err(|error| {
             MonitorError::Publish {
                 build: facts.build_id.clone().unwrap_or(facts.project.clone()),
                 kind: "failed-cause",

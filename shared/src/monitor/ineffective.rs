@@ -6,7 +6,7 @@
 
 use super::error::{MonitorError, is_transient};
 use super::evidence::{CacheEvidence, Cause, Signal};
-use super::notify_once::{Claim, MARKER_NAMESPACE, claim, publish_or_release};
+use super::notify_once::{Claim, MARKER_NAMESPACE, claim, publish_and_confirm};
 use super::render_cache;
 use super::report::{BuildOutcome, CacheNotice, Outcome};
 use super::service::{BuildTimeMonitor, CachePlace, transient};
@@ -97,16 +97,17 @@ impl BuildTimeMonitor {
             let body = serde_json::json!({"kind": "cache-not-effective", "project": facts.project,
                 "cause": cause.as_str(), "build_id": facts.build_id, "at": self.clock.now().to_rfc3339()})
             .to_string();
-            match claim(Some(markers), &name, &body).await {
+            match claim(Some(markers), &name, self.clock.now()).await {
                 Claim::Claimed => {
                     send.push(*cause);
-                    claimed.push(name);
+                    claimed.push((name, body));
                 }
                 Claim::Taken(_) => {}
                 Claim::Unrecorded(why) => {
                     outcome.warnings.push(format!("no once-only marker for {} ({why})", cause.as_str()));
                     send.push(*cause);
                 }
+                Claim::Retry(error) => return Err(transient(facts, error)),
             }
         }
         if send.is_empty() {
@@ -114,7 +115,7 @@ impl BuildTimeMonitor {
             return Ok(CacheNotice { causes: reached, outcome: Outcome::AlreadyNotified, subject: None });
         }
         let notice = render_cache::notice(facts, &send, self.config.ineffective_cache_builds, evidence);
-        if let Err(error) = publish_or_release(&self.publisher, Some(markers), &claimed, &notice).await {
+        if let Err(error) = publish_and_confirm(&self.publisher, Some(markers), &claimed, &notice).await {
             warn!(action = "notify", error = %error, "could not publish the cache-not-effective notice");
             return Err(MonitorError::Publish {
                 build: facts.build_id.clone().unwrap_or(facts.project.clone()),

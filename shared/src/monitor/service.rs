@@ -11,7 +11,7 @@ use super::evidence::empty_at_start;
 use super::judge::{Kind, Verdict};
 use super::judge_build::{BuildContext, judge_build};
 use super::like_with_like::same_job;
-use super::notify_once::{Claim, MARKER_NAMESPACE, claim, publish_or_release};
+use super::notify_once::{Claim, MARKER_NAMESPACE, claim, publish_and_confirm};
 use super::render;
 pub use super::report::{BuildOutcome, MonitorReport, Outcome};
 use crate::aws::Clients;
@@ -377,22 +377,26 @@ impl BuildTimeMonitor {
             let body = serde_json::json!({"kind": kind.as_str(), "project": facts.project, "build_id": facts.build_id,
                 "subject": notice.subject(), "at": self.clock.now().to_rfc3339()})
             .to_string();
-            match claim(markers.as_ref(), &name, &body).await {
-                Claim::Claimed => claimed.push(name),
+            match claim(markers.as_ref(), &name, self.clock.now()).await {
+                Claim::Claimed => claimed.push((name, body)),
                 Claim::Taken(marker) => {
                     info!(action = "already-notified", marker = %marker, "this build and kind were already notified");
                     outcome.outcome = Outcome::AlreadyNotified;
-                    outcome.reason = format!("{}; already notified ({marker} exists)", outcome.reason);
+                    outcome.reason = format!(
+                        "{}; already notified, or claimed by an invocation sending it ({marker})",
+                        outcome.reason
+                    );
                     return Ok(());
                 }
                 Claim::Unrecorded(why) => {
                     outcome.warnings.push(format!("no once-only marker ({why}): a redelivery may send this again"))
                 }
+                Claim::Retry(error) => return Err(transient(facts, error)),
             }
         } else {
             outcome.warnings.push("no build id and no event id: no once-only marker".into());
         }
-        publish_or_release(&self.publisher, markers.as_ref(), &claimed, &notice).await.map_err(|error| {
+        publish_and_confirm(&self.publisher, markers.as_ref(), &claimed, &notice).await.map_err(|error| {
             MonitorError::Publish {
                 build: facts.build_id.clone().unwrap_or(facts.project.clone()),
                 kind: kind.as_str(),

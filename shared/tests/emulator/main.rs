@@ -19,6 +19,7 @@ mod guard_look;
 mod guard_support;
 mod monitor;
 mod monitor_evidence;
+mod monitor_once;
 mod pruner;
 mod pruner_deployments;
 mod pruner_lease;
