@@ -65,6 +65,22 @@ impl Markers {
         Ok(renewed.is_some())
     }
 
+    /// The marker's body and ETag, None when there is none.
+    pub async fn read(&self, name: &str) -> Result<Option<crate::aws::s3_conditional::Versioned>, AwsError> {
+        read_versioned(&self.client, &self.bucket, &self.key(name)).await
+    }
+
+    /// Creates the marker with `body` when absent (Some(ETag)), or replaces it when its ETag is still
+    /// `etag`; None when another writer came first.
+    pub async fn write_if(&self, name: &str, body: &str, etag: Option<&str>) -> Result<Option<String>, AwsError> {
+        let key = self.key(name);
+        let bytes = body.as_bytes().to_vec();
+        match etag {
+            None => create_if_absent(&self.client, &self.bucket, &key, bytes).await,
+            Some(etag) => replace_if_match(&self.client, &self.bucket, &key, bytes, etag).await,
+        }
+    }
+
     /// Writes the marker's final record (no `expires_at`: it never lapses), over a claim.
     pub async fn record(&self, name: &str, body: &str) -> Result<(), AwsError> {
         self.client

@@ -30,6 +30,11 @@ pub struct MonitorConfig {
     /// `MONITOR_LOG_MAX_PAGES` (1-100, default 20) and `MONITOR_LOG_MAX_BYTES` (64KB-256MB, default
     /// 16MB): how much of a build log is read from its head (one more page is read from its end).
     pub log_limits: LogReadLimits,
+    /// `MONITOR_REPEAT_HOURS` (0-168, default 24): a slow-build notice of a project and cause is
+    /// sent once per this many hours (24: once a UTC day); the builds held back are counted and the
+    /// next notice says how many; a new cause, a build half again as slow as the one reported, or a
+    /// build on another cache setting (a heal) is sent at once. 0 sends every slow build.
+    pub repeat_hours: u32,
     /// The guard's `GUARD_IGNORE_TAG` and `GUARD_RELOCATE_CUSTOM_S3` (same defaults, same checks),
     /// so that a slow build off the S3 cache says what the guard does with its project and why.
     pub guard_ignore_tag: String,
@@ -47,6 +52,7 @@ impl MonitorConfig {
         "MONITOR_INEFFECTIVE_CACHE_BUILDS",
         "MONITOR_LOG_MAX_PAGES",
         "MONITOR_LOG_MAX_BYTES",
+        "MONITOR_REPEAT_HOURS",
     ];
     pub const DEFAULT_SCENARIO_VARIABLE: &'static str = "CACHE_SENTINEL_SCENARIO";
 
@@ -96,6 +102,7 @@ impl MonitorConfig {
         if !(64_000..=256_000_000).contains(&max_bytes) {
             return Err(ConfigError::new("MONITOR_LOG_MAX_BYTES", format!("{max_bytes} bytes is outside 64KB-256MB")));
         }
+        let repeat_hours = in_range(env, "MONITOR_REPEAT_HOURS", 24u32, 0, 168, " (0 sends every slow build)")?;
         let guard = GuardConfig::from_env(env)?;
         Ok(MonitorConfig {
             common: guard.common,
@@ -107,6 +114,7 @@ impl MonitorConfig {
             sweep_lookback_hours,
             ineffective_cache_builds,
             log_limits: LogReadLimits { max_pages, max_bytes },
+            repeat_hours,
             guard_ignore_tag: guard.ignore_tag,
             guard_relocate_custom_s3: guard.relocate_custom_s3,
         })

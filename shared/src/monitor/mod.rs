@@ -10,7 +10,8 @@
 //! tools' own lines), `evidence` says what it and the cache location show, `streak` tells
 //! consecutive builds apart, `cache_value` weighs the cache's own work against what it saved;
 //! `render` and `render_cache` write the notices. Effects: `service`
-//! fetches, judges and notifies once per build and kind (`notify_once`), `collect` reads the
+//! fetches, judges and notifies once per build and kind (`notify_once`), and once per project,
+//! cause and window while a project stays slow (`repeat`, pure), `collect` reads the
 //! evidence, `ineffective` keeps the streak and its notice, `failed_causes` tells a failed build's
 //! causes once per project, cause and day, `sweep` watches running builds; `cache_records` reads a
 //! project's streak back for others (the audit); `cache_standing` names a slow build's cache
@@ -37,6 +38,7 @@ pub mod log;
 pub mod notify_once;
 pub mod render;
 pub mod render_cache;
+pub mod repeat;
 pub mod report;
 pub mod scenario;
 pub mod service;

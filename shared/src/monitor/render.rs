@@ -218,7 +218,21 @@ fn phases(out: &mut String, build: &BuildFacts, verdict: &Verdict) {
 
 /// The notice with filterable attributes: project, status, severity, scenario, kind, function.
 pub fn notice(build: &BuildFacts, verdict: &Verdict, evidence: Option<&CacheEvidence>) -> Notice {
-    Notice::new(&subject(build, verdict), &body(build, verdict, evidence), verdict.severity)
+    notice_with(build, verdict, evidence, None)
+}
+
+/// The notice, with a line (builds held back since the last notice, `repeat`) after its opening.
+pub fn notice_with(
+    build: &BuildFacts,
+    verdict: &Verdict,
+    evidence: Option<&CacheEvidence>,
+    note: Option<&str>,
+) -> Notice {
+    let mut body = body(build, verdict, evidence);
+    if let (Some(note), Some(at)) = (note, body.find("\n\n")) {
+        body.insert_str(at + 2, &format!("{note}\n\n"));
+    }
+    Notice::new(&subject(build, verdict), &body, verdict.severity)
         .with_attribute("function", FUNCTION)
         .with_attribute("project", &build.project)
         .with_attribute("status", build.status.as_str())

@@ -29,6 +29,9 @@ pub enum Outcome {
     AlreadyNotified,
     /// Dry run: a notice would have been sent.
     WouldNotify,
+    /// Slow, but a notice for this project and cause already went out in this window
+    /// (`MONITOR_REPEAT_HOURS`): counted, and said in the next one (`repeat`).
+    HeldBack,
     /// This build could not be judged (the sweep reports it and goes on).
     Failed,
 }

@@ -13,6 +13,7 @@ use super::judge_build::{BuildContext, judge_build};
 use super::like_with_like::same_job;
 use super::notify_once::{Claim, MARKER_NAMESPACE, claim, publish_and_confirm};
 use super::render;
+use super::repeat;
 pub use super::report::{BuildOutcome, MonitorReport, Outcome};
 use crate::aws::Clients;
 use crate::aws::cache_listing::{CacheListing, list_cache_page};
@@ -357,6 +358,12 @@ impl BuildTimeMonitor {
             return Ok(());
         }
         let kind = verdict.kind;
+        let repeat_key = repeat::cause_key(
+            kind,
+            outcome.evidence.as_ref(),
+            &verdict,
+            facts.cache.as_ref().map(|c| c.cache_type.as_str()),
+        );
         let notice = render::notice(facts, &verdict, outcome.evidence.as_ref());
         outcome.subject = Some(notice.subject().to_owned());
         outcome.verdict = Some(verdict);
@@ -396,15 +403,151 @@ impl BuildTimeMonitor {
         } else {
             outcome.warnings.push("no build id and no event id: no once-only marker".into());
         }
-        publish_and_confirm(&self.publisher, markers.as_ref(), &claimed, &notice).await.map_err(|error| {
-            MonitorError::Publish {
-                build: facts.build_id.clone().unwrap_or(facts.project.clone()),
-                kind: kind.as_str(),
-                error,
+        let judged = verdict_seconds(outcome);
+        let (notice, undo) =
+            match self.repeat_gate(facts, markers.as_ref(), &repeat_key, judged, &claimed, outcome).await? {
+                Some((held, undo)) => {
+                    let verdict = outcome.verdict.as_ref().expect("judged");
+                    let since = repeat::since_line(held);
+                    (render::notice_with(facts, verdict, outcome.evidence.as_ref(), since.as_deref()), undo)
+                }
+                None => return Ok(()),
+            };
+        outcome.subject = Some(notice.subject().to_owned());
+        let sent = publish_and_confirm(&self.publisher, markers.as_ref(), &claimed, &notice).await;
+        if sent.is_err()
+            && let (Some(markers), Some(undo)) = (markers.as_ref(), undo)
+        {
+            // Not sent: the window's record goes back to what it was, so the retry is the news.
+            if let Err(e) = undo.apply(markers).await {
+                warn!(action = "repeat", error = %e, "could not restore the repeat record");
             }
+        }
+        sent.map_err(|error| MonitorError::Publish {
+            build: facts.build_id.clone().unwrap_or(facts.project.clone()),
+            kind: kind.as_str(),
+            error,
         })?;
         outcome.outcome = Outcome::Notified;
         Ok(())
+    }
+}
+
+fn verdict_seconds(outcome: &BuildOutcome) -> u64 {
+    outcome.verdict.as_ref().map_or(0, |v| v.judged_seconds)
+}
+
+impl BuildTimeMonitor {
+    /// One notice per project, kind, cause and window (`repeat`): Some(builds held back since the
+    /// last notice) to send, None when this build is held back (counted in the window's record, its
+    /// own marker confirmed as held so that a redelivery does not send it either). The record is
+    /// written with conditional requests, so concurrent builds count once each. Without a bucket,
+    /// or when the record cannot be written (denied), the notice goes out.
+    async fn repeat_gate(
+        &self,
+        facts: &BuildFacts,
+        markers: Option<&Markers>,
+        cause: &str,
+        judged_seconds: u64,
+        claimed: &[(String, String)],
+        outcome: &mut BuildOutcome,
+    ) -> Result<Option<(u32, Option<Undo>)>, MonitorError> {
+        let hours = self.config.repeat_hours;
+        let start = facts.start.unwrap_or_else(|| self.clock.now());
+        let (Some(markers), Some(window)) = (markers, repeat::window(start, hours)) else { return Ok(Some((0, None))) };
+        let name = |window: &str| format!("repeat--{}--{cause}--{window}", facts.project);
+        let cache = facts.cache.as_ref().map(|c| c.to_string());
+        for _ in 0..4 {
+            let read = match markers.read(&name(&window)).await {
+                Ok(read) => read,
+                Err(e) if is_transient(&e) => return Err(transient(facts, e)),
+                Err(e) => {
+                    outcome.warnings.push(format!("could not read the repeat record ({e}): sent"));
+                    return Ok(Some((0, None)));
+                }
+            };
+            let reported: Option<repeat::Reported> = read.as_ref().and_then(|v| serde_json::from_slice(&v.body).ok());
+            let etag = read.as_ref().map(|v| v.etag.as_str());
+            let gate = repeat::decide(reported.as_ref(), facts.build_id.as_deref(), judged_seconds, cache.as_deref());
+            let (record, send) = match gate {
+                repeat::Gate::Send { why } => {
+                    let held = match &reported {
+                        Some(r) => r.held,
+                        None => self.held_before(markers, &name, start, hours).await,
+                    };
+                    info!(action = "repeat", why, held, "slow-build notice goes out");
+                    let record = repeat::Reported {
+                        build_id: facts.build_id.clone(),
+                        judged_seconds,
+                        cache: cache.clone(),
+                        held: 0,
+                    };
+                    (record, Some(held))
+                }
+                repeat::Gate::Hold { reason } => {
+                    let mut record = reported.clone().unwrap_or_default();
+                    record.held += 1;
+                    outcome.reason = format!("{}; {reason}", outcome.reason);
+                    (record, None)
+                }
+            };
+            let body = serde_json::to_string(&record).unwrap_or_default();
+            let written = match markers.write_if(&name(&window), &body, etag).await {
+                Ok(Some(written)) => written,
+                Ok(None) => continue, // another build of the project wrote it first: decide again
+                Err(e) if is_transient(&e) => return Err(transient(facts, e)),
+                Err(e) => {
+                    outcome.warnings.push(format!("could not write the repeat record ({e}): sent"));
+                    return Ok(Some((0, None)));
+                }
+            };
+            if send.is_none() {
+                for (marker, _) in claimed {
+                    let held = serde_json::json!({"kind": "held-back", "project": facts.project,
+                        "build_id": facts.build_id, "at": self.clock.now().to_rfc3339()});
+                    if let Err(e) = markers.record(marker, &held.to_string()).await {
+                        warn!(action = "repeat", error = %e, "held back, but its marker could not be confirmed");
+                    }
+                }
+                outcome.outcome = Outcome::HeldBack;
+                info!(action = "held-back", reason = %outcome.reason, "slow-build notice held back");
+            }
+            let previous = read.map(|v| String::from_utf8_lossy(&v.body).into_owned());
+            return Ok(send.map(|held| (held, Some(Undo { name: name(&window), previous, etag: written }))));
+        }
+        outcome.warnings.push("the repeat record changed under every attempt: sent".into());
+        Ok(Some((0, None)))
+    }
+
+    /// Builds held back in the window before (said in the first notice of a window); 0 when unknown.
+    async fn held_before(
+        &self,
+        markers: &Markers,
+        name: &dyn Fn(&str) -> String,
+        start: chrono::DateTime<chrono::Utc>,
+        hours: u32,
+    ) -> u32 {
+        let Some(previous) = repeat::previous_window(start, hours) else { return 0 };
+        match markers.read(&name(&previous)).await {
+            Ok(Some(v)) => serde_json::from_slice::<repeat::Reported>(&v.body).map_or(0, |r| r.held),
+            _ => 0,
+        }
+    }
+}
+
+/// How to put a window's record back when the notice it announced could not be sent.
+struct Undo {
+    name: String,
+    previous: Option<String>,
+    etag: String,
+}
+
+impl Undo {
+    async fn apply(self, markers: &Markers) -> Result<(), AwsError> {
+        match self.previous {
+            Some(body) => markers.write_if(&self.name, &body, Some(&self.etag)).await.map(|_| ()),
+            None => markers.release(&self.name).await,
+        }
     }
 }
 

@@ -20,6 +20,7 @@ mod guard_support;
 mod monitor;
 mod monitor_evidence;
 mod monitor_once;
+mod monitor_repeat;
 mod pruner;
 mod pruner_deployments;
 mod pruner_lease;

@@ -125,7 +125,8 @@ impl Setup {
             .send()
             .await
             .expect("list");
-        out.contents().iter().filter_map(|o| o.key().map(str::to_owned)).collect()
+        // Per build and kind; the per-project repeat records (`repeat--...`) are counted apart.
+        out.contents().iter().filter_map(|o| o.key().map(str::to_owned)).filter(|k| !k.contains("/repeat--")).collect()
     }
 }
 

@@ -30,7 +30,7 @@ pub(crate) fn monitor(s: &Sandbox, extra: &[(&str, &str)]) -> BuildTimeMonitor {
     BuildTimeMonitor::new(MonitorConfig::from_env(&env).expect("config"), &s.clients)
 }
 
-fn logs_client(s: &Sandbox) -> aws_sdk_cloudwatchlogs::Client {
+pub(crate) fn logs_client(s: &Sandbox) -> aws_sdk_cloudwatchlogs::Client {
     aws_sdk_cloudwatchlogs::Client::new(&s.clients.sdk)
 }
 
@@ -303,7 +303,8 @@ async fn a_marker_without_a_build_id_is_keyed_by_the_event() {
     let project = ProjectFixture::new(&testing::unique("tts")).create(&s.clients).await;
     let mut event = final_event(&s, &project, &testing::unique("b"), "SUCCEEDED", 33, 40);
     event["detail"].as_object_mut().unwrap().remove("build-id");
-    let monitor = monitor(&s, &[]);
+    // Every slow build sent (no per-project window): this is about the per-event key.
+    let monitor = monitor(&s, &[("MONITOR_REPEAT_HOURS", "0")]);
     assert_eq!(monitor.handle(&event).await.unwrap().builds[0].outcome, Outcome::Notified);
     assert_eq!(monitor.handle(&event).await.unwrap().builds[0].outcome, Outcome::AlreadyNotified, "a redelivery");
     event["id"] = json!(testing::unique("evt"));
