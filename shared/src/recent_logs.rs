@@ -4,7 +4,7 @@
 //! cannot be read is said for that build; the others go on.
 
 use crate::aws::logs::{BuildLogs, LogReadLimits};
-use crate::monitor::log::build_log::LogScan;
+use crate::monitor::collect::scan_log;
 use crate::monitor::log::cache_cost::CacheCost;
 use crate::monitor::log::causes::Cause;
 use crate::recent_builds::BuildRow;
@@ -39,14 +39,8 @@ pub async fn read_logs(logs: &BuildLogs, rows: &mut [BuildRow], limits: LogReadL
             let Some((group, stream)) = row.log.clone() else {
                 return LogFindings::unread("CodeBuild names no CloudWatch log stream for it".into());
             };
-            let mut scan = LogScan::new();
-            let mut tail = LogScan::new();
-            match logs.read(&group, &stream, limits, |m, t| scan.event(m, t), |m, t| tail.tail_event(m, t)).await {
-                Ok(_) => {
-                    let mut e = scan.finish();
-                    e.absorb_tail(tail.finish());
-                    LogFindings { causes: e.causes, cost: e.cost, unread: None }
-                }
+            match scan_log(logs, &group, &stream, limits).await {
+                Ok((_, e)) => LogFindings { causes: e.causes, cost: e.cost, unread: None },
                 Err(e) => LogFindings::unread(format!("{group}/{stream}: {e}")),
             }
         })

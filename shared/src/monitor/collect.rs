@@ -8,11 +8,13 @@
 use super::cache_value::{WORTH_WEIGHING_SECONDS, reused, saved_by, weigh};
 use super::error::{MonitorError, is_transient};
 use super::evidence::{CacheEvidence, LogAccess};
-use super::log::build_log::LogScan;
+use super::log::build_log::{LogEvidence, LogScan};
 use super::log::docker_steps::StepGroup;
 use super::service::{BuildTimeMonitor, CachePlace, transient};
 use crate::aws::cache_listing::CacheListing;
+use crate::aws::logs::{BuildLogs, LogRead, LogReadLimits};
 use crate::build::BuildFacts;
+use crate::error::AwsError;
 use crate::error::AwsErrorKind;
 use crate::event::BuildStatus;
 use tracing::{info, warn};
@@ -29,40 +31,29 @@ impl BuildTimeMonitor {
         let listing = if on_s3 { listing } else { None };
         let (log, found) = match LogAccess::source(facts.logs.as_ref()) {
             Err(why) => (why, None),
-            Ok((group, stream)) => {
-                let mut scan = LogScan::new();
-                let mut tail = LogScan::new();
-                let limits = self.config.log_limits;
-                let read = self
-                    .logs
-                    .read(&group, &stream, limits, |m, t| scan.event(m, t), |m, t| tail.tail_event(m, t))
-                    .await;
-                match read {
-                    Ok(read) => {
-                        info!(
-                            action = "read-log",
-                            pages = read.pages,
-                            bytes = read.bytes,
-                            complete = read.complete,
-                            "build log read"
-                        );
-                        let mut found = scan.finish();
-                        found.absorb_tail(tail.finish());
-                        (LogAccess::Read(read), Some(found))
-                    }
-                    Err(e) if is_transient(&e) => return Err(transient(facts, e)),
-                    Err(e) => {
-                        warn!(action = "read-log", error = %e, "build log not read");
-                        let reason = e.to_string();
-                        let access = match e.kind {
-                            AwsErrorKind::AccessDenied => LogAccess::Denied { reason },
-                            AwsErrorKind::NotFound => LogAccess::NotFound { reason },
-                            _ => LogAccess::Unreadable { reason },
-                        };
-                        (access, None)
-                    }
+            Ok((group, stream)) => match scan_log(&self.logs, &group, &stream, self.config.log_limits).await {
+                Ok((read, found)) => {
+                    info!(
+                        action = "read-log",
+                        pages = read.pages,
+                        bytes = read.bytes,
+                        complete = read.complete,
+                        "build log read"
+                    );
+                    (LogAccess::Read(read), Some(found))
                 }
-            }
+                Err(e) if is_transient(&e) => return Err(transient(facts, e)),
+                Err(e) => {
+                    warn!(action = "read-log", error = %e, "build log not read");
+                    let reason = e.to_string();
+                    let access = match e.kind {
+                        AwsErrorKind::AccessDenied => LogAccess::Denied { reason },
+                        AwsErrorKind::NotFound => LogAccess::NotFound { reason },
+                        _ => LogAccess::Unreadable { reason },
+                    };
+                    (access, None)
+                }
+            },
         };
         Ok(CacheEvidence::new(facts, location, listing, log, found))
     }
@@ -107,3 +98,19 @@ impl BuildTimeMonitor {
 
 /// Earlier builds' logs read at most to find the one that ran the reused steps.
 const EARLIER_LOGS: usize = 3;
+
+/// Reads a build log within `limits` and scans it as it streams: its head, and the end of a log
+/// longer than the bounds (`build_log::LogScan::tail_event`).
+pub(crate) async fn scan_log(
+    logs: &BuildLogs,
+    group: &str,
+    stream: &str,
+    limits: LogReadLimits,
+) -> Result<(LogRead, LogEvidence), AwsError> {
+    let mut scan = LogScan::new();
+    let mut tail = LogScan::new();
+    let read = logs.read(group, stream, limits, |m, t| scan.event(m, t), |m, t| tail.tail_event(m, t)).await?;
+    let mut found = scan.finish();
+    found.absorb_tail(tail.finish());
+    Ok((read, found))
+}

@@ -364,11 +364,12 @@ impl BuildTimeMonitor {
             &verdict,
             facts.cache.as_ref().map(|c| c.cache_type.as_str()),
         );
-        let notice = render::notice(facts, &verdict, outcome.evidence.as_ref());
-        outcome.subject = Some(notice.subject().to_owned());
+        // The subject only: the body is rendered once, when it is known to go out (`repeat_gate`).
+        let subject = crate::notify::sanitize_subject(&render::subject(facts, &verdict));
+        outcome.subject = Some(subject.clone());
         outcome.verdict = Some(verdict);
         if self.config.common.dry_run {
-            info!(action = "would-notify", subject = %notice.subject(), "dry run: slow build, notice not sent");
+            info!(action = "would-notify", subject = %subject, "dry run: slow build, notice not sent");
             outcome.outcome = Outcome::WouldNotify;
             return Ok(());
         }
@@ -382,7 +383,7 @@ impl BuildTimeMonitor {
         if let Some(key) = key {
             let name = format!("{}--{key}", kind.as_str());
             let body = serde_json::json!({"kind": kind.as_str(), "project": facts.project, "build_id": facts.build_id,
-                "subject": notice.subject(), "at": self.clock.now().to_rfc3339()})
+                "subject": subject, "at": self.clock.now().to_rfc3339()})
             .to_string();
             match claim(markers.as_ref(), &name, self.clock.now()).await {
                 Claim::Claimed => claimed.push((name, body)),
@@ -482,13 +483,12 @@ impl BuildTimeMonitor {
                         cache: cache.clone(),
                         held: 0,
                     };
-                    (record, Some(held))
+                    (record, Ok(held))
                 }
                 repeat::Gate::Hold { reason } => {
                     let mut record = reported.clone().unwrap_or_default();
                     record.held += 1;
-                    outcome.reason = format!("{}; {reason}", outcome.reason);
-                    (record, None)
+                    (record, Err(reason))
                 }
             };
             let body = serde_json::to_string(&record).unwrap_or_default();
@@ -501,7 +501,9 @@ impl BuildTimeMonitor {
                     return Ok(Some((0, None)));
                 }
             };
-            if send.is_none() {
+            // Said once, after the record that counts it is written (a lost race decides again).
+            if let Err(reason) = &send {
+                outcome.reason = format!("{}; {reason}", outcome.reason);
                 for (marker, _) in claimed {
                     let held = serde_json::json!({"kind": "held-back", "project": facts.project,
                         "build_id": facts.build_id, "at": self.clock.now().to_rfc3339()});
@@ -513,7 +515,7 @@ impl BuildTimeMonitor {
                 info!(action = "held-back", reason = %outcome.reason, "slow-build notice held back");
             }
             let previous = read.map(|v| String::from_utf8_lossy(&v.body).into_owned());
-            return Ok(send.map(|held| (held, Some(Undo { name: name(&window), previous, etag: written }))));
+            return Ok(send.ok().map(|held| (held, Some(Undo { name: name(&window), previous, etag: written }))));
         }
         outcome.warnings.push("the repeat record changed under every attempt: sent".into());
         Ok(Some((0, None)))
