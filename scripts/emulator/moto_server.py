@@ -7,6 +7,11 @@ S3 requests are served one at a time: moto keeps a bucket's keys in a dictionary
 iterates while a concurrent DeleteObjects on the same bucket removes keys from it, and the listing
 then fails with a 500 (KeyError); S3 answers such requests consistently.
 
+A bucket is in the region of its LocationConstraint, as in S3: a request signed for another region
+(SigV4's credential scope names it; the endpoint is a loopback address) is answered with S3's 301
+Moved Permanently and the header x-amz-bucket-region, with no body for a HEAD and the XML error
+PermanentRedirect for anything else (moto answers 200 from any region).
+
 Emulator-only aids, for demos and end-to-end tests of age-based logic through the real
 binaries: an object put with the user metadata `emulator-age-seconds: N` (header
 `x-amz-meta-emulator-age-seconds`) gets a LastModified N seconds in the past; a build started with
@@ -58,12 +63,15 @@ import json
 import re
 import sys
 import threading
+from urllib.parse import urlparse
 
 from moto.codebuild.exceptions import InvalidInputException, ResourceNotFoundException
 from moto.codebuild.responses import CodeBuildResponse
-from moto.core.utils import unix_time
-from moto.s3.models import FakeKey
+from moto.core.utils import extract_region_from_aws_authorization, unix_time
+from moto.s3.models import FakeKey, s3_backends
 from moto.s3.responses import S3Response
+from moto.s3.utils import bucket_name_from_url
+from moto.s3bucket_path.utils import bucket_name_from_url as bucketpath_bucket_name_from_url
 from moto.events.exceptions import ValidationException
 from moto.events.models import EventPattern
 from moto.events.responses import EventsHandler
@@ -448,6 +456,68 @@ def _one_at_a_time(original):
 
 for _operation in ("bucket_response", "key_response"):
     setattr(S3Response, _operation, _one_at_a_time(getattr(S3Response, _operation)))
+
+
+# --- S3's 301 for a bucket in another region ------------------------------------------------------
+# S3 answers a request for a bucket sent to another region's endpoint with HTTP 301 Moved
+# Permanently and the header x-amz-bucket-region naming the bucket's region: a HEAD (HeadBucket,
+# HeadObject) with no body, any other request with the XML error body PermanentRedirect (Code,
+# Message, Endpoint, Bucket, RequestId, HostId). moto serves every region from one store and answers
+# 200. The region asked is the one the request is signed for (SigV4's credential scope: the
+# endpoint here is a loopback address); the bucket's is the LocationConstraint it was created with.
+# CreateBucket (a PUT of the bucket with no subresource) and unsigned requests are left to moto.
+PERMANENT_REDIRECT_MESSAGE = (
+    "The bucket you are attempting to access must be addressed using the specified endpoint. "
+    "Please send all future requests to this endpoint."
+)
+
+
+def _bucket_elsewhere(self, request, full_url):
+    """(bucket, its region) when the request is signed for another region than the bucket's."""
+    asked = extract_region_from_aws_authorization(request.headers.get("Authorization", ""))
+    if asked is None:
+        return None
+    if self.subdomain_based_buckets(request):
+        bucket = bucket_name_from_url(full_url)
+    else:
+        bucket = bucketpath_bucket_name_from_url(full_url)
+    if not bucket:
+        return None
+    path = urlparse(full_url).path.strip("/")
+    creates_bucket = request.method == "PUT" and "/" not in path and not urlparse(full_url).query
+    if creates_bucket:
+        return None
+    owner = s3_backends.bucket_accounts.get(bucket)
+    if owner is None:
+        return None
+    partition, account = owner
+    found = s3_backends[account][partition].buckets.get(bucket)
+    if found is None or found.region_name == asked:
+        return None
+    return bucket, found.region_name
+
+
+def _permanent_redirect(original):
+    def answer(self, request, full_url, headers):
+        elsewhere = _bucket_elsewhere(self, request, full_url)
+        if elsewhere is None:
+            return original(self, request, full_url, headers)
+        bucket, region = elsewhere
+        if request.method == "HEAD":
+            return 301, {"x-amz-bucket-region": region}, b""
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            f"<Error><Code>PermanentRedirect</Code><Message>{PERMANENT_REDIRECT_MESSAGE}</Message>"
+            f"<Endpoint>{bucket}.s3.{region}.amazonaws.com</Endpoint><Bucket>{bucket}</Bucket>"
+            "<RequestId>EMULATOR301</RequestId><HostId>emulator</HostId></Error>"
+        )
+        return 301, {"x-amz-bucket-region": region, "content-type": "application/xml"}, body.encode()
+
+    return answer
+
+
+for _operation in ("bucket_response", "key_response"):
+    setattr(S3Response, _operation, _permanent_redirect(getattr(S3Response, _operation)))
 
 
 

@@ -28,6 +28,13 @@ pub async fn emulator_clients() -> Clients {
     Clients::from_env().await
 }
 
+/// Clients pointed at the emulator in `region` (a bucket created through them lives there).
+pub async fn emulator_clients_in(region: &str) -> Clients {
+    let _ = emulator_clients().await; // the endpoint check
+    let sdk = crate::aws::load_sdk_config_in(region).await;
+    Clients::from_sdk_config(sdk)
+}
+
 pub fn region() -> String {
     std::env::var("AWS_REGION").unwrap_or_else(|_| "ap-south-1".into())
 }
@@ -39,11 +46,11 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{nanos:x}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
-/// Creates a bucket in the test region.
+/// Creates a bucket in the clients' region.
 pub async fn create_bucket(clients: &Clients, bucket: &str) {
     use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
     let mut request = clients.s3.create_bucket().bucket(bucket);
-    let region = region();
+    let region = clients.region().map_or_else(region, str::to_owned);
     if region != "us-east-1" {
         request = request.create_bucket_configuration(
             CreateBucketConfiguration::builder()

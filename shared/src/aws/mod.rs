@@ -122,6 +122,15 @@ pub async fn load_sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).retry_config(retry_config()).load().await
 }
 
+/// The shared SDK configuration with the region set (a cross-region audit, tests of S3's regions).
+pub async fn load_sdk_config_in(region: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(retry_config())
+        .region(aws_config::Region::new(region.to_owned()))
+        .load()
+        .await
+}
+
 /// Standard retry mode (exponential backoff with jitter, retries throttling and transient errors).
 pub fn retry_config() -> RetryConfig {
     RetryConfig::standard().with_max_attempts(5)

@@ -27,6 +27,7 @@ mod pruner_lease;
 mod pruner_runs;
 mod pruner_scope;
 mod s3_concurrency;
+mod s3_regions;
 mod simulate_principal_policy;
 mod template_consistency;
 mod template_iam;
