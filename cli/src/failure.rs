@@ -118,12 +118,7 @@ mod tests {
     use super::*;
 
     fn aws(kind: AwsErrorKind, message: &str) -> AwsError {
-        AwsError {
-            operation: "codebuild:ListProjects",
-            kind,
-            code: "AccessDeniedException".into(),
-            message: message.into(),
-        }
+        AwsError::new("codebuild:ListProjects", kind, "AccessDeniedException", message)
     }
 
     #[test]

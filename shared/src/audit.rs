@@ -94,10 +94,21 @@ impl AuditReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum BucketStatus {
-    Usable { region: Option<String> },
+    Usable {
+        region: Option<String>,
+    },
     Missing,
-    Forbidden { reason: String },
-    Unreachable { reason: String },
+    Forbidden {
+        reason: String,
+    },
+    /// S3 answered 301: the bucket is in another region (`region`, when S3 named it), where
+    /// CodeBuild projects of this region cannot use it.
+    OtherRegion {
+        region: Option<String>,
+    },
+    Unreachable {
+        reason: String,
+    },
 }
 
 /// Why a project needs attention, and what to change: a heal is due or refused, a warning, a role
@@ -198,6 +209,7 @@ impl Auditor {
             Ok(region) => BucketStatus::Usable { region },
             Err(e) if e.is(AwsErrorKind::NotFound) => BucketStatus::Missing,
             Err(e) if e.is(AwsErrorKind::AccessDenied) => BucketStatus::Forbidden { reason: e.to_string() },
+            Err(e) if e.is(AwsErrorKind::WrongRegion) => BucketStatus::OtherRegion { region: e.bucket_region },
             Err(e) => BucketStatus::Unreachable { reason: e.to_string() },
         };
         let assessments = self.guard.assess(bucket.clone(), &projects).await;
@@ -228,8 +240,18 @@ impl Auditor {
             errors.push(e);
             Evidence::NotRead { reason }
         });
-        let (attention, advice) =
+        let (mut attention, mut advice) =
             attention(&plan, project.service_role.as_deref(), &access, last_build.as_ref(), &evidence);
+        if let BucketStatus::OtherRegion { region } = &scope.bucket_status
+            && project.cache.s3_bucket() == Some(scope.bucket.as_str())
+        {
+            let at = region.as_deref().unwrap_or("another region");
+            attention.push(format!(
+                "its cache bucket {} is in {at}, not in {}: CodeBuild needs the S3 cache bucket in the project's region, so the cache never restores",
+                scope.bucket, self.region
+            ));
+            advice.push(format!("Move the project's cache to a bucket in {}.", self.region));
+        }
         ProjectAudit {
             project: project.name.clone(),
             cache: project.cache.clone(),
@@ -248,8 +270,16 @@ impl Auditor {
         if !project.cache.is_s3() {
             return Ok(Evidence::NotRead { reason: "not on the S3 cache".into() });
         }
-        if !matches!(scope.bucket_status, BucketStatus::Usable { .. }) {
-            return Ok(Evidence::NotRead { reason: format!("the cache bucket {} is not usable", scope.bucket) });
+        match &scope.bucket_status {
+            BucketStatus::Usable { .. } => {}
+            BucketStatus::OtherRegion { region } => {
+                let at = region.as_deref().unwrap_or("another region");
+                let reason = format!("the cache bucket {} is in {at}, not in {}", scope.bucket, self.region);
+                return Ok(Evidence::NotRead { reason });
+            }
+            _ => {
+                return Ok(Evidence::NotRead { reason: format!("the cache bucket {} is not usable", scope.bucket) });
+            }
         }
         let standing = read_standing(&self.s3, &scope.bucket, &project.name, &self.monitor).await?;
         Ok(if standing.records == 0 { Evidence::NoRecords } else { Evidence::Read(standing) })

@@ -149,6 +149,10 @@ fn bucket_status(status: &BucketStatus) -> String {
         BucketStatus::Usable { region: None } => "usable".into(),
         BucketStatus::Missing => "does not exist".into(),
         BucketStatus::Forbidden { reason } => format!("not accessible: {reason}"),
+        BucketStatus::OtherRegion { region } => format!(
+            "in {} (S3 answered 301): CodeBuild projects of this region cannot use it; create the cache bucket in this region or set CACHE_BUCKET",
+            region.as_deref().unwrap_or("another region")
+        ),
         BucketStatus::Unreachable { reason } => format!("could not be checked: {reason}"),
     }
 }

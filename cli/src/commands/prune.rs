@@ -72,8 +72,8 @@ pub async fn run(global: &Global, apply: bool, max_minutes: u16) -> Result<u8, C
 }
 
 /// 1 when another run held the lease (nothing pruned), when a dry run found something to delete,
-/// or when the run stopped before the end (the time limit, the cap): run again; 2 on failures and
-/// when the run lost its lease; 130 on Ctrl-C.
+/// or when the run stopped before the end (the time limit, the cap): run again; 2 on failures, a
+/// bucket in another region, and when the run lost its lease; 130 on Ctrl-C.
 fn exit_code(report: &PruneReport, interrupted: bool) -> u8 {
     if report.skipped.is_some() {
         EXIT_ATTENTION
@@ -83,6 +83,7 @@ fn exit_code(report: &PruneReport, interrupted: bool) -> u8 {
         || report.stopped_on_error()
         || report.stopped.as_deref() == Some(LEASE_LOST)
         || report.refused().next().is_some()
+        || report.bucket_refused.is_some()
     {
         EXIT_ERROR
     } else if (report.dry_run && report.plan.planned > 0) || !report.finished {

@@ -16,6 +16,10 @@ pub fn render(r: &PruneReport, interrupted: bool, topic: Option<&str>) -> String
     } else {
         format!("Prune of s3://{}/\n", r.bucket)
     };
+    if let Some(why) = &r.bucket_refused {
+        out.push_str(&output::tone(&format!("\nNothing was pruned: {why}.\n"), Tone::Bad));
+        return out;
+    }
     if let Some(skipped) = &r.skipped {
         out.push_str(&output::tone(&format!("\nNothing was pruned: {skipped}.\n"), Tone::Warn));
         out.push_str("The pruner runs one at a time per bucket; run the command again once that run has ended.\n");

@@ -152,3 +152,55 @@ async fn audit_shows_what_needs_attention_and_exits_1() {
     assert_eq!(line["access"]["status"], "not_checked");
     assert!(line["attention"][0].as_str().unwrap().contains("does not exist"), "{line}");
 }
+
+/// A cache bucket in another region than the projects: S3 answers 301 (x-amz-bucket-region). The
+/// audit names the bucket's region, the heal it would make is refused for it, a project already on
+/// that bucket needs attention; `prune` refuses the bucket (exit 2) without listing or deleting.
+#[tokio::test]
+async fn a_cache_bucket_in_another_region_is_named_by_audit_and_prune() {
+    const HOME: &str = "ap-northeast-3"; // no other test's projects
+    const FAR: &str = "us-west-2";
+    const FAR_BUCKET: &str = "cli-far-cache";
+    let far = support::clients(FAR).await;
+    support::bucket(&far, FAR_BUCKET).await;
+    far.s3.put_object().bucket(FAR_BUCKET).key("cli-far-s3/old").body(b"x".to_vec().into()).send().await.unwrap();
+    let home = support::clients(HOME).await;
+    support::project(&home, with_cache("cli-far-local", local_docker_cache()), &[]).await;
+    support::project(&home, with_cache("cli-far-s3", s3_cache(&format!("{FAR_BUCKET}/cli-far-s3"))), &[]).await;
+
+    let args = ["--region", HOME, "--bucket", FAR_BUCKET, "audit", "--project", "cli-far-*"];
+    let human = run(&args);
+    assert_eq!(human.code, 1, "{human:?}");
+    assert!(
+        human.stdout.contains(&format!("cache bucket {FAR_BUCKET} (in {FAR} (S3 answered 301)")),
+        "{}",
+        human.stdout
+    );
+    let out = run(&[&args[..], &["--json"]].concat());
+    let report = out.json();
+    assert_eq!(report["bucket_status"], json!({"status": "other_region", "region": FAR}));
+    assert_eq!(report["errors"], 0, "a named condition, not a failed call: {report}");
+    let projects = report["projects"].as_array().unwrap();
+    let by = |name: &str| projects.iter().find(|p| p["project"] == name).unwrap();
+    let local = by("cli-far-local");
+    assert_eq!(local["guard"]["action"], "refuse");
+    let reason = local["guard"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!("cache bucket {FAR_BUCKET} is in {FAR} but the project is in {HOME}")),
+        "{reason}"
+    );
+    let on_s3 = by("cli-far-s3");
+    let attention = on_s3["attention"].as_array().unwrap();
+    assert!(attention.iter().any(|a| a.as_str().unwrap().contains(&format!("is in {FAR}, not in {HOME}"))), "{on_s3}");
+    assert_eq!(on_s3["evidence"]["status"], "not_read");
+
+    let prune = run(&["--region", HOME, "--bucket", FAR_BUCKET, "prune", "--apply"]);
+    assert_eq!(prune.code, 2, "{prune:?}");
+    assert!(
+        prune.stdout.contains(&format!("Nothing was pruned: the cache bucket {FAR_BUCKET} is in {FAR}")),
+        "{}",
+        prune.stdout
+    );
+    let left = far.s3.list_objects_v2().bucket(FAR_BUCKET).prefix("cli-far-s3/").send().await.unwrap();
+    assert_eq!(left.key_count(), Some(1), "nothing deleted");
+}

@@ -70,11 +70,13 @@ impl CodeBuildProjects {
         if let Some(namespace) = &cache.namespace {
             builder = builder.cache_namespace(namespace);
         }
-        let project_cache = builder.build().map_err(|e| AwsError {
-            operation: "codebuild:UpdateProject",
-            kind: crate::error::AwsErrorKind::InvalidInput,
-            code: "BuildError".into(),
-            message: e.to_string(),
+        let project_cache = builder.build().map_err(|e| {
+            AwsError::new(
+                "codebuild:UpdateProject",
+                crate::error::AwsErrorKind::InvalidInput,
+                "BuildError",
+                e.to_string(),
+            )
         })?;
         let out = self
             .client

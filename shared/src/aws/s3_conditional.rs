@@ -75,11 +75,13 @@ pub async fn read_versioned(client: &Client, bucket: &str, key: &str) -> Result<
         }
     };
     let etag = out.e_tag().unwrap_or_default().to_owned();
-    let body = out.body.collect().await.map_err(|e| AwsError {
-        operation: "s3:GetObject",
-        kind: crate::error::AwsErrorKind::Unreachable,
-        code: super::s3_documents::BODY_READ.into(),
-        message: format!("cannot read the body: {e}"),
+    let body = out.body.collect().await.map_err(|e| {
+        AwsError::new(
+            "s3:GetObject",
+            crate::error::AwsErrorKind::Unreachable,
+            super::s3_documents::BODY_READ,
+            format!("cannot read the body: {e}"),
+        )
     })?;
     Ok(Some(Versioned { body: body.into_bytes().to_vec(), etag }))
 }

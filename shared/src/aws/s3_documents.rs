@@ -15,11 +15,8 @@ pub async fn get_document(client: &Client, bucket: &str, key: &str) -> Result<Op
             return if err.is(AwsErrorKind::NotFound) { Ok(None) } else { Err(err) };
         }
     };
-    let body = out.body.collect().await.map_err(|e| AwsError {
-        operation: "s3:GetObject",
-        kind: AwsErrorKind::Unreachable,
-        code: BODY_READ.into(),
-        message: format!("cannot read the body: {e}"),
+    let body = out.body.collect().await.map_err(|e| {
+        AwsError::new("s3:GetObject", AwsErrorKind::Unreachable, BODY_READ, format!("cannot read the body: {e}"))
     })?;
     Ok(Some(body.into_bytes().to_vec()))
 }

@@ -124,12 +124,11 @@ pub struct KeyFailure {
 pub async fn delete_objects(client: &Client, bucket: &str, keys: &[String]) -> Result<Vec<KeyFailure>, AwsError> {
     let identifiers: Vec<ObjectIdentifier> =
         keys.iter().filter_map(|k| ObjectIdentifier::builder().key(k).build().ok()).collect();
-    let delete = Delete::builder().set_objects(Some(identifiers)).quiet(true).build().map_err(|e| AwsError {
-        operation: "s3:DeleteObjects",
-        kind: AwsErrorKind::InvalidInput,
-        code: "BuildError".into(),
-        message: e.to_string(),
-    })?;
+    let delete = Delete::builder()
+        .set_objects(Some(identifiers))
+        .quiet(true)
+        .build()
+        .map_err(|e| AwsError::new("s3:DeleteObjects", AwsErrorKind::InvalidInput, "BuildError", e.to_string()))?;
     let out = client
         .delete_objects()
         .bucket(bucket)

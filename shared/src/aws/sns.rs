@@ -45,12 +45,7 @@ impl SnsPublisher {
         for (name, value) in notice.attributes() {
             let attribute =
                 MessageAttributeValue::builder().data_type("String").string_value(value).build().map_err(|e| {
-                    AwsError {
-                        operation: "sns:Publish",
-                        kind: crate::error::AwsErrorKind::InvalidInput,
-                        code: "BuildError".into(),
-                        message: e.to_string(),
-                    }
+                    AwsError::new("sns:Publish", crate::error::AwsErrorKind::InvalidInput, "BuildError", e.to_string())
                 })?;
             request = request.message_attributes(name, attribute);
         }

@@ -12,10 +12,12 @@ pub async fn caller_account(sdk: &SdkConfig) -> Result<String, AwsError> {
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("sts:GetCallerIdentity", e))?;
-    out.account().map(str::to_owned).ok_or_else(|| AwsError {
-        operation: "sts:GetCallerIdentity",
-        kind: crate::error::AwsErrorKind::Service,
-        code: "NoAccount".into(),
-        message: "the response names no account".into(),
+    out.account().map(str::to_owned).ok_or_else(|| {
+        AwsError::new(
+            "sts:GetCallerIdentity",
+            crate::error::AwsErrorKind::Service,
+            "NoAccount",
+            "the response names no account",
+        )
     })
 }

@@ -11,8 +11,15 @@ pub fn gate_on_bucket(plan: HealPlan, bucket: &str, status: &BucketState, projec
         return plan;
     }
     let refusal = match status {
-        BucketState::Usable { region: Some(region) } if region != project_region => Some(format!(
-            "cache bucket {bucket} is in {region} but the project is in {project_region}; CodeBuild needs the S3 cache bucket in the project's region"
+        BucketState::Usable { region: Some(region) } | BucketState::OtherRegion { region: Some(region) }
+            if region != project_region =>
+        {
+            Some(other_region(bucket, region, project_region))
+        }
+        BucketState::OtherRegion { region } => Some(other_region(
+            bucket,
+            region.as_deref().unwrap_or("another region (S3 answered 301 without naming it)"),
+            project_region,
         )),
         BucketState::Usable { .. } => None,
         BucketState::Missing => {
@@ -30,6 +37,13 @@ pub fn gate_on_bucket(plan: HealPlan, bucket: &str, status: &BucketState, projec
             ..plan
         },
     }
+}
+
+/// The refusal for a bucket S3 places in another region than the project's.
+pub fn other_region(bucket: &str, region: &str, project_region: &str) -> String {
+    format!(
+        "cache bucket {bucket} is in {region} but the project is in {project_region}; CodeBuild needs the S3 cache bucket in the project's region: create one in {project_region} (the SAM template does) or set CACHE_BUCKET to one there"
+    )
 }
 
 /// Keeps a relocation from moving a location other projects use too: moving one of them would
@@ -123,6 +137,14 @@ mod tests {
             assert_eq!(refused.after, refused.before);
             assert!(refused.reason.contains(b));
         }
+        // S3's 301: the region it names, or that it is another one.
+        let elsewhere =
+            gate_on_bucket(plan(), b, &BucketState::OtherRegion { region: Some("eu-west-1".into()) }, "ap-south-1");
+        assert_eq!(elsewhere.action, HealAction::Refuse);
+        assert!(elsewhere.reason.contains("is in eu-west-1 but the project is in ap-south-1"), "{}", elsewhere.reason);
+        let unnamed = gate_on_bucket(plan(), b, &BucketState::OtherRegion { region: None }, "ap-south-1");
+        assert_eq!(unnamed.action, HealAction::Refuse);
+        assert!(unnamed.reason.contains("another region"), "{}", unnamed.reason);
         // Only heals are gated.
         let mut unchanged = plan();
         unchanged.action = HealAction::NoChange;

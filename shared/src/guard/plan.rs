@@ -152,6 +152,10 @@ pub enum BucketState {
     Forbidden {
         reason: String,
     },
+    /// S3 answered 301: the bucket is in another region (`region`, when S3 named it).
+    OtherRegion {
+        region: Option<String>,
+    },
 }
 
 /// What the guard enforces.

@@ -57,7 +57,7 @@ pub struct Checked {
 /// Whether retrying later may succeed: throttling, 5xx, no answer. Everything else (AccessDenied
 /// from an SCP or boundary, InvalidInput, NotFound) is permanent for this project.
 pub fn is_transient(error: &AwsError) -> bool {
-    matches!(error.kind, AwsErrorKind::Throttled | AwsErrorKind::Unreachable | AwsErrorKind::Service)
+    error.is_transient()
 }
 
 /// IAM's answers for one role and resource, or why IAM refused the simulation for good.
@@ -168,6 +168,9 @@ impl<'a> Run<'a> {
                 let state = match head_bucket(&self.guard.s3, &self.policy.bucket).await {
                     Ok(region) => Ok(BucketState::Usable { region }),
                     Err(e) if e.is(AwsErrorKind::NotFound) => Ok(BucketState::Missing),
+                    Err(e) if e.is(AwsErrorKind::WrongRegion) => {
+                        Ok(BucketState::OtherRegion { region: e.bucket_region.clone() })
+                    }
                     Err(e) if !is_transient(&e) => Ok(BucketState::Forbidden { reason: e.to_string() }),
                     Err(e) => Err(e),
                 };
@@ -336,12 +339,12 @@ impl<'a> Run<'a> {
                 let outcome = ProjectOutcome::from_plan(&plan, build_id, Outcome::Healed);
                 return Checked { outcome, notice: Some(Pending::Healed(plan)) };
             }
-            Ok(applied) => AwsError {
-                operation: "codebuild:UpdateProject",
-                kind: AwsErrorKind::Service,
-                code: "CacheNotApplied".into(),
-                message: format!("CodeBuild reports the cache as {applied} after the update"),
-            },
+            Ok(applied) => AwsError::new(
+                "codebuild:UpdateProject",
+                AwsErrorKind::Service,
+                "CacheNotApplied",
+                format!("CodeBuild reports the cache as {applied} after the update"),
+            ),
             Err(e) => e,
         };
         if let Err(e) = markers.release(&name).await {
@@ -413,10 +416,10 @@ fn normalized(location: &str) -> String {
 }
 
 fn no_bucket(bucket: &str) -> AwsError {
-    AwsError {
-        operation: "s3:PutObject",
-        kind: AwsErrorKind::NotFound,
-        code: "NoSuchBucket".into(),
-        message: format!("no bucket {bucket} to hold the heal claim"),
-    }
+    AwsError::new(
+        "s3:PutObject",
+        AwsErrorKind::NotFound,
+        "NoSuchBucket",
+        format!("no bucket {bucket} to hold the heal claim"),
+    )
 }

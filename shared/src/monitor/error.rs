@@ -1,7 +1,7 @@
 //! Why an invocation of the monitor failed as a whole.
 
 use super::facts::FactsError;
-use crate::error::{AwsError, AwsErrorKind};
+use crate::error::AwsError;
 use crate::event::EventError;
 
 #[derive(Debug, thiserror::Error)]
@@ -17,11 +17,11 @@ pub enum MonitorError {
     #[error("cannot list builds for the sweep: {0}")]
     Listing(AwsError),
     #[error("AWS failed transiently while reading build {build} ({error}); the invocation fails so that it is retried")]
-    Transient { build: String, error: AwsError },
+    Transient { build: String, error: Box<AwsError> },
     #[error(
         "could not publish the notice for {build} ({kind}); its once-only marker was released so a retry can send it: {error}"
     )]
-    Publish { build: String, kind: &'static str, error: AwsError },
+    Publish { build: String, kind: &'static str, error: Box<AwsError> },
 }
 
 impl MonitorError {
@@ -40,5 +40,5 @@ impl MonitorError {
 /// Throttling, 5xx and unreachable endpoints (after the SDK's own retries) are worth retrying the
 /// invocation for; refusals (denied, not found, invalid) are not.
 pub fn is_transient(error: &AwsError) -> bool {
-    matches!(error.kind, AwsErrorKind::Throttled | AwsErrorKind::Service | AwsErrorKind::Unreachable)
+    error.is_transient()
 }

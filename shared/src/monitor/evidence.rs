@@ -219,6 +219,37 @@ impl Problems {
     }
 }
 
+/// S3 placed the build's cache bucket in another region (its 301 on the listing): CodeBuild needs
+/// the S3 cache bucket in the project's region, so the cache can neither restore nor store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BucketElsewhere {
+    pub bucket: String,
+    /// The bucket's region, when S3 named it (`x-amz-bucket-region`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The region the monitor (and the project) runs in.
+    pub project_region: String,
+}
+
+impl BucketElsewhere {
+    /// The condition in a sentence, for the email and the JSON's warnings.
+    pub fn describe(&self) -> String {
+        let at = self.region.as_deref().unwrap_or("another region (S3 answered 301 without naming it)");
+        format!(
+            "the cache bucket {} is in {at}, but the project is in {}: CodeBuild needs the S3 cache bucket in the project's region, so this cache can neither restore nor store anything",
+            self.bucket, self.project_region
+        )
+    }
+
+    /// What to change.
+    pub fn advice(&self) -> String {
+        format!(
+            "Point the project's cache at a bucket in {} (cache-guard does it when its CACHE_BUCKET is there; the SAM template creates one).",
+            self.project_region
+        )
+    }
+}
+
 /// Everything known about one build's cache.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CacheEvidence {
@@ -239,6 +270,9 @@ pub struct CacheEvidence {
     /// What the cache's own work cost against what it saved (`cache_value`; slow builds).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<super::cache_value::CacheValue>,
+    /// The cache bucket is in another region: the cause before any other.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elsewhere: Option<BucketElsewhere>,
 }
 
 impl CacheEvidence {
@@ -253,7 +287,7 @@ impl CacheEvidence {
         let upload = Upload::from_listing(build, listing.as_ref());
         let on_s3 = build.cache.as_ref().is_some_and(|c| c.is_s3());
         let problems = if on_s3 { problems(build, &upload, &log, found.as_ref()) } else { Problems::UNKNOWN };
-        CacheEvidence { location, listing, upload, log, found, problems, effective: None, value: None }
+        CacheEvidence { location, listing, upload, log, found, problems, effective: None, value: None, elsewhere: None }
     }
 
     /// Docker layers reused from a registry cache (`importing cache manifest from ...`, or steps

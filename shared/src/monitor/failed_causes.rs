@@ -84,7 +84,7 @@ impl BuildTimeMonitor {
             MonitorError::Publish {
                 build: facts.build_id.clone().unwrap_or(facts.project.clone()),
                 kind: "failed-cause",
-                error,
+                error: Box::new(error),
             }
         })?;
         info!(action = "notify", subject = %notice.subject(), "failed build's causes notified");

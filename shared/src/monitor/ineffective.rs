@@ -120,7 +120,7 @@ impl BuildTimeMonitor {
             return Err(MonitorError::Publish {
                 build: facts.build_id.clone().unwrap_or(facts.project.clone()),
                 kind: "cache-not-effective",
-                error,
+                error: Box::new(error),
             });
         }
         Ok(CacheNotice { causes: send, outcome: Outcome::Notified, subject: Some(notice.subject().to_owned()) })

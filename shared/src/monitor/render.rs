@@ -82,6 +82,10 @@ pub fn body(build: &BuildFacts, verdict: &Verdict, evidence: Option<&CacheEviden
             build.project
         )),
     }
+    // A cache bucket in another region explains everything else: said first.
+    if let Some(elsewhere) = evidence.and_then(|e| e.elsewhere.as_ref()) {
+        out.push_str(&format!("The cache cannot work: {}. {}\n\n", elsewhere.describe(), elsewhere.advice()));
+    }
     // The cause the log names comes first: it is what the reader came for.
     let named =
         log_causes(evidence.and_then(|e| e.found.as_ref()).map_or(&[][..], |f| f.causes.as_slice()), &build.project);

@@ -51,7 +51,9 @@ pub fn previous_window(start: DateTime<Utc>, hours: u32) -> Option<String> {
 /// location and log show (the evidence's problem code), else its cache setting's type.
 pub fn cause_key(kind: Kind, evidence: Option<&CacheEvidence>, verdict: &Verdict, cache_type: Option<&str>) -> String {
     let found = evidence.and_then(|e| e.found.as_ref());
-    let cause = if let Some(c) = found.and_then(|f| f.causes.first()) {
+    let cause = if evidence.is_some_and(|e| e.elsewhere.is_some()) {
+        "bucket-elsewhere".to_owned()
+    } else if let Some(c) = found.and_then(|f| f.causes.first()) {
         c.kind.as_str().to_owned()
     } else if let Some(e) = evidence.filter(|e| e.problems.code().contains('y')) {
         format!("cache-{}", e.problems.code())

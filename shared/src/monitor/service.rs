@@ -7,7 +7,7 @@ use super::MonitorConfig;
 // The invocation's result and error, where callers found them before they had files of their own.
 pub use super::error::MonitorError;
 use super::error::is_transient;
-use super::evidence::empty_at_start;
+use super::evidence::{BucketElsewhere, empty_at_start};
 use super::judge::{Kind, Verdict};
 use super::judge_build::{BuildContext, judge_build};
 use super::like_with_like::same_job;
@@ -150,7 +150,9 @@ impl BuildTimeMonitor {
                         warnings.push(format!("BatchGetBuilds does not know build {id}: judged from the event alone"))
                     }
                 },
-                Err(e) if is_transient(&e) => return Err(MonitorError::Transient { build: id.clone(), error: e }),
+                Err(e) if is_transient(&e) => {
+                    return Err(MonitorError::Transient { build: id.clone(), error: Box::new(e) });
+                }
                 Err(e) => warnings
                     .push(format!("could not read the build with BatchGetBuilds ({e}): judged from the event alone")),
             }
@@ -229,21 +231,31 @@ impl BuildTimeMonitor {
         CachePlace { bucket, managed, checked }
     }
 
-    /// One ListObjectsV2 page of the cache location (for the scenario and the upload check).
+    /// One ListObjectsV2 page of the cache location (for the scenario and the upload check); S3's
+    /// 301 says the bucket is in another region, which is named (`BucketElsewhere`).
     async fn list_cache(
         &self,
         facts: &BuildFacts,
         place: &CachePlace,
         warnings: &mut Vec<String>,
-    ) -> Result<Option<CacheListing>, MonitorError> {
-        let Some(location) = &place.checked else { return Ok(None) };
+    ) -> Result<(Option<CacheListing>, Option<BucketElsewhere>), MonitorError> {
+        let Some(location) = &place.checked else { return Ok((None, None)) };
         let (bucket, prefix) = location.split_once('/').unwrap_or((location.as_str(), ""));
         match list_cache_page(&self.s3, bucket, prefix).await {
-            Ok(listing) => Ok(Some(listing)),
+            Ok(listing) => Ok((Some(listing), None)),
             Err(e) if is_transient(&e) => Err(transient(facts, e)),
+            Err(e) if e.other_region().is_some() => {
+                let elsewhere = BucketElsewhere {
+                    bucket: bucket.to_owned(),
+                    region: e.bucket_region,
+                    project_region: facts.region.clone().unwrap_or_else(|| self.region.clone()),
+                };
+                warnings.push(elsewhere.describe());
+                Ok((None, Some(elsewhere)))
+            }
             Err(e) => {
                 warnings.push(format!("could not list the cache at s3://{location}/: {e}"));
-                Ok(None)
+                Ok((None, None))
             }
         }
     }
@@ -271,9 +283,13 @@ impl BuildTimeMonitor {
             Err(e) => (facts, Err(e)),
         };
         let place = self.place(&facts);
-        let listing = self.list_cache(&facts, &place, &mut warnings).await?;
+        let (listing, elsewhere) = self.list_cache(&facts, &place, &mut warnings).await?;
         let evidence = match kind {
-            Kind::FinishedSlow => Some(self.collect_evidence(&facts, &place, listing.clone()).await?),
+            Kind::FinishedSlow => {
+                let mut evidence = self.collect_evidence(&facts, &place, listing.clone()).await?;
+                evidence.elsewhere = elsewhere;
+                Some(evidence)
+            }
             Kind::RunningOverdue => None,
         };
         let context = BuildContext {
@@ -427,7 +443,7 @@ impl BuildTimeMonitor {
         sent.map_err(|error| MonitorError::Publish {
             build: facts.build_id.clone().unwrap_or(facts.project.clone()),
             kind: kind.as_str(),
-            error,
+            error: Box::new(error),
         })?;
         outcome.outcome = Outcome::Notified;
         Ok(())
@@ -554,5 +570,5 @@ impl Undo {
 }
 
 pub(super) fn transient(facts: &BuildFacts, error: AwsError) -> MonitorError {
-    MonitorError::Transient { build: facts.build_id.clone().unwrap_or(facts.project.clone()), error }
+    MonitorError::Transient { build: facts.build_id.clone().unwrap_or(facts.project.clone()), error: Box::new(error) }
 }

@@ -76,12 +76,7 @@ pub struct LeaseStore {
 }
 
 fn unusable(e: serde_json::Error) -> AwsError {
-    AwsError {
-        operation: "s3:PutObject",
-        kind: AwsErrorKind::InvalidInput,
-        code: "Serialize".into(),
-        message: e.to_string(),
-    }
+    AwsError::new("s3:PutObject", AwsErrorKind::InvalidInput, "Serialize", e.to_string())
 }
 
 impl LeaseStore {
@@ -126,12 +121,12 @@ impl LeaseStore {
         let held = s3_conditional::read_versioned(&self.client, &self.bucket, &self.key).await?;
         match held.and_then(|v| serde_json::from_slice::<LeaseBody>(&v.body).ok()) {
             Some(held) => Ok(Acquired::Held(held)),
-            None => Err(AwsError {
-                operation: "s3:PutObject",
-                kind: AwsErrorKind::Service,
-                code: "LeaseContended".into(),
-                message: format!("the lease {} changed under every attempt", self.key),
-            }),
+            None => Err(AwsError::new(
+                "s3:PutObject",
+                AwsErrorKind::Service,
+                "LeaseContended",
+                format!("the lease {} changed under every attempt", self.key),
+            )),
         }
     }
 

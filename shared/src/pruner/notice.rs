@@ -12,14 +12,17 @@ pub fn worth_notifying(report: &PruneReport) -> bool {
         && ((!report.dry_run && report.outcome.deleted > 0)
             || report.outcome.failed > 0
             || report.stopped_on_error()
-            || report.refused().next().is_some())
+            || report.refused().next().is_some()
+            || report.bucket_refused.is_some())
 }
 
 /// The summary notice of one run.
 pub fn summary(report: &PruneReport) -> Notice {
-    let failed = report.outcome.failed > 0 || report.refused().next().is_some();
+    let failed = report.outcome.failed > 0 || report.refused().next().is_some() || report.bucket_refused.is_some();
     let severity = if failed || report.stopped_on_error() { Severity::Error } else { Severity::Info };
-    let subject = if report.outcome.failed > 0 {
+    let subject = if report.bucket_refused.is_some() {
+        format!("cache-pruner: cannot prune {}: the bucket is in another region", report.bucket)
+    } else if report.outcome.failed > 0 {
         format!("cache-pruner: {} deletions failed in {}", report.outcome.failed, report.bucket)
     } else if let Some((location, _)) = report.refused().next() {
         format!("cache-pruner: could not prune {location}")
@@ -38,6 +41,12 @@ pub fn summary(report: &PruneReport) -> Notice {
 }
 
 fn body(report: &PruneReport) -> String {
+    if let Some(why) = &report.bucket_refused {
+        return format!(
+            "cache-pruner did not prune s3://{}: {why}.\n\nNothing was listed or deleted. This is permanent until the configuration changes: every run says so.\n",
+            report.bucket
+        );
+    }
     let scope = match &report.project {
         Some(project) => format!("the cache location of {project}"),
         None => format!("{} cache locations", report.locations.len()),

@@ -124,12 +124,9 @@ impl<L: Lister> Pager<L> {
         let handle = self.in_flight.take()?;
         Some(match handle.await {
             Ok(result) => result,
-            Err(e) => Err(AwsError {
-                operation: "s3:ListObjectsV2",
-                kind: crate::error::AwsErrorKind::Service,
-                code: "TaskFailed".into(),
-                message: e.to_string(),
-            }),
+            Err(e) => {
+                Err(AwsError::new("s3:ListObjectsV2", crate::error::AwsErrorKind::Service, "TaskFailed", e.to_string()))
+            }
         })
     }
 }

@@ -123,6 +123,10 @@ pub struct PruneReport {
     /// An event the pruner does not handle (trigger `unhandled`): what it was and why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,
+    /// The bucket cannot be pruned from this region (S3's 301: it lives in another one): a
+    /// permanent condition, reported and notified, not retried.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bucket_refused: Option<String>,
     /// Another run held the lease: what this run skipped, and why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
@@ -176,6 +180,7 @@ impl PruneReport {
             build_id: None,
             ignored: None,
             refused: None,
+            bucket_refused: None,
             skipped: None,
             dry_run,
             bucket,

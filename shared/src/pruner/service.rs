@@ -64,6 +64,18 @@ pub enum PruneError {
 }
 
 impl PruneError {
+    /// The AWS failure behind the error, if one is.
+    pub fn aws(&self) -> Option<&AwsError> {
+        match self {
+            PruneError::State(e)
+            | PruneError::Discovery(e)
+            | PruneError::Lease(e)
+            | PruneError::StateNotSaved { error: e, .. }
+            | PruneError::Transient { first: e, .. } => Some(e),
+            PruneError::Event(_) | PruneError::UnknownAccount | PruneError::DeadlineMargin { .. } => None,
+        }
+    }
+
     /// The error's name as Lambda reports it (`errorType`), so logs and alarms show the cause.
     pub fn error_type(&self) -> &'static str {
         match self {
@@ -192,6 +204,17 @@ impl CachePruner {
                 let result = run.run(&mut report).instrument(span).await;
                 (report, result)
             }
+        };
+        let result = match result {
+            Err(e) if e.aws().is_some_and(|a| a.other_region().is_some()) => {
+                let region = e.aws().and_then(|a| a.bucket_region.as_deref());
+                let why = other_region(&bucket, region, &self.region);
+                error!(action = "refuse", reason = %why, error = %e, "the cache bucket is in another region");
+                report.bucket_refused = Some(why);
+                report.finished = false;
+                Ok(())
+            }
+            other => other,
         };
         report.api_calls = calls.snapshot();
         if notice::worth_notifying(&report) {
@@ -377,4 +400,12 @@ fn log_summary(report: &PruneReport, error: Option<&PruneError>) {
     } else {
         info!(action = "summary", scanned = plan.scanned, planned = plan.planned, deleted = outcome.deleted, bytes_freed = outcome.bytes_freed, failed = outcome.failed, finished = report.finished, report = %json, "pruner run finished");
     }
+}
+
+/// Why a bucket S3 places in another region (its 301) is not pruned from this one.
+fn other_region(bucket: &str, region: Option<&str>, own_region: &str) -> String {
+    let at = region.map_or_else(|| "another region (S3 answered 301 without naming it)".to_owned(), str::to_owned);
+    format!(
+        "the cache bucket {bucket} is in {at}, and this pruner runs in {own_region}: S3 answers for the bucket only in its own region, and CodeBuild projects of {own_region} cannot use it as their cache; deploy cache-sentinel in the bucket's region for its projects, or set CACHE_BUCKET to the cache bucket of {own_region}"
+    )
 }

@@ -138,12 +138,8 @@ impl StateStore {
     }
 
     pub async fn save(&self, state: &PrunerState) -> Result<(), AwsError> {
-        let body = serde_json::to_vec(state).map_err(|e| AwsError {
-            operation: "s3:PutObject",
-            kind: AwsErrorKind::InvalidInput,
-            code: "Serialize".into(),
-            message: e.to_string(),
-        })?;
+        let body = serde_json::to_vec(state)
+            .map_err(|e| AwsError::new("s3:PutObject", AwsErrorKind::InvalidInput, "Serialize", e.to_string()))?;
         let read = self.read.lock().ok().and_then(|e| e.clone());
         let written = match &read {
             Some(etag) => s3_conditional::replace_if_match(&self.client, &self.bucket, &self.key, body, etag).await?,
@@ -156,15 +152,15 @@ impl StateStore {
                 }
                 Ok(())
             }
-            None => Err(AwsError {
-                operation: "s3:PutObject",
-                kind: AwsErrorKind::Service,
-                code: "StateChanged".into(),
-                message: format!(
+            None => Err(AwsError::new(
+                "s3:PutObject",
+                AwsErrorKind::Service,
+                "StateChanged",
+                format!(
                     "another run wrote {} after this one read it (this run's lease lapsed?): not overwritten",
                     self.key
                 ),
-            }),
+            )),
         }
     }
 }

@@ -8,7 +8,7 @@ use super::pager::{PageLimits, Pager};
 use super::plan::{Deletion, ObjectMeta, PlanSummary, PrunePolicy, RunQuota};
 use super::planner::{Finished, LocationPlanner};
 use super::walk::Walk;
-use crate::error::{AwsError, AwsErrorKind};
+use crate::error::AwsError;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, OnceLock};
@@ -42,7 +42,7 @@ pub enum Ending {
 impl Ending {
     /// The error is one a retry may heal.
     pub fn transient(error: &AwsError) -> bool {
-        matches!(error.kind, AwsErrorKind::Throttled | AwsErrorKind::Service | AwsErrorKind::Unreachable)
+        error.is_transient()
     }
 }
 

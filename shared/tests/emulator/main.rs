@@ -4,6 +4,7 @@
 
 mod backdating;
 mod bad_input;
+mod bucket_elsewhere;
 mod codebuild_builds;
 mod codebuild_listings;
 mod concurrency;
