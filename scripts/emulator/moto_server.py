@@ -46,9 +46,10 @@ SimulatePrincipalPolicy follows the IAM API reference: the policies of the user,
 by PolicySourceArn (inline and attached managed policies; a user's groups; a permissions boundary
 limits what they allow) are evaluated for each action on each resource: an explicit Deny wins, then
 an Allow, else implicitDeny. Action names match case-insensitively, resources case-sensitively,
-both with the `*` and `?` wildcards; NotAction and NotResource are honoured. A statement with a
-Condition is not applied and its keys are reported in MissingContextValues (ContextEntries are not
-evaluated). One EvaluationResult per action, with ResourceSpecificResults per resource. Errors:
+both with the `*` and `?` wildcards; NotAction and NotResource are honoured. A statement's Condition
+is evaluated against the request's ContextEntries (String*, Arn* and Bool operators, with IfExists);
+a key the context lacks fails its test and is reported in MissingContextValues, as is a key under an
+operator not evaluated here. One EvaluationResult per action, with ResourceSpecificResults per resource. Errors:
 NoSuchEntity for an entity that does not exist, InvalidInput for a malformed ARN or action name,
 ValidationError for a missing required parameter.
 
@@ -670,7 +671,49 @@ def _wildcard(pattern, value, ignore_case):
     return re.fullmatch(regex, value, re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL) is not None
 
 
-def _statement_applies(statement, action, resource):
+def _compare(operator, expected, values):
+    """Whether a condition operator holds for the context's values (None: not evaluated here)."""
+    expected = [str(e) for e in expected]
+    if operator == "StringEquals":
+        return any(v == e for v in values for e in expected)
+    if operator == "StringEqualsIgnoreCase":
+        return any(v.lower() == e.lower() for v in values for e in expected)
+    if operator in ("StringLike", "ArnLike", "ArnEquals"):
+        return any(_wildcard(e, v, False) for v in values for e in expected)
+    if operator == "StringNotEquals":
+        return all(v != e for v in values for e in expected)
+    if operator in ("StringNotLike", "ArnNotLike", "ArnNotEquals"):
+        return not any(_wildcard(e, v, False) for v in values for e in expected)
+    if operator == "Bool":
+        return any(v.lower() == e.lower() for v in values for e in expected)
+    return None
+
+
+def _condition(condition, context):
+    """(holds, missing keys): a key without a value in the context (ContextEntries) fails its test
+    and is reported missing, unless the operator ends in IfExists; an operator not evaluated here
+    fails too, its keys reported missing."""
+    holds, missing = True, set()
+    for operator, tests in condition.items():
+        if not isinstance(tests, dict):
+            return False, missing
+        if_exists = operator.endswith("IfExists")
+        base = operator[: -len("IfExists")] if if_exists else operator
+        for key, expected in tests.items():
+            values = context.get(key.lower())
+            if values is None:
+                if not if_exists:
+                    holds = False
+                    missing.add(key)
+                continue
+            result = _compare(base, _as_list(expected), values)
+            if result is None:
+                missing.add(key)
+            holds = holds and bool(result)
+    return holds, sorted(missing)
+
+
+def _statement_applies(statement, action, resource, context=None):
     """(applies, missing condition keys) for one statement and one action on one resource."""
     if "Action" in statement:
         action_ok = any(_wildcard(a, action, True) for a in _as_list(statement["Action"]))
@@ -685,16 +728,17 @@ def _statement_applies(statement, action, resource):
     if not (action_ok and resource_ok):
         return False, []
     condition = statement.get("Condition") or {}
-    keys = sorted({key for operator in condition.values() if isinstance(operator, dict) for key in operator})
-    return not condition, keys
+    if not condition:
+        return True, []
+    return _condition(condition, context or {})
 
 
-def _evaluate(policies, action, resource):
+def _evaluate(policies, action, resource, context=None):
     """Deny wins, then Allow, else implicit: (decision, matched statements, missing context keys)."""
     allows, denies, missing = [], [], set()
     for policy_id, policy_type, document in policies:
         for statement in _as_list(document.get("Statement")):
-            applies, keys = _statement_applies(statement, action, resource)
+            applies, keys = _statement_applies(statement, action, resource, context)
             missing.update(keys)
             if applies:
                 matched = {"SourcePolicyId": policy_id, "SourcePolicyType": policy_type}
@@ -746,11 +790,11 @@ def _principal_policies(backend, arn):
     return policies, boundary
 
 
-def _decide(policies, boundary, action, resource):
-    decision, matched, missing = _evaluate(policies, action, resource)
+def _decide(policies, boundary, action, resource, context=None):
+    decision, matched, missing = _evaluate(policies, action, resource, context)
     detail = None
     if boundary is not None:
-        bound_decision, _, bound_missing = _evaluate(boundary, action, resource)
+        bound_decision, _, bound_missing = _evaluate(boundary, action, resource, context)
         detail = {"AllowedByPermissionsBoundary": bound_decision == "allowed"}
         missing = sorted(set(missing) | set(bound_missing))
         if bound_decision == "explicitDeny":
@@ -770,6 +814,16 @@ def _resource_template(action, resources):
     return "*"
 
 
+def _context_entries(entries):
+    """ContextEntries as {lower-cased key: [values]} (condition keys match case-insensitively)."""
+    context = {}
+    for entry in _as_list(entries):
+        if isinstance(entry, dict) and entry.get("ContextKeyName"):
+            values = _as_list(entry.get("ContextKeyValues"))
+            context[entry["ContextKeyName"].lower()] = [str(v) for v in values]
+    return context
+
+
 def simulate_principal_policy(self):
     source = self._get_param("PolicySourceArn")
     actions = _as_list(self._get_param("ActionNames"))
@@ -786,11 +840,12 @@ def simulate_principal_policy(self):
     if bad:
         raise IamInvalidInput(f"Invalid resource ARN: {bad[0]!r}; a resource is an ARN or \"*\".")
     policies, boundary = _principal_policies(self.backend, source)
+    context = _context_entries(self._get_param("ContextEntries"))
     results = []
     for action in actions:
         per_resource = []
         for resource in resources:
-            decision, matched, missing, detail = _decide(policies, boundary, action, resource)
+            decision, matched, missing, detail = _decide(policies, boundary, action, resource, context)
             entry = {"EvalResourceName": resource, "EvalResourceDecision": decision, "MatchedStatements": matched,
                      "MissingContextValues": missing}
             if detail is not None:

@@ -9,7 +9,7 @@ use crate::output::{self, Tone, cell};
 use crate::progress;
 use crate::settings::{self, LayeredEnv};
 use cache_sentinel::audit::{AuditReport, Auditor, BucketStatus, Evidence, ProjectAudit};
-use cache_sentinel::guard::access::{Denial, RoleAccess};
+use cache_sentinel::guard::access::{Denial, NOT_SEEN, RoleAccess};
 use cache_sentinel::guard::{HealAction, LocationAccess};
 use cache_sentinel::monitor::evidence::{Cause, Signal};
 use cache_sentinel::monitor::judge::fmt_duration;
@@ -126,6 +126,9 @@ fn render(report: &AuditReport) -> String {
             out.push_str(&format!("  {project}: {reason}\n"));
         }
     }
+    if report.projects.iter().any(|p| matches!(p.access, LocationAccess::Checked { .. })) {
+        out.push_str(&format!("\nRole access: {NOT_SEEN}\n"));
+    }
     for line in report.projects.iter().filter(|p| !p.errors.is_empty()) {
         for error in &line.errors {
             out.push_str(&format!("{} {}: {}\n", output::tone("Error:", Tone::Bad), line.project, describe_aws(error)));
@@ -178,8 +181,11 @@ fn access_cell(access: &LocationAccess) -> comfy_table::Cell {
     match access {
         LocationAccess::NotChecked { .. } => cell("not checked", Tone::Plain),
         LocationAccess::Checked { result, .. } => match result {
-            RoleAccess::Granted { bucket_denied } if bucket_denied.is_empty() => cell("allowed", Tone::Good),
-            RoleAccess::Granted { bucket_denied } => {
+            RoleAccess::Granted { bucket_denied, key_unchecked: Some(_) } if bucket_denied.is_empty() => {
+                cell("allowed (KMS key not checked)", Tone::Warn)
+            }
+            RoleAccess::Granted { bucket_denied, .. } if bucket_denied.is_empty() => cell("allowed", Tone::Good),
+            RoleAccess::Granted { bucket_denied, .. } => {
                 cell(format!("allowed (lacks {})", actions(bucket_denied)), Tone::Warn)
             }
             RoleAccess::Denied { denied } => cell(format!("denied: {}", actions(denied)), Tone::Bad),

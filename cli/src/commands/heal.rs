@@ -7,6 +7,8 @@ use crate::failure::{CliError, EXIT_ATTENTION, EXIT_OK};
 use crate::output::{self, Tone, cell};
 use crate::progress;
 use crate::settings::{self, LayeredEnv};
+use cache_sentinel::guard::access::NOT_SEEN;
+use cache_sentinel::guard::plan::RefusalCause;
 use cache_sentinel::guard::service::Outcome;
 use cache_sentinel::guard::{CacheGuard, GuardReport, ProjectOutcome};
 use serde_json::json;
@@ -121,6 +123,13 @@ fn render(report: &GuardReport, shown: &[&ProjectOutcome], out_of_scope: usize, 
                 out.push_str(&format!("    advice: {}\n", indented(advice)));
             }
         }
+    }
+    let access_checked = shown.iter().any(|p| {
+        matches!(p.outcome, Outcome::Healed | Outcome::WouldHeal)
+            || matches!(p.refusal, Some(RefusalCause::RoleAccess | RefusalCause::AccessUnverified))
+    });
+    if access_checked {
+        out.push_str(&format!("\nAccess check: {}\n", indented(NOT_SEEN)));
     }
     let summary: Vec<String> = COUNTS
         .iter()

@@ -2,7 +2,7 @@
 
 use crate::error::AwsError;
 use aws_sdk_iam::Client;
-use aws_sdk_iam::types::{EvaluationResult, PolicyEvaluationDecisionType};
+use aws_sdk_iam::types::{ContextEntry, ContextKeyTypeEnum, EvaluationResult, PolicyEvaluationDecisionType};
 
 /// IAM's answer for one action on one resource.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -43,6 +43,28 @@ impl PolicySimulator {
         actions: &[&str],
         resource: &str,
     ) -> Result<Vec<Simulated>, AwsError> {
+        self.simulate_in(principal, actions, resource, &[]).await
+    }
+
+    /// As [`Self::simulate`], with condition keys the request would carry (`context`: key, value),
+    /// such as `kms:ViaService` for a KMS call S3 makes on the role's behalf.
+    pub async fn simulate_in(
+        &self,
+        principal: &str,
+        actions: &[&str],
+        resource: &str,
+        context: &[(&str, &str)],
+    ) -> Result<Vec<Simulated>, AwsError> {
+        let entries: Vec<ContextEntry> = context
+            .iter()
+            .map(|(key, value)| {
+                ContextEntry::builder()
+                    .context_key_name(*key)
+                    .context_key_values(*value)
+                    .context_key_type(ContextKeyTypeEnum::String)
+                    .build()
+            })
+            .collect();
         let mut out = Vec::with_capacity(actions.len());
         let mut marker: Option<String> = None;
         loop {
@@ -52,6 +74,7 @@ impl PolicySimulator {
                 .policy_source_arn(principal)
                 .set_action_names(Some(actions.iter().map(|a| (*a).to_owned()).collect()))
                 .resource_arns(resource)
+                .set_context_entries((!entries.is_empty()).then(|| entries.clone()))
                 .set_marker(marker.take())
                 .send()
                 .await

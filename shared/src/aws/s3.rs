@@ -11,6 +11,42 @@ pub async fn head_bucket(client: &Client, bucket: &str) -> Result<Option<String>
     Ok(out.bucket_region().map(str::to_owned))
 }
 
+/// A bucket's default encryption, as far as a build writing to it depends on it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "encryption", rename_all = "snake_case")]
+pub enum BucketEncryption {
+    /// SSE-S3 (AES256), or no default encryption configured: nothing beyond S3 permissions.
+    S3Managed,
+    /// SSE-KMS (or DSSE-KMS) with `key` (an ARN, a key id or an alias, as configured), or the AWS
+    /// managed key `aws/s3` when none is named.
+    Kms { key: Option<String> },
+}
+
+/// GetBucketEncryption: the default encryption of the bucket's new objects (what a cache upload
+/// gets). A bucket without a configuration (ServerSideEncryptionConfigurationNotFoundError) is SSE-S3.
+pub async fn bucket_encryption(client: &Client, bucket: &str) -> Result<BucketEncryption, AwsError> {
+    let out = match client.get_bucket_encryption().bucket(bucket).send().await {
+        Ok(out) => out,
+        Err(e) => {
+            let e = AwsError::from_sdk("s3:GetBucketEncryption", e);
+            return if e.code == "ServerSideEncryptionConfigurationNotFoundError" {
+                Ok(BucketEncryption::S3Managed)
+            } else {
+                Err(e)
+            };
+        }
+    };
+    let default = out
+        .server_side_encryption_configuration()
+        .and_then(|c| c.rules().iter().find_map(|r| r.apply_server_side_encryption_by_default()));
+    Ok(match default {
+        Some(d) if d.sse_algorithm().as_str().starts_with("aws:kms") => {
+            BucketEncryption::Kms { key: d.kms_master_key_id().filter(|k| !k.is_empty()).map(str::to_owned) }
+        }
+        _ => BucketEncryption::S3Managed,
+    })
+}
+
 /// Once-only markers: a conditional create (`If-None-Match: *`) of a small object. The first
 /// caller to create a key wins; every later caller (a redelivered event, a concurrent invocation)
 /// learns that the work was already claimed.

@@ -7,8 +7,13 @@
 //! "S3BucketIdentity"), which CodeBuild uses to check the bucket's owner. `s3:ListBucket` is not
 //! documented for the cache and is not checked.
 
+use super::kms;
 use super::plan::{HealAction, HealPlan, RefusalCause};
 use crate::aws::iam::{Decision, Simulated};
+
+/// What the access check cannot see, said wherever its answer is shown (heal notices and reports,
+/// the audit, the README): the simulator evaluates the role's own policies only.
+pub const NOT_SEEN: &str = "The access check asks IAM's policy simulator about the service role's own policies (inline, attached, its permissions boundary; service control policies only as far as the simulator applies them). It cannot see the bucket policy (the simulator evaluates a resource policy for IAM users only, not roles), the KMS key policy, VPC endpoint policies, resource control policies or session policies: a Deny in one of them still breaks the cache, and the monitor's evidence then shows it.";
 
 /// Without these on the cache objects, builds cannot read or write the cache: a heal is refused.
 pub const OBJECT_ACTIONS: [&str; 2] = ["s3:GetObject", "s3:PutObject"];
@@ -53,9 +58,15 @@ pub struct Denial {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "access", rename_all = "snake_case")]
 pub enum RoleAccess {
-    /// The cache objects may be read and written; `bucket_denied` lists the documented bucket
-    /// calls that are not allowed (advice, not a reason to refuse).
-    Granted { bucket_denied: Vec<Denial> },
+    /// The cache objects may be read and written (and, for SSE-KMS with a customer managed key,
+    /// the key used through S3); `bucket_denied` lists the documented bucket calls that are not
+    /// allowed (advice, not a reason to refuse); `key_unchecked` says why the bucket's KMS key
+    /// could not be checked, when it could not.
+    Granted {
+        bucket_denied: Vec<Denial>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        key_unchecked: Option<String>,
+    },
     /// Reading or writing the cache objects is not allowed.
     Denied { denied: Vec<Denial> },
     /// The simulation could not be run (denied to the guard, no such role, invalid ARN).
@@ -66,7 +77,24 @@ pub enum RoleAccess {
 
 /// Judges the simulator's answers for the object and the bucket actions.
 pub fn judge(objects: &[Simulated], bucket: &[Simulated]) -> RoleAccess {
-    let denials = |results: &[Simulated], wanted: &[&str]| -> Vec<Denial> {
+    let denied = denials(objects, &OBJECT_ACTIONS);
+    if denied.is_empty() {
+        RoleAccess::Granted { bucket_denied: denials(bucket, &BUCKET_ACTIONS), key_unchecked: None }
+    } else {
+        RoleAccess::Denied { denied }
+    }
+}
+
+/// Judges the simulator's answers for the bucket's KMS key on top of a granted access.
+pub fn judge_key(granted: RoleAccess, key: &[Simulated]) -> RoleAccess {
+    let denied = denials(key, &kms::KMS_ACTIONS);
+    if denied.is_empty() { granted } else { RoleAccess::Denied { denied } }
+}
+
+/// The wanted actions the simulator did not allow (an action it did not answer for is not known
+/// to be allowed).
+pub fn denials(results: &[Simulated], wanted: &[&str]) -> Vec<Denial> {
+    {
         wanted
             .iter()
             .map(|action| {
@@ -92,19 +120,14 @@ pub fn judge(objects: &[Simulated], bucket: &[Simulated]) -> RoleAccess {
                 !results.iter().any(|r| r.action.eq_ignore_ascii_case(&d.action) && r.decision == Decision::Allowed)
             })
             .collect()
-    };
-    let denied = denials(objects, &OBJECT_ACTIONS);
-    if denied.is_empty() {
-        RoleAccess::Granted { bucket_denied: denials(bucket, &BUCKET_ACTIONS) }
-    } else {
-        RoleAccess::Denied { denied }
     }
 }
 
 /// The IAM policy statements (JSON, as pasted into the role's policy) that allow what `denied`
-/// lacks: one for the cache objects, one for the bucket, as needed.
+/// lacks: one for the cache objects, one for the bucket, one for the bucket's KMS key, as needed.
 pub fn statements_to_add(denied: &[Denial], resources: &CacheResources) -> String {
     let is_object = |d: &&Denial| OBJECT_ACTIONS.iter().any(|a| a.eq_ignore_ascii_case(&d.action));
+    let (keys, denied): (Vec<&Denial>, Vec<&Denial>) = denied.iter().partition(|d| is_kms(d));
     let mut statements = Vec::new();
     for (sid, resource, objects) in
         [("CodeBuildCacheObjects", &resources.objects, true), ("CodeBuildCacheBucket", &resources.bucket, false)]
@@ -119,7 +142,16 @@ pub fn statements_to_add(denied: &[Denial], resources: &CacheResources) -> Strin
             ));
         }
     }
+    if let Some(first) = keys.first() {
+        let actions: Vec<String> = keys.iter().map(|d| d.action.clone()).collect();
+        statements.push(kms::statement(&actions, &first.resource));
+    }
     statements.join(",\n")
+}
+
+/// A denial of a KMS action (on the bucket's key), not of an S3 one.
+fn is_kms(d: &Denial) -> bool {
+    d.action.to_ascii_lowercase().starts_with("kms:")
 }
 
 fn json_string(text: &str) -> String {
@@ -136,9 +168,12 @@ pub fn gate_on_access(plan: HealPlan, role: Option<&str>, access: &RoleAccess) -
     let role_name = role.unwrap_or("(none)");
     let resources = CacheResources::of(&location, role_name);
     match access {
-        RoleAccess::Granted { bucket_denied } if bucket_denied.is_empty() => plan,
-        RoleAccess::Granted { bucket_denied } => {
+        RoleAccess::Granted { bucket_denied, key_unchecked } => {
             let mut plan = plan;
+            plan.warnings.extend(key_unchecked.clone());
+            if bucket_denied.is_empty() {
+                return plan;
+            }
             plan.advice.push(format!(
                 "the service role {role_name} may read and write the cache, but lacks {} on {}, which AWS's documented CodeBuild service role policy grants (CodeBuild checks the bucket's owner with them); add:\n{}",
                 actions(bucket_denied),
@@ -179,20 +214,25 @@ pub fn gate_on_access(plan: HealPlan, role: Option<&str>, access: &RoleAccess) -
 /// "the service role R may not use the cache at L: s3:PutObject not allowed on ...", with the
 /// denying policies and the condition keys the simulation could not evaluate.
 fn denied_why(role_name: &str, location: &str, denied: &[Denial], resources: &CacheResources) -> String {
+    let key = denied.iter().find(|d| is_kms(d)).map(|d| d.resource.as_str());
+    let on = key.map_or_else(|| resources.objects.clone(), |k| format!("the cache bucket's KMS key {k} (SSE-KMS)"));
     let mut why = format!(
-        "the service role {role_name} may not use the cache at {location}: {} {} on {}",
+        "the service role {role_name} may not use the cache at {location}: {} {} on {on}",
         actions(denied),
         if denied.iter().any(|d| d.explicit) { "explicitly denied" } else { "not allowed" },
-        resources.objects
     );
     let denying: Vec<&str> =
         denied.iter().filter(|d| d.explicit).flat_map(|d| d.policies.iter().map(String::as_str)).collect();
     if !denying.is_empty() {
         why.push_str(&format!(" (Deny in {}: an Allow does not override it; narrow that Deny)", denying.join(", ")));
     }
-    let context: Vec<&str> = denied.iter().flat_map(|d| d.missing_context.iter().map(String::as_str)).collect();
+    let mut context: Vec<&str> = denied.iter().flat_map(|d| d.missing_context.iter().map(String::as_str)).collect();
+    context.dedup();
     if !context.is_empty() {
         why.push_str(&format!("; statements with conditions on {} could not be evaluated", context.join(", ")));
+    }
+    if key.is_some() {
+        why.push_str("; the key policy must allow them too, which the simulator does not see");
     }
     why
 }
@@ -325,7 +365,7 @@ mod tests {
             advice.ends_with("\"Action\": [\"s3:PutObject\"],\n  \"Resource\": \"arn:aws:s3:::cache-bucket/tts/*\"\n}"),
             "{advice}"
         );
-        let granted = RoleAccess::Granted { bucket_denied: vec![] };
+        let granted = RoleAccess::Granted { bucket_denied: vec![], key_unchecked: None };
         assert_eq!(problem_with_current(Some(ROLE), "cache-bucket/tts", &granted), None);
     }
 

@@ -14,6 +14,7 @@ pub mod config;
 pub mod dedup;
 pub mod dispatch;
 pub mod gates;
+pub mod kms;
 pub mod look;
 pub mod notice;
 pub mod plan;

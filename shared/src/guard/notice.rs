@@ -29,7 +29,9 @@ pub fn healed(plan: &HealPlan, ctx: &NoticeContext) -> Notice {
     let mut body = format!("cache-guard switched the CodeBuild project {project} back to the S3 cache.\n\n");
     body.push_str(&facts(project, ctx, &plan.before.to_string(), &plan.after.to_string(), &plan.reason));
     body.push_str("\nA build already running keeps its old setting; the next build uses the S3 cache.\n");
+    body.push_str(&warning_lines(&plan.warnings));
     body.push_str(&advice_lines(&plan.advice));
+    body.push_str(&format!("\n{}\n", super::access::NOT_SEEN));
     body.push_str(&verify(project, ctx.region));
     notice(
         &format!("cache-guard healed {project}: {} -> S3 cache", plan.before.cache_type),
@@ -47,8 +49,11 @@ pub fn refused(plan: &HealPlan, ctx: &NoticeContext) -> Notice {
         format!("cache-guard found the CodeBuild project {project} off the S3 cache, but did not switch it.\n\n");
     body.push_str(&facts(project, ctx, &plan.before.to_string(), &unchanged(&plan.before), &plan.reason));
     body.push_str(&advice_lines(&plan.advice));
-    body.push_str(&verify(project, ctx.region));
     let cause = plan.refusal.unwrap_or(RefusalCause::Bucket);
+    if matches!(cause, RefusalCause::RoleAccess | RefusalCause::AccessUnverified) {
+        body.push_str(&format!("\n{}\n", super::access::NOT_SEEN));
+    }
+    body.push_str(&verify(project, ctx.region));
     notice(
         &format!("cache-guard did not heal {project}: {}", cause.headline()),
         &body,
@@ -128,6 +133,14 @@ pub fn sweep(items: &[SweepItem], ctx: &NoticeContext) -> Notice {
             body.push('\n');
             body.push_str(&sweep_entry(item, ctx));
         }
+    }
+    let access_checked = items.iter().any(|i| match i {
+        SweepItem::Healed(_) => true,
+        SweepItem::Refused(p) => matches!(p.refusal, Some(RefusalCause::RoleAccess | RefusalCause::AccessUnverified)),
+        _ => false,
+    });
+    if access_checked {
+        body.push_str(&format!("\n{}\n", super::access::NOT_SEEN));
     }
     body.push_str(&format!(
         "\nVerify a project:\n  aws codebuild batch-get-projects --names <project> --region {} --query 'projects[0].cache'\n",

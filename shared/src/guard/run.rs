@@ -2,16 +2,17 @@
 //! at most once per run), carry the plan out. Projects are checked a few at a time; one project's
 //! problem stays that project's outcome.
 
-use super::access::{self, CacheResources, RoleAccess};
+use super::access::{self, CacheResources, Denial, RoleAccess};
 use super::dedup;
 use super::gates::FleetOverflow;
+use super::kms::{self, CacheKey};
 use super::look::{LocationLook, LookAt};
 use super::plan::{BucketState, GuardPolicy, HealAction, HealPlan, RefusalCause};
 use super::report::{Outcome, ProjectOutcome};
 use super::service::CacheGuard;
 use crate::aws::codebuild::BATCH_LIMIT;
 use crate::aws::iam::Simulated;
-use crate::aws::s3::{Markers, head_bucket};
+use crate::aws::s3::{BucketEncryption, Markers, bucket_encryption, head_bucket};
 use crate::aws::s3_objects::{ListRequest, list_page};
 use crate::error::{AwsError, AwsErrorKind};
 use crate::project::{CacheSetting, ProjectSnapshot};
@@ -71,6 +72,8 @@ pub struct Run<'a> {
     locations: OnceCell<Result<HashMap<String, Vec<String>>, AwsError>>,
     /// Simulations by (role, resource ARN).
     access: Mutex<HashMap<(String, String), Simulation>>,
+    /// Default encryptions by bucket (Err: why S3 refused to say).
+    encryptions: Mutex<HashMap<String, Result<BucketEncryption, String>>>,
     fleets: Mutex<HashMap<String, FleetOverflow>>,
     /// One page of each location looked at before a heal (the root is shared by every project).
     looks: Mutex<HashMap<LookAt, LocationLook>>,
@@ -84,6 +87,7 @@ impl<'a> Run<'a> {
             bucket: OnceCell::new(),
             locations: OnceCell::new(),
             access: Mutex::new(HashMap::new()),
+            encryptions: Mutex::new(HashMap::new()),
             fleets: Mutex::new(HashMap::new()),
             looks: Mutex::new(HashMap::new()),
         }
@@ -200,18 +204,69 @@ impl<'a> Run<'a> {
                 Err(_) => access::judge(&objects, &[]),
             },
         };
+        let access = match access {
+            RoleAccess::Granted { bucket_denied, .. } => self.key_access(role, location, bucket_denied).await?,
+            other => other,
+        };
         info!(action = "check-access", role, location, access = ?access, "simulated the service role's cache access");
         Ok(access)
+    }
+
+    /// A granted access, with the bucket's KMS key checked on top: for SSE-KMS with a customer
+    /// managed key, kms:GenerateDataKey and kms:Decrypt simulated on the key as S3 calls them
+    /// (`kms:ViaService`); a key the guard cannot check is said (`key_unchecked`).
+    async fn key_access(&self, role: &str, location: &str, bucket_denied: Vec<Denial>) -> Result<RoleAccess, AwsError> {
+        let bucket = location.split('/').next().unwrap_or(location);
+        let key = match self.encryption(bucket).await? {
+            Ok(encryption) => CacheKey::of(&encryption, &self.guard.region, role),
+            Err(reason) => CacheKey::Unknown { reason },
+        };
+        let key_unchecked = key.warning(bucket, &self.guard.region);
+        let granted = RoleAccess::Granted { bucket_denied, key_unchecked };
+        let CacheKey::Customer { arn } = &key else { return Ok(granted) };
+        let via = kms::via_s3(kms::key_region(arn).unwrap_or(&self.guard.region));
+        Ok(match self.simulate_in(role, &kms::KMS_ACTIONS, arn, &[("kms:ViaService", &via)]).await? {
+            Ok(results) => access::judge_key(granted, &results),
+            Err(reason) => RoleAccess::Unverifiable { reason },
+        })
+    }
+
+    /// GetBucketEncryption, once per bucket and run: Ok(Err(why)) when S3 refused it for good.
+    async fn encryption(&self, bucket: &str) -> Result<Result<BucketEncryption, String>, AwsError> {
+        if let Some(known) = self.encryptions.lock().ok().and_then(|m| m.get(bucket).cloned()) {
+            return Ok(known);
+        }
+        let answer = match bucket_encryption(&self.guard.s3, bucket).await {
+            Ok(encryption) => Ok(encryption),
+            Err(e) if !is_transient(&e) => Err(e.to_string()),
+            Err(e) => return Err(e),
+        };
+        info!(action = "check-encryption", bucket, encryption = ?answer, "read the cache bucket's default encryption");
+        if let Ok(mut known) = self.encryptions.lock() {
+            known.insert(bucket.to_owned(), answer.clone());
+        }
+        Ok(answer)
     }
 
     /// One simulation, remembered for the run: Ok(Ok(answers)), Ok(Err(why)) when IAM refused it
     /// for good, Err on a transient error (not remembered).
     async fn simulate(&self, role: &str, actions: &[&str], resource: &str) -> Result<Simulation, AwsError> {
+        self.simulate_in(role, actions, resource, &[]).await
+    }
+
+    /// As `simulate`, with the request's condition keys (the same for every call of a resource).
+    async fn simulate_in(
+        &self,
+        role: &str,
+        actions: &[&str],
+        resource: &str,
+        context: &[(&str, &str)],
+    ) -> Result<Simulation, AwsError> {
         let key = (role.to_owned(), resource.to_owned());
         if let Some(known) = self.access.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return Ok(known);
         }
-        let answer = match self.guard.simulator.simulate(role, actions, resource).await {
+        let answer = match self.guard.simulator.simulate_in(role, actions, resource, context).await {
             Ok(results) => Ok(results),
             Err(e) if !is_transient(&e) => Err(e.to_string()),
             Err(e) => return Err(e),

@@ -16,6 +16,7 @@ mod fault_tolerance;
 mod guard;
 mod guard_awareness;
 mod guard_concurrency;
+mod guard_kms;
 mod guard_look;
 mod guard_support;
 mod monitor;

@@ -156,6 +156,41 @@ async fn conditions_are_reported_as_missing_context() {
 }
 
 #[tokio::test]
+async fn conditions_are_evaluated_against_the_context_entries() {
+    let (iam, clients) = iam().await;
+    let key = "arn:aws:kms:ap-south-1:123456789012:key/k1";
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[
+            {{"Effect":"Allow","Action":["kms:Decrypt","kms:GenerateDataKey"],"Resource":"{key}","Condition":{{"StringEquals":{{"kms:ViaService":"s3.ap-south-1.amazonaws.com"}}}}}},
+            {{"Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":{{"StringLikeIfExists":{{"aws:SourceVpce":"vpce-*"}}}}}}]}}"#
+    );
+    let role = testing::create_role(&clients, &testing::unique("sim"), &[("via-s3", &policy)]).await;
+    let sim = PolicySimulator::new(iam);
+    let actions = ["kms:GenerateDataKey", "kms:Decrypt"];
+    let through_s3 = sim
+        .simulate_in(&role, &actions, key, &[("kms:ViaService", "s3.ap-south-1.amazonaws.com")])
+        .await
+        .expect("simulate");
+    assert!(
+        through_s3.iter().all(|r| r.decision == Decision::Allowed && r.missing_context.is_empty()),
+        "{through_s3:?}"
+    );
+    let through_sns = sim
+        .simulate_in(&role, &actions, key, &[("kms:ViaService", "sns.ap-south-1.amazonaws.com")])
+        .await
+        .expect("simulate");
+    assert!(through_sns.iter().all(|r| r.decision == Decision::ImplicitDeny && r.missing_context.is_empty()));
+    let no_context = sim.simulate(&role, &actions, key).await.expect("simulate");
+    assert!(no_context.iter().all(|r| r.decision == Decision::ImplicitDeny), "{no_context:?}");
+    assert_eq!(no_context[0].missing_context, vec!["kms:ViaService"]);
+    // ...IfExists: a key the request does not carry does not stop the statement.
+    let got = sim.simulate(&role, &["s3:GetObject"], "arn:aws:s3:::b/k").await.expect("simulate");
+    assert_eq!(got[0].decision, Decision::Allowed);
+    let got = sim.simulate_in(&role, &["s3:GetObject"], "arn:aws:s3:::b/k", &[("aws:SourceVpce", "other")]).await;
+    assert_eq!(got.expect("simulate")[0].decision, Decision::ImplicitDeny);
+}
+
+#[tokio::test]
 async fn errors_are_the_documented_ones() {
     let (iam, _) = iam().await;
     let missing = format!("arn:aws:iam::{}:role/service-role/{}", testing::ACCOUNT, testing::unique("gone"));

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 /// The AWS calls each function makes (plus logging, dead letters and the topic's key). The guard's
 /// come from its code (shared/src/aws/*.rs: codebuild:ListProjects, BatchGetProjects,
 /// UpdateProject, BatchGetFleets; iam:SimulatePrincipalPolicy; s3:HeadBucket, authorised by
-/// s3:ListBucket; its markers' s3:PutObject, GetObject and DeleteObject; sns:Publish). The
+/// s3:ListBucket; GetBucketEncryption, by s3:GetEncryptionConfiguration; its markers' s3:PutObject, GetObject and DeleteObject; sns:Publish). The
 /// pruner's and monitor's are the calls their briefs name: update them with the code at merge.
 fn allowed_actions_of(function: &str) -> BTreeSet<String> {
     let own: &[&str] = match function {
@@ -19,6 +19,7 @@ fn allowed_actions_of(function: &str) -> BTreeSet<String> {
             "codebuild:BatchGetFleets",
             "iam:SimulatePrincipalPolicy",
             "s3:ListBucket",
+            "s3:GetEncryptionConfiguration",
             "s3:GetObject",
             "s3:PutObject",
             "s3:DeleteObject",

@@ -195,6 +195,21 @@ fn mocked_guard(
             .is_truncated(false)
             .build()
     });
+    // SSE-S3, as every bucket's default since 2023: no KMS key to check.
+    let encryption = mock!(aws_sdk_s3::Client::get_bucket_encryption).then_output(|| {
+        use aws_sdk_s3::types::{
+            ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+            ServerSideEncryptionRule,
+        };
+        let default =
+            ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::Aes256).build().unwrap();
+        let rule = ServerSideEncryptionRule::builder().apply_server_side_encryption_by_default(default).build();
+        aws_sdk_s3::operation::get_bucket_encryption::GetBucketEncryptionOutput::builder()
+            .server_side_encryption_configuration(
+                ServerSideEncryptionConfiguration::builder().rules(rule).build().unwrap(),
+            )
+            .build()
+    });
     let clients = Clients {
         sdk: aws_config::SdkConfig::builder().region(aws_config::Region::new("ap-south-1")).build(),
         codebuild: mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, [&project, update], |c| c
@@ -202,7 +217,7 @@ fn mocked_guard(
             .sleep_impl(aws_smithy_async::rt::sleep::SharedAsyncSleep::new(
                 aws_smithy_async::test_util::instant_time_and_sleep(std::time::SystemTime::now()).1
             ))),
-        s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&head, &claim, &empty, release]),
+        s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&head, &claim, &empty, &encryption, release]),
         sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, [publish]),
         attempts: Default::default(),
     };
