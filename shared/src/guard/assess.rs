@@ -6,6 +6,7 @@
 use super::access::{self, RoleAccess};
 use super::gates::{gate_on_bucket, gate_on_sharing, note_fleet};
 use super::look::{LookAt, gate_on_contents};
+use super::owner::{owner_of, source_change};
 use super::plan::{HealAction, HealPlan, location, plan_project};
 use super::run::Run;
 use crate::error::AwsError;
@@ -68,6 +69,13 @@ impl Run<'_> {
         {
             let overflow = self.fleet_overflow(fleet).await;
             plan = note_fleet(plan, fleet, &overflow);
+        }
+        // A project some tool deploys gets its heal undone by the next deployment: the change to
+        // make there.
+        if plan.action == HealAction::Heal
+            && let Some(owner) = owner_of(&project.tags)
+        {
+            plan.advice.push(source_change(&owner, &plan.after));
         }
         let access = access.unwrap_or_else(|| LocationAccess::NotChecked { reason: not_checked(&plan).into() });
         Ok(Assessment { plan, access })

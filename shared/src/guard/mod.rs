@@ -17,6 +17,7 @@ pub mod gates;
 pub mod kms;
 pub mod look;
 pub mod notice;
+pub mod owner;
 pub mod plan;
 pub mod report;
 pub mod run;

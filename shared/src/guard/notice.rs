@@ -215,7 +215,8 @@ fn advice_lines(advice: &[String]) -> String {
     }
     let mut text = "\nWhat to check:\n".to_owned();
     for line in advice {
-        text.push_str(&format!("  - {line}\n"));
+        // Continuation lines (a policy statement, a snippet to paste) under their item.
+        text.push_str(&format!("  - {}\n", line.trim_end().replace('\n', "\n    ")));
     }
     text
 }

@@ -139,7 +139,8 @@ async fn a_role_without_cache_access_is_refused_with_the_statement_to_add() {
     let received = s.topic.drain().await;
     assert_eq!(received.len(), 1, "{received:?}");
     assert!(received[0].subject.as_deref().unwrap().contains("service role cannot use the cache"));
-    assert!(received[0].message.contains(&statement), "{}", received[0].message);
+    // Indented under its item in the email.
+    assert!(received[0].message.contains(&statement.replace('\n', "\n    ")), "{}", received[0].message);
 
     // The next build the same day: refused again, not notified again; a day later: notified again
     // (the marker's expiry, renewed with a conditional overwrite).
