@@ -11,10 +11,14 @@
 
 use crate::aws::Clients;
 use crate::aws::codebuild::CodeBuildProjects;
-use crate::aws::s3::head_bucket;
+use crate::aws::s3::{Markers, head_bucket};
 use crate::clock::Clock;
 use crate::error::{AwsError, AwsErrorKind};
 use crate::guard::access::problem_with_current;
+use crate::guard::dedup;
+use crate::guard::history::heal_times;
+use crate::guard::loops::LoopRule;
+use crate::guard::owner::{Owner, owner_of};
 use crate::guard::plan::{HealAction, HealPlan};
 use crate::guard::{Assessment, CacheGuard, GuardConfig, LocationAccess};
 use crate::monitor::MonitorConfig;
@@ -48,6 +52,12 @@ pub struct ProjectAudit {
     /// What to change: the guard's advice, the statement a role lacks, what a cache problem needs.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub advice: Vec<String>,
+    /// Who deploys the project, as its tags say (CloudFormation, Terraform).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Owner>,
+    /// The guard's heals of the project within GUARD_HEAL_LOOP_DAYS (None: not read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub heals: Option<usize>,
     /// Calls that failed for this project (the rest of its line stands).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<AwsError>,
@@ -240,6 +250,13 @@ impl Auditor {
             errors.push(e);
             Evidence::NotRead { reason }
         });
+        let heals = match self.heals(scope, &project.name).await {
+            Ok(heals) => heals,
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        };
         let (mut attention, mut advice) =
             attention(&plan, project.service_role.as_deref(), &access, last_build.as_ref(), &evidence);
         if let BucketStatus::OtherRegion { region } = &scope.bucket_status
@@ -261,8 +278,22 @@ impl Auditor {
             evidence,
             attention,
             advice,
+            owner: owner_of(&project.tags),
+            heals,
             errors,
         }
+    }
+
+    /// The guard's heals of the project within the heal-loop window (one ListObjectsV2 of its heal
+    /// markers), when the cache bucket can hold them.
+    async fn heals(&self, scope: &AuditScope, project: &str) -> Result<Option<usize>, AwsError> {
+        if !matches!(scope.bucket_status, BucketStatus::Usable { .. }) {
+            return Ok(None);
+        }
+        let markers = Markers::new(self.s3.clone(), scope.bucket.clone(), dedup::NAMESPACE);
+        let times = heal_times(&self.s3, &markers, &scope.bucket, project).await?;
+        let rule = LoopRule { heals: self.guard_config.heal_loop_heals, days: self.guard_config.heal_loop_days };
+        Ok(Some(rule.recent(&times, self.clock.now())))
     }
 
     /// The monitor's records of a project on the S3 cache, in the cache bucket.

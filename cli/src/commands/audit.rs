@@ -10,6 +10,7 @@ use crate::progress;
 use crate::settings::{self, LayeredEnv};
 use cache_sentinel::audit::{AuditReport, Auditor, BucketStatus, Evidence, ProjectAudit};
 use cache_sentinel::guard::access::{Denial, NOT_SEEN, RoleAccess};
+use cache_sentinel::guard::plan::RefusalCause;
 use cache_sentinel::guard::{HealAction, LocationAccess};
 use cache_sentinel::monitor::evidence::{Cause, Signal};
 use cache_sentinel::monitor::judge::fmt_duration;
@@ -81,13 +82,23 @@ fn render(report: &AuditReport) -> String {
         bucket_status(&report.bucket_status)
     );
     if !report.projects.is_empty() {
-        let mut table =
-            output::table(&["PROJECT", "CACHE NOW", "GUARD", "ROLE ACCESS", "LAST BUILD (OWN TIME)", "CACHE EVIDENCE"]);
+        let mut table = output::table(&[
+            "PROJECT",
+            "OWNER",
+            "CACHE NOW",
+            "GUARD",
+            "HEALS",
+            "ROLE ACCESS",
+            "LAST BUILD (OWN TIME)",
+            "CACHE EVIDENCE",
+        ]);
         for line in &report.projects {
             table.add_row(vec![
                 cell(&line.project, Tone::Plain),
+                cell(line.owner.as_ref().map_or("-", |o| o.label()), Tone::Plain),
                 cell(&line.cache, if line.cache.is_s3() { Tone::Plain } else { Tone::Warn }),
                 guard_cell(line),
+                heals_cell(line),
                 access_cell(&line.access),
                 last_build_cell(line),
                 evidence_cell(&line.evidence),
@@ -157,6 +168,17 @@ fn bucket_status(status: &BucketStatus) -> String {
             region.as_deref().unwrap_or("another region")
         ),
         BucketStatus::Unreachable { reason } => format!("could not be checked: {reason}"),
+    }
+}
+
+/// The guard's heals within GUARD_HEAL_LOOP_DAYS; a heal loop (refused) stands out.
+fn heals_cell(line: &ProjectAudit) -> comfy_table::Cell {
+    let looped = line.guard.refusal == Some(RefusalCause::HealLoop);
+    match line.heals {
+        None => cell("-", Tone::Plain),
+        Some(n) if looped => cell(format!("{n} (loop)"), Tone::Bad),
+        Some(0) => cell("0", Tone::Plain),
+        Some(n) => cell(n, Tone::Warn),
     }
 }
 

@@ -6,12 +6,14 @@
 use super::access::{self, RoleAccess};
 use super::gates::{gate_on_bucket, gate_on_sharing, note_fleet};
 use super::look::{LookAt, gate_on_contents};
+use super::loops::{LoopRule, gate_on_loop, gate_on_owner};
 use super::owner::{owner_of, source_change};
 use super::plan::{HealAction, HealPlan, location, plan_project};
 use super::run::Run;
 use crate::error::AwsError;
 use crate::project::ProjectSnapshot;
 use serde::Serialize;
+use tracing::warn;
 
 /// What the guard found of the service role's access to a project's cache location.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -45,6 +47,22 @@ impl Run<'_> {
             let state = self.bucket_state().await?;
             plan = gate_on_bucket(plan, &self.policy.bucket, &state, &self.guard.region);
         }
+        let owner = owner_of(&project.tags);
+        if plan.action == HealAction::Heal {
+            plan = gate_on_owner(plan, owner.as_ref(), self.guard.config.owned_projects);
+        }
+        let rule = LoopRule { heals: self.guard.config.heal_loop_heals, days: self.guard.config.heal_loop_days };
+        if plan.action == HealAction::Heal && rule.heals > 0 {
+            let heals = match self.heal_times(&project.name).await {
+                Ok(heals) => heals,
+                Err(e) if e.is_transient() => return Err(e),
+                Err(e) => {
+                    warn!(action = "heal-history", project = %project.name, error = %e, "cannot read the project's heals: no loop check");
+                    vec![]
+                }
+            };
+            plan = gate_on_loop(plan, &heals, self.guard.clock.now(), rule, owner.as_ref());
+        }
         if plan.action == HealAction::Heal
             && let Some(at) = LookAt::for_heal(&self.policy.layout, &project.name)
         {
@@ -73,9 +91,9 @@ impl Run<'_> {
         // A project some tool deploys gets its heal undone by the next deployment: the change to
         // make there.
         if plan.action == HealAction::Heal
-            && let Some(owner) = owner_of(&project.tags)
+            && let Some(owner) = &owner
         {
-            plan.advice.push(source_change(&owner, &plan.after));
+            plan.advice.push(source_change(owner, &plan.after));
         }
         let access = access.unwrap_or_else(|| LocationAccess::NotChecked { reason: not_checked(&plan).into() });
         Ok(Assessment { plan, access })

@@ -30,6 +30,16 @@ pub fn heal_marker(plan: &HealPlan, last_modified: Option<i64>) -> String {
     format!("heal/{}/{:016x}", plan.project, fnv1a(&state))
 }
 
+/// The name every heal marker of `project` starts with.
+pub fn heal_prefix(project: &str) -> String {
+    format!("heal/{project}/")
+}
+
+/// A heal marker's fingerprint: 16 hexadecimal digits.
+pub fn is_fingerprint(text: &str) -> bool {
+    text.len() == 16 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 pub fn refusal_marker(project: &str, cause: RefusalCause) -> String {
     format!("refused/{project}/{}", cause.as_str())
 }

@@ -40,15 +40,21 @@ pub enum RefusalCause {
     AwsRefused,
     /// The location holds data that is not the project's cache (`look`).
     OtherData,
+    /// Healed GUARD_HEAL_LOOP_HEALS times within GUARD_HEAL_LOOP_DAYS and set back each time.
+    HealLoop,
+    /// A tool deploys the project and GUARD_OWNED_PROJECTS=tell leaves the change to its source.
+    Owned,
 }
 
 impl RefusalCause {
-    pub const ALL: [RefusalCause; 5] = [
+    pub const ALL: [RefusalCause; 7] = [
         RefusalCause::Bucket,
         RefusalCause::RoleAccess,
         RefusalCause::AccessUnverified,
         RefusalCause::AwsRefused,
         RefusalCause::OtherData,
+        RefusalCause::HealLoop,
+        RefusalCause::Owned,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -58,6 +64,8 @@ impl RefusalCause {
             RefusalCause::AccessUnverified => "access-unverified",
             RefusalCause::AwsRefused => "aws-refused",
             RefusalCause::OtherData => "other-data",
+            RefusalCause::HealLoop => "heal-loop",
+            RefusalCause::Owned => "owned",
         }
     }
 
@@ -69,6 +77,8 @@ impl RefusalCause {
             RefusalCause::AccessUnverified => "cache access not verified",
             RefusalCause::AwsRefused => "AWS refused the change",
             RefusalCause::OtherData => "the cache location holds other data",
+            RefusalCause::HealLoop => "healed again and again, set back each time",
+            RefusalCause::Owned => "change the cache at its source",
         }
     }
 }

@@ -18,6 +18,7 @@ mod guard_awareness;
 mod guard_concurrency;
 mod guard_kms;
 mod guard_look;
+mod guard_loops;
 mod guard_owner;
 mod guard_support;
 mod monitor;
