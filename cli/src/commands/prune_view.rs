@@ -45,6 +45,9 @@ pub fn render(r: &PruneReport, interrupted: bool, topic: Option<&str>) -> String
     for note in &r.notes {
         out.push_str(&format!("Note: {note}\n"));
     }
+    for note in r.locations.values().flat_map(|l| &l.buildkit).take(20) {
+        out.push_str(&format!("BuildKit: {note}\n"));
+    }
     ending(r, interrupted, topic, &mut out);
     out
 }
@@ -260,6 +263,7 @@ mod tests {
             refused: None,
             over_budget: false,
             budget_not_applied: None,
+            buildkit: vec![],
         };
         l.plan.scanned = scanned;
         l

@@ -31,6 +31,11 @@ impl Lister for Slow {
         tokio::time::sleep(self.latency).await;
         Ok(self.bucket.page(&request))
     }
+
+    async fn read(&self, key: &str) -> Result<Option<Vec<u8>>, AwsError> {
+        tokio::time::sleep(self.latency).await;
+        self.bucket.read(key).await
+    }
 }
 
 fn arg<T: std::str::FromStr>(i: usize, default: T) -> T {

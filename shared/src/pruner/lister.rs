@@ -13,6 +13,9 @@ use std::sync::Arc;
 /// page is on its way while this one is planned).
 pub trait Lister: Clone + Send + Sync + 'static {
     fn list(&self, request: Request) -> impl Future<Output = Result<ListPage, AwsError>> + Send;
+
+    /// GetObject of one small object (a BuildKit manifest): its body, None when it is gone.
+    fn read(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>, AwsError>> + Send;
 }
 
 /// The cache bucket in S3; every call is counted.
@@ -35,6 +38,11 @@ impl Lister for S3Lister {
         };
         s3_objects::list_page(&self.s3, &self.bucket, request).await
     }
+
+    async fn read(&self, key: &str) -> Result<Option<Vec<u8>>, AwsError> {
+        self.calls.add("s3:GetObject", 1);
+        crate::aws::s3_documents::get_document(&self.s3, &self.bucket, key).await
+    }
 }
 
 /// A bucket in memory: objects sorted by key (byte order, as S3 sorts UTF-8 keys).
@@ -42,13 +50,21 @@ impl Lister for S3Lister {
 pub struct MemoryLister {
     objects: Arc<Vec<ListedObject>>,
     page_size: usize,
+    /// Bodies of the objects that have one (BuildKit manifests); the others read as empty.
+    bodies: Arc<std::collections::HashMap<String, Vec<u8>>>,
 }
 
 impl MemoryLister {
     pub fn new(mut objects: Vec<ListedObject>) -> Self {
         objects.sort_by(|a, b| a.key.cmp(&b.key));
         objects.dedup_by(|a, b| a.key == b.key);
-        MemoryLister { objects: Arc::new(objects), page_size: PAGE_SIZE }
+        MemoryLister { objects: Arc::new(objects), page_size: PAGE_SIZE, bodies: Arc::default() }
+    }
+
+    /// The same bucket with these objects' bodies.
+    pub fn with_bodies(mut self, bodies: std::collections::HashMap<String, Vec<u8>>) -> Self {
+        self.bodies = Arc::new(bodies);
+        self
     }
 
     /// Smaller pages, so that tests cross page boundaries with few objects.
@@ -103,6 +119,11 @@ impl MemoryLister {
 impl Lister for MemoryLister {
     async fn list(&self, request: Request) -> Result<ListPage, AwsError> {
         Ok(self.page(&request))
+    }
+
+    async fn read(&self, key: &str) -> Result<Option<Vec<u8>>, AwsError> {
+        let exists = self.objects.binary_search_by(|o| o.key.as_str().cmp(key)).is_ok();
+        Ok(exists.then(|| self.bodies.get(key).cloned().unwrap_or_default()))
     }
 }
 

@@ -8,7 +8,8 @@
 //!   projects and the state's memory of locations no longer used), `root` (whether the bucket root
 //!   may be pruned: only in a bucket that holds nothing but cache);
 //! * what is deleted and why: `plan` (the pure decisions), `planner` (one location, streamed), with
-//!   `newest` (the heap of the N newest), `records` and `budget` (budget candidates, the total budget);
+//!   `newest` (the heap of the N newest), `records` and `budget` (budget candidates, the total budget),
+//!   `buildkit` (a BuildKit S3 cache inside a location: blobs kept while a kept manifest names them);
 //! * how the bucket is listed: `walk` (pure page logic), `lister`, `pager`, `task` (one location),
 //!   `rest` (the root and unmanaged folders);
 //! * how deletions reach S3: `delete` (the S3 calls themselves live in `crate::aws`);
@@ -21,6 +22,7 @@
 //! * what a run reports and says: `report`, `outcome`, `notice`, `calls`; `service` dispatches.
 
 pub mod budget;
+pub mod buildkit;
 pub mod calls;
 pub mod config;
 pub mod delete;

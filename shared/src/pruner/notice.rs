@@ -127,6 +127,13 @@ fn locations(report: &PruneReport, body: &mut String) {
             );
         }
     }
+    let buildkit: Vec<&String> = report.locations.values().flat_map(|l| &l.buildkit).take(20).collect();
+    if !buildkit.is_empty() {
+        body.push_str("\nBuildKit S3 caches (blobs kept while a kept manifest names them):\n");
+        for note in buildkit {
+            let _ = writeln!(body, "  {note}");
+        }
+    }
     let refused: Vec<_> = report.refused().collect();
     if !refused.is_empty() {
         body.push_str("\nNot pruned (the other locations were):\n");
@@ -205,6 +212,7 @@ mod tests {
             refused: None,
             over_budget: false,
             budget_not_applied: None,
+            buildkit: vec![],
         };
         report.locations.insert(report.location_name(prefix), line);
     }

@@ -21,6 +21,7 @@ pub fn add_locations(report: &mut PruneReport, locations: &[ManagedLocation]) {
             refused: None,
             over_budget: false,
             budget_not_applied: None,
+            buildkit: vec![],
         };
         report.locations.insert(report.location_name(&m.prefix), line);
     }
@@ -37,6 +38,7 @@ pub fn record_run(report: &mut PruneReport, prefix: &str, run: &LocationRun) {
                 line.finished = true;
                 line.over_budget = f.over_budget;
                 line.budget_not_applied = f.budget_not_applied.clone();
+                line.buildkit = f.buildkit.clone();
             }
             Ending::Stopped { why, .. } => stopped = Some(why.clone()),
             Ending::Failed { error, .. } if Ending::transient(error) => stopped = Some(format!("error: {error}")),

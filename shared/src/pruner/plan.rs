@@ -73,6 +73,8 @@ pub enum Reason {
     Orphaned,
     ProjectBudget,
     TotalBudget,
+    /// A BuildKit S3 cache blob no kept manifest names (`buildkit`).
+    Unreferenced,
 }
 
 impl Reason {
@@ -82,6 +84,7 @@ impl Reason {
             Reason::Orphaned => "orphaned",
             Reason::ProjectBudget => "project_budget",
             Reason::TotalBudget => "total_budget",
+            Reason::Unreferenced => "unreferenced",
         }
     }
 }

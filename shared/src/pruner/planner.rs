@@ -1,10 +1,12 @@
 //! The streaming planner of one location: fed its listing object by object in S3's order, it emits
 //! deletions as soon as they are certain (the decisions are documented in [`plan`](super::plan)).
 
+use super::buildkit::{BuildkitCaches, Held};
 use super::newest::{Kept, Newest};
 use super::plan::{Deletion, ObjectMeta, PlanSummary, PrunePolicy, Reason, RunQuota};
 use super::records::Records;
 use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
 
 /// What a location's planner leaves when its listing is complete.
 #[derive(Debug, Default)]
@@ -18,6 +20,8 @@ pub struct Finished {
     pub over_budget: bool,
     /// Why the location budget (and so the total budget) could not be applied, if it could not.
     pub budget_not_applied: Option<String>,
+    /// What was decided of each BuildKit S3 cache in the location (`buildkit`).
+    pub buildkit: Vec<String>,
 }
 
 /// One location's planner.
@@ -37,6 +41,10 @@ pub struct LocationPlanner<'a> {
     last_key: Option<String>,
     /// Objects last modified before this (epoch ms) predate the location: never deleted.
     born_ms: Option<i64>,
+    /// BuildKit S3 caches in the location, held for `finish` (never decided mid-listing).
+    buildkit: BuildkitCaches,
+    /// What the BuildKit decision said, per BuildKit cache.
+    buildkit_notes: Vec<String>,
 }
 
 impl<'a> LocationPlanner<'a> {
@@ -67,6 +75,8 @@ impl<'a> LocationPlanner<'a> {
             summary: PlanSummary::default(),
             last_key: None,
             born_ms: None,
+            buildkit: BuildkitCaches::default(),
+            buildkit_notes: Vec::new(),
         }
     }
 
@@ -114,6 +124,14 @@ impl<'a> LocationPlanner<'a> {
             return true;
         }
         self.remaining_bytes += object.size;
+        // A BuildKit cache's blobs and manifests wait for the manifests to be read (`finish`).
+        let tail = object.key.get(self.tail_from..).unwrap_or(&object.key);
+        if !self.orphaned {
+            let held = Held { key: object.key.clone(), size: object.size, last_modified_ms: object.last_modified_ms };
+            if self.buildkit.hold(tail, held) {
+                return true;
+            }
+        }
         if self.orphaned {
             if !self.young(object.last_modified_ms) {
                 self.emit(object.into(), Reason::Orphaned, out);
@@ -166,6 +184,25 @@ impl<'a> LocationPlanner<'a> {
         (self.summary, self.newest.into_sorted())
     }
 
+    /// The BuildKit manifests to read before `finish` (none when the location holds no BuildKit cache).
+    pub fn buildkit_manifests(&self) -> Vec<String> {
+        self.buildkit.to_read(self.policy, self.now_ms)
+    }
+
+    /// Decides the BuildKit caches with their manifests read (key -> body, or why not).
+    pub fn decide_buildkit(&mut self, read: &BTreeMap<String, Result<Vec<u8>, String>>, out: &mut Vec<Deletion>) {
+        let caches = std::mem::take(&mut self.buildkit);
+        if caches.is_empty() {
+            return;
+        }
+        let (deletions, notes) = caches.decide(read, self.policy, self.now_ms, self.prefix);
+        self.buildkit_notes = notes;
+        for d in deletions {
+            let reason = d.reason;
+            self.emit(Kept { key: d.key, size: d.size, last_modified_ms: d.last_modified_ms }, reason, out);
+        }
+    }
+
     /// The listing is complete: applies the location budget (oldest first) and returns what is left
     /// for the total budget.
     pub fn finish(mut self, out: &mut Vec<Deletion>) -> Finished {
@@ -194,6 +231,7 @@ impl<'a> LocationPlanner<'a> {
             candidates: self.candidates,
             over_budget,
             budget_not_applied: self.budget_not_applied,
+            buildkit: self.buildkit_notes,
         }
     }
 

@@ -68,6 +68,9 @@ pub struct LocationReport {
     pub over_budget: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub budget_not_applied: Option<String>,
+    /// What was decided of each BuildKit S3 cache in the location, or why it was left alone.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub buildkit: Vec<String>,
 }
 
 /// Objects no location owns under one top-level prefix.

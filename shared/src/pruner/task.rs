@@ -176,6 +176,17 @@ impl LocationTask<'_> {
                 return stopped(planner, CAPPED.into(), at.as_deref());
             }
             if walk.done() {
+                let manifests = planner.buildkit_manifests();
+                let mut read = std::collections::BTreeMap::new();
+                for key in manifests {
+                    let body = match shared.lister.read(&key).await {
+                        Ok(Some(body)) => Ok(body),
+                        Ok(None) => Err("it is gone".to_owned()),
+                        Err(e) => Err(e.to_string()),
+                    };
+                    read.insert(key, body);
+                }
+                planner.decide_buildkit(&read, &mut out);
                 let finished = planner.finish(&mut out);
                 send(&shared.deletions, &mut out).await;
                 info!(action = "listed", location = %self.prefix, scanned = finished.summary.scanned, planned = finished.summary.planned, "location listed");
@@ -228,6 +239,10 @@ mod tests {
                 self.stop.store(true, Ordering::SeqCst);
             }
             self.inner.list(request).await
+        }
+
+        async fn read(&self, key: &str) -> Result<Option<Vec<u8>>, AwsError> {
+            self.inner.read(key).await
         }
     }
 

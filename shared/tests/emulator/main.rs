@@ -26,6 +26,7 @@ mod monitor_evidence;
 mod monitor_once;
 mod monitor_repeat;
 mod pruner;
+mod pruner_buildkit;
 mod pruner_deployments;
 mod pruner_lease;
 mod pruner_runs;
