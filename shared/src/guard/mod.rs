@@ -2,7 +2,9 @@
 //!
 //! `plan` decides from the project alone (pure, plain data); `gates`, `look` and `access` apply the
 //! facts that cost a call (bucket, who else uses a location, what the location already holds,
-//! fleet, the service role's access), applied
+//! fleet, the service role's access), with `kms` (an SSE-KMS bucket's key and the statement to
+//! add), `owner` (who deploys the project, from its tags, and the change to make there) and
+//! `loops` (heal loops, tell-only for owned projects; `history` reads the heals back), applied
 //! by `assess`, which also says what the guard found of the role's access; `run`
 //! gathers those facts and carries plans out; `dispatch` and `notice` tell people; `dedup` names
 //! the once-only markers; `service` is the entry point.

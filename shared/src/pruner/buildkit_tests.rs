@@ -5,13 +5,11 @@
 use super::*;
 use crate::aws::s3_objects::ListedObject;
 use crate::pruner::lister::MemoryLister;
-use crate::pruner::pager::PageLimits;
-use crate::pruner::plan::RunQuota;
-use crate::pruner::task::{LocationTask, Shared};
+use crate::pruner::task::LocationTask;
+use crate::pruner::testkit::collect_deletions;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use proptest::prelude::*;
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 20, 3, 0, 0).unwrap()
@@ -40,42 +38,19 @@ fn manifest(blobs: &[usize]) -> Vec<u8> {
 
 /// A location `tts` holding BuildKit's cache under `root`, objects `(key, days old)`, with bodies.
 fn run(objects: &[(String, i64)], bodies: HashMap<String, Vec<u8>>, page_size: usize) -> Vec<Deletion> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    runtime.block_on(async {
-        let listed = objects
-            .iter()
-            .map(|(k, days)| ListedObject {
-                key: k.clone(),
-                size: 10,
-                last_modified_ms: (now() - Duration::hours((days * 24).max(0))).timestamp_millis(),
-            })
-            .collect();
-        let lister = MemoryLister::new(listed).with_page_size(page_size).with_bodies(bodies);
-        let policy = policy();
-        let quota = RunQuota::new(policy.max_deletes);
-        let limits = PageLimits::new(None, None);
-        let (tx, mut rx) = tokio::sync::mpsc::channel(16);
-        let collector = tokio::spawn(async move {
-            let mut all = Vec::new();
-            while let Some(d) = rx.recv().await {
-                all.push(d);
-            }
-            all
-        });
-        let shared = Shared {
-            lister: &lister,
-            policy: &policy,
-            quota: &quota,
-            limits: &limits,
-            now: now(),
-            deletions: tx,
-            halt: Arc::new(OnceLock::new()),
-        };
+    let listed = objects
+        .iter()
+        .map(|(k, days)| ListedObject {
+            key: k.clone(),
+            size: 10,
+            last_modified_ms: (now() - Duration::hours((days * 24).max(0))).timestamp_millis(),
+        })
+        .collect();
+    let lister = MemoryLister::new(listed).with_page_size(page_size).with_bodies(bodies);
+    collect_deletions(&lister, &policy(), now(), async |shared| {
         let task =
             LocationTask { prefix: "tts", orphaned: false, born: None, skip: vec![], resume: Default::default() };
-        task.run(&shared).await;
-        drop(shared);
-        collector.await.unwrap()
+        task.run(shared).await;
     })
 }
 

@@ -51,6 +51,8 @@ pub mod state;
 pub mod state_check;
 pub mod sweep;
 pub mod task;
+#[cfg(test)]
+mod testkit;
 pub mod walk;
 
 pub use config::PrunerConfig;

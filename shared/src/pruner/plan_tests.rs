@@ -4,15 +4,14 @@ use super::*;
 use crate::aws::s3_objects::ListedObject;
 use crate::pruner::budget::TotalBudget;
 use crate::pruner::lister::MemoryLister;
-use crate::pruner::pager::PageLimits;
 use crate::pruner::planner::LocationPlanner;
 use crate::pruner::rest::RestTask;
 use crate::pruner::scope::{ExcludedLocation, ManagedLocation};
-use crate::pruner::task::{LocationTask, Shared};
+use crate::pruner::task::LocationTask;
+use crate::pruner::testkit::collect_deletions;
 use chrono::TimeZone;
 use proptest::prelude::*;
 use std::collections::{BTreeSet, HashSet};
-use std::sync::{Arc, OnceLock};
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 20, 3, 0, 0).unwrap()
@@ -300,32 +299,12 @@ fn the_cap_stops_planning_across_locations() {
 /// Runs the sweep's own location and rest tasks over an in-memory bucket (small pages, so that
 /// walks cross pages and jump over inner locations) and collects every planned deletion.
 fn walk_in_memory(listing: &[ObjectMeta], scope: &Scope, policy: &PrunePolicy, page_size: usize) -> Vec<Deletion> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    runtime.block_on(async {
-        let objects = listing
-            .iter()
-            .map(|o| ListedObject { key: o.key.clone(), size: o.size, last_modified_ms: o.last_modified_ms })
-            .collect();
-        let lister = MemoryLister::new(objects).with_page_size(page_size);
-        let quota = RunQuota::new(policy.max_deletes);
-        let limits = PageLimits::new(None, None);
-        let (tx, mut rx) = tokio::sync::mpsc::channel(16);
-        let collector = tokio::spawn(async move {
-            let mut all = Vec::new();
-            while let Some(d) = rx.recv().await {
-                all.push(d);
-            }
-            all
-        });
-        let shared = Shared {
-            lister: &lister,
-            policy,
-            quota: &quota,
-            limits: &limits,
-            now: now(),
-            deletions: tx,
-            halt: Arc::new(OnceLock::new()),
-        };
+    let objects = listing
+        .iter()
+        .map(|o| ListedObject { key: o.key.clone(), size: o.size, last_modified_ms: o.last_modified_ms })
+        .collect();
+    let lister = MemoryLister::new(objects).with_page_size(page_size);
+    collect_deletions(&lister, policy, now(), async |shared| {
         for m in scope.managed().iter().filter(|m| !m.prefix.is_empty()) {
             let task = LocationTask {
                 prefix: &m.prefix,
@@ -334,11 +313,9 @@ fn walk_in_memory(listing: &[ObjectMeta], scope: &Scope, policy: &PrunePolicy, p
                 skip: scope.claimed_inside(&m.prefix),
                 resume: Default::default(),
             };
-            task.run(&shared).await;
+            task.run(shared).await;
         }
-        RestTask { scope, resume: Default::default(), folders: true }.run(&shared).await;
-        drop(shared);
-        collector.await.unwrap()
+        RestTask { scope, resume: Default::default(), folders: true }.run(shared).await;
     })
 }
 
