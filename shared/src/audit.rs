@@ -16,7 +16,7 @@ use crate::clock::Clock;
 use crate::error::{AwsError, AwsErrorKind};
 use crate::guard::access::problem_with_current;
 use crate::guard::dedup;
-use crate::guard::history::heal_times;
+use crate::guard::history::heals;
 use crate::guard::loops::LoopRule;
 use crate::guard::owner::{Owner, owner_of};
 use crate::guard::plan::{HealAction, HealPlan};
@@ -291,9 +291,9 @@ impl Auditor {
             return Ok(None);
         }
         let markers = Markers::new(self.s3.clone(), scope.bucket.clone(), dedup::NAMESPACE);
-        let times = heal_times(&self.s3, &markers, &scope.bucket, project).await?;
+        let healed = heals(&self.s3, &markers, &scope.bucket, project).await?;
         let rule = LoopRule { heals: self.guard_config.heal_loop_heals, days: self.guard_config.heal_loop_days };
-        Ok(Some(rule.recent(&times, self.clock.now())))
+        Ok(Some(rule.recent(&healed, self.clock.now())))
     }
 
     /// The monitor's records of a project on the S3 cache, in the cache bucket.

@@ -53,7 +53,7 @@ impl Run<'_> {
         }
         let rule = LoopRule { heals: self.guard.config.heal_loop_heals, days: self.guard.config.heal_loop_days };
         if plan.action == HealAction::Heal && rule.heals > 0 {
-            let heals = match self.heal_times(&project.name).await {
+            let heals = match self.heals(&project.name).await {
                 Ok(heals) => heals,
                 Err(e) if e.is_transient() => return Err(e),
                 Err(e) => {

@@ -24,20 +24,34 @@ pub fn notice_repeat() -> Duration {
     Duration::hours(24)
 }
 
-/// The claim on one heal of one project from one state.
+/// The claim on one heal of one project from one state: `heal/<project>/<setting>-<state>`, where
+/// `setting` fingerprints the cache the heal replaced (so the heal history tells a project set back
+/// to the same cache again, a loop, from one whose source changed) and `state` the whole state.
 pub fn heal_marker(plan: &HealPlan, last_modified: Option<i64>) -> String {
     let state = format!("{}|{}|{}", plan.before, plan.after, last_modified.map_or("-".to_owned(), |t| t.to_string()));
-    format!("heal/{}/{:016x}", plan.project, fnv1a(&state))
+    format!("heal/{}/{}-{:016x}", plan.project, setting_fingerprint(&plan.before), fnv1a(&state))
+}
+
+/// 8 hexadecimal digits for a cache setting (the `setting` part of a heal marker).
+pub fn setting_fingerprint(setting: &crate::project::CacheSetting) -> String {
+    format!("{:08x}", fnv1a(&setting.to_string()) as u32)
+}
+
+/// The setting fingerprint a heal marker's last part carries: `Some(Some(fp))` for
+/// `<8 hex>-<16 hex>`, `Some(None)` for the older `<16 hex>` (the setting not recorded), None
+/// when it is not a heal marker's.
+pub fn heal_setting(last_part: &str) -> Option<Option<&str>> {
+    let hex = |t: &str, n: usize| t.len() == n && t.bytes().all(|b| b.is_ascii_hexdigit());
+    match last_part.split_once('-') {
+        Some((setting, state)) if hex(setting, 8) && hex(state, 16) => Some(Some(setting)),
+        None if hex(last_part, 16) => Some(None),
+        _ => None,
+    }
 }
 
 /// The name every heal marker of `project` starts with.
 pub fn heal_prefix(project: &str) -> String {
     format!("heal/{project}/")
-}
-
-/// A heal marker's fingerprint: 16 hexadecimal digits.
-pub fn is_fingerprint(text: &str) -> bool {
-    text.len() == 16 && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 pub fn refusal_marker(project: &str, cause: RefusalCause) -> String {
@@ -85,6 +99,10 @@ mod tests {
         let a = heal_marker(&local, Some(1_700_000_000));
         assert_eq!(a, heal_marker(&local.clone(), Some(1_700_000_000)), "stable");
         assert!(a.starts_with("heal/tts/"));
+        let last = a.rsplit('/').next().unwrap();
+        assert_eq!(heal_setting(last), Some(Some(setting_fingerprint(&local.before).as_str())));
+        assert_eq!(heal_setting("0123456789abcdef"), Some(None), "markers written before the setting was");
+        assert_eq!(heal_setting("v2_0123456789abcdef"), None, "another project's (tts_v2)");
         assert_ne!(a, heal_marker(&local, Some(1_700_000_001)), "a later drift is another heal");
         assert_ne!(a, heal_marker(&plan(CacheSetting::none()), Some(1_700_000_000)));
         // The fingerprint is FNV-1a: fixed across versions.

@@ -10,28 +10,39 @@ use crate::aws::s3_objects::{ListRequest, list_page};
 use crate::error::AwsError;
 use chrono::{DateTime, Utc};
 
+/// One heal: when, and the fingerprint of the cache it replaced (None for markers written before
+/// it was recorded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Healed {
+    pub at: DateTime<Utc>,
+    pub replaced: Option<String>,
+}
+
 impl Run<'_> {
-    /// When the project was healed (newest page of its markers), empty when the bucket holds none.
-    pub async fn heal_times(&self, project: &str) -> Result<Vec<DateTime<Utc>>, AwsError> {
+    /// The project's heals (the first page of its markers), empty when the bucket holds none.
+    pub async fn heals(&self, project: &str) -> Result<Vec<Healed>, AwsError> {
         let Some(markers) = self.markers().await else { return Ok(vec![]) };
-        heal_times(&self.guard.s3, &markers, &self.policy.bucket, project).await
+        heals(&self.guard.s3, &markers, &self.policy.bucket, project).await
     }
 }
 
-/// The heal times of `project` among the guard's markers in `bucket`.
-pub async fn heal_times(
+/// The heals of `project` among the guard's markers in `bucket`.
+pub async fn heals(
     s3: &aws_sdk_s3::Client,
     markers: &Markers,
     bucket: &str,
     project: &str,
-) -> Result<Vec<DateTime<Utc>>, AwsError> {
+) -> Result<Vec<Healed>, AwsError> {
     let prefix = markers.key(&dedup::heal_prefix(project));
     let page = list_page(s3, bucket, ListRequest { prefix: &prefix, ..ListRequest::default() }).await?;
     Ok(page
         .objects
         .iter()
-        // `heal_<project>_` is also the start of `heal_<project>_v2_...`: only this project's own.
-        .filter(|o| o.key.strip_prefix(&prefix).is_some_and(dedup::is_fingerprint))
-        .filter_map(|o| DateTime::from_timestamp_millis(o.last_modified_ms))
+        .filter_map(|o| {
+            // `heal_<project>_` is also the start of `heal_<project>_v2_...`: only this project's own.
+            let replaced = dedup::heal_setting(o.key.strip_prefix(&prefix)?)?;
+            let at = DateTime::from_timestamp_millis(o.last_modified_ms)?;
+            Some(Healed { at, replaced: replaced.map(str::to_owned) })
+        })
         .collect())
 }

@@ -1,10 +1,13 @@
 //! Heals that do not stick: a project some tool deploys is healed and told, or only told
 //! (`GUARD_OWNED_PROJECTS`); a project healed `GUARD_HEAL_LOOP_HEALS` times within
-//! `GUARD_HEAL_LOOP_DAYS` and set back each time is not healed again until the window holds fewer
-//! heals. The heals are the guard's own heal markers (`dedup::heal_marker`: one object per heal,
-//! written when it was claimed), read by their LastModified. Pure gates.
+//! `GUARD_HEAL_LOOP_DAYS` and set back to the same cache each time is not healed again until the
+//! window holds fewer such heals, or its source sets another cache (then it is healed again). The
+//! heals are the guard's own heal markers (`dedup::heal_marker`: one object per heal, written when
+//! it was claimed, naming the cache it replaced), read by their LastModified. Pure gates.
 
 use super::config::OwnedProjects;
+use super::dedup::setting_fingerprint;
+use super::history::Healed;
 use super::owner::{Owner, source_change};
 use super::plan::{HealAction, HealPlan, RefusalCause};
 use chrono::{DateTime, Duration, Utc};
@@ -18,9 +21,19 @@ pub struct LoopRule {
 
 impl LoopRule {
     /// The heals within the window before `now`.
-    pub fn recent(&self, heals: &[DateTime<Utc>], now: DateTime<Utc>) -> usize {
+    pub fn recent(&self, heals: &[Healed], now: DateTime<Utc>) -> usize {
+        self.in_window(heals, now).count()
+    }
+
+    fn in_window<'h>(&self, heals: &'h [Healed], now: DateTime<Utc>) -> impl Iterator<Item = &'h Healed> {
         let since = now - Duration::days(i64::from(self.days));
-        heals.iter().filter(|t| **t > since && **t <= now + Duration::minutes(5)).count()
+        heals.iter().filter(move |h| h.at > since && h.at <= now + Duration::minutes(5))
+    }
+
+    /// The heals within the window that replaced the cache the project has now (`setting`): set
+    /// back to the same cache each time. A heal whose replaced cache was not recorded counts.
+    pub fn looping(&self, heals: &[Healed], now: DateTime<Utc>, setting: &str) -> usize {
+        self.in_window(heals, now).filter(|h| h.replaced.as_deref().is_none_or(|r| r == setting)).count()
     }
 }
 
@@ -48,7 +61,7 @@ pub fn gate_on_owner(plan: HealPlan, owner: Option<&Owner>, mode: OwnedProjects)
 /// the cache back (the owner, when the tags name one) and the change to make there.
 pub fn gate_on_loop(
     plan: HealPlan,
-    heals: &[DateTime<Utc>],
+    heals: &[Healed],
     now: DateTime<Utc>,
     rule: LoopRule,
     owner: Option<&Owner>,
@@ -56,7 +69,8 @@ pub fn gate_on_loop(
     if plan.action != HealAction::Heal || rule.heals == 0 {
         return plan;
     }
-    let recent = rule.recent(heals, now);
+    // Only heals from this same cache: a project its source now sets to another cache is healed.
+    let recent = rule.looping(heals, now, &setting_fingerprint(&plan.before));
     if recent < rule.heals as usize {
         return plan;
     }
@@ -108,7 +122,8 @@ mod tests {
 
     #[test]
     fn a_loop_is_n_heals_within_the_window() {
-        let days_ago = |d: i64| now() - Duration::days(d);
+        let local = setting_fingerprint(&heal().before);
+        let days_ago = |d: i64| Healed { at: now() - Duration::days(d), replaced: Some(local.clone()) };
         let two = [days_ago(1), days_ago(2)];
         assert_eq!(gate_on_loop(heal(), &two, now(), RULE, None).action, HealAction::Heal);
         let three = [days_ago(1), days_ago(2), days_ago(6)];
@@ -120,6 +135,14 @@ mod tests {
         // One of them out of the window: healing resumes.
         let old = [days_ago(1), days_ago(2), days_ago(8)];
         assert_eq!(gate_on_loop(heal(), &old, now(), RULE, None).action, HealAction::Heal);
+        // Set back to another cache since (the source changed): healed again.
+        let other =
+            Healed { at: now() - Duration::days(1), replaced: Some(setting_fingerprint(&CacheSetting::none())) };
+        let changed = [other.clone(), other.clone(), other];
+        assert_eq!(gate_on_loop(heal(), &changed, now(), RULE, None).action, HealAction::Heal);
+        // Markers that did not record the cache count.
+        let unrecorded = [1, 2, 3].map(|d| Healed { at: now() - Duration::days(d), replaced: None });
+        assert_eq!(gate_on_loop(heal(), &unrecorded, now(), RULE, None).action, HealAction::Refuse);
         // Off.
         assert_eq!(gate_on_loop(heal(), &three, now(), LoopRule { heals: 0, days: 7 }, None).action, HealAction::Heal);
         // With an owner: the source change.

@@ -1,5 +1,6 @@
 //! Heals that do not stick: a project set back to LOCAL after each of three heals within a week is
-//! not healed a fourth time, with one notice saying why (the audit shows its heals and the loop);
+//! not healed a fourth time, with one notice saying why (the audit shows its heals and the loop),
+//! but healed when its source sets another cache;
 //! under GUARD_OWNED_PROJECTS=tell a project CloudFormation deploys is left as it is, with the
 //! change to make in its template.
 
@@ -57,6 +58,18 @@ async fn a_project_set_back_three_times_in_a_week_is_not_healed_again_with_one_n
     let scope = auditor.scope(None).await.expect("scope");
     let line = auditor.audit_project(&scope, 0).await;
     assert_eq!((line.heals, line.guard.refusal), (Some(3), Some(RefusalCause::HealLoop)), "{line:?}");
+
+    // Its source now sets another cache (no cache): not the loop, healed.
+    let update = s.clients.codebuild.update_project().name(&name).cache(testing::no_cache());
+    update.send().await.expect("set to NO_CACHE");
+    let report = guard.handle(&build_event(&name, "IN_PROGRESS")).await.expect("guard");
+    assert_eq!(report.projects[0].outcome, Outcome::Healed, "another cache is another story: {report:?}");
+    assert_eq!(s.topic.drain().await.len(), 1, "its heal notice");
+
+    // Back to LOCAL: the three heals from LOCAL still make it a loop.
+    set_back().await;
+    let report = guard.handle(&build_event(&name, "IN_PROGRESS")).await.expect("guard");
+    assert_eq!(report.projects[0].outcome, Outcome::Refused, "{report:?}");
 
     // Off: healed again.
     let off = CacheGuard::new(config(&[&vars[..], &[("GUARD_HEAL_LOOP_HEALS", "0")]].concat()), &s.clients);
