@@ -4,13 +4,12 @@
 //! bucket is missing), a build event's notice is not sent (the hourly sweep reports the problem,
 //! once per sweep), so a broken deployment does not email at every build start.
 
-use super::dedup;
 use super::notice::{self, Failure, NoticeContext, SweepItem};
 use super::run::{Pending, Run, is_transient};
 use crate::aws::s3::Markers;
 use crate::error::AwsError;
 use crate::notify::Notice;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt;
 use tracing::{info, warn};
 
@@ -34,7 +33,9 @@ pub async fn dispatch(run: &Run<'_>, pending: &[Pending], ctx: &NoticeContext<'_
     let now = run.guard.clock.now();
     // Claims a few at a time: a sweep may have hundreds of projects to report.
     let claims: Vec<Claim> = futures::stream::iter(pending)
-        .map(|item| claim(item, markers.as_ref(), now, sweep, &run.policy.bucket))
+        .map(|item| {
+            claim(item, markers.as_ref(), now, item.repeat(run.guard.config.heal_loop_days), sweep, &run.policy.bucket)
+        })
         .buffered(CLAIMS_IN_FLIGHT)
         .collect()
         .await;
@@ -105,7 +106,14 @@ enum Claim {
     Transient(String, AwsError),
 }
 
-async fn claim(item: &Pending, markers: Option<&Markers>, now: DateTime<Utc>, sweep: bool, bucket: &str) -> Claim {
+async fn claim(
+    item: &Pending,
+    markers: Option<&Markers>,
+    now: DateTime<Utc>,
+    repeat: Duration,
+    sweep: bool,
+    bucket: &str,
+) -> Claim {
     let Some(name) = item.marker() else { return Claim::Send };
     let Some(markers) = markers else {
         return if sweep {
@@ -116,10 +124,10 @@ async fn claim(item: &Pending, markers: Option<&Markers>, now: DateTime<Utc>, sw
             ))
         };
     };
-    match markers.claim_until(&name, now, now + dedup::notice_repeat()).await {
+    match markers.claim_until(&name, now, now + repeat).await {
         Ok(true) => Claim::Claimed(name),
         Ok(false) => {
-            info!(action = "notify", marker = %markers.key(&name), "already notified within the day: not repeated");
+            info!(action = "notify", marker = %markers.key(&name), "already notified: not repeated");
             Claim::AlreadySent
         }
         Err(e) if is_transient(&e) => Claim::Transient(format!("could not claim the notice marker {name}: {e}"), e),

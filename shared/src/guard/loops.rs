@@ -121,6 +121,18 @@ mod tests {
     const RULE: LoopRule = LoopRule { heals: 3, days: 7 };
 
     #[test]
+    fn a_loop_is_told_once_for_its_window_other_refusals_daily() {
+        use crate::guard::run::Pending;
+        let unrecorded = [1, 2, 3].map(|d| Healed { at: now() - Duration::days(d), replaced: None });
+        let looped = gate_on_loop(heal(), &unrecorded, now(), RULE, None);
+        assert_eq!(looped.refusal, Some(RefusalCause::HealLoop));
+        assert_eq!(Pending::Refused(looped.clone()).repeat(7), Duration::days(7));
+        assert_eq!(Pending::Refused(looped).repeat(30), Duration::days(30));
+        let other = HealPlan { action: HealAction::Refuse, refusal: Some(RefusalCause::Owned), ..heal() };
+        assert_eq!(Pending::Refused(other).repeat(7), Duration::days(1));
+    }
+
+    #[test]
     fn a_loop_is_n_heals_within_the_window() {
         let local = setting_fingerprint(&heal().before);
         let days_ago = |d: i64| Healed { at: now() - Duration::days(d), replaced: Some(local.clone()) };

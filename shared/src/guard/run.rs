@@ -36,6 +36,17 @@ pub enum Pending {
 }
 
 impl Pending {
+    /// How long this notice's marker holds: a day, except a heal loop's, which holds for the loop's
+    /// window (`loop_days`): the loop is told once, not every day it lasts.
+    pub fn repeat(&self, loop_days: u32) -> chrono::Duration {
+        match self {
+            Pending::Refused(plan) if plan.refusal == Some(RefusalCause::HealLoop) => {
+                chrono::Duration::days(i64::from(loop_days))
+            }
+            _ => dedup::notice_repeat(),
+        }
+    }
+
     /// The once-a-day marker for this notice; None for a heal (claimed before UpdateProject).
     pub fn marker(&self) -> Option<String> {
         match self {
