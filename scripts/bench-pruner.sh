@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark of cache-pruner where S3 is slow, side by side with a straightforward sequential peer.
 #
-#   bash scripts/bench-pruner.sh            # the full run (the README's table)
+#   bash scripts/bench-pruner.sh            # the full run (the table in docs/testing.md)
 #   SIZES=10000 LATENCIES=0 GROWTH= SKIP_PLANNER=1 bash scripts/bench-pruner.sh   # a quick check
 #
 # Knobs (environment): SIZES (default "100000 1000000" objects), LATENCIES ("0 50 200" ms per S3

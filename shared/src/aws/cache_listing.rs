@@ -2,7 +2,7 @@
 //! location's prefix, summarised as plain data. It tells whether the location is empty and, from
 //! the page's LastModified times, whether it held anything before a build started and whether
 //! something was written after (`monitor::evidence`). With more than one page of objects
-//! (`truncated`), the rest is not looked at: see what that cannot tell in the README.
+//! (`truncated`), the rest is not looked at: see what that cannot tell in docs/monitor.md.
 
 use crate::error::AwsError;
 use aws_sdk_s3::Client;

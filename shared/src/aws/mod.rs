@@ -1,5 +1,8 @@
 //! AWS adapters (CodeBuild, S3, SNS, CloudWatch Logs): clients built once from the standard configuration chain, and thin wrappers
 //! that translate between the SDK and the library's plain data and typed errors.
+//!
+//! The calls each function makes and the permissions they need: docs/deploy.md; the emulator
+//! they are tested against: docs/testing.md.
 
 pub mod attempts;
 pub mod cache_listing;

@@ -12,7 +12,7 @@ use super::plan::{HealAction, HealPlan, RefusalCause};
 use crate::aws::iam::{Decision, Simulated};
 
 /// What the access check cannot see, said wherever its answer is shown (heal notices and reports,
-/// the audit, the README): the simulator evaluates the role's own policies only.
+/// the audit, docs/guard.md): the simulator evaluates the role's own policies only.
 pub const NOT_SEEN: &str = "The access check asks IAM's policy simulator about the service role's own policies (inline, attached, its permissions boundary; service control policies only as far as the simulator applies them). It cannot see the bucket policy (the simulator evaluates a resource policy for IAM users only, not roles), the KMS key policy, VPC endpoint policies, resource control policies or session policies: a Deny in one of them still breaks the cache, and the monitor's evidence then shows it.";
 
 /// Without these on the cache objects, builds cannot read or write the cache: a heal is refused.

@@ -8,6 +8,9 @@
 //! by `assess`, which also says what the guard found of the role's access; `run`
 //! gathers those facts and carries plans out; `dispatch` and `notice` tell people; `dedup` names
 //! the once-only markers; `service` is the entry point.
+//!
+//! For the people who run it: docs/guard.md (how the guard decides), docs/configuration.md (its
+//! variables).
 
 pub mod access;
 pub mod assess;

@@ -1,5 +1,5 @@
-//! The monitor's configuration: each variable is documented once here (field docs) and once in the
-//! README, and checked against its range at cold start.
+//! The monitor's configuration: each variable is documented once here (field docs) and once in
+//! docs/configuration.md, and checked against its range at cold start.
 
 use super::expected::ExpectedTimes;
 use crate::aws::logs::LogReadLimits;

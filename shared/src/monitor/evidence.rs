@@ -347,7 +347,7 @@ fn problems(build: &BuildFacts, upload: &Upload, log: &LogAccess, found: Option<
     ])
 }
 
-/// "16.0 MB", "512 KB", "900 B" (decimal units, as the README's sizes).
+/// "16.0 MB", "512 KB", "900 B" (decimal units, as the docs' sizes).
 pub fn fmt_bytes(bytes: u64) -> String {
     match bytes {
         b if b >= 1_000_000 => format!("{:.1} MB", b as f64 / 1e6),

@@ -17,6 +17,9 @@
 //! project's streak back for others (the audit); `cache_standing` names a slow build's cache
 //! setting as its likely cause and says what the guard did with its project; `report` and `error`
 //! are what an invocation returns.
+//!
+//! For the people who read its emails: docs/monitor.md (how the monitor decides),
+//! docs/configuration.md (its variables), shared/tests/corpus/README.md (the labelled corpus).
 
 pub mod baseline;
 pub mod cache_records;

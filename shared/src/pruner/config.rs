@@ -1,5 +1,5 @@
 //! The pruner's configuration: each variable, its default and its range, documented here once (and
-//! in the README), checked at cold start; a value out of range names its variable.
+//! in docs/configuration.md), checked at cold start; a value out of range names its variable.
 
 use crate::config::{CommonConfig, ConfigError, Env, boolean, byte_size, parsed_or};
 use chrono::Duration;

@@ -1,7 +1,7 @@
 //! cache-pruner: removes stale cache objects from the cache locations CodeBuild projects use, and
 //! nothing else, at any bucket size, in bounded memory, never what a build still needs. Its
-//! variables are documented once, on [`PrunerConfig`]'s fields, and in the README ("cache-pruner"
-//! and "How the pruner decides").
+//! variables are documented once, on [`PrunerConfig`]'s fields, in docs/configuration.md;
+//! its rules, for the people who run it, in docs/pruner.md.
 //!
 //! Where each question is answered:
 //! * which keys are the pruner's: `scope` (ownership of every key), `locations` (from CodeBuild's
