@@ -104,6 +104,47 @@ mod tests {
         Cli::command().debug_assert();
     }
 
+    /// docs/cli.md names every command and flag `--help` shows (and the hidden `--now`), and no
+    /// flag the command line does not have.
+    #[test]
+    fn docs_cli_md_names_every_command_and_flag_and_no_other() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/cli.md");
+        let docs = std::fs::read_to_string(&path).expect("docs/cli.md");
+        let cli = Cli::command();
+        let mut longs = std::collections::BTreeSet::new();
+        let commands = std::iter::once(&cli).chain(cli.get_subcommands());
+        for command in commands {
+            if command.get_name() != cli.get_name() {
+                let usage = format!("cache-sentinel {}", command.get_name());
+                assert!(docs.contains(&usage), "docs/cli.md does not show `{usage}`");
+            }
+            for arg in command.get_arguments() {
+                let Some(long) = arg.get_long() else { continue };
+                if ["help", "version"].contains(&long) {
+                    continue;
+                }
+                longs.insert(long.to_owned());
+                assert!(docs.contains(&format!("--{long}")), "docs/cli.md does not name --{long}");
+            }
+        }
+        // The other way: a flag in the page that is not ours, but for the build command it shows.
+        let theirs = ["--release"];
+        let mut rest = docs.as_str();
+        while let Some(at) = rest.find("--") {
+            rest = &rest[at + 2..];
+            let flag: String = rest.chars().take_while(|c| c.is_ascii_lowercase() || *c == '-').collect();
+            if !flag.is_empty() && !longs.contains(&flag) {
+                assert!(
+                    theirs.contains(&format!("--{flag}").as_str()),
+                    "docs/cli.md names --{flag}, which cache-sentinel does not have"
+                );
+            }
+        }
+        for code in ["0 nothing needs attention", "1 something does", "2 an error", "130"] {
+            assert!(docs.contains(code), "docs/cli.md does not give the exit code `{code}`");
+        }
+    }
+
     #[test]
     fn flags_parse() {
         let cli = Cli::parse_from([

@@ -28,6 +28,9 @@ pub mod telemetry;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
+#[cfg(test)]
+mod docs_tests;
+
 /// Keys under this prefix of the cache bucket belong to cache-sentinel itself (pruner state,
 /// notification markers). CodeBuild project names start with a letter or a digit (the API's
 /// `[A-Za-z0-9][A-Za-z0-9\-_]{1,254}`, checked in `event::validate_project_name`), never a '.', so no
