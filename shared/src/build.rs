@@ -49,6 +49,9 @@ pub struct BuildFacts {
     pub phases: Vec<PhaseTime>,
     pub cache: Option<CacheSetting>,
     pub compute_type: Option<String>,
+    /// `environment.type` (LINUX_CONTAINER, ARM_CONTAINER...), for the compute table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment_type: Option<String>,
     /// The resolved source version (commit) when known, else the requested one.
     pub source_version: Option<String>,
     /// CodeBuild exported environment variables (BatchGetBuilds only).
@@ -84,6 +87,7 @@ impl BuildFacts {
             phases: vec![],
             cache: None,
             compute_type: None,
+            environment_type: None,
             source_version: None,
             exported: BTreeMap::new(),
             region: None,

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod aws;
 pub mod build;
 pub mod clock;
+pub mod compute;
 pub mod config;
 pub mod error;
 pub mod event;

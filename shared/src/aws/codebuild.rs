@@ -232,6 +232,7 @@ pub fn build_facts(build: &Build) -> BuildFacts {
     facts.queued_timeout_minutes =
         build.queued_timeout_in_minutes().and_then(|m| u64::try_from(m).ok()).filter(|m| *m > 0);
     facts.compute_type = build.environment().map(|e| e.compute_type().as_str().to_owned());
+    facts.environment_type = build.environment().map(|e| e.r#type().as_str().to_owned());
     facts.source_version = build.resolved_source_version().or(build.source_version()).map(str::to_owned);
     facts.exported = build
         .exported_environment_variables()

@@ -3,6 +3,7 @@
 
 use super::expected::ExpectedTimes;
 use crate::aws::logs::LogReadLimits;
+use crate::compute::Prices;
 use crate::config::{CommonConfig, ConfigError, Env, byte_size, optional, parsed_or};
 use crate::guard::config::GuardConfig;
 
@@ -35,6 +36,10 @@ pub struct MonitorConfig {
     /// next notice says how many; a new cause, a build half again as slow as the one reported, or a
     /// build on another cache setting (a heal) is sent at once. 0 sends every slow build.
     pub repeat_hours: u32,
+    /// `MONITOR_COMPUTE_PRICES`: JSON of the pricing page's compute names and US dollars a build
+    /// minute (`{"general1.xlarge": 0.04}`) over `compute::TABLE`'s us-east-1 on-demand prices,
+    /// for another region, a discount, or a price the table does not know (default: none).
+    pub compute_prices: Prices,
     /// The guard's `GUARD_IGNORE_TAG` and `GUARD_RELOCATE_CUSTOM_S3` (same defaults, same checks),
     /// so that a slow build off the S3 cache says what the guard does with its project and why.
     pub guard_ignore_tag: String,
@@ -53,6 +58,7 @@ impl MonitorConfig {
         "MONITOR_LOG_MAX_PAGES",
         "MONITOR_LOG_MAX_BYTES",
         "MONITOR_REPEAT_HOURS",
+        "MONITOR_COMPUTE_PRICES",
     ];
     pub const DEFAULT_SCENARIO_VARIABLE: &'static str = "CACHE_SENTINEL_SCENARIO";
 
@@ -103,6 +109,10 @@ impl MonitorConfig {
             return Err(ConfigError::new("MONITOR_LOG_MAX_BYTES", format!("{max_bytes} bytes is outside 64KB-256MB")));
         }
         let repeat_hours = in_range(env, "MONITOR_REPEAT_HOURS", 24u32, 0, 168, " (0 sends every slow build)")?;
+        let compute_prices = match optional(env, "MONITOR_COMPUTE_PRICES") {
+            Some(text) => Prices::parse_json(&text).map_err(|e| ConfigError::new("MONITOR_COMPUTE_PRICES", e))?,
+            None => Prices::default(),
+        };
         let guard = GuardConfig::from_env(env)?;
         Ok(MonitorConfig {
             common: guard.common,
@@ -115,6 +125,7 @@ impl MonitorConfig {
             ineffective_cache_builds,
             log_limits: LogReadLimits { max_pages, max_bytes },
             repeat_hours,
+            compute_prices,
             guard_ignore_tag: guard.ignore_tag,
             guard_relocate_custom_s3: guard.relocate_custom_s3,
         })

@@ -27,6 +27,7 @@ impl BuildFacts {
         let info = &change.additional_information;
         facts.build_number = info.get("build-number").and_then(Value::as_f64).filter(|n| *n >= 0.0).map(|n| n as u64);
         facts.compute_type = info.pointer("/environment/compute-type").and_then(Value::as_str).map(str::to_owned);
+        facts.environment_type = info.pointer("/environment/type").and_then(Value::as_str).map(str::to_owned);
         facts.source_version = info.get("source-version").and_then(Value::as_str).map(str::to_owned);
         facts.cache = info.get("cache").and_then(cache_from_json);
         facts.logs = info.get("logs").and_then(logs_from_json);
@@ -117,6 +118,7 @@ impl BuildFacts {
         self.timeout_minutes = self.timeout_minutes.or(api.timeout_minutes);
         self.queued_timeout_minutes = self.queued_timeout_minutes.or(api.queued_timeout_minutes);
         self.compute_type = self.compute_type.or_else(|| api.compute_type.clone());
+        self.environment_type = self.environment_type.or_else(|| api.environment_type.clone());
         self.batch = self.batch.or_else(|| api.batch.clone());
         if api.source_version.is_some() {
             self.source_version = api.source_version.clone();

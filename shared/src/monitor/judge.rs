@@ -6,8 +6,10 @@
 use super::baseline::{Baseline, HistorySummary};
 use super::cache_standing::CacheStanding;
 use super::expected::Range;
+use super::log::docker_steps::StepGroup;
 use super::scenario::{Scenario, ScenarioJudgement};
 use crate::build::BuildFacts;
+use crate::compute::{self, Prices};
 use crate::event::BuildStatus;
 use crate::notify::Severity;
 use chrono::{DateTime, Utc};
@@ -135,6 +137,10 @@ pub struct JudgeInput<'a> {
     pub managed_cache: Option<String>,
     /// For a build off the S3 cache: the likely cause and what the guard did (when read).
     pub cache_standing: Option<CacheStanding>,
+    /// The Docker build of its log that decides, when the log was read and shows one.
+    pub docker: Option<&'a StepGroup>,
+    /// Per-minute prices over the compute table's (`MONITOR_COMPUTE_PRICES`).
+    pub compute_prices: &'a Prices,
 }
 
 pub fn judge(input: &JudgeInput<'_>) -> Option<Verdict> {
@@ -198,7 +204,7 @@ pub fn judge(input: &JudgeInput<'_>) -> Option<Verdict> {
         Severity::Info
     };
     let top_phase = top_phase(input.build, input.history);
-    let advice = if slow { advise(input, duration, top_phase.as_ref()) } else { vec![] };
+    let advice = if slow { advise(input, total, duration, top_phase.as_ref()) } else { vec![] };
     let verb = match input.kind {
         Kind::RunningOverdue => "running for",
         Kind::FinishedSlow => "took",
@@ -279,7 +285,7 @@ fn top_phase(build: &BuildFacts, history: Option<&HistorySummary>) -> Option<Pha
     })
 }
 
-fn advise(input: &JudgeInput<'_>, duration: u64, top: Option<&PhaseOverrun>) -> Vec<String> {
+fn advise(input: &JudgeInput<'_>, total: u64, duration: u64, top: Option<&PhaseOverrun>) -> Vec<String> {
     let build = input.build;
     let mut advice = Vec::new();
     let on_s3 = build.cache.as_ref().is_some_and(|c| c.is_s3());
@@ -307,16 +313,23 @@ fn advise(input: &JudgeInput<'_>, duration: u64, top: Option<&PhaseOverrun>) -> 
     if is_top("BUILD") || share("BUILD") >= 50 {
         advice.push("BUILD is long: order the Dockerfile so dependency layers come first: COPY requirements.txt and RUN pip install before COPY of the application code, so an app-code change reuses the dependency layers.".into());
     }
-    match build.compute_type.as_deref() {
-        Some(c) if c.contains("2XLARGE") => {}
-        // Prices: AWS CodeBuild pricing page (on-demand Linux, us-east-1, per build minute, 2026):
-        // general1.large $0.02, general1.2xlarge $0.20. Sizes and the 2XLARGE cache limit: CodeBuild
-        // API reference, ProjectEnvironment (LARGE 8 vCPU / 16 GiB; 2XLARGE 72 vCPU / 144 GiB, no
-        // LOCAL cache). The seed write-up's "about twice the cost" is wrong.
-        Some(c) => advice.push(format!(
-            "Compute type is {c}: a bigger type speeds up only CPU-bound steps and costs much more (on-demand Linux in us-east-1: BUILD_GENERAL1_LARGE $0.02 a minute, BUILD_GENERAL1_2XLARGE $0.20, ten times as much; 2XLARGE has no LOCAL cache); worth it only after the cache and layer order are right."
-        )),
-        None => {}
+    // Compute comes last and only once the cache and the layer order are right: on the S3 cache
+    // with nothing against it, and, for a Docker build, layers beyond the base image reused. Before
+    // that a bigger type pays for minutes the cache would save (figures: `compute`'s table).
+    let cache_right = on_s3 && input.cache_standing.is_none();
+    let layers_right = input.docker.is_none_or(|g| g.reused() > 1);
+    if cache_right
+        && layers_right
+        && let Some(compute) = build.compute_type.as_deref()
+        && let Some(text) = compute::advice(
+            build.environment_type.as_deref(),
+            compute,
+            total,
+            build.status.is_final(),
+            input.compute_prices,
+        )
+    {
+        advice.push(text);
     }
     advice
 }
@@ -354,6 +367,8 @@ mod tests {
         b
     }
 
+    static NO_PRICES: Prices = Prices::EMPTY;
+
     fn history(durations: &[u64]) -> HistorySummary {
         HistorySummary {
             successful: durations.len(),
@@ -380,6 +395,8 @@ mod tests {
             policy: BaselinePolicy { factor: 1.5, min_samples: 5 },
             managed_cache: Some("bucket/tts".into()),
             cache_standing: None,
+            docker: None,
+            compute_prices: &NO_PRICES,
         }
     }
 
@@ -435,7 +452,44 @@ mod tests {
         assert!(all.contains("not the S3 cache") && all.contains("bucket/tts"), "{all}");
         assert!(all.contains("--cache-from"), "{all}");
         assert!(all.contains("requirements.txt"), "{all}");
-        assert!(all.contains("2XLARGE"), "{all}");
+        assert!(!all.contains("Compute type"), "no compute advice while the cache is LOCAL: {all}");
+    }
+
+    #[test]
+    fn compute_advice_comes_once_the_cache_and_layers_are_right() {
+        use crate::monitor::log::docker_steps::{Step, StepGroup, StepOutcome};
+        let step = |n: u32, instruction: &str, outcome| Step {
+            label: format!("[{n}/3]"),
+            instruction: instruction.into(),
+            from: n == 1,
+            outcome,
+            millis: None,
+        };
+        let b = build(33, &[("PRE_BUILD", 412), ("BUILD", 1396)], CacheSetting::s3("bucket/tts"));
+        let v = judge(&input(&b, Scenario::UnknownChange, None)).unwrap();
+        let compute = v.advice.last().expect("advice");
+        // 33 minutes in all: 33 billed minutes at LARGE's $0.02, and 2XLARGE ten times that.
+        assert!(
+            compute.starts_with("Compute type is BUILD_GENERAL1_LARGE (8 vCPU, 16 GiB), $0.020 a minute"),
+            "{compute}"
+        );
+        assert!(compute.contains("33 billed minutes cost about $0.66"), "{compute}");
+        assert!(compute.contains("BUILD_GENERAL1_2XLARGE (72 vCPU, 144 GiB) costs $0.20 a minute (on-demand, us-east-1): $6.60 for as many minutes, 10.0x as much"), "{compute}");
+        // A Docker build that reused nothing but its base image: the layer order first.
+        let rebuilt = StepGroup {
+            build: 1,
+            stage: None,
+            total: Some(3),
+            millis: 0,
+            steps: vec![
+                step(1, "FROM pytorch/pytorch", StepOutcome::Cached),
+                step(2, "COPY . .", StepOutcome::Rebuilt),
+                step(3, "RUN pip install -r requirements.txt", StepOutcome::Rebuilt),
+            ],
+        };
+        let with_docker = JudgeInput { docker: Some(&rebuilt), ..input(&b, Scenario::UnknownChange, None) };
+        let v = judge(&with_docker).unwrap();
+        assert!(!v.advice.join("\n").contains("Compute type"), "{:?}", v.advice);
     }
 
     #[test]

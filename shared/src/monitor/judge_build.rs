@@ -123,6 +123,8 @@ pub fn judge_build(
         policy: BaselinePolicy { factor: config.baseline_factor, min_samples: config.baseline_min_samples },
         managed_cache: context.managed_cache.map(str::to_owned),
         cache_standing: context.cache_standing.cloned(),
+        docker: context.docker,
+        compute_prices: &config.compute_prices,
     });
     BuildJudgement { scenario, expected, expected_from: profile_key.to_owned(), verdict }
 }

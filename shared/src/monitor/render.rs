@@ -104,7 +104,13 @@ pub fn body(build: &BuildFacts, verdict: &Verdict, evidence: Option<&CacheEviden
     for (label, text) in evidence.map(evidence_lines).unwrap_or_default() {
         line(&mut out, label, &text);
     }
-    line(&mut out, "Compute:", build.compute_type.as_deref().unwrap_or("not reported"));
+    let compute = match build.compute_type.as_deref() {
+        Some(c) => crate::compute::lookup(build.environment_type.as_deref(), c)
+            .map(|spec| format!("{c} ({} vCPU, {} GiB)", spec.vcpus, spec.memory_gib))
+            .unwrap_or_else(|| c.to_owned()),
+        None => "not reported".to_owned(),
+    };
+    line(&mut out, "Compute:", &compute);
     if let Some(link) = console_link(build) {
         line(&mut out, "Console:", &link);
     }
@@ -320,6 +326,8 @@ mod tests {
             policy: BaselinePolicy { factor: 1.5, min_samples: 5 },
             managed_cache: Some("codebuild-cache-123456789012-ap-south-1/tts-service-build".into()),
             cache_standing: None,
+            docker,
+            compute_prices: &crate::compute::Prices::EMPTY,
         })
         .unwrap()
     }
@@ -429,6 +437,8 @@ mod tests {
                 policy: BaselinePolicy { factor: 1.5, min_samples: 5 },
                 managed_cache: Some("codebuild-cache-123456789012-ap-south-1/tts-service-build".into()),
                 cache_standing: None,
+                docker: None,
+                compute_prices: &crate::compute::Prices::EMPTY,
             })
             .unwrap()
         };
