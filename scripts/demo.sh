@@ -38,12 +38,14 @@ cargo build --workspace --bins --quiet
 AWS="$ROOT/.venv/bin/python scripts/demo/aws.py"
 TOPIC="$($AWS setup "$PROJECT" "$BUCKET" cache-sentinel-demo)"
 INVOKE_PORT="$(free_port)"
+# The functions' stdout (JSON logs, metric lines), as Lambda would send it to CloudWatch Logs.
+mkdir -p "$ROOT/.emulator" && : > "$ROOT/.emulator/watch.out"
 
 # Serve the functions through the Lambda Runtime API with the given configuration.
 serve() {
   [ -n "$WATCH_PID" ] && { kill "$WATCH_PID" 2>/dev/null || true; wait "$WATCH_PID" 2>/dev/null || true; }
   env CACHE_BUCKET="$BUCKET" NOTIFY_TOPIC_ARN="$TOPIC" RUST_LOG=warn "$@" \
-    cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$INVOKE_PORT" --ignore-changes >/dev/null 2>"$ROOT/.emulator/watch.log" &
+    cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$INVOKE_PORT" --ignore-changes >>"$ROOT/.emulator/watch.out" 2>"$ROOT/.emulator/watch.log" &
   WATCH_PID=$!
   for _ in $(seq 1 300); do (echo > "/dev/tcp/127.0.0.1/$INVOKE_PORT") 2>/dev/null && return; sleep 0.1; done
   echo "cargo lambda watch did not start; see .emulator/watch.log" >&2; exit 1

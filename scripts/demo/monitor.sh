@@ -5,6 +5,9 @@ echo "The build's log is in CloudWatch Logs (events/logs/buildkit-partly-cached.
 $BUILDS sample-log "$BUCKET" 2>/dev/null
 echo "EventBridge delivers events/build-succeeded.json: tts-service-build finished in 33 min 36 s."
 invoke build-time-monitor events/build-succeeded.json | grep -E '"outcome"|"subject"|"judged_seconds"|"restored"|"cached"|"rebuilt"|"first_rebuilt"' | head -8
+echo; echo "Its figures, as the CloudWatch metric line (Embedded Metric Format) the function writes to its log:"
+for _ in $(seq 1 50); do grep -q '"BuildOwnMinutes"' "$ROOT/.emulator/watch.out" 2>/dev/null && break; sleep 0.1; done
+grep -h '"BuildOwnMinutes"' "$ROOT/.emulator/watch.out" | tail -1
 echo; echo "Delivered again (at least once): the marker in the cache bucket keeps it to one email:"
 invoke build-time-monitor events/build-succeeded.json | grep -E '"outcome"' | head -2
 echo; echo "The email, as the SNS subscriber receives it:"

@@ -326,6 +326,9 @@ pub struct CommonConfig {
     pub dry_run: bool,
     /// `PROJECT_INCLUDE` / `PROJECT_EXCLUDE`: which projects this deployment looks after.
     pub projects: ProjectFilter,
+    /// `METRICS`: `off`, `on` (default: each function's figures as CloudWatch metrics by function)
+    /// or `per-project` (the monitor's per-build metrics by project too; `crate::metrics`).
+    pub metrics: crate::metrics::MetricsMode,
 }
 
 impl CommonConfig {
@@ -339,6 +342,7 @@ impl CommonConfig {
         "DRY_RUN",
         "PROJECT_INCLUDE",
         "PROJECT_EXCLUDE",
+        "METRICS",
     ];
 
     /// Also checks `S3_FORCE_PATH_STYLE` (read by `aws::Clients`), so that a bad value stops the
@@ -358,6 +362,10 @@ impl CommonConfig {
             topic_arn,
             dry_run: boolean(env, "DRY_RUN", false)?,
             projects: ProjectFilter::new(include, exclude).map_err(|(var, e)| ConfigError::new(var, e))?,
+            metrics: match optional(env, "METRICS") {
+                Some(text) => crate::metrics::MetricsMode::parse(&text).map_err(|e| ConfigError::new("METRICS", e))?,
+                None => crate::metrics::MetricsMode::default(),
+            },
         })
     }
 }

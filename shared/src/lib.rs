@@ -17,6 +17,7 @@ pub mod filter;
 pub mod guard;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+pub mod metrics;
 pub mod monitor;
 pub mod notify;
 pub mod project;

@@ -325,6 +325,9 @@ pub struct LambdaWatch {
     child: std::process::Child,
     port: u16,
     workspace: std::path::PathBuf,
+    /// The functions' stdout (their JSON logs and metric lines), as Lambda would send it to
+    /// CloudWatch Logs.
+    stdout: std::path::PathBuf,
 }
 
 impl LambdaWatch {
@@ -335,6 +338,7 @@ impl LambdaWatch {
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .expect("free port");
+        let stdout = std::env::temp_dir().join(format!("{}.stdout", unique("lambda-watch")));
         let mut cmd = std::process::Command::new("cargo");
         cmd.current_dir(&workspace)
             .args([
@@ -347,13 +351,13 @@ impl LambdaWatch {
                 "--ignore-changes",
             ])
             .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
+            .stdout(std::fs::File::create(&stdout).expect("a file for the functions' stdout"))
             .stderr(std::process::Stdio::inherit());
         for (k, v) in env {
             cmd.env(k, v);
         }
         let child = cmd.spawn().expect("cargo lambda watch (installed by scripts/emulator.sh install)");
-        let watch = LambdaWatch { child, port, workspace };
+        let watch = LambdaWatch { child, port, workspace, stdout };
         for _ in 0..600 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
                 return watch;
@@ -361,6 +365,20 @@ impl LambdaWatch {
             std::thread::sleep(Duration::from_millis(100));
         }
         panic!("cargo lambda watch did not listen on port {port} within 60 s");
+    }
+
+    /// The lines the functions wrote to stdout so far that contain `needle`, waiting up to 10 s for
+    /// the first (the watcher relays the functions' output as it comes).
+    pub fn stdout_lines(&self, needle: &str) -> Vec<String> {
+        for _ in 0..100 {
+            let text = std::fs::read_to_string(&self.stdout).unwrap_or_default();
+            let found: Vec<String> = text.lines().filter(|l| l.contains(needle)).map(str::to_owned).collect();
+            if !found.is_empty() {
+                return found;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        vec![]
     }
 
     /// `cargo lambda invoke FUNCTION --data-file FILE`: Ok(the function's JSON response) or
@@ -396,6 +414,7 @@ impl Drop for LambdaWatch {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.stdout);
     }
 }
 

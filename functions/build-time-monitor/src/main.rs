@@ -6,6 +6,7 @@
 
 use cache_sentinel::aws::Clients;
 use cache_sentinel::config::ProcessEnv;
+use cache_sentinel::metrics;
 use cache_sentinel::monitor::{BuildTimeMonitor, MonitorConfig};
 use cache_sentinel::startup;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
@@ -17,14 +18,20 @@ async fn main() -> Result<(), Error> {
     cache_sentinel::telemetry::init_json_logs();
     let config = MonitorConfig::from_env(&ProcessEnv).map_err(|e| startup::init_failed("build-time-monitor", e))?;
     let clients = Clients::from_env().await;
+    let metrics_mode = config.common.metrics;
     let monitor = BuildTimeMonitor::new(config, &clients);
     startup::log_cold_start("build-time-monitor", started);
 
     let (monitor, attempts) = (&monitor, &clients.attempts);
     // The typed report with the invocation's AWS calls (`aws_calls`: calls, retries, failures per
     // operation) is the response; a typed error becomes a Diagnostic with a named type.
-    run(service_fn(
-        move |event: LambdaEvent<Value>| async move { attempts.count(monitor.handle(&event.payload)).await },
-    ))
+    // Each finished build's figures also go to the log as a CloudWatch metric line (EMF).
+    run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let result = attempts.count(monitor.handle(&event.payload)).await;
+        if let Ok(done) = &result {
+            metrics::emit(&metrics::monitor::lines(&done.report, metrics_mode, metrics::now_ms()));
+        }
+        result
+    }))
     .await
 }

@@ -7,6 +7,7 @@ use cache_sentinel::aws::Clients;
 use cache_sentinel::config::ProcessEnv;
 use cache_sentinel::event::account_from_arn;
 use cache_sentinel::guard::{CacheGuard, GuardConfig};
+use cache_sentinel::metrics;
 use cache_sentinel::startup;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
@@ -17,6 +18,7 @@ async fn main() -> Result<(), Error> {
     cache_sentinel::telemetry::init_json_logs();
     let config = GuardConfig::from_env(&ProcessEnv).map_err(|e| startup::init_failed("cache-guard", e))?;
     let clients = Clients::from_env().await;
+    let metrics_mode = config.common.metrics;
     let guard = CacheGuard::new(config, &clients);
     startup::log_cold_start("cache-guard", started);
 
@@ -26,7 +28,12 @@ async fn main() -> Result<(), Error> {
     // function's own account comes with every invocation (its ARN): no call, no cold-start cost.
     run(service_fn(move |event: LambdaEvent<Value>| async move {
         let own_account = own_account(&event.context.invoked_function_arn);
-        attempts.count(guard.handle_in_account(&event.payload, own_account)).await
+        let result = attempts.count(guard.handle_in_account(&event.payload, own_account)).await;
+        // The invocation's figures also go to the log as a CloudWatch metric line (EMF).
+        if let Ok(done) = &result {
+            metrics::emit(&metrics::guard::lines(&done.report, metrics_mode, metrics::now_ms()));
+        }
+        result
     }))
     .await
 }

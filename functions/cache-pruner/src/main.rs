@@ -7,6 +7,7 @@
 
 use cache_sentinel::aws::Clients;
 use cache_sentinel::config::ProcessEnv;
+use cache_sentinel::metrics;
 use cache_sentinel::pruner::{CachePruner, PrunerConfig};
 use cache_sentinel::startup;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
@@ -19,6 +20,7 @@ async fn main() -> Result<(), Error> {
     cache_sentinel::telemetry::init_json_logs();
     let config = PrunerConfig::from_env(&ProcessEnv).map_err(|e| startup::init_failed("cache-pruner", e))?;
     let clients = Clients::from_env().await;
+    let metrics_mode = config.common.metrics;
     let pruner = CachePruner::new(config, &clients);
     startup::log_cold_start("cache-pruner", started);
 
@@ -30,7 +32,12 @@ async fn main() -> Result<(), Error> {
         let limits = pruner.limits_before(event.context.deadline())?;
         // Boxed: the sweep's future is deep (concurrent location runs) and large; on the heap it
         // keeps the runtime's task small and the type within the compiler's depth limit.
-        attempts.count(Box::pin(pruner.handle(&event.payload, limits))).await
+        let result = attempts.count(Box::pin(pruner.handle(&event.payload, limits))).await;
+        // The run's figures also go to the log as a CloudWatch metric line (EMF).
+        if let Ok(done) = &result {
+            metrics::emit(&metrics::pruner::lines(&done.report, metrics_mode, metrics::now_ms()));
+        }
+        result
     }))
     .await
 }

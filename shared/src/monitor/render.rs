@@ -251,7 +251,7 @@ pub fn notice_with(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::event::{BuildStatus, Trigger};
     use crate::monitor::baseline::{Baseline, HistorySummary};
@@ -273,14 +273,14 @@ mod tests {
         assert_eq!(actual, expected, "snapshot {name} differs (UPDATE_SNAPSHOTS=1 rewrites it; review the diff)");
     }
 
-    fn sample_build() -> BuildFacts {
+    pub(crate) fn sample_build() -> BuildFacts {
         let raw: serde_json::Value =
             serde_json::from_str(include_str!("../../../events/build-succeeded.json")).unwrap();
         let Trigger::BuildStateChange(change) = Trigger::parse(&raw).unwrap() else { panic!() };
         BuildFacts::from_event(&change).unwrap()
     }
 
-    fn history() -> HistorySummary {
+    pub(crate) fn history() -> HistorySummary {
         HistorySummary {
             successful: 20,
             last_success_source: Some(
@@ -300,7 +300,7 @@ mod tests {
     }
 
     /// With the Docker log's decisive steps, as the monitor judges a build whose log it read.
-    fn verdict_with(
+    pub(crate) fn verdict_with(
         build: &BuildFacts,
         kind: Kind,
         h: &HistorySummary,
@@ -334,7 +334,7 @@ mod tests {
 
     /// The evidence of the sample build: its log is events/logs/buildkit-partly-cached.log, and
     /// the cache location got a new object after the build started.
-    fn sample_evidence(build: &BuildFacts) -> CacheEvidence {
+    pub(crate) fn sample_evidence(build: &BuildFacts) -> CacheEvidence {
         evidence_of(build, include_str!("../../../events/logs/buildkit-partly-cached.log"))
     }
 

@@ -171,7 +171,7 @@ pub fn human(bytes: u64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::pruner::plan::Reason;
     use crate::pruner::report::{DeleteCounts, KeyError, LocationReport, PrefixCount};
@@ -217,7 +217,7 @@ mod tests {
         report.locations.insert(report.location_name(prefix), line);
     }
 
-    fn sweep_report() -> PruneReport {
+    pub(crate) fn sweep_report() -> PruneReport {
         let mut r = PruneReport::new(
             "scheduled-sweep",
             Some("evt-1".into()),
