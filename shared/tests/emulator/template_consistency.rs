@@ -481,3 +481,53 @@ fn the_deploy_guide_names_what_the_template_defines() {
         );
     }
 }
+
+/// The dashboard shows only metrics the code emits, exactly as it emits them (namespace, name, the
+/// `Function` dimension with its function), and every one of them: they cannot drift apart.
+#[test]
+fn the_dashboard_shows_every_metric_the_code_emits_and_no_other() {
+    use cache_sentinel::metrics::catalogue::{CATALOGUE, FUNCTION, NAMESPACE};
+    let declared = template(false);
+    let dashboards = resources_of_type(&declared, "AWS::CloudWatch::Dashboard");
+    assert_eq!(dashboards.len(), 1, "one dashboard: {:?}", dashboards.keys());
+    let body = dashboards.values().next().unwrap()["Properties"]["DashboardBody"]["Fn::Sub"]
+        .as_str()
+        .expect("DashboardBody is a !Sub string");
+    // ${AWS::Region} and ${...LogGroup} are CloudFormation's; anything else would be a typo.
+    let mut substituted = String::new();
+    let mut rest = body;
+    while let Some(at) = rest.find("${") {
+        substituted.push_str(&rest[..at]);
+        let end = rest[at..].find('}').expect("a closed ${...}") + at;
+        let name = &rest[at + 2..end];
+        assert!(
+            name == "AWS::Region" || declared["Resources"][name].is_object(),
+            "the dashboard substitutes ${{{name}}}, which is neither a pseudo parameter nor a resource"
+        );
+        substituted.push('x');
+        rest = &rest[end + 1..];
+    }
+    substituted.push_str(rest);
+    let body: Value = serde_json::from_str(&substituted).expect("the dashboard body is JSON");
+    let mut shown = BTreeSet::new();
+    for widget in body["widgets"].as_array().expect("widgets") {
+        if widget["type"] != "metric" {
+            continue;
+        }
+        for metric in widget["properties"]["metrics"].as_array().expect("a metric widget's metrics") {
+            let parts = metric.as_array().expect("a metric is an array");
+            let strings: Vec<&str> = parts.iter().filter_map(Value::as_str).collect();
+            if strings.is_empty() {
+                continue; // a math expression over the metrics below it
+            }
+            let (namespace, name, dimensions) = (strings[0], strings[1], &strings[2..]);
+            assert_eq!(namespace, NAMESPACE, "{metric}");
+            let def =
+                CATALOGUE.iter().find(|d| d.name == name).unwrap_or_else(|| panic!("the code emits no metric {name}"));
+            assert_eq!(dimensions, [FUNCTION, def.function], "{name} is emitted with Function={} only", def.function);
+            shown.insert(name);
+        }
+    }
+    let missing: Vec<_> = CATALOGUE.iter().map(|d| d.name).filter(|n| !shown.contains(n)).collect();
+    assert!(missing.is_empty(), "metrics the code emits that the dashboard does not show: {missing:?}");
+}
