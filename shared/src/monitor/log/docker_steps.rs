@@ -12,10 +12,14 @@
 //! stage that took longest decides (BuildKit's `DONE` times; the classic builder, which prints no
 //! times, by the steps rebuilt): that is where a slow build's minutes went.
 
+use super::layer_order::{self, OrderFinding};
 use serde::Serialize;
 
 /// Steps tracked per build; more are counted as unfinished (a Dockerfile has tens of steps).
 pub const MAX_STEPS: usize = 2_000;
+/// Layer-order findings kept for one log (the same mistake in another build of the same
+/// Dockerfile is not repeated).
+pub const MAX_ORDER_FINDINGS: usize = 8;
 /// Step instructions are cut to this many characters.
 const NAME_LIMIT: usize = 120;
 
@@ -145,6 +149,10 @@ pub struct DockerReuse {
     pub cache_from: Option<String>,
     /// The build or stage that took longest: the one that decides.
     pub decisive: StepGroup,
+    /// The Dockerfile lines that defeat the cache, every build and stage read apart
+    /// (`layer_order`; at most `MAX_ORDER_FINDINGS`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub order: Vec<OrderFinding>,
 }
 
 impl DockerReuse {
@@ -185,6 +193,7 @@ pub struct DockerSteps {
     unfinished: u32,
     cache_from: Option<String>,
     decisive: Option<StepGroup>,
+    order: Vec<OrderFinding>,
 }
 
 impl DockerSteps {
@@ -392,6 +401,15 @@ impl DockerSteps {
             group.steps.push(open.step);
         }
         for group in groups {
+            for finding in layer_order::find(&group) {
+                let seen = self
+                    .order
+                    .iter()
+                    .any(|f| (f.mistake, &f.step, &f.stage) == (finding.mistake, &finding.step, &finding.stage));
+                if self.order.len() < MAX_ORDER_FINDINGS && !seen {
+                    self.order.push(finding);
+                }
+            }
             if self.decisive.as_ref().is_none_or(|d| group.weight() > d.weight()) {
                 self.decisive = Some(group);
             }
@@ -418,6 +436,7 @@ impl DockerSteps {
             unfinished: self.unfinished,
             cache_from: self.cache_from,
             decisive,
+            order: self.order,
         })
     }
 }
