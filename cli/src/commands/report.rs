@@ -169,6 +169,23 @@ fn render_project(p: &ProjectBuilds) -> String {
         table.add_row(row);
     }
     out.push_str(&format!("{}\n\n", table.trim_fmt()));
+    out.push_str(&layer_order_section(p));
+    out
+}
+
+/// The Dockerfile lines the newest read log shows defeating the cache, once per project.
+fn layer_order_section(p: &ProjectBuilds) -> String {
+    let newest = p.builds.iter().find_map(|b| {
+        let found = b.from_log.as_ref().filter(|f| !f.layer_order.is_empty())?;
+        Some((b.build_number, &found.layer_order))
+    });
+    let Some((number, findings)) = newest else { return String::new() };
+    let from = number.map(|n| format!("build #{n}'s log")).unwrap_or_else(|| "a build's log".into());
+    let mut out = format!("  Dockerfile, from {from}:\n");
+    for finding in findings {
+        out.push_str(&format!("    - {}\n", finding.describe()));
+    }
+    out.push('\n');
     out
 }
 
@@ -177,8 +194,12 @@ fn log_cells(b: &BuildRow) -> [comfy_table::Cell; 2] {
     match &b.from_log {
         Some(f) if f.unread.is_none() => {
             let work = if f.cost.is_empty() { "-".to_owned() } else { fmt_duration(f.cost.total_seconds()) };
-            let causes = f.causes.iter().map(|c| c.kind.as_str()).collect::<Vec<_>>().join(", ");
-            let tone = if f.causes.is_empty() { Tone::Plain } else { Tone::Warn };
+            let mut names: Vec<&str> = f.causes.iter().map(|c| c.kind.as_str()).collect();
+            if !f.layer_order.is_empty() {
+                names.push("layer-order");
+            }
+            let causes = names.join(", ");
+            let tone = if names.is_empty() { Tone::Plain } else { Tone::Warn };
             [cell(work, Tone::Plain), cell(if causes.is_empty() { "-".to_owned() } else { causes }, tone)]
         }
         _ => [cell("-", Tone::Plain), cell("log not read", Tone::Plain)],

@@ -126,3 +126,44 @@ async fn with_logs_each_build_shows_its_causes_and_cache_work() {
     let plain = run(&["--region", REGION, "report", "--project", "cli-logs-report", "--json"]).json();
     assert!(plain["projects"][0]["builds"][1].get("from_log").is_none());
 }
+
+/// `report --logs` names the Dockerfile line that defeats the cache, with what it cost in the
+/// builds shown: a `COPY . .` before the pip install made the install rerun.
+#[tokio::test]
+async fn with_logs_a_misordered_dockerfile_is_named_once_per_project() {
+    let clients = support::clients(REGION).await;
+    let (group, stream) = ("/aws/codebuild/cli-order-report", "7e2f-log");
+    let lines = [
+        "[Container] 2026/11/20 09:01:00.000 Running command docker build --progress=plain -t app .",
+        "#0 building with \"default\" instance using docker driver",
+        "#4 [1/4] FROM docker.io/library/python:3.11-slim@sha256:5f3b",
+        "#4 DONE 0.0s",
+        "#5 [2/4] WORKDIR /app",
+        "#5 CACHED",
+        "#6 [3/4] COPY . .",
+        "#6 DONE 0.4s",
+        "#7 [4/4] RUN pip install -r requirements.txt",
+        "#7 12.3 Successfully installed torch-2.1.0",
+        "#7 DONE 412.3s",
+    ];
+    cache_sentinel::testing::put_log_lines(&clients, group, stream, &lines).await;
+    let build = json!({"start": "2026-11-20T09:00:00Z", "status": "SUCCEEDED", "sourceVersion": "b1",
+        "phases": [["QUEUED", 5], ["BUILD", 480]], "logs": [group, stream]});
+    support::project(&clients, ProjectFixture::new("cli-order-report"), &[build]).await;
+
+    let args = ["--region", REGION, "report", "--project", "cli-order-report", "--logs"];
+    let report = run(&[&args[..], &["--json"]].concat()).json();
+    let order = &report["projects"][0]["builds"][0]["from_log"]["layer_order"][0];
+    assert_eq!(
+        (order["mistake"].as_str(), order["rebuilt_millis"].as_u64()),
+        (Some("copy-before-install"), Some(412_300)),
+        "{report}"
+    );
+    let human = run(&args);
+    assert!(human.stdout.contains("layer-order"), "{human:?}");
+    assert!(human.stdout.contains("Dockerfile, from build #1's log:"), "{human:?}");
+    assert!(
+        human.stdout.contains("[3/4] COPY . ., so [4/4] RUN pip install -r requirements.txt reran: 6 min 53 s of this build. Fix: copy only what the install needs first and install, then copy the rest: `COPY requirements.txt ./` and `RUN pip install -r requirements.txt` above `COPY . .`."),
+        "{human:?}"
+    );
+}

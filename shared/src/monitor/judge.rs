@@ -7,6 +7,7 @@ use super::baseline::{Baseline, HistorySummary};
 use super::cache_standing::CacheStanding;
 use super::expected::Range;
 use super::log::docker_steps::StepGroup;
+use super::log::layer_order::{OrderFinding, OrderMistake};
 use super::scenario::{Scenario, ScenarioJudgement};
 use crate::build::BuildFacts;
 use crate::compute::{self, Prices};
@@ -139,6 +140,8 @@ pub struct JudgeInput<'a> {
     pub cache_standing: Option<CacheStanding>,
     /// The Docker build of its log that decides, when the log was read and shows one.
     pub docker: Option<&'a StepGroup>,
+    /// The Dockerfile lines its log shows defeating the cache (`log::layer_order`).
+    pub order: &'a [OrderFinding],
     /// Per-minute prices over the compute table's (`MONITOR_COMPUTE_PRICES`).
     pub compute_prices: &'a Prices,
 }
@@ -310,14 +313,18 @@ fn advise(input: &JudgeInput<'_>, total: u64, duration: u64, top: Option<&PhaseO
     if is_top("PRE_BUILD") || share("PRE_BUILD") >= 20 {
         advice.push("PRE_BUILD is long: pre-pull the base image (docker pull of the previous image and the ~4 GB base) and pass several --cache-from images (the last build's image and the base) to docker build, so layers come from the registry instead of being rebuilt.".into());
     }
-    if is_top("BUILD") || share("BUILD") >= 50 {
+    // The log names the lines to change: those, exactly; else the general rule when BUILD is long.
+    if !input.order.is_empty() {
+        advice.extend(input.order.iter().map(|f| format!("Dockerfile: {}", f.describe())));
+    } else if is_top("BUILD") || share("BUILD") >= 50 {
         advice.push("BUILD is long: order the Dockerfile so dependency layers come first: COPY requirements.txt and RUN pip install before COPY of the application code, so an app-code change reuses the dependency layers.".into());
     }
     // Compute comes last and only once the cache and the layer order are right: on the S3 cache
     // with nothing against it, and, for a Docker build, layers beyond the base image reused. Before
     // that a bigger type pays for minutes the cache would save (figures: `compute`'s table).
     let cache_right = on_s3 && input.cache_standing.is_none();
-    let layers_right = input.docker.is_none_or(|g| g.reused() > 1);
+    let layers_right = input.docker.is_none_or(|g| g.reused() > 1)
+        && !input.order.iter().any(|f| f.mistake != OrderMistake::AptUpdateApart);
     if cache_right
         && layers_right
         && let Some(compute) = build.compute_type.as_deref()
@@ -396,6 +403,7 @@ mod tests {
             managed_cache: Some("bucket/tts".into()),
             cache_standing: None,
             docker: None,
+            order: &[],
             compute_prices: &NO_PRICES,
         }
     }

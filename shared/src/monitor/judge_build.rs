@@ -11,6 +11,7 @@ use super::expected::Range;
 use super::judge::{BaselinePolicy, JudgeInput, Kind, Verdict, judge};
 use super::like_with_like::scenario_baseline;
 use super::log::docker_steps::StepGroup;
+use super::log::layer_order::OrderFinding;
 use super::scenario::{Scenario, ScenarioInputs, ScenarioJudgement, classify};
 use crate::build::BuildFacts;
 use chrono::{DateTime, Utc};
@@ -31,6 +32,8 @@ pub struct BuildContext<'a> {
     pub cache_standing: Option<&'a CacheStanding>,
     /// The Docker build (or stage) of its log that decides, when the log was read and shows one.
     pub docker: Option<&'a StepGroup>,
+    /// The Dockerfile lines its log shows defeating the cache (`log::layer_order`).
+    pub order: &'a [OrderFinding],
 }
 
 impl BuildContext<'_> {
@@ -43,6 +46,7 @@ impl BuildContext<'_> {
             managed_cache: None,
             cache_standing: None,
             docker: None,
+            order: &[],
         }
     }
 }
@@ -124,6 +128,7 @@ pub fn judge_build(
         managed_cache: context.managed_cache.map(str::to_owned),
         cache_standing: context.cache_standing.cloned(),
         docker: context.docker,
+        order: context.order,
         compute_prices: &config.compute_prices,
     });
     BuildJudgement { scenario, expected, expected_from: profile_key.to_owned(), verdict }

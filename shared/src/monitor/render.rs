@@ -306,6 +306,17 @@ pub(crate) mod tests {
         h: &HistorySummary,
         docker: Option<&crate::monitor::log::docker_steps::StepGroup>,
     ) -> Verdict {
+        verdict_with_order(build, kind, h, docker, &[])
+    }
+
+    /// Also with the Dockerfile lines the log shows defeating the cache.
+    fn verdict_with_order(
+        build: &BuildFacts,
+        kind: Kind,
+        h: &HistorySummary,
+        docker: Option<&crate::monitor::log::docker_steps::StepGroup>,
+        order: &[crate::monitor::log::layer_order::OrderFinding],
+    ) -> Verdict {
         let scenario = classify(&ScenarioInputs {
             variable: "CACHE_SENTINEL_SCENARIO",
             exported: None,
@@ -327,6 +338,7 @@ pub(crate) mod tests {
             managed_cache: Some("codebuild-cache-123456789012-ap-south-1/tts-service-build".into()),
             cache_standing: None,
             docker,
+            order,
             compute_prices: &crate::compute::Prices::EMPTY,
         })
         .unwrap()
@@ -361,6 +373,22 @@ pub(crate) mod tests {
             LogAccess::Read(read),
             Some(scan.finish()),
         )
+    }
+
+    /// The same build whose Dockerfile copies everything before its pip install
+    /// (events/logs/buildkit-copy-before-install.log): the email names that line, what the
+    /// install's rerun took, and the change, instead of the general rule.
+    #[test]
+    fn a_misordered_dockerfile_gets_its_line_its_minutes_and_the_change() {
+        let build = sample_build();
+        let evidence = evidence_of(&build, include_str!("../../../events/logs/buildkit-copy-before-install.log"));
+        let reuse = evidence.found.as_ref().and_then(|f| f.docker.as_ref()).expect("a Docker build");
+        let v = verdict_with_order(&build, Kind::FinishedSlow, &history(), Some(&reuse.decisive), &reuse.order);
+        let n = notice(&build, &v, Some(&evidence));
+        assert_snapshot("monitor-finished-slow-layer-order.txt", &format!("Subject: {}\n\n{}", n.subject(), n.body()));
+        assert!(n.body().contains("Dockerfile: [ 5/20] COPY . ., so [ 6/20] RUN pip install --no-cache-dir -r requirements.txt reran: 18 min 25 s of this build."), "{}", n.body());
+        assert!(!n.body().contains("BUILD is long: order the Dockerfile"), "the exact line replaces the rule");
+        assert!(!n.body().contains("Compute type is"), "no compute advice before the layer order is right");
     }
 
     #[test]
@@ -438,6 +466,7 @@ pub(crate) mod tests {
                 managed_cache: Some("codebuild-cache-123456789012-ap-south-1/tts-service-build".into()),
                 cache_standing: None,
                 docker: None,
+                order: &[],
                 compute_prices: &crate::compute::Prices::EMPTY,
             })
             .unwrap()

@@ -303,6 +303,11 @@ impl BuildTimeMonitor {
                 .and_then(|e| e.found.as_ref())
                 .and_then(|f| f.docker.as_ref())
                 .map(|d| &d.decisive),
+            order: evidence
+                .as_ref()
+                .and_then(|e| e.found.as_ref())
+                .and_then(|f| f.docker.as_ref())
+                .map_or(&[], |d| d.order.as_slice()),
         };
         let mut verdict = self.verdict(&facts, kind, &context)?;
         // Off the S3 cache, a slow build's email names its setting and what the guard did: read

@@ -127,6 +127,9 @@ struct Label {
     /// Words the email must carry.
     #[serde(default)]
     says: Vec<String>,
+    /// Words no email may carry (advice that does not apply).
+    #[serde(default)]
+    never_says: Vec<String>,
     /// The causes the monitor must name (`pull-rate-limit`, `no-space`, `stale-cache`, ...: the
     /// log's, and a failed build's), exactly; checked when given.
     #[serde(default)]
@@ -406,7 +409,12 @@ async fn run_case(s: &Sandbox, monitor: &BuildTimeMonitor, name: &str, case: &Ca
                 problems.push(format!("the email does not say {words:?}"));
             }
         }
-        if problems.iter().any(|p| p.starts_with("the email does not say")) {
+        for words in &case.label.never_says {
+            if all.iter().any(|m| m.contains(words.as_str())) {
+                problems.push(format!("an email says {words:?}, which does not apply"));
+            }
+        }
+        if problems.iter().any(|p| p.starts_with("the email does not say") || p.starts_with("an email says")) {
             problems.push(format!("the email(s):\n{}", all.join("\n---\n")));
         }
     }
