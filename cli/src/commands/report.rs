@@ -175,6 +175,7 @@ fn render_project(p: &ProjectBuilds) -> String {
 
 /// The Dockerfile lines the newest read log shows defeating the cache, once per project.
 fn layer_order_section(p: &ProjectBuilds) -> String {
+    use cache_sentinel::monitor::log::layer_order::OrderMistake;
     let newest = p.builds.iter().find_map(|b| {
         let found = b.from_log.as_ref().filter(|f| !f.layer_order.is_empty())?;
         Some((b.build_number, &found.layer_order))
@@ -184,6 +185,25 @@ fn layer_order_section(p: &ProjectBuilds) -> String {
     let mut out = format!("  Dockerfile, from {from}:\n");
     for finding in findings {
         out.push_str(&format!("    - {}\n", finding.describe()));
+    }
+    // What it cost in the builds shown from the week up to the newest: each build's longest rerun.
+    let newest_start = p.builds.iter().filter_map(|b| b.start).max();
+    let week: Vec<u64> = p
+        .builds
+        .iter()
+        .filter(|b| newest_start.zip(b.start).is_some_and(|(n, s)| n - s < chrono::Duration::days(7)))
+        .filter_map(|b| b.from_log.as_ref())
+        .filter_map(|f| {
+            f.layer_order.iter().filter(|o| o.mistake != OrderMistake::AptUpdateApart).map(|o| o.rebuilt_millis).max()
+        })
+        .filter(|ms| *ms > 0)
+        .collect();
+    if !week.is_empty() {
+        let minutes = week.iter().sum::<u64>().div_ceil(60_000);
+        out.push_str(&format!(
+            "    {} of the builds shown in the 7 days up to the newest reran an install this order reruns: {minutes} min the reordered Dockerfile would reuse.\n",
+            week.len()
+        ));
     }
     out.push('\n');
     out

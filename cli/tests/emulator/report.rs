@@ -166,4 +166,10 @@ async fn with_logs_a_misordered_dockerfile_is_named_once_per_project() {
         human.stdout.contains("[3/4] COPY . ., so [4/4] RUN pip install -r requirements.txt reran: 6 min 53 s of this build. Fix: copy only what the install needs first and install, then copy the rest: `COPY requirements.txt ./` and `RUN pip install -r requirements.txt` above `COPY . .`."),
         "{human:?}"
     );
+    assert!(
+        human
+            .stdout
+            .contains("1 of the builds shown in the 7 days up to the newest reran an install this order reruns: 7 min"),
+        "{human:?}"
+    );
 }

@@ -142,6 +142,9 @@ pub struct JudgeInput<'a> {
     pub docker: Option<&'a StepGroup>,
     /// The Dockerfile lines its log shows defeating the cache (`log::layer_order`).
     pub order: &'a [OrderFinding],
+    /// Builds of a changed source in the 7 days up to this one (`judge_build::changed_in_week`);
+    /// None when the history could not be read.
+    pub changed_this_week: Option<u32>,
     /// Per-minute prices over the compute table's (`MONITOR_COMPUTE_PRICES`).
     pub compute_prices: &'a Prices,
 }
@@ -316,6 +319,17 @@ fn advise(input: &JudgeInput<'_>, total: u64, duration: u64, top: Option<&PhaseO
     // The log names the lines to change: those, exactly; else the general rule when BUILD is long.
     if !input.order.is_empty() {
         advice.extend(input.order.iter().map(|f| format!("Dockerfile: {}", f.describe())));
+        // What the order costs a week: every build of a changed source reran the install.
+        let rerun =
+            input.order.iter().filter(|f| f.mistake != OrderMistake::AptUpdateApart).map(|f| f.rebuilt_millis).max();
+        if let (Some(ms @ 1..), Some(builds @ 1..)) = (rerun, input.changed_this_week) {
+            let minutes = (ms * u64::from(builds)).div_ceil(60_000);
+            advice.push(format!(
+                "What the order costs: {builds} {} of a changed source in the 7 days up to this one; if each reran the install as this one did ({}), about {minutes} min a week that the reordered Dockerfile would reuse.",
+                if builds == 1 { "build" } else { "builds" },
+                fmt_duration(ms.div_ceil(1000))
+            ));
+        }
     } else if is_top("BUILD") || share("BUILD") >= 50 {
         advice.push("BUILD is long: order the Dockerfile so dependency layers come first: COPY requirements.txt and RUN pip install before COPY of the application code, so an app-code change reuses the dependency layers.".into());
     }
@@ -404,6 +418,7 @@ mod tests {
             cache_standing: None,
             docker: None,
             order: &[],
+            changed_this_week: None,
             compute_prices: &NO_PRICES,
         }
     }

@@ -129,9 +129,29 @@ pub fn judge_build(
         cache_standing: context.cache_standing.cloned(),
         docker: context.docker,
         order: context.order,
+        changed_this_week: context.history.ok().map(|builds| changed_in_week(builds, build)),
         compute_prices: &config.compute_prices,
     });
     BuildJudgement { scenario, expected, expected_from: profile_key.to_owned(), verdict }
+}
+
+/// The builds of a changed source in the 7 days up to `build` (itself included when its source
+/// differs from the build before it): with a layer order that reinstalls on any change, each of
+/// them reran the install. Builds in the order they started; a build without a source version
+/// counts as changed.
+pub fn changed_in_week(builds: &[BuildFacts], build: &BuildFacts) -> u32 {
+    let Some(end) = build.start else { return 0 };
+    let since = end - chrono::Duration::days(7);
+    let mut all: Vec<&BuildFacts> = builds
+        .iter()
+        .filter(|b| b.build_id != build.build_id && b.start.is_some_and(|s| s < end))
+        .chain(std::iter::once(build))
+        .collect();
+    all.sort_by_key(|b| b.start);
+    all.windows(2)
+        .filter(|w| w[1].start.is_some_and(|s| s > since))
+        .filter(|w| w[1].source_version.is_none() || w[1].source_version != w[0].source_version)
+        .count() as u32
 }
 
 #[cfg(test)]
@@ -156,6 +176,32 @@ mod tests {
 
     fn config() -> MonitorConfig {
         MonitorConfig::from_env(&[("MONITOR_BASELINE_MIN_SAMPLES", "2")]).unwrap()
+    }
+
+    #[test]
+    fn builds_of_a_changed_source_in_the_week_up_to_a_build() {
+        // Sources a, a, b, c, c, d one hour apart (build 6 is the one judged); build 1 has nothing
+        // before it to differ from.
+        let builds: Vec<BuildFacts> = ["a", "a", "b", "c", "c", "d"]
+            .iter()
+            .enumerate()
+            .map(|(i, s)| build(i as u64 + 1, BuildStatus::Succeeded, 10, s))
+            .collect();
+        assert_eq!(changed_in_week(&builds, &builds[5]), 3, "b, c and d itself");
+        assert_eq!(changed_in_week(&builds[..5], &builds[5]), 3, "the history without the build itself");
+        assert_eq!(changed_in_week(&builds, &builds[4]), 2, "b and c; d started later");
+        // A week later only the builds within 7 days count.
+        let mut late = builds[5].clone();
+        late.start = late.start.map(|s| s + chrono::Duration::days(7) - chrono::Duration::minutes(150));
+        late.build_id = Some("tts:7".into());
+        assert_eq!(
+            changed_in_week(&builds, &late),
+            2,
+            "c (build 4) and d (build 6): the late build has d's source, build 3 is out of the week"
+        );
+        let mut no_start = builds[5].clone();
+        no_start.start = None;
+        assert_eq!(changed_in_week(&builds, &no_start), 0);
     }
 
     #[test]

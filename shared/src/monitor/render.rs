@@ -339,6 +339,7 @@ pub(crate) mod tests {
             cache_standing: None,
             docker,
             order,
+            changed_this_week: Some(3),
             compute_prices: &crate::compute::Prices::EMPTY,
         })
         .unwrap()
@@ -467,6 +468,7 @@ pub(crate) mod tests {
                 cache_standing: None,
                 docker: None,
                 order: &[],
+                changed_this_week: None,
                 compute_prices: &crate::compute::Prices::EMPTY,
             })
             .unwrap()
