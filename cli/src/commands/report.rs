@@ -175,7 +175,6 @@ fn render_project(p: &ProjectBuilds) -> String {
 
 /// The Dockerfile lines the newest read log shows defeating the cache, once per project.
 fn layer_order_section(p: &ProjectBuilds) -> String {
-    use cache_sentinel::monitor::log::layer_order::OrderMistake;
     let newest = p.builds.iter().find_map(|b| {
         let found = b.from_log.as_ref().filter(|f| !f.layer_order.is_empty())?;
         Some((b.build_number, &found.layer_order))
@@ -193,9 +192,7 @@ fn layer_order_section(p: &ProjectBuilds) -> String {
         .iter()
         .filter(|b| newest_start.zip(b.start).is_some_and(|(n, s)| n - s < chrono::Duration::days(7)))
         .filter_map(|b| b.from_log.as_ref())
-        .filter_map(|f| {
-            f.layer_order.iter().filter(|o| o.mistake != OrderMistake::AptUpdateApart).map(|o| o.rebuilt_millis).max()
-        })
+        .filter_map(|f| f.layer_order.iter().filter(|o| o.mistake.reruns_installs()).map(|o| o.rebuilt_millis).max())
         .filter(|ms| *ms > 0)
         .collect();
     if !week.is_empty() {

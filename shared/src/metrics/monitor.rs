@@ -1,6 +1,9 @@
 //! build-time-monitor's metrics: one line per finished, successful build it judged (its own time
 //! against its expected range, slow or not, the queue, what the cache and Docker did), from the
-//! report it returns. Running builds (the sweep) and builds whose figures were refused emit none.
+//! report it returns. Running builds (the sweep), builds whose figures were refused and a
+//! redelivered event of a build already notified emit none (EventBridge delivers at least once: a
+//! redelivered event of a build within its time is counted again, which the marker-less path
+//! cannot tell).
 
 use super::MetricsMode;
 use super::catalogue::*;
@@ -21,7 +24,8 @@ fn flag(yes: bool) -> f64 {
 }
 
 fn line(build: &BuildOutcome, mode: MetricsMode, timestamp_ms: i64) -> Option<MetricLine> {
-    if build.status != BuildStatus::Succeeded || build.outcome == Outcome::Refused {
+    // A redelivered event of a build already notified was counted by its first delivery.
+    if build.status != BuildStatus::Succeeded || matches!(build.outcome, Outcome::Refused | Outcome::AlreadyNotified) {
         return None;
     }
     let verdict = build.verdict.as_ref()?;
@@ -137,6 +141,7 @@ mod tests {
             (BuildStatus::InProgress, Outcome::Notified),
             (BuildStatus::Failed, Outcome::Unsuccessful),
             (BuildStatus::Succeeded, Outcome::Refused),
+            (BuildStatus::Succeeded, Outcome::AlreadyNotified),
         ] {
             let mut r = report();
             r.builds[0].status = status.clone();

@@ -7,7 +7,7 @@ use super::baseline::{Baseline, HistorySummary};
 use super::cache_standing::CacheStanding;
 use super::expected::Range;
 use super::log::docker_steps::StepGroup;
-use super::log::layer_order::{OrderFinding, OrderMistake};
+use super::log::layer_order::OrderFinding;
 use super::scenario::{Scenario, ScenarioJudgement};
 use crate::build::BuildFacts;
 use crate::compute::{self, Prices};
@@ -320,8 +320,7 @@ fn advise(input: &JudgeInput<'_>, total: u64, duration: u64, top: Option<&PhaseO
     if !input.order.is_empty() {
         advice.extend(input.order.iter().map(|f| format!("Dockerfile: {}", f.describe())));
         // What the order costs a week: every build of a changed source reran the install.
-        let rerun =
-            input.order.iter().filter(|f| f.mistake != OrderMistake::AptUpdateApart).map(|f| f.rebuilt_millis).max();
+        let rerun = input.order.iter().filter(|f| f.mistake.reruns_installs()).map(|f| f.rebuilt_millis).max();
         if let (Some(ms @ 1..), Some(builds @ 1..)) = (rerun, input.changed_this_week) {
             let minutes = (ms * u64::from(builds)).div_ceil(60_000);
             advice.push(format!(
@@ -337,8 +336,8 @@ fn advise(input: &JudgeInput<'_>, total: u64, duration: u64, top: Option<&PhaseO
     // with nothing against it, and, for a Docker build, layers beyond the base image reused. Before
     // that a bigger type pays for minutes the cache would save (figures: `compute`'s table).
     let cache_right = on_s3 && input.cache_standing.is_none();
-    let layers_right = input.docker.is_none_or(|g| g.reused() > 1)
-        && !input.order.iter().any(|f| f.mistake != OrderMistake::AptUpdateApart);
+    let layers_right =
+        input.docker.is_none_or(|g| g.reused() > 1) && !input.order.iter().any(|f| f.mistake.reruns_installs());
     if cache_right
         && layers_right
         && let Some(compute) = build.compute_type.as_deref()

@@ -194,7 +194,15 @@ impl LogScan {
 
     pub fn finish(self) -> LogEvidence {
         let e = self.evidence;
-        let docker = self.docker.finish();
+        let mut docker = self.docker.finish();
+        // The base image pulled in PRE_BUILD and again by the build: needs both the buildspec's
+        // commands and the Docker log.
+        if let Some(d) = docker.as_mut()
+            && d.order.len() < super::docker_steps::MAX_ORDER_FINDINGS
+            && let Some(found) = super::layer_order::pulled_twice(self.cost.slowest_pull().as_ref(), &d.decisive)
+        {
+            d.order.push(found);
+        }
         let mut causes = self.causes.finish();
         causes.extend(slow_pull(self.cost.slowest_pull(), docker.as_ref()));
         causes.sort_by_key(|c| c.kind);

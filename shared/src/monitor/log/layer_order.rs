@@ -6,7 +6,8 @@
 //! - `apt-get update` in a step of its own, apart from its `install` (a cached update layer keeps
 //!   stale package lists: Docker's best practices say to combine them);
 //! - a dependency install after a step that changes on every build (an `ARG` with the commit, the
-//!   build id or a date, a RUN that writes one), which the install then follows into a rebuild.
+//!   build id or a date, a RUN that writes one), which the install then follows into a rebuild;
+//! - a base image pulled in PRE_BUILD and pulled again by the build's FROM (`pulled_twice`).
 //!
 //! For each: the step as the builder numbers it, the minutes the dependency steps after it were
 //! rebuilt for in this build (BuildKit's `DONE` times; the classic builder prints none), and the
@@ -27,6 +28,16 @@ pub enum OrderMistake {
     AptUpdateApart,
     /// A step that changes on every build before a dependency install.
     VolatileBeforeInstall,
+    /// The base image pulled in PRE_BUILD and pulled again by the build's FROM (a builder that
+    /// keeps its own image store, such as buildx's docker-container driver).
+    BasePulledTwice,
+}
+
+impl OrderMistake {
+    /// Whether it makes a dependency install rerun on every change of the source.
+    pub fn reruns_installs(self) -> bool {
+        matches!(self, OrderMistake::CopyBeforeInstall | OrderMistake::VolatileBeforeInstall)
+    }
 }
 
 /// One mistake in one group of steps.
@@ -177,6 +188,42 @@ fn is_apt_install(instruction: &str) -> bool {
     w.windows(2).any(|p| matches!(p[0], "apt-get" | "apt") && p[1] == "install")
 }
 
+/// A FROM this long after the same image's `docker pull` downloaded it again (a FROM of an image
+/// the builder has takes well under a second).
+const PULLED_AGAIN_MILLIS: u64 = 30_000;
+
+/// `pytorch/pytorch:2.1` for `docker.io/library/...`, `...@sha256:...`, an image without a tag
+/// (`:latest`), and the flags and `AS name` around it.
+fn image_name(words_after: &str) -> Option<String> {
+    let image = words_after.split_whitespace().find(|w| !w.starts_with("--"))?;
+    let image = image.split('@').next()?;
+    let image = image.strip_prefix("docker.io/").unwrap_or(image);
+    let image = image.strip_prefix("library/").unwrap_or(image);
+    let last = image.rsplit('/').next()?;
+    Some(if last.contains(':') { image.to_owned() } else { format!("{image}:latest") })
+}
+
+/// The base image a buildspec's `docker pull` fetched in PRE_BUILD (`pull`: the command's line and
+/// seconds), fetched again by a FROM of `group` that took `PULLED_AGAIN_MILLIS` or more.
+pub fn pulled_twice(pull: Option<&(String, u64)>, group: &StepGroup) -> Option<OrderFinding> {
+    let (command, seconds) = pull?;
+    let pulled = image_name(command.split("docker pull ").nth(1)?)?;
+    let from = group.steps.iter().find(|s| {
+        s.from
+            && s.millis.is_some_and(|ms| ms >= PULLED_AGAIN_MILLIS)
+            && s.instruction.get(5..).and_then(image_name).is_some_and(|i| i == pulled)
+    })?;
+    Some(OrderFinding {
+        mistake: OrderMistake::BasePulledTwice,
+        step: from.display(),
+        install: format!("PRE_BUILD's `docker pull {pulled}` ({})", crate::monitor::judge::fmt_duration(*seconds)),
+        rebuilt_millis: from.millis.unwrap_or(0),
+        stage: group.stage.clone(),
+        build: group.build,
+        change: "the builder did not use the image the daemon had pulled (a buildx builder on the docker-container driver keeps its own image store): drop the PRE_BUILD `docker pull`, or build with the default docker driver so the FROM reuses it".to_owned(),
+    })
+}
+
 /// The COPY and RUN to put first for an install: the manifest its tool reads, then the install.
 fn manifest_step(install: &str) -> String {
     let w = words(install);
@@ -221,6 +268,11 @@ impl OrderFinding {
         let stage = self.stage.as_ref().map(|s| format!(" (stage {s})")).unwrap_or_default();
         let cost = match (self.mistake, self.rebuilt_millis) {
             (OrderMistake::AptUpdateApart, _) => String::new(),
+            (OrderMistake::BasePulledTwice, ms) => format!(
+                " pulled the base image again after {}: {} of this build",
+                self.install,
+                crate::monitor::judge::fmt_duration(ms.div_ceil(1000))
+            ),
             (_, 0) => format!(", so {} reruns whenever anything before it changes", self.install),
             (_, ms) => format!(
                 ", so {} reran: {} of this build",

@@ -155,3 +155,53 @@ fn multi_stage_builds_are_read_per_stage_and_several_builds_apart() {
     );
     assert!(found[0].describe().contains("(stage runtime)"), "{}", found[0].describe());
 }
+
+/// A whole build log, as CodeBuild writes it, read by the monitor's reader.
+fn scan(log: &str) -> Vec<OrderFinding> {
+    let mut scan = crate::monitor::log::build_log::LogScan::new();
+    log.lines().for_each(|l| scan.line(l, 0));
+    scan.finish().docker.map(|d| d.order).unwrap_or_default()
+}
+
+#[test]
+fn a_base_image_pulled_in_pre_build_and_again_by_the_build() {
+    let pre_build = "[Container] 2026/11/20 09:15:53.480203 Running command docker pull pytorch/pytorch:2.1.0-cuda12.1-cudnn8-devel\n\
+2.1.0-cuda12.1-cudnn8-devel: Pulling from pytorch/pytorch\n\
+Status: Downloaded newer image for pytorch/pytorch:2.1.0-cuda12.1-cudnn8-devel\n\
+[Container] 2026/11/20 09:22:41.902771 Phase complete: PRE_BUILD State: SUCCEEDED\n\
+[Container] 2026/11/20 09:22:43.191788 Running command docker buildx build --progress=plain -t tts .\n\
+#0 building with \"builder\" instance using docker-container driver\n";
+    let pulled_again = "#4 [1/3] FROM docker.io/pytorch/pytorch:2.1.0-cuda12.1-cudnn8-devel@sha256:5bd8f1e8\n\
+#4 resolve docker.io/pytorch/pytorch:2.1.0-cuda12.1-cudnn8-devel@sha256:5bd8f1e8 done\n\
+#4 sha256:7a3b 4.21GB / 4.21GB 301.2s done\n\
+#4 extracting sha256:7a3b 52.3s done\n\
+#4 DONE 353.9s\n\
+#5 [2/3] COPY requirements.txt .\n#5 CACHED\n#6 [3/3] RUN pip install -r requirements.txt\n#6 CACHED\n";
+    let found = scan(&format!("{pre_build}{pulled_again}"));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].mistake, OrderMistake::BasePulledTwice);
+    assert_eq!(found[0].rebuilt_millis, 353_900);
+    assert_eq!(
+        found[0].describe(),
+        "[1/3] FROM docker.io/pytorch/pytorch:2.1.0-cuda12.1-cudnn8-devel@sha256:5bd8f1e8 pulled the base image again after PRE_BUILD's `docker pull pytorch/pytorch:2.1.0-cuda12.1-cudnn8-devel` (6 min 48 s): 5 min 54 s of this build. Fix: the builder did not use the image the daemon had pulled (a buildx builder on the docker-container driver keeps its own image store): drop the PRE_BUILD `docker pull`, or build with the default docker driver so the FROM reuses it."
+    );
+    // The default docker driver reuses the pulled image: a FROM of 0.0 s is no finding.
+    let reused = pulled_again.replace("#4 DONE 353.9s", "#4 DONE 0.0s");
+    assert_eq!(scan(&format!("{pre_build}{reused}")), vec![]);
+    // Another image pulled in PRE_BUILD (the previous build's, for --cache-from) is not the base.
+    let other = pre_build.replace(
+        "docker pull pytorch/pytorch:2.1.0-cuda12.1-cudnn8-devel",
+        "docker pull 1234.dkr.ecr.ap-south-1.amazonaws.com/tts:latest",
+    );
+    assert_eq!(scan(&format!("{other}{pulled_again}")), vec![]);
+    // The sample log (a PRE_BUILD pull, then a FROM of 0.0 s on the docker driver): nothing.
+    assert_eq!(scan(include_str!("../../../../events/logs/buildkit-partly-cached.log")), vec![]);
+}
+
+#[test]
+fn image_names_compare_as_docker_resolves_them() {
+    assert_eq!(image_name("python:3.11").as_deref(), Some("python:3.11"));
+    assert_eq!(image_name("docker.io/library/python:3.11@sha256:aa AS base").as_deref(), Some("python:3.11"));
+    assert_eq!(image_name("--platform=linux/amd64 ubuntu").as_deref(), Some("ubuntu:latest"));
+    assert_eq!(image_name("localhost:5000/app").as_deref(), Some("localhost:5000/app:latest"));
+}
