@@ -105,17 +105,7 @@ mod tests {
     use crate::project::CacheSetting;
 
     fn heal(before: CacheSetting) -> HealPlan {
-        HealPlan {
-            project: "tts".into(),
-            action: HealAction::Heal,
-            before,
-            after: CacheSetting::s3("b/tts"),
-            reason: "LOCAL".into(),
-            advice: vec![],
-            warnings: vec![],
-            refusal: None,
-            leave: None,
-        }
+        HealPlan::heal_for_tests("tts", before)
     }
 
     #[test]

@@ -101,17 +101,7 @@ mod tests {
     use crate::project::CacheSetting;
 
     fn heal() -> HealPlan {
-        HealPlan {
-            project: "tts".into(),
-            action: HealAction::Heal,
-            before: CacheSetting::local(&["LOCAL_DOCKER_LAYER_CACHE"]),
-            after: CacheSetting::s3("b/tts"),
-            reason: "LOCAL".into(),
-            advice: vec![],
-            warnings: vec![],
-            refusal: None,
-            leave: None,
-        }
+        HealPlan::heal_for_tests("tts", CacheSetting::local(&["LOCAL_DOCKER_LAYER_CACHE"]))
     }
 
     fn now() -> DateTime<Utc> {

@@ -284,6 +284,24 @@ pub fn plan_project(project: &ProjectSnapshot, policy: &GuardPolicy) -> HealPlan
     }
 }
 
+#[cfg(test)]
+impl HealPlan {
+    /// A heal of `project` from `before` to `b/tts`: the plan the gates' and notices' tests start from.
+    pub(crate) fn heal_for_tests(project: &str, before: CacheSetting) -> HealPlan {
+        HealPlan {
+            project: project.into(),
+            action: HealAction::Heal,
+            before,
+            after: CacheSetting::s3("b/tts"),
+            reason: "LOCAL".into(),
+            advice: vec![],
+            warnings: vec![],
+            refusal: None,
+            leave: None,
+        }
+    }
+}
+
 /// Where LOCAL caching is the right cache and the guard leaves the project alone: a reserved-
 /// capacity fleet (its hosts keep the local cache; AWS's fleet caching sample uses LOCAL) and a
 /// Docker server (layers persist on the server).

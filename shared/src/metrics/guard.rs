@@ -26,23 +26,13 @@ pub fn lines(report: &GuardReport, mode: MetricsMode, timestamp_ms: i64) -> Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::guard::plan::{HealAction, HealPlan};
+    use crate::guard::plan::HealPlan;
     use crate::guard::report::ProjectOutcome;
     use crate::metrics::emf::tests::assert_valid_emf;
     use crate::project::CacheSetting;
 
     fn outcome(project: &str, outcome: Outcome) -> ProjectOutcome {
-        let plan = HealPlan {
-            project: project.into(),
-            action: HealAction::Heal,
-            before: CacheSetting::local(&["LOCAL_DOCKER_LAYER_CACHE"]),
-            after: CacheSetting::s3("b/p"),
-            reason: "LOCAL".into(),
-            advice: vec![],
-            warnings: vec![],
-            refusal: None,
-            leave: None,
-        };
+        let plan = HealPlan::heal_for_tests(project, CacheSetting::local(&["LOCAL_DOCKER_LAYER_CACHE"]));
         ProjectOutcome::from_plan(&plan, None, outcome)
     }
 
