@@ -78,8 +78,19 @@ pub async fn list_page(client: &Client, bucket: &str, request: ListRequest<'_>) 
             None => page.undecodable.push(raw.to_owned()),
         }
     }
-    page.next_token =
-        if out.is_truncated() == Some(true) { out.next_continuation_token().map(str::to_owned) } else { None };
+    page.next_token = match (out.is_truncated() == Some(true), out.next_continuation_token()) {
+        (false, _) => None,
+        (true, Some(token)) => Some(token.to_owned()),
+        // Taking it for the last page would end the listing early, silently.
+        (true, None) => {
+            return Err(AwsError::new(
+                "s3:ListObjectsV2",
+                AwsErrorKind::Service,
+                "TruncatedWithoutToken",
+                format!("the page of {:?} is truncated but has no NextContinuationToken", request.prefix),
+            ));
+        }
+    };
     Ok(page)
 }
 

@@ -52,13 +52,25 @@ pub struct MemoryLister {
     page_size: usize,
     /// Bodies of the objects that have one (BuildKit manifests); the others read as empty.
     bodies: Arc<std::collections::HashMap<String, Vec<u8>>>,
+    /// Answers every request first with a page of no keys that is truncated (as S3 may), whose
+    /// token leads to the real page.
+    empty_pages: bool,
 }
+
+/// Marks the token of an empty page (`MemoryLister::with_empty_pages`).
+const EMPTY_PAGE_TOKEN: char = '\u{0}';
 
 impl MemoryLister {
     pub fn new(mut objects: Vec<ListedObject>) -> Self {
         objects.sort_by(|a, b| a.key.cmp(&b.key));
         objects.dedup_by(|a, b| a.key == b.key);
-        MemoryLister { objects: Arc::new(objects), page_size: PAGE_SIZE, bodies: Arc::default() }
+        MemoryLister { objects: Arc::new(objects), page_size: PAGE_SIZE, bodies: Arc::default(), empty_pages: false }
+    }
+
+    /// The same bucket answering every request first with an empty truncated page.
+    pub fn with_empty_pages(mut self) -> Self {
+        self.empty_pages = true;
+        self
     }
 
     /// The same bucket with these objects' bodies.
@@ -117,7 +129,20 @@ impl MemoryLister {
 }
 
 impl Lister for MemoryLister {
-    async fn list(&self, request: Request) -> Result<ListPage, AwsError> {
+    async fn list(&self, mut request: Request) -> Result<ListPage, AwsError> {
+        if self.empty_pages {
+            match request.token.as_deref().and_then(|t| t.strip_prefix(EMPTY_PAGE_TOKEN)) {
+                // The empty page's token: the position the request had, as a token.
+                Some(after) => request.token = Some(after.to_owned()).filter(|a| !a.is_empty()),
+                None => {
+                    let after = request.token.as_deref().or(request.start_after.as_deref()).unwrap_or("");
+                    return Ok(ListPage {
+                        next_token: Some(format!("{EMPTY_PAGE_TOKEN}{after}")),
+                        ..ListPage::default()
+                    });
+                }
+            }
+        }
         Ok(self.page(&request))
     }
 

@@ -128,7 +128,9 @@ impl RestTask<'_> {
                     Some(Ok(page)) => {
                         unmanaged.undecodable += page.undecodable.len() as u64;
                         shared.limits.listed(&page.objects);
-                        top.absorb(page);
+                        if let Err(e) = top.absorb(page) {
+                            break Some(Halt::Failed(e));
+                        }
                     }
                 }
             }
@@ -219,7 +221,7 @@ impl RestTask<'_> {
                 Some(Ok(page)) => page,
             };
             unmanaged.undecodable += page.undecodable.len() as u64;
-            let objects = walk.advance(page);
+            let objects = walk.advance(page).map_err(|e| (Halt::Failed(e), walk.position().map(str::to_owned)))?;
             if !walk.done() {
                 pager.request(walk.request(), shared.limits);
             }

@@ -43,7 +43,9 @@ pub async fn survey<L: Lister>(scope: &Scope, lister: &L, limits: &PageLimits) -
             if let Some(key) = page.undecodable.first() {
                 return Err(other_data(&format!("a key S3 listed that does not decode ({key:?})")));
             }
-            top.absorb(page);
+            if let Err(e) = top.absorb(page) {
+                return Err(unproven(&format!("error: {e}")));
+            }
         }
         let Some(entry) = top.next_entry() else {
             if top.done() {

@@ -145,7 +145,11 @@ impl LocationTask<'_> {
                     let why = pager.stopped.unwrap_or("stopped").to_owned();
                     return stopped(planner, why, walk.position());
                 }
-                Some(Err(error)) => {
+                Some(result) => result,
+            };
+            let objects = match page.and_then(|page| walk.advance(page)) {
+                Ok(objects) => objects,
+                Err(error) => {
                     warn!(action = "list", location = %self.prefix, error = %error, "listing failed");
                     let start_after = walk.position().map(str::to_owned);
                     let (summary, newest) = planner.suspend();
@@ -154,9 +158,7 @@ impl LocationTask<'_> {
                         ending: Ending::Failed { error, progress: Progress { start_after, newest } },
                     };
                 }
-                Some(Ok(page)) => page,
             };
-            let objects = walk.advance(page);
             shared.limits.listed(&objects);
             if !walk.done() {
                 pager.request(walk.request(), shared.limits);

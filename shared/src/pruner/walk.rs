@@ -4,9 +4,30 @@
 //!
 //! Skipping a location inside the listed prefix costs at most one call: once a page ends inside
 //! it, the next request starts after it ([`past`]) instead of following the continuation token.
+//!
+//! Every listing makes progress or stops with a named error ([`no_progress`]): S3 may answer a
+//! truncated page with no keys (ListObjectsV2 documents `IsTruncated` independently of `KeyCount`),
+//! and then the walk follows the page's continuation token, never the position it already asked for.
 
 use crate::aws::s3_objects::{ListPage, ListedObject};
+use crate::error::{AwsError, AwsErrorKind};
 use std::collections::VecDeque;
+
+/// The error of a listing whose next request would be the one just answered: S3 (or an emulator)
+/// gave a truncated page that moves neither the position nor the token. Transient (an S3 service
+/// fault), so the run fails and is retried, and resumes from where it was.
+pub fn no_progress(request: &Request) -> AwsError {
+    AwsError::new(
+        "s3:ListObjectsV2",
+        AwsErrorKind::Service,
+        "ListingMadeNoProgress",
+        format!(
+            "the listing of {:?} makes no progress: a truncated page (start-after {:?}, token {:?}) \
+             would be asked for again unchanged",
+            request.prefix, request.start_after, request.token
+        ),
+    )
+}
 
 /// A start-after key beyond every key under `prefix_with_slash` (keys are at most 1,024 bytes and
 /// U+10FFFF is the largest character; a key longer still would be listed again and skipped).
@@ -69,15 +90,16 @@ impl Walk {
     }
 
     /// Takes a page: the objects to plan (in order, skipped locations left out), and moves on.
-    pub fn advance(&mut self, page: ListPage) -> Vec<ListedObject> {
+    /// Err when the next request would be the one this page answered ([`no_progress`]).
+    pub fn advance(&mut self, page: ListPage) -> Result<Vec<ListedObject>, AwsError> {
+        let asked = self.request();
         let last = page.objects.last().map(|o| o.key.clone());
         let objects: Vec<ListedObject> = page.objects.into_iter().filter(|o| self.skipped(&o.key).is_none()).collect();
-        if let Some(last) = last {
-            self.start_after = Some(last);
-        }
         match page.next_token {
             None => self.done = true,
-            Some(token) => match self.start_after.as_deref().and_then(|k| self.skipped(k)) {
+            // Only a key of this page can be inside a skipped location: a page with no keys leaves
+            // the position where it was (perhaps just past a location) and its token goes on.
+            Some(token) => match last.as_deref().and_then(|k| self.skipped(k)) {
                 // The listing went into a location listed by its own walk: jump over it.
                 Some(inside) => {
                     self.start_after = Some(past(inside));
@@ -86,7 +108,13 @@ impl Walk {
                 None => self.token = Some(token),
             },
         }
-        objects
+        if let Some(last) = last.filter(|_| self.token.is_some() || self.done) {
+            self.start_after = Some(last);
+        }
+        if !self.done && self.request() == asked {
+            return Err(no_progress(&asked));
+        }
+        Ok(objects)
     }
 }
 
@@ -114,12 +142,14 @@ pub struct Entries {
     /// Continue after this key or folder.
     pub position: Option<String>,
     pending: VecDeque<Entry>,
+    /// The token of a truncated page that brought nothing new: the next request follows it.
+    token: Option<String>,
     exhausted: bool,
 }
 
 impl Entries {
     pub fn new(prefix: String, position: Option<String>) -> Self {
-        Entries { prefix, position, pending: VecDeque::new(), exhausted: false }
+        Entries { prefix, position, pending: VecDeque::new(), token: None, exhausted: false }
     }
 
     /// The next request, when the entries of the last page are used up and more may follow.
@@ -127,14 +157,17 @@ impl Entries {
         (self.pending.is_empty() && !self.exhausted).then(|| Request {
             prefix: self.prefix.clone(),
             delimiter: Some("/"),
-            start_after: self.position.clone(),
-            token: None,
+            start_after: if self.token.is_some() { None } else { self.position.clone() },
+            token: self.token.clone(),
         })
     }
 
     /// Merges a page's keys and folders in key order. Entries at or before the position are left
-    /// out: S3 rolls a folder up again when a key of it sorts after a start-after inside it.
-    pub fn absorb(&mut self, page: ListPage) {
+    /// out: S3 rolls a folder up again when a key of it sorts after a start-after inside it. A
+    /// truncated page that brings nothing new (no entries, or only that folder again) is followed
+    /// by its token; Err when the next request would be the one this page answered.
+    pub fn absorb(&mut self, page: ListPage) -> Result<(), AwsError> {
+        let asked = self.request();
         let after = |name: &str| self.position.as_deref().is_none_or(|p| name > p);
         let mut entries: Vec<Entry> = page
             .objects
@@ -145,7 +178,12 @@ impl Entries {
             .collect();
         entries.sort_by(|a, b| a.name().cmp(b.name()));
         self.pending.extend(entries);
-        self.exhausted = page.next_token.is_none() || self.pending.is_empty();
+        self.exhausted = page.next_token.is_none();
+        self.token = page.next_token.filter(|_| self.pending.is_empty());
+        match asked {
+            Some(asked) if self.request().as_ref() == Some(&asked) => Err(no_progress(&asked)),
+            _ => Ok(()),
+        }
     }
 
     /// The next entry of the folder, in key order.
@@ -182,17 +220,63 @@ mod tests {
     fn a_walk_skips_inner_locations_and_jumps_over_them() {
         let mut walk = Walk::new("team/".into(), vec!["team/a/".into()], None);
         assert_eq!(walk.request(), Request { prefix: "team/".into(), ..Request::default() });
-        let got = walk.advance(page(&["team/0", "team/a/1", "team/a/2"], Some("t1")));
+        let got = walk.advance(page(&["team/0", "team/a/1", "team/a/2"], Some("t1"))).unwrap();
         assert_eq!(got.iter().map(|o| o.key.as_str()).collect::<Vec<_>>(), vec!["team/0"]);
         // The page ended inside team/a/: the next request starts after it, without the token.
         let next = walk.request();
         assert_eq!((next.start_after, next.token), (Some(past("team/a/")), None));
-        let got = walk.advance(page(&["team/b"], Some("t2")));
+        let got = walk.advance(page(&["team/b"], Some("t2"))).unwrap();
         assert_eq!(got.len(), 1);
         assert_eq!(walk.request().token.as_deref(), Some("t2"));
-        walk.advance(page(&[], None));
+        walk.advance(page(&[], None)).unwrap();
         assert!(walk.done());
         assert!(past("team/a/").as_str() > "team/a/zzzz" && past("team/a/").as_str() < "team/b");
+    }
+
+    #[test]
+    fn an_empty_truncated_page_after_a_jump_follows_its_token() {
+        let mut walk = Walk::new("team/".into(), vec!["team/a/".into()], None);
+        walk.advance(page(&["team/0", "team/a/1"], Some("t1"))).unwrap();
+        let jump = walk.request();
+        assert_eq!((jump.start_after.clone(), jump.token.clone()), (Some(past("team/a/")), None));
+        // S3 answers the jump with no keys and IsTruncated=true: the token goes on.
+        assert!(walk.advance(page(&[], Some("t2"))).unwrap().is_empty());
+        let next = walk.request();
+        assert_ne!(next, jump, "the same request again would be answered the same way, forever");
+        assert_eq!(next.token.as_deref(), Some("t2"));
+        assert_eq!(walk.position(), Some(past("team/a/").as_str()), "a resumed run starts after the location");
+        let got = walk.advance(page(&["team/b"], None)).unwrap();
+        assert_eq!((got.len(), walk.done()), (1, true));
+    }
+
+    #[test]
+    fn a_page_that_moves_neither_position_nor_token_is_a_named_error() {
+        let mut walk = Walk::new("team/".into(), vec![], None);
+        walk.advance(page(&["team/0"], Some("t1"))).unwrap();
+        let error = walk.advance(page(&[], Some("t1"))).unwrap_err();
+        assert_eq!(error.code, "ListingMadeNoProgress");
+        assert!(error.is_transient(), "the run fails and is retried");
+        assert!(error.to_string().contains("\"team/\""), "{error}");
+        // A delimiter listing too: a truncated page with nothing new, then the same token again.
+        let mut root = Entries::new(String::new(), None);
+        root.absorb(page(&[], Some("t1"))).unwrap();
+        assert_eq!(root.request().and_then(|r| r.token).as_deref(), Some("t1"));
+        assert_eq!(root.absorb(page(&[], Some("t1"))).unwrap_err().code, "ListingMadeNoProgress");
+    }
+
+    #[test]
+    fn a_delimiter_page_with_nothing_new_is_followed_not_taken_for_the_end() {
+        // Only the folder rolled up again (at the position), and more to come.
+        let mut root = Entries::new(String::new(), Some(past("b/")));
+        let mut p = page(&[], Some("t1"));
+        p.prefixes = vec!["b/".into()];
+        root.absorb(p).unwrap();
+        assert!(!root.done(), "the rest of the bucket is still to list");
+        let next = root.request().unwrap();
+        assert_eq!((next.start_after, next.token.as_deref()), (None, Some("t1")));
+        root.absorb(page(&["c"], None)).unwrap();
+        assert_eq!(root.next_entry().map(|e| e.name().to_owned()).as_deref(), Some("c"));
+        assert!(root.done());
     }
 
     #[test]
@@ -201,7 +285,7 @@ mod tests {
         let mut p = page(&["a.tgz", "z.tgz"], None);
         p.prefixes = vec!["b/".into(), "releases/".into()];
         assert_eq!(root.request().unwrap().delimiter, Some("/"));
-        root.absorb(p);
+        root.absorb(p).unwrap();
         let mut names = vec![];
         while let Some(e) = root.next_entry() {
             names.push(e.name().to_owned());
@@ -213,7 +297,7 @@ mod tests {
         let mut root = Entries::new(String::new(), Some(past("b/")));
         let mut p = page(&["c"], None);
         p.prefixes = vec!["b/".into()];
-        root.absorb(p);
+        root.absorb(p).unwrap();
         assert_eq!(root.next_entry().map(|e| e.name().to_owned()).as_deref(), Some("c"));
         assert_eq!(root.next_entry(), None);
     }

@@ -442,6 +442,89 @@ async fn a_dry_run_writes_nothing_at_all() {
     assert_eq!(reasons, vec![("tts/a", Reason::MaxAge), ("tts/b", Reason::MaxAge), ("tts/c", Reason::MaxAge)]);
 }
 
+/// S3 may answer a ListObjectsV2 request with no keys and `IsTruncated=true`: here the request
+/// that jumps over the location inside `tts/` (`tts/inner`, listed by its own walk).
+#[tokio::test]
+async fn an_empty_truncated_page_after_jumping_over_a_location_is_followed_to_the_end() {
+    let own = own(false);
+    let fresh = |r: &aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Input| {
+        r.prefix() == Some("tts/") && r.continuation_token().is_none()
+    };
+    let first = mock!(Client::list_objects_v2)
+        .match_requests(move |r| fresh(r) && r.start_after().is_none())
+        .then_output(|| {
+            ListObjectsV2Output::builder()
+                .contents(listed("tts/a", 90))
+                .contents(listed("tts/inner/x", 90))
+                .is_truncated(true)
+                .next_continuation_token("t0")
+                .build()
+        });
+    let jump = mock!(Client::list_objects_v2)
+        .match_requests(move |r| fresh(r) && r.start_after().is_some_and(|a| a.starts_with("tts/inner/")))
+        .then_output(|| {
+            ListObjectsV2Output::builder().key_count(0).is_truncated(true).next_continuation_token("t1").build()
+        });
+    let rest = mock!(Client::list_objects_v2)
+        .match_requests(|r| r.prefix() == Some("tts/") && r.continuation_token() == Some("t1"))
+        .then_output(|| {
+            ListObjectsV2Output::builder()
+                .contents(listed("tts/z", 80))
+                .contents(listed("tts/zz", 1))
+                .is_truncated(false)
+                .build()
+        });
+    let inner = mock!(Client::list_objects_v2).match_requests(|r| r.prefix() == Some("tts/inner/")).then_output(|| {
+        ListObjectsV2Output::builder()
+            .contents(listed("tts/inner/x", 90))
+            .contents(listed("tts/inner/y", 1))
+            .is_truncated(false)
+            .build()
+    });
+    let root = empty_root();
+    let deleted = Arc::new(Mutex::new(Vec::new()));
+    let seen = deleted.clone();
+    let delete = mock!(Client::delete_objects)
+        .match_requests(move |r| {
+            let keys = r.delete().map(|d| d.objects().iter().map(|o| o.key().to_owned()).collect::<Vec<_>>());
+            seen.lock().unwrap().extend(keys.unwrap_or_default());
+            true
+        })
+        .then_output(|| DeleteObjectsOutput::builder().build());
+    let p = pruner(
+        with(&own, &[&first, &jump, &rest, &inner, &root, &delete]),
+        codebuild(&[("tts", "cache-bucket/tts"), ("inner", "cache-bucket/tts/inner")]),
+        &[],
+    );
+    let event = sweep();
+    let run = p.handle(&event, RunLimits::default());
+    let report = tokio::time::timeout(std::time::Duration::from_secs(30), run)
+        .await
+        .expect("the listing ends (it once asked for the same page forever)")
+        .expect("report");
+    assert!(report.finished, "{report:#?}");
+    let mut deleted = deleted.lock().unwrap().clone();
+    deleted.sort();
+    assert_eq!(deleted, vec!["tts/a", "tts/inner/x", "tts/z"], "the keys after the empty page were pruned too");
+    assert_eq!((jump.num_calls(), rest.num_calls()), (1, 1), "the empty page was asked for once, its token followed");
+}
+
+/// A page that says it is truncated but carries no token: taking it for the last page would end
+/// the listing early without a word; the run fails (transient) and is retried.
+#[tokio::test]
+async fn a_truncated_page_without_a_token_fails_the_run_instead_of_ending_the_listing() {
+    let own = own(false);
+    let broken = mock!(Client::list_objects_v2)
+        .match_requests(|r| r.prefix() == Some("tts/"))
+        .then_output(|| ListObjectsV2Output::builder().contents(listed("tts/a", 90)).is_truncated(true).build());
+    let root = empty_root();
+    let delete = mock!(Client::delete_objects).then_output(|| DeleteObjectsOutput::builder().build());
+    let p = pruner(with(&own, &[&broken, &root, &delete]), codebuild(&[("tts", "cache-bucket/tts")]), &[]);
+    let err = p.handle(&sweep(), RunLimits::default()).await.expect_err("transient");
+    assert!(matches!(&err, PruneError::Transient { failed: 1, .. }), "{err}");
+    assert!(err.to_string().contains("TruncatedWithoutToken"), "{err}");
+}
+
 /// This deployment's state (`.cache-sentinel/pruner/<account>/<region>/state.json`), not the
 /// shared file of earlier versions.
 fn is_own_state(key: &str) -> bool {
