@@ -553,6 +553,12 @@ def _build_number_and_fixed(original):
         if history:
             history[-1]["buildNumber"] = len(history)
             build["buildNumber"] = len(history)
+            # Build.cache is the cache the build used: StartBuild's cacheOverride, else the
+            # project's (moto reports NO_CACHE for every build).
+            known = self.codebuild_backend.codebuild_projects.get(project)
+            cache = self._get_param("cacheOverride") or (
+                known.project_metadata.get("cache") if known is not None else None) or {"type": "NO_CACHE"}
+            history[-1]["cache"] = build["cache"] = dict(cache)
         for variable in self._get_param("environmentVariablesOverride") or []:
             if variable.get("name") == "EMULATOR_BUILD":
                 try:

@@ -48,6 +48,9 @@ pub fn render(r: &PruneReport, interrupted: bool, topic: Option<&str>) -> String
     for note in r.locations.values().flat_map(|l| &l.buildkit).take(20) {
         out.push_str(&format!("BuildKit: {note}\n"));
     }
+    for (name, note) in r.locations.iter().filter_map(|(n, l)| Some((n, l.kept_per_project.as_ref()?))).take(20) {
+        out.push_str(&format!("Shared: {name}: {note}\n"));
+    }
     ending(r, interrupted, topic, &mut out);
     out
 }
@@ -264,6 +267,7 @@ mod tests {
             over_budget: false,
             budget_not_applied: None,
             buildkit: vec![],
+            kept_per_project: None,
         };
         l.plan.scanned = scanned;
         l

@@ -97,8 +97,14 @@ async fn main() {
         let (started, cpu) = (Instant::now(), cpu_seconds());
         let scanned: u64 = futures::stream::iter(&prefixes)
             .map(|prefix| {
-                let task =
-                    LocationTask { prefix, orphaned: false, born: None, skip: vec![], resume: Default::default() };
+                let task = LocationTask {
+                    prefix,
+                    orphaned: false,
+                    born: None,
+                    skip: vec![],
+                    resume: Default::default(),
+                    writers: None,
+                };
                 let shared = &shared;
                 async move { task.run(shared).await.summary.scanned }
             })

@@ -4,6 +4,7 @@ use crate::build::{BuildFacts, LogsLocation, PhaseTime, arn_region_account, shor
 use crate::error::AwsError;
 use crate::event::BuildStatus;
 use crate::project::{CacheSetting, ProjectSnapshot};
+use crate::pruner::writers::BuildSpan;
 use aws_sdk_codebuild::Client;
 use aws_sdk_codebuild::types::{Build, CacheMode, CacheType, Project, ProjectCache, SortOrderType};
 use chrono::{DateTime, Utc};
@@ -136,6 +137,21 @@ impl CodeBuildProjects {
         }
         ids.truncate(limit);
         Ok(ids)
+    }
+
+    /// A project's most recent builds (at most `limit`, up to 100: one ListBuildsForProject page and
+    /// one BatchGetBuilds call), as the pruner attributes a shared location's objects by them.
+    pub async fn cache_builds(&self, project: &str, limit: usize) -> Result<Vec<BuildSpan>, AwsError> {
+        let ids = self.recent_build_ids(project, limit).await?;
+        let builds = self.get_builds(&ids).await?;
+        Ok(builds
+            .iter()
+            .map(|b| BuildSpan {
+                started_ms: b.start_time().and_then(|t| t.to_millis().ok()),
+                ended_ms: b.end_time().and_then(|t| t.to_millis().ok()),
+                cache: b.cache().map(cache_setting),
+            })
+            .collect())
     }
 
     /// Reads builds in batches of 100 (BatchGetBuilds); ids CodeBuild does not know are left out.

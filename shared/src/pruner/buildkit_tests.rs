@@ -48,8 +48,14 @@ fn run(objects: &[(String, i64)], bodies: HashMap<String, Vec<u8>>, page_size: u
         .collect();
     let lister = MemoryLister::new(listed).with_page_size(page_size).with_bodies(bodies);
     collect_deletions(&lister, &policy(), now(), async |shared| {
-        let task =
-            LocationTask { prefix: "tts", orphaned: false, born: None, skip: vec![], resume: Default::default() };
+        let task = LocationTask {
+            prefix: "tts",
+            orphaned: false,
+            born: None,
+            skip: vec![],
+            resume: Default::default(),
+            writers: None,
+        };
         task.run(shared).await;
     })
 }

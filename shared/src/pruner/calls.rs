@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The operations the pruner counts, in report order.
-const OPERATIONS: [&str; 12] = [
+const OPERATIONS: [&str; 14] = [
     "s3:ListObjectsV2",
     "s3:ListObjectsV2(delimiter)",
     "s3:DeleteObjects",
@@ -16,6 +16,8 @@ const OPERATIONS: [&str; 12] = [
     "s3:GetBucketPolicy",
     "codebuild:ListProjects",
     "codebuild:BatchGetProjects",
+    "codebuild:ListBuildsForProject",
+    "codebuild:BatchGetBuilds",
     "sns:Publish",
     "s3:PutObject(lease)",
 ];

@@ -54,6 +54,7 @@ pub mod task;
 #[cfg(test)]
 mod testkit;
 pub mod walk;
+pub mod writers;
 
 pub use config::PrunerConfig;
 pub use limits::RunLimits;

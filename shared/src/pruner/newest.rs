@@ -1,6 +1,7 @@
 //! The N newest objects of a location in progress: a min-heap whose entries are also what a stopped
 //! run carries over to the next, so keep-newest-N stays exact across runs.
 
+use super::writers::Writers;
 use serde::{Deserialize, Serialize};
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
@@ -63,6 +64,56 @@ impl Newest {
 
     pub fn is_empty(&self) -> bool {
         self.heap.is_empty()
+    }
+}
+
+/// The N newest of a location, or of each of its writers when it is shared ([`Writers`]): each live
+/// project keeps its N newest, and the objects no one project wrote keep N per live project.
+#[derive(Debug)]
+pub struct Keepers<'w> {
+    writers: Option<&'w Writers>,
+    per_project: Vec<Newest>,
+    group: Newest,
+}
+
+impl<'w> Keepers<'w> {
+    /// Keeps `keep` of the location (no writers) or of each writer; a carried heap goes back to the
+    /// heaps it belongs to.
+    pub fn new(keep: usize, writers: Option<&'w Writers>, carried: Vec<Kept>) -> Self {
+        let Some(w) = writers else {
+            return Keepers { writers, per_project: vec![], group: Newest::new(keep, carried) };
+        };
+        let mut keepers = Keepers {
+            writers,
+            per_project: w.projects().iter().map(|_| Newest::new(keep, vec![])).collect(),
+            group: Newest::new(keep.saturating_mul(w.projects().len().max(1)), vec![]),
+        };
+        for kept in carried {
+            // As in `Newest::new`: one a heap has no room for is not a witness, and the listing is
+            // past it, so this run never deletes it.
+            let _ = keepers.push(kept);
+        }
+        keepers
+    }
+
+    fn heap(&mut self, object: &Kept) -> &mut Newest {
+        match self.writers.and_then(|w| w.writer(object.last_modified_ms)) {
+            Some(i) if i < self.per_project.len() => &mut self.per_project[i],
+            _ => &mut self.group,
+        }
+    }
+
+    /// Adds an object to its writer's heap; returns the one no longer among that heap's newest.
+    pub fn push(&mut self, object: Kept) -> Option<Kept> {
+        self.heap(&object).push(object)
+    }
+
+    /// Every heap's entries, oldest first (what a stopped run carries).
+    pub fn into_sorted(self) -> Vec<Kept> {
+        let mut all: Vec<Kept> =
+            self.per_project.into_iter().chain([self.group]).flat_map(Newest::into_sorted).collect();
+        all.sort();
+        all
     }
 }
 

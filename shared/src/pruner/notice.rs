@@ -213,6 +213,7 @@ pub(crate) mod tests {
             over_budget: false,
             budget_not_applied: None,
             buildkit: vec![],
+            kept_per_project: None,
         };
         report.locations.insert(report.location_name(prefix), line);
     }

@@ -22,8 +22,19 @@ pub fn add_locations(report: &mut PruneReport, locations: &[ManagedLocation]) {
             over_budget: false,
             budget_not_applied: None,
             buildkit: vec![],
+            kept_per_project: None,
         };
         report.locations.insert(report.location_name(&m.prefix), line);
+    }
+}
+
+/// Says, for each shared location, how its N newest were kept (`writers`).
+pub fn record_writers(report: &mut PruneReport, scope: &Scope, keep: usize) {
+    for m in scope.shared_locations() {
+        let note = scope.writers_of(&m.prefix).map(|w| w.note(keep));
+        if let Some(line) = report.location_mut(&m.prefix) {
+            line.kept_per_project = note;
+        }
     }
 }
 

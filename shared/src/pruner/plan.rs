@@ -211,8 +211,9 @@ pub fn plan_bucket(listing: &[ObjectMeta], scope: &Scope, policy: &PrunePolicy, 
             continue;
         }
         let orphaned = matches!(location.state, LocationState::Orphaned { .. });
-        let mut planner =
-            LocationPlanner::new(policy, &quota, &location.prefix, orphaned, now, vec![]).born(location.born);
+        let mut planner = LocationPlanner::new(policy, &quota, &location.prefix, orphaned, now, vec![])
+            .born(location.born)
+            .writers(scope.writers_of(&location.prefix));
         for object in objects {
             if !planner.push(object.clone(), &mut plan.deletions) {
                 break;

@@ -319,6 +319,7 @@ fn walk_in_memory(
                 orphaned: matches!(m.state, LocationState::Orphaned { .. }),
                 born: m.born,
                 skip: scope.claimed_inside(&m.prefix),
+                writers: scope.writers_of(&m.prefix),
                 resume: Default::default(),
             };
             // A listing never fails over S3's documented answers (empty truncated pages included).
@@ -331,6 +332,51 @@ fn walk_in_memory(
             panic!("the bucket's listing failed: {why}: {error:?}");
         }
     })
+}
+
+/// A location two projects share: "daily" wrote an object a day for 10 days, "monthly" one 25
+/// days ago; each is attributed by its build times and keeps its N newest, also when the listing
+/// is split and resumed with the carried heaps.
+#[test]
+fn a_shared_location_keeps_the_n_newest_of_each_project() {
+    use crate::project::CacheSetting;
+    use crate::pruner::writers::{BuildSpan, Writers};
+    let span = |days: i64| {
+        let start = (now() - Duration::days(days) - Duration::minutes(30)).timestamp_millis();
+        BuildSpan {
+            started_ms: Some(start),
+            ended_ms: Some(start + 20 * 60_000),
+            cache: Some(CacheSetting::s3("b/tts")),
+        }
+    };
+    let written = |days: i64| now() - Duration::days(days) - Duration::minutes(20);
+    let mut listing: Vec<_> = (0..10).map(|d| ObjectMeta::new(format!("tts/d{d:02}"), 1, written(d))).collect();
+    listing.push(ObjectMeta::new("tts/m25", 1, written(25)));
+    let listing = sorted(listing);
+    let builds =
+        vec![("daily".to_owned(), Ok((0..10).map(span).collect())), ("monthly".to_owned(), Ok(vec![span(25)]))];
+    let writers = Writers::from_builds("b", "tts", builds, now().timestamp_millis());
+    let mut s = scope(&[ManagedLocation { projects: vec!["daily".into(), "monthly".into()], ..live("tts") }]);
+    let p = PrunePolicy { max_age: Duration::days(5), ..policy() };
+    let deleted = |plan: &BucketPlan| plan.deletions.iter().map(|d| d.key.clone()).collect::<BTreeSet<_>>();
+    // Without the writers the location keeps 2: the monthly object goes.
+    assert!(deleted(&plan_bucket(&listing, &s, &p, now())).contains("tts/m25"));
+    s.set_writers("tts", writers.clone());
+    let whole = deleted(&plan_bucket(&listing, &s, &p, now()));
+    let expected: BTreeSet<String> = (5..10).map(|d| format!("tts/d{d:02}")).collect();
+    assert_eq!(whole, expected, "daily keeps its 2 newest and those under 5 days old; monthly its only one");
+    // Split anywhere and resumed with the carried heaps: the same.
+    for split in 0..listing.len() {
+        let quota = RunQuota::new(usize::MAX);
+        let mut out = Vec::new();
+        let mut first = LocationPlanner::new(&p, &quota, "tts", false, now(), vec![]).writers(Some(&writers));
+        listing[..split].iter().for_each(|o| _ = first.push(o.clone(), &mut out));
+        let (_, carried) = first.suspend();
+        let mut second = LocationPlanner::new(&p, &quota, "tts", false, now(), carried).writers(Some(&writers));
+        listing[split..].iter().for_each(|o| _ = second.push(o.clone(), &mut out));
+        second.finish(&mut out);
+        assert_eq!(out.iter().map(|d| d.key.clone()).collect::<BTreeSet<_>>(), expected, "split at {split}");
+    }
 }
 
 /// A location with one inside it, walked in pages of 2 that end inside the inner one (the walk

@@ -2,9 +2,10 @@
 //! deletions as soon as they are certain (the decisions are documented in [`plan`](super::plan)).
 
 use super::buildkit::{BuildkitCaches, Held};
-use super::newest::{Kept, Newest};
+use super::newest::{Keepers, Kept};
 use super::plan::{Deletion, ObjectMeta, PlanSummary, PrunePolicy, Reason, RunQuota};
 use super::records::Records;
+use super::writers::Writers;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
@@ -33,7 +34,7 @@ pub struct LocationPlanner<'a> {
     /// `prefix/` (or "" at the bucket root): what budget records leave out of each key.
     tail_from: usize,
     orphaned: bool,
-    newest: Newest,
+    newest: Keepers<'a>,
     candidates: Records,
     remaining_bytes: u64,
     budget_not_applied: Option<String>,
@@ -68,7 +69,7 @@ impl<'a> LocationPlanner<'a> {
             prefix,
             tail_from: if prefix.is_empty() { 0 } else { prefix.len() + 1 },
             orphaned,
-            newest: Newest::new(policy.keep_newest, carried),
+            newest: Keepers::new(policy.keep_newest, None, carried),
             candidates: Records::default(),
             remaining_bytes: 0,
             budget_not_applied: partial.then(|| "the location's listing was split across runs".to_owned()),
@@ -83,6 +84,15 @@ impl<'a> LocationPlanner<'a> {
     /// When the location's first project was created: older objects are not its cache.
     pub fn born(mut self, born: Option<DateTime<Utc>>) -> Self {
         self.born_ms = born.map(|b| b.timestamp_millis());
+        self
+    }
+
+    /// A shared location's writers: the N newest are kept per live project (`writers`).
+    pub fn writers(mut self, writers: Option<&'a Writers>) -> Self {
+        if writers.is_some() {
+            let carried = std::mem::replace(&mut self.newest, Keepers::new(0, None, vec![])).into_sorted();
+            self.newest = Keepers::new(self.policy.keep_newest, writers, carried);
+        }
         self
     }
 

@@ -104,9 +104,11 @@ impl ProjectRun<'_> {
         Ok(Some(Scope::new(mine, others)))
     }
 
-    async fn prune(&self, scope: Scope, report: &mut PruneReport) -> Result<(), PruneError> {
+    async fn prune(&self, mut scope: Scope, report: &mut PruneReport) -> Result<(), PruneError> {
         let Some(location) = scope.managed().first().cloned() else { return Ok(()) };
         outcome::add_locations(report, scope.managed());
+        self.pruner.read_writers(&mut scope, &self.deployment.bucket, &self.calls).await;
+        outcome::record_writers(report, &scope, self.pruner.config.keep_newest);
         let scope = Arc::new(scope);
         let policy = super::plan::PrunePolicy { total_budget: None, ..self.pruner.policy() };
         let kit = self.pruner.kit(&self.deployment.bucket, &scope, &self.calls, &self.limits, policy);
@@ -132,6 +134,7 @@ impl ProjectRun<'_> {
                 orphaned: matches!(location.state, LocationState::Orphaned { .. }),
                 born: location.born,
                 skip: scope.claimed_inside(&location.prefix),
+                writers: scope.writers_of(&location.prefix),
                 resume: Default::default(),
             };
             task.run(&shared).await

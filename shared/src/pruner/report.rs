@@ -71,6 +71,9 @@ pub struct LocationReport {
     /// What was decided of each BuildKit S3 cache in the location, or why it was left alone.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub buildkit: Vec<String>,
+    /// A location several live projects share: the N newest kept per project (`writers`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kept_per_project: Option<String>,
 }
 
 /// Objects no location owns under one top-level prefix.

@@ -94,6 +94,7 @@ impl RestTask<'_> {
             let orphaned = matches!(self.scope.managed()[i].state, LocationState::Orphaned { .. });
             LocationPlanner::new(shared.policy, shared.quota, "", orphaned, shared.now, resume.newest)
                 .born(self.scope.managed()[i].born)
+                .writers(self.scope.writers_of(""))
         });
         let mut unmanaged = Unmanaged::default();
         let mut stack: Vec<Entries> = resume.folders.into_iter().map(|(prefix, at)| Entries::new(prefix, at)).collect();

@@ -10,6 +10,7 @@
 //! under [`RESERVED_PREFIX`](crate::RESERVED_PREFIX) belong to cache-sentinel itself; keys no
 //! location owns are unmanaged: counted and reported, never deleted.
 
+use super::writers::Writers;
 use crate::RESERVED_PREFIX;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -98,6 +99,8 @@ pub struct Scope {
     claims: HashMap<String, Owner>,
     /// The owner of keys without a `/`, when a location is at the bucket root.
     root: Option<Owner>,
+    /// The writers of each shared live location (`writers`), by prefix.
+    writers: HashMap<String, Writers>,
 }
 
 impl Scope {
@@ -116,7 +119,7 @@ impl Scope {
         excluded.sort_by(|a, b| a.prefix.cmp(&b.prefix));
         excluded.dedup_by(|a, b| a.prefix == b.prefix);
         excluded.retain(|e| managed.binary_search_by(|m| m.prefix.cmp(&e.prefix)).is_err());
-        let mut scope = Scope { managed, excluded, claims: HashMap::new(), root: None };
+        let mut scope = Scope { managed, excluded, claims: HashMap::new(), root: None, writers: HashMap::new() };
         let owners: Vec<(String, Owner)> =
             (scope.managed.iter().enumerate().map(|(i, m)| (m.prefix.clone(), Owner::Managed(i))))
                 .chain(scope.excluded.iter().enumerate().map(|(i, e)| (e.prefix.clone(), Owner::Excluded(i))))
@@ -133,6 +136,20 @@ impl Scope {
 
     pub fn managed(&self) -> &[ManagedLocation] {
         &self.managed
+    }
+
+    /// Live locations that two or more projects use: whose N newest are kept per project.
+    pub fn shared_locations(&self) -> impl Iterator<Item = &ManagedLocation> {
+        self.managed.iter().filter(|m| m.state == LocationState::Live && m.projects.len() > 1)
+    }
+
+    /// Who wrote the objects of a shared location, once read (`CachePruner::read_writers`).
+    pub fn set_writers(&mut self, prefix: &str, writers: Writers) {
+        self.writers.insert(prefix.to_owned(), writers);
+    }
+
+    pub fn writers_of(&self, prefix: &str) -> Option<&Writers> {
+        self.writers.get(prefix)
     }
 
     pub fn excluded(&self) -> &[ExcludedLocation] {

@@ -19,6 +19,7 @@ use super::scope::Scope;
 use super::sharing::{Sharing, read_policy};
 use super::sweep::SweepRun;
 use super::task::RunKit;
+use super::writers::{BUILDS_READ, BuildSpan, Writers};
 use crate::aws::Clients;
 use crate::aws::codebuild::{BATCH_LIMIT, CodeBuildProjects};
 use crate::aws::s3_objects;
@@ -28,6 +29,8 @@ use crate::error::AwsError;
 use crate::event::{EventError, Trigger};
 use crate::project::ProjectSnapshot;
 use aws_sdk_s3::Client;
+use futures::StreamExt;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -236,6 +239,45 @@ impl CachePruner {
         calls.add("codebuild:BatchGetProjects", names.len().div_ceil(BATCH_LIMIT) as u64);
         let (found, _) = self.projects.get(&names).await?;
         Ok(found)
+    }
+
+    /// Who wrote the objects of each shared live location (`writers`): each of its projects' recent
+    /// builds (ListBuildsForProject, BatchGetBuilds), 8 projects at a time, so calls grow with the
+    /// projects that share a location. A project whose builds cannot be read leaves its objects to
+    /// the group's N per live project (never fewer kept), and the report says so.
+    pub(super) async fn read_writers(&self, scope: &mut Scope, bucket: &str, calls: &ApiCalls) {
+        let groups: Vec<(String, Vec<String>)> =
+            scope.shared_locations().map(|m| (m.prefix.clone(), m.projects.clone())).collect();
+        let names: std::collections::BTreeSet<String> = groups.iter().flat_map(|(_, p)| p.iter().cloned()).collect();
+        let read: HashMap<String, Result<Vec<BuildSpan>, String>> = futures::stream::iter(names)
+            .map(|project| async move {
+                let spans = self.projects.cache_builds(&project, BUILDS_READ).await;
+                (project, spans)
+            })
+            .buffer_unordered(8)
+            .map(|(project, spans)| {
+                calls.add("codebuild:ListBuildsForProject", 1);
+                if spans.as_ref().is_ok_and(|s| !s.is_empty()) {
+                    calls.add("codebuild:BatchGetBuilds", 1);
+                }
+                if let Err(e) = &spans {
+                    warn!(action = "writers", project = %project, error = %e, "cannot read the project's builds");
+                }
+                (project, spans.map_err(|e| format!("{}: {}", e.code, e.message)))
+            })
+            .collect()
+            .await;
+        let now_ms = self.clock.now().timestamp_millis();
+        for (prefix, projects) in groups {
+            let builds = projects
+                .into_iter()
+                .map(|p| {
+                    let spans = read.get(&p).cloned().unwrap_or_else(|| Err("not read".into()));
+                    (p, spans)
+                })
+                .collect();
+            scope.set_writers(&prefix, Writers::from_builds(bucket, &prefix, builds, now_ms));
+        }
     }
 
     /// GetBucketVersioning: one cheap call per sweep so the report can say what deletions leave behind.

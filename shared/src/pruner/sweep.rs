@@ -84,9 +84,11 @@ impl SweepRun<'_> {
         }
         report.versioning = Some(versioning);
         let work = self.work(&state, &discovered.scope, report);
-        let Discovered { scope, known } = discovered;
+        let Discovered { mut scope, known } = discovered;
+        self.pruner.read_writers(&mut scope, bucket, &self.calls).await;
         let scope = Arc::new(scope);
         outcome::add_locations(report, scope.managed());
+        outcome::record_writers(report, &scope, config.keep_newest);
         outcome::record_excluded(report, &scope);
         let (progress, transient, emptied) = self.execute(&scope, work, report).await;
         let mut next = PrunerState {
@@ -318,6 +320,7 @@ async fn run_all<L: super::lister::Lister>(
                 orphaned: matches!(m.state, LocationState::Orphaned { .. }),
                 born: m.born,
                 skip: scope.claimed_inside(&m.prefix),
+                writers: scope.writers_of(&m.prefix),
                 resume,
             };
             async move { (i, task.run(shared).await) }

@@ -8,6 +8,7 @@ use super::pager::{PageLimits, Pager};
 use super::plan::{Deletion, ObjectMeta, PlanSummary, PrunePolicy, RunQuota};
 use super::planner::{Finished, LocationPlanner};
 use super::walk::Walk;
+use super::writers::Writers;
 use crate::error::AwsError;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -117,6 +118,8 @@ pub struct LocationTask<'a> {
     /// `<location>/` of the locations inside this one.
     pub skip: Vec<String>,
     pub resume: Progress,
+    /// Who wrote its objects, when it is shared: the N newest are kept per project.
+    pub writers: Option<&'a Writers>,
 }
 
 impl LocationTask<'_> {
@@ -131,7 +134,8 @@ impl LocationTask<'_> {
             shared.now,
             self.resume.newest,
         )
-        .born(self.born);
+        .born(self.born)
+        .writers(self.writers);
         let mut walk = Walk::new(format!("{}/", self.prefix), self.skip, resumed_at);
         let mut pager = Pager::new(shared.lister.clone());
         pager.request(walk.request(), shared.limits);
@@ -293,7 +297,8 @@ mod tests {
             deletions: tx,
             halt: Default::default(),
         };
-        let run = LocationTask { prefix: "tts", orphaned: false, born: None, skip: vec![], resume }.run(&shared).await;
+        let task = LocationTask { prefix: "tts", orphaned: false, born: None, skip: vec![], resume, writers: None };
+        let run = task.run(&shared).await;
         drop(shared);
         (run, collector.await.unwrap())
     }

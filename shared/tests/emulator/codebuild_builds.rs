@@ -133,3 +133,34 @@ async fn batch_jobs_name_their_batch_and_batch_get_build_batches_their_identifie
     assert_eq!(jobs.get(&ids[1]).map(String::as_str), Some("linux_arm64"));
     assert_eq!(jobs.len(), 2, "{jobs:?}");
 }
+
+/// Build.cache is the cache the build used (moto reports NO_CACHE for every build): the project's,
+/// or StartBuild's cacheOverride.
+#[tokio::test]
+async fn a_build_reports_the_cache_it_used() {
+    use aws_sdk_codebuild::types::CacheType;
+    let clients = testing::emulator_clients().await;
+    let name = ProjectFixture::new(&testing::unique("bcache"))
+        .cache(testing::s3_cache("cache-bucket/team"))
+        .create(&clients)
+        .await;
+    let own = clients.codebuild.start_build().project_name(&name).send().await.unwrap();
+    let overridden = clients
+        .codebuild
+        .start_build()
+        .project_name(&name)
+        .cache_override(testing::s3_cache("other-bucket/x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.build_value().and_then(|b| b.cache()).and_then(|c| c.location()), Some("cache-bucket/team"));
+    let ids: Vec<String> =
+        [own, overridden].iter().map(|b| b.build_value().unwrap().id().unwrap().to_owned()).collect();
+    let read = clients.codebuild.batch_get_builds().set_ids(Some(ids.clone())).send().await.unwrap();
+    let cache_of = |id: &str| {
+        let build = read.builds().iter().find(|b| b.id() == Some(id)).unwrap();
+        build.cache().map(|c| (c.r#type().clone(), c.location().map(str::to_owned)))
+    };
+    assert_eq!(cache_of(&ids[0]), Some((CacheType::S3, Some("cache-bucket/team".to_owned()))));
+    assert_eq!(cache_of(&ids[1]), Some((CacheType::S3, Some("other-bucket/x".to_owned()))));
+}

@@ -31,6 +31,7 @@ mod pruner_deployments;
 mod pruner_lease;
 mod pruner_runs;
 mod pruner_scope;
+mod pruner_shared;
 mod s3_concurrency;
 mod s3_regions;
 mod simulate_principal_policy;

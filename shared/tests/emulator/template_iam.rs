@@ -27,7 +27,8 @@ fn allowed_actions_of(function: &str) -> BTreeSet<String> {
         // The pruner's: shared/src/aws/s3_objects.rs (ListObjectsV2 authorised by s3:ListBucket;
         // DeleteObjects and DeleteObject by s3:DeleteObject; GetBucketVersioning, GetBucketPolicy), s3_documents.rs and
         // s3_conditional.rs (state and lease: GetObject, PutObject), codebuild.rs (ListProjects,
-        // BatchGetProjects), sns.rs.
+        // BatchGetProjects; ListBuildsForProject and BatchGetBuilds for a shared location's
+        // writers, pruner/writers.rs), sns.rs.
         PRUNER => &[
             "s3:ListBucket",
             "s3:GetBucketVersioning",
@@ -37,6 +38,8 @@ fn allowed_actions_of(function: &str) -> BTreeSet<String> {
             "s3:PutObject",
             "codebuild:ListProjects",
             "codebuild:BatchGetProjects",
+            "codebuild:ListBuildsForProject",
+            "codebuild:BatchGetBuilds",
         ],
         MONITOR => &[
             "codebuild:ListBuilds",
