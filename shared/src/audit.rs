@@ -27,6 +27,8 @@ use crate::monitor::judge::fmt_duration;
 use crate::monitor::render_cache::{explain, short};
 use crate::monitor::streak::CacheStanding;
 use crate::project::{CacheSetting, ProjectSnapshot};
+use crate::pruner::deployment::Deployment;
+use crate::pruner::state::{StateStore, SweepStanding};
 use crate::recent_builds::{BuildRow, ProjectBuilds, read_recent};
 use serde::Serialize;
 use std::sync::Arc;
@@ -86,6 +88,9 @@ pub struct AuditReport {
     pub out_of_scope: Vec<String>,
     /// Listed by ListProjects but gone by the time BatchGetProjects read them.
     pub vanished: Vec<String>,
+    /// What the pruner's state says of its sweeps in this account and region (`Auditor::sweeps`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sweeps: Option<SweepStanding>,
 }
 
 impl AuditReport {
@@ -325,7 +330,28 @@ impl Auditor {
             projects,
             out_of_scope: scope.out_of_scope,
             vanished: scope.vanished,
+            sweeps: None,
         }
+    }
+
+    /// When the pruner's last full sweep finished here: its state for this account and region, in
+    /// the cache bucket (one GetObject). Needs the account (the state's key names it).
+    pub async fn sweeps(&self, scope: &AuditScope, account: Option<&str>) -> SweepStanding {
+        let Some(account) = account else {
+            return SweepStanding::NotRead { reason: "the AWS account is unknown".into() };
+        };
+        if !matches!(scope.bucket_status, BucketStatus::Usable { .. }) {
+            return SweepStanding::NotRead { reason: format!("the cache bucket {} is not usable", scope.bucket) };
+        }
+        let deployment = Deployment::new(&scope.bucket, Some(account), &self.region);
+        match StateStore::new(self.s3.clone(), &deployment).load().await {
+            Ok(loaded) => SweepStanding::of(&loaded),
+            Err(e) => SweepStanding::NotRead { reason: e.to_string() },
+        }
+    }
+
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
     }
 }
 

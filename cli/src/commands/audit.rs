@@ -45,7 +45,14 @@ pub async fn run(global: &Global, args: &ProjectArgs) -> Result<u8, CliError> {
         .collect()
         .await;
     bar.finish_and_clear();
-    let report = auditor.report(scope, lines);
+    // The pruner's state is kept per account: STS names it when CACHE_BUCKET made it unnecessary.
+    let account = match account {
+        Some(account) => Some(account),
+        None => cache_sentinel::aws::sts::caller_account(&clients.sdk).await.ok(),
+    };
+    let sweeps = auditor.sweeps(&scope, account.as_deref()).await;
+    let mut report = auditor.report(scope, lines);
+    report.sweeps = Some(sweeps);
 
     if global.json {
         output::print_json(&AuditJson {
@@ -54,7 +61,7 @@ pub async fn run(global: &Global, args: &ProjectArgs) -> Result<u8, CliError> {
             report: &report,
         })?;
     } else {
-        output::print(&render(&report))?;
+        output::print(&render(&report, auditor.now()))?;
     }
     Ok(if report.errors() > 0 {
         EXIT_ERROR
@@ -73,14 +80,19 @@ struct AuditJson<'a> {
     report: &'a AuditReport,
 }
 
-fn render(report: &AuditReport) -> String {
+fn render(report: &AuditReport, now: chrono::DateTime<chrono::Utc>) -> String {
     let mut out = format!(
-        "Audit of {} in {}; cache bucket {} ({})\n\n",
+        "Audit of {} in {}; cache bucket {} ({})\n",
         output::count(report.projects.len(), "project", "projects"),
         report.region,
         report.bucket,
         bucket_status(&report.bucket_status)
     );
+    if let Some(sweeps) = &report.sweeps {
+        let (line, look) = sweeps.describe(now);
+        out.push_str(&output::tone(&format!("Pruner: {line}\n"), if look { Tone::Warn } else { Tone::Plain }));
+    }
+    out.push('\n');
     if !report.projects.is_empty() {
         let mut table = output::table(&[
             "PROJECT",

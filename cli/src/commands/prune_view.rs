@@ -51,6 +51,9 @@ pub fn render(r: &PruneReport, interrupted: bool, topic: Option<&str>) -> String
     for (name, note) in r.locations.iter().filter_map(|(n, l)| Some((n, l.kept_per_project.as_ref()?))).take(20) {
         out.push_str(&format!("Shared: {name}: {note}\n"));
     }
+    if !r.dry_run || r.last_full_sweep.is_some() {
+        out.push_str(&format!("{}\n", r.last_full_sweep_line()));
+    }
     ending(r, interrupted, topic, &mut out);
     out
 }

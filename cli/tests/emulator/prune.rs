@@ -206,6 +206,34 @@ async fn apply_while_another_run_holds_the_lease_prunes_nothing_and_says_so() {
     assert_eq!(keys(&clients, &bucket).await.len(), 6, "nothing deleted (5 objects and the lease)");
 }
 
+/// The pruner's state remembers when its last full sweep finished: `prune --apply` says it, and so
+/// does `audit` (the state of this account and region, read from the cache bucket).
+#[tokio::test]
+async fn prune_and_audit_say_when_the_last_full_sweep_finished() {
+    let clients = support::clients(REGION).await;
+    let bucket = unique("cli-prune-swept");
+    support::bucket(&clients, &bucket).await;
+    let name = unique("cli-prune-swept");
+    support::project(&clients, ProjectFixture::new(&name).cache(s3_cache(&format!("{bucket}/{name}"))), &[]).await;
+    objects(&clients, &bucket, &name, 5, 10, 40).await;
+    let before = run(&["--region", REGION, "--bucket", &bucket, "audit"]);
+    assert!(before.stdout.contains("Pruner: the pruner has not run here (no state)"), "{before:?}");
+
+    let out = run(&["--region", REGION, "--bucket", &bucket, "prune", "--apply"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("Last full sweep: finished "), "{out:?}");
+    let json = run(&["--region", REGION, "--bucket", &bucket, "prune", "--json"]).json();
+    let at = json["last_full_sweep"].as_str().expect("a dry run reports the last full sweep too").to_owned();
+    let audit = run(&["--region", REGION, "--bucket", &bucket, "audit"]);
+    assert!(
+        audit.stdout.contains("Pruner: last full sweep finished ") && audit.stdout.contains("(0 h ago)"),
+        "{audit:?}"
+    );
+    let audit = run(&["--region", REGION, "--bucket", &bucket, "audit", "--json"]).json();
+    assert_eq!(audit["sweeps"]["status"], "finished", "{audit}");
+    assert_eq!(audit["sweeps"]["at"].as_str(), Some(at.as_str()));
+}
+
 /// The hidden `--now` moves the minimum age, the orphans' grace and the lease's expiry: refused with
 /// `--apply` before anything is read or written; a plan with it is fine.
 #[tokio::test]

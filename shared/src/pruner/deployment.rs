@@ -44,6 +44,11 @@ impl Deployment {
         format!("{}state.json", self.prefix())
     }
 
+    /// Where a sweep says it waits for the lease (`waiting`).
+    pub fn sweep_waiting_key(&self) -> String {
+        format!("{}sweep-waiting.json", self.prefix())
+    }
+
     pub fn lease_key(&self) -> String {
         format!("{}lease.json", self.prefix())
     }

@@ -8,7 +8,8 @@
 //!   projects and the state's memory of locations no longer used), `root` (whether the bucket root
 //!   may be pruned: only in a bucket that holds nothing but cache);
 //! * what is deleted and why: `plan` (the pure decisions), `planner` (one location, streamed), with
-//!   `newest` (the heap of the N newest), `records` and `budget` (budget candidates, the total budget),
+//!   `newest` (the heaps of the N newest), `writers` (who wrote a shared location's objects: N kept
+//!   per live project), `records` and `budget` (budget candidates, the total budget),
 //!   `buildkit` (a BuildKit S3 cache inside a location: blobs kept while a kept manifest names them);
 //! * how the bucket is listed: `walk` (pure page logic), `lister`, `pager`, `task` (one location),
 //!   `rest` (the root and unmanaged folders);
@@ -53,6 +54,7 @@ pub mod sweep;
 pub mod task;
 #[cfg(test)]
 mod testkit;
+pub mod waiting;
 pub mod walk;
 pub mod writers;
 

@@ -89,6 +89,9 @@ fn body(report: &PruneReport) -> String {
     for note in &report.notes {
         let _ = write!(body, "\nNote: {note}\n");
     }
+    if report.trigger != "unhandled" {
+        let _ = write!(body, "\n{}\n", report.last_full_sweep_line());
+    }
     body
 }
 

@@ -36,7 +36,8 @@ impl ProjectRun<'_> {
             return Ok(());
         };
         let Turn::Ours(lease) =
-            self.pruner.take_lease(self.deployment, RunKind::Build, &self.limits, &self.calls, report).await?
+            Box::pin(self.pruner.take_lease(self.deployment, RunKind::Build, &self.limits, &self.calls, report))
+                .await?
         else {
             return Ok(());
         };
@@ -65,6 +66,7 @@ impl ProjectRun<'_> {
         let loaded = store.load().await.map_err(PruneError::State)?;
         let projects = self.pruner.all_projects(&self.calls).await.map_err(PruneError::Discovery)?;
         let state = state_of(&loaded, &projects, self.deployment, self.pruner.clock.now(), report);
+        report.last_full_sweep = state.last_full_sweep;
         let Some(prefix) =
             projects.iter().find(|p| &p.name == project).and_then(|p| location_in_bucket(&p.cache, bucket))
         else {
@@ -107,7 +109,7 @@ impl ProjectRun<'_> {
     async fn prune(&self, mut scope: Scope, report: &mut PruneReport) -> Result<(), PruneError> {
         let Some(location) = scope.managed().first().cloned() else { return Ok(()) };
         outcome::add_locations(report, scope.managed());
-        self.pruner.read_writers(&mut scope, &self.deployment.bucket, &self.calls).await;
+        Box::pin(self.pruner.read_writers(&mut scope, &self.deployment.bucket, &self.calls)).await;
         outcome::record_writers(report, &scope, self.pruner.config.keep_newest);
         let scope = Arc::new(scope);
         let policy = super::plan::PrunePolicy { total_budget: None, ..self.pruner.policy() };

@@ -170,6 +170,9 @@ pub struct PruneReport {
     pub notes: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub versioning: Option<String>,
+    /// When the last sweep that listed every location finished (this one, when it did), as the
+    /// state remembers it; None: none has since the state began.
+    pub last_full_sweep: Option<DateTime<Utc>>,
     /// API calls made by this run, by operation (SDK-internal retries not counted).
     pub api_calls: BTreeMap<&'static str, u64>,
     /// The first 1,000 planned deletions with their reasons (all are logged).
@@ -204,9 +207,18 @@ impl PruneReport {
             deleted_one_by_one: vec![],
             notes: vec![],
             versioning: None,
+            last_full_sweep: None,
             api_calls: BTreeMap::new(),
             deletions: vec![],
             notified: false,
+        }
+    }
+
+    /// When the last full sweep finished, as people read it.
+    pub fn last_full_sweep_line(&self) -> String {
+        match self.last_full_sweep {
+            Some(at) => format!("Last full sweep: finished {}", at.format("%Y-%m-%d %H:%M UTC")),
+            None => "Last full sweep: none has finished yet for this deployment".to_owned(),
         }
     }
 

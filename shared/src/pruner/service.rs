@@ -19,6 +19,7 @@ use super::scope::Scope;
 use super::sharing::{Sharing, read_policy};
 use super::sweep::SweepRun;
 use super::task::RunKit;
+use super::waiting::{SWEEP_WAIT, SweepWaiting, WaitingStore, marker_span};
 use super::writers::{BUILDS_READ, BuildSpan, Writers};
 use crate::aws::Clients;
 use crate::aws::codebuild::{BATCH_LIMIT, CodeBuildProjects};
@@ -29,6 +30,7 @@ use crate::error::AwsError;
 use crate::event::{EventError, Trigger};
 use crate::project::ProjectSnapshot;
 use aws_sdk_s3::Client;
+use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -64,6 +66,10 @@ pub enum PruneError {
         "{failed} transient failure(s) (throttling or 5xx after the SDK's retries), first: {first}; the state is saved and a retry continues"
     )]
     Transient { failed: usize, first: AwsError },
+    #[error(
+        "the sweep waited {waited_s} s for the pruner's lease, which the build-event run {holder} holds until {until}; build-event runs yield to the sweep until {yield_until}, and the failed invocation is retried"
+    )]
+    SweepWaiting { holder: String, until: DateTime<Utc>, waited_s: u64, yield_until: DateTime<Utc> },
 }
 
 impl PruneError {
@@ -75,7 +81,10 @@ impl PruneError {
             | PruneError::Lease(e)
             | PruneError::StateNotSaved { error: e, .. }
             | PruneError::Transient { first: e, .. } => Some(e),
-            PruneError::Event(_) | PruneError::UnknownAccount | PruneError::DeadlineMargin { .. } => None,
+            PruneError::Event(_)
+            | PruneError::UnknownAccount
+            | PruneError::DeadlineMargin { .. }
+            | PruneError::SweepWaiting { .. } => None,
         }
     }
 
@@ -90,6 +99,7 @@ impl PruneError {
             PruneError::Lease(_) => "CachePruner.LeaseFailed",
             PruneError::StateNotSaved { .. } => "CachePruner.StateNotSaved",
             PruneError::Transient { .. } => "CachePruner.TransientFailure",
+            PruneError::SweepWaiting { .. } => "CachePruner.SweepWaiting",
         }
     }
 }
@@ -102,6 +112,8 @@ pub struct CachePruner {
     pub(super) publisher: SnsPublisher,
     pub(super) region: String,
     pub(super) clock: Arc<dyn Clock>,
+    /// How long a sweep waits for a build-event run's lease (`waiting::SWEEP_WAIT`).
+    pub(super) sweep_wait: Duration,
 }
 
 /// How long a run waits for a build-event run's lease (those runs are short) before it reports the
@@ -117,6 +129,7 @@ impl CachePruner {
             projects: CodeBuildProjects::new(clients.codebuild.clone()),
             region: clients.region_or_default().to_owned(),
             clock: Arc::new(SystemClock),
+            sweep_wait: SWEEP_WAIT,
             config,
         }
     }
@@ -124,6 +137,12 @@ impl CachePruner {
     /// Ages objects against this clock instead of the wall clock (tests, replays).
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// How long a sweep waits for a build-event run's lease in one invocation (tests shorten it).
+    pub fn with_sweep_wait(mut self, wait: Duration) -> Self {
+        self.sweep_wait = wait;
         self
     }
 
@@ -335,7 +354,9 @@ impl CachePruner {
 
     /// Takes the bucket's lease for this run (none in a dry run, which writes nothing). Skipped, with
     /// `report.skipped` set, when another run holds it: a build-event run's lease is waited for (they
-    /// are short), a sweep's is not.
+    /// are short), a sweep's is not. A build-event run yields to a sweep waiting for the lease; a
+    /// sweep waits for a build-event run, says so (`waiting`), and fails to be retried when it may
+    /// wait no longer.
     pub(super) async fn take_lease(
         &self,
         deployment: &Deployment,
@@ -348,13 +369,81 @@ impl CachePruner {
             return Ok(Turn::Ours(None));
         }
         let store = lease_store(&self.s3, deployment);
+        let waiting = WaitingStore {
+            client: self.s3.clone(),
+            bucket: deployment.bucket.clone(),
+            key: deployment.sweep_waiting_key(),
+        };
         let holder = holder_id(report.event_id.as_deref());
+        if kind == RunKind::Build {
+            match waiting.read(self.clock.now(), calls).await {
+                Ok(Some(sweep)) => {
+                    let why = format!(
+                        "skipped this project's location: a sweep ({}) is waiting for the pruner's lease since {} and prunes it",
+                        sweep.holder,
+                        sweep.since.to_rfc3339()
+                    );
+                    info!(action = "lease", holder = %sweep.holder, "{why}");
+                    report.skipped = Some(why);
+                    return Ok(Turn::Skipped);
+                }
+                Ok(None) => {}
+                Err(e) => warn!(action = "lease", error = %e, "cannot read whether a sweep waits: going on"),
+            }
+        }
         let waited_since = std::time::Instant::now();
+        let mut said: Option<SweepWaiting> = None;
         loop {
             let now = self.clock.now();
             let expires_at = now + limits.lease_duration() + SKEW;
             match store.acquire(&holder, kind, now, expires_at, calls).await.map_err(PruneError::Lease)? {
-                Acquired::Won(lease) => return Ok(Turn::Ours(Some(lease))),
+                Acquired::Won(lease) => {
+                    // A sweep that waited (in this invocation or an earlier one): builds need not
+                    // yield any more.
+                    let marker = match (kind, said) {
+                        (RunKind::Sweep, None) => waiting.read(now, calls).await.ok().flatten(),
+                        (_, said) => said,
+                    };
+                    if let Some(marker) = marker {
+                        let cleared = SweepWaiting { until: now, ..marker };
+                        if let Err(e) = waiting.write(&cleared, calls).await {
+                            warn!(action = "lease", error = %e, "cannot clear the sweep-waiting marker: it expires by itself");
+                        }
+                    }
+                    return Ok(Turn::Ours(Some(lease)));
+                }
+                Acquired::Held(held) if kind == RunKind::Sweep && held.kind == RunKind::Build => {
+                    let marker = match said.take() {
+                        Some(marker) => marker,
+                        None => {
+                            let marker = SweepWaiting {
+                                holder: holder.clone(),
+                                since: now,
+                                until: now + marker_span(self.sweep_wait),
+                            };
+                            if let Err(e) = waiting.write(&marker, calls).await {
+                                warn!(action = "lease", error = %e, "cannot say the sweep waits: build-event runs will not yield");
+                            }
+                            marker
+                        }
+                    };
+                    // Leave the sweep a minute of work once it has the lease.
+                    let room = LEASE_POLL + Duration::from_secs(60);
+                    if waited_since.elapsed() < self.sweep_wait
+                        && limits.deadline.is_none_or(|d| std::time::Instant::now() + room < d)
+                    {
+                        said = Some(marker);
+                        tokio::time::sleep(LEASE_POLL).await;
+                        continue;
+                    }
+                    warn!(action = "lease", holder = %held.holder, "the sweep could not take the lease: failing to be retried");
+                    return Err(PruneError::SweepWaiting {
+                        holder: held.holder,
+                        until: held.expires_at,
+                        waited_s: waited_since.elapsed().as_secs(),
+                        yield_until: marker.until,
+                    });
+                }
                 Acquired::Held(held) => {
                     let wait = held.kind == RunKind::Build && waited_since.elapsed() < LEASE_WAIT;
                     if wait && limits.deadline.is_none_or(|d| std::time::Instant::now() + LEASE_POLL < d) {

@@ -31,13 +31,24 @@ pub struct PrunerState {
     /// The sweep in progress; None when the last sweep finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<SweepProgress>,
+    /// When the last sweep that listed every location finished (the report and the audit say it,
+    /// so a sweep that keeps not finishing is seen).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_full_sweep: Option<DateTime<Utc>>,
 }
 
 impl PrunerState {
     pub const VERSION: u32 = 2;
 
     pub fn new() -> Self {
-        PrunerState { version: Self::VERSION, deployment: None, since: None, locations: BTreeMap::new(), sweep: None }
+        PrunerState {
+            version: Self::VERSION,
+            deployment: None,
+            since: None,
+            locations: BTreeMap::new(),
+            sweep: None,
+            last_full_sweep: None,
+        }
     }
 }
 
@@ -222,10 +233,90 @@ pub fn parse(bytes: &[u8]) -> Loaded {
     }
 }
 
+/// What a deployment's state says of its sweeps (the audit shows it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum SweepStanding {
+    /// The last sweep that listed every location finished `at`; one in progress since, if any.
+    Finished { at: DateTime<Utc>, in_progress_since: Option<DateTime<Utc>> },
+    /// No sweep has finished since the state began (or since a version that did not record it).
+    NoneFinished { in_progress_since: Option<DateTime<Utc>> },
+    /// No state: the pruner has not run for this account and region on this bucket.
+    NoState,
+    /// Not read, and why (an unknown account, a bucket that cannot be read, an unusable state).
+    NotRead { reason: String },
+}
+
+impl SweepStanding {
+    pub fn of(loaded: &Loaded) -> Self {
+        match loaded {
+            Loaded::State(state) | Loaded::Legacy(state) => {
+                let in_progress_since = state.sweep.as_ref().map(|s| s.started);
+                match state.last_full_sweep {
+                    Some(at) => SweepStanding::Finished { at, in_progress_since },
+                    None => SweepStanding::NoneFinished { in_progress_since },
+                }
+            }
+            Loaded::None => SweepStanding::NoState,
+            Loaded::Unreadable(why) => {
+                SweepStanding::NotRead { reason: format!("the pruner state is unusable: {why}") }
+            }
+        }
+    }
+
+    /// As people read it, with how long ago at `now`; true when someone should look (no full sweep
+    /// in the last two days, while the pruner runs daily).
+    pub fn describe(&self, now: DateTime<Utc>) -> (String, bool) {
+        let ago = |t: &DateTime<Utc>| {
+            let hours = (now - *t).num_hours().max(0);
+            if hours < 48 { format!("{hours} h ago") } else { format!("{} days ago", hours / 24) }
+        };
+        let since = |s: &Option<DateTime<Utc>>| {
+            s.as_ref().map(|t| format!("; a sweep in progress since {}", ago(t))).unwrap_or_default()
+        };
+        match self {
+            SweepStanding::Finished { at, in_progress_since } => (
+                format!(
+                    "last full sweep finished {} ({}){}",
+                    at.format("%Y-%m-%d %H:%M UTC"),
+                    ago(at),
+                    since(in_progress_since)
+                ),
+                now - *at > chrono::Duration::days(2),
+            ),
+            SweepStanding::NoneFinished { in_progress_since } => {
+                (format!("no full sweep has finished yet{}", since(in_progress_since)), true)
+            }
+            SweepStanding::NoState => ("the pruner has not run here (no state)".to_owned(), false),
+            SweepStanding::NotRead { reason } => (format!("not read: {reason}"), false),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn the_standing_says_when_the_last_full_sweep_finished_and_asks_for_a_look_after_two_days() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 4, 12, 0, 0).unwrap();
+        let mut state = PrunerState::new();
+        let (line, look) = SweepStanding::of(&Loaded::State(state.clone())).describe(now);
+        assert_eq!((line.as_str(), look), ("no full sweep has finished yet", true));
+        state.last_full_sweep = Some(now - chrono::Duration::hours(9));
+        let (line, look) = SweepStanding::of(&Loaded::State(state.clone())).describe(now);
+        assert_eq!((line.as_str(), look), ("last full sweep finished 2026-12-04 03:00 UTC (9 h ago)", false));
+        state.last_full_sweep = Some(now - chrono::Duration::days(5));
+        let (line, look) = SweepStanding::of(&Loaded::State(state)).describe(now);
+        assert!(look && line.ends_with("(5 days ago)"), "{line}");
+        let round: PrunerState = serde_json::from_str(
+            &serde_json::to_string(&PrunerState { last_full_sweep: Some(now), ..PrunerState::new() }).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(round.last_full_sweep, Some(now), "saved and read back");
+        assert_eq!(SweepStanding::of(&Loaded::None), SweepStanding::NoState);
+    }
 
     #[test]
     fn the_state_round_trips_and_other_versions_are_refused() {

@@ -40,12 +40,13 @@ impl SweepRun<'_> {
     /// Takes the lease (or reports that another run has it), sweeps, gives the lease back.
     pub async fn run(self, report: &mut PruneReport) -> Result<(), PruneError> {
         let Turn::Ours(lease) =
-            self.pruner.take_lease(self.deployment, RunKind::Sweep, &self.limits, &self.calls, report).await?
+            Box::pin(self.pruner.take_lease(self.deployment, RunKind::Sweep, &self.limits, &self.calls, report))
+                .await?
         else {
             return Ok(());
         };
         let (result, lease) =
-            self.pruner.kept(self.deployment, lease, &self.limits, &self.calls, self.leased(report)).await;
+            self.pruner.kept(self.deployment, lease, &self.limits, &self.calls, Box::pin(self.leased(report))).await;
         self.pruner.give_back(self.deployment, lease, &self.calls).await;
         result
     }
@@ -85,7 +86,7 @@ impl SweepRun<'_> {
         report.versioning = Some(versioning);
         let work = self.work(&state, &discovered.scope, report);
         let Discovered { mut scope, known } = discovered;
-        self.pruner.read_writers(&mut scope, bucket, &self.calls).await;
+        Box::pin(self.pruner.read_writers(&mut scope, bucket, &self.calls)).await;
         let scope = Arc::new(scope);
         outcome::add_locations(report, scope.managed());
         outcome::record_writers(report, &scope, config.keep_newest);
@@ -106,6 +107,9 @@ impl SweepRun<'_> {
             && scope.managed().iter().filter(|m| !m.prefix.is_empty()).all(|m| progress.done.contains(&m.prefix));
         report.finished = complete && transient.is_none();
         next.sweep = (!report.finished).then_some(progress);
+        // A dry run's sweep deletes nothing: the last full sweep stays the one that did.
+        let full = report.finished && !config.common.dry_run;
+        next.last_full_sweep = if full { Some(self.pruner.clock.now()) } else { state.last_full_sweep };
         if let Some(why) = self.limits.lease_loss.why() {
             // The lease is another run's now: so is the state.
             report.finished = false;
@@ -125,6 +129,8 @@ impl SweepRun<'_> {
             }
             info!(action = "state", finished = report.finished, "pruner state saved");
         }
+        // Saved, or (a lost lease, a dry run) the one remembered.
+        report.last_full_sweep = if report.finished && full { next.last_full_sweep } else { state.last_full_sweep };
         match transient {
             Some((failed, first)) => Err(PruneError::Transient { failed, first }),
             None => Ok(()),

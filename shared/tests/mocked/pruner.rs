@@ -87,8 +87,9 @@ struct Own {
 
 fn own(state_put_fails: bool) -> Own {
     let saved = Arc::new(Mutex::new(Vec::new()));
+    // No state yet, and no sweep waiting for the lease.
     let no_state = mock!(Client::get_object)
-        .match_requests(|r| r.key().is_some_and(|k| k.ends_with("state.json")))
+        .match_requests(|r| r.key().is_some_and(|k| k.ends_with("state.json") || k.ends_with("sweep-waiting.json")))
         .then_error(|| GetObjectError::NoSuchKey(NoSuchKey::builder().build()));
     let lease = mock!(Client::put_object)
         .match_requests(|r| r.key().is_some_and(|k| k.ends_with("lease.json")))
