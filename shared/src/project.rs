@@ -50,10 +50,21 @@ impl CacheSetting {
         self.cache_type == CACHE_S3
     }
 
-    /// The bucket of an S3 location (`bucket` or `bucket/prefix`).
+    /// The bucket of an S3 location (`bucket` or `bucket/prefix`, also as an S3 ARN).
     pub fn s3_bucket(&self) -> Option<&str> {
-        self.location.as_deref().filter(|_| self.is_s3()).and_then(|l| l.split('/').next()).filter(|b| !b.is_empty())
+        let location = self.location.as_deref().filter(|_| self.is_s3())?;
+        s3_path(location).split('/').next().filter(|b| !b.is_empty())
     }
+}
+
+/// The `bucket/prefix` of an S3 cache location, also when written as an S3 ARN of any partition
+/// (`arn:aws:s3:::`, `arn:aws-cn:s3:::`, `arn:aws-us-gov:s3:::`, `arn:aws-iso:s3:::`...: CodeBuild
+/// accepts both forms, and a partition is `aws` or `aws-<name>`).
+pub fn s3_path(location: &str) -> &str {
+    let arn = location.strip_prefix("arn:").and_then(|rest| rest.split_once(':'));
+    arn.filter(|(partition, _)| *partition == "aws" || partition.starts_with("aws-"))
+        .and_then(|(_, rest)| rest.strip_prefix("s3:::"))
+        .unwrap_or(location)
 }
 
 impl fmt::Display for CacheSetting {

@@ -57,7 +57,7 @@ pub struct Discovered {
 /// as an S3 ARN), without a trailing `/`; None for another bucket or another cache type.
 pub fn location_in_bucket(cache: &CacheSetting, bucket: &str) -> Option<String> {
     let location = cache.location.as_deref().filter(|_| cache.is_s3())?;
-    let location = location.strip_prefix("arn:aws:s3:::").unwrap_or(location);
+    let location = crate::project::s3_path(location);
     let (name, prefix) = location.split_once('/').unwrap_or((location, ""));
     (name == bucket).then(|| prefix.trim_end_matches('/').to_owned())
 }
@@ -195,6 +195,12 @@ mod tests {
         assert_eq!(at("cache/").as_deref(), Some(""));
         assert_eq!(at("cache/team-cache/tts-api/").as_deref(), Some("team-cache/tts-api"));
         assert_eq!(at("arn:aws:s3:::cache/tts").as_deref(), Some("tts"));
+        // Every partition's ARN form names the same location (a project moved to it keeps it live).
+        assert_eq!(at("arn:aws-cn:s3:::cache/tts").as_deref(), Some("tts"));
+        assert_eq!(at("arn:aws-us-gov:s3:::cache/tts/").as_deref(), Some("tts"));
+        assert_eq!(at("arn:aws-iso-b:s3:::cache").as_deref(), Some(""));
+        assert_eq!(at("arn:other:s3:::cache/tts"), None, "not a partition");
+        assert_eq!(at("arn:aws-cn:s3:::elsewhere/tts"), None);
         assert_eq!(at("cache-2/tts"), None);
         assert_eq!(location_in_bucket(&CacheSetting::local(&["LOCAL_DOCKER_LAYER_CACHE"]), "cache"), None);
     }
