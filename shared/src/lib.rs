@@ -11,6 +11,7 @@ pub mod build;
 pub mod clock;
 pub mod compute;
 pub mod config;
+pub mod digest;
 pub mod error;
 pub mod event;
 pub mod filter;

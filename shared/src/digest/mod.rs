@@ -1,0 +1,13 @@
+//! The weekly digest: one email a week with what slow builds cost, where each project's cache
+//! stands and what to do, and what the pruner freed (issue 37). Pure: it is decided from plain data
+//! gathered elsewhere (the judged builds of `recent_builds`, the cache standing the audit shows,
+//! the pruner's report).
+//!
+//! Where each question is answered:
+//! * what the week was, per project and in all, and which projects are worst: `week`;
+//! * how it reads in an email (plain text within SNS's limits): `render`.
+
+pub mod render;
+pub mod week;
+
+pub use week::{CacheLine, Digest, ProjectLine, ProjectWeek, digest};

@@ -1,0 +1,199 @@
+//! The digest as an email: a subject that says the week in one line (SNS: at most 100 printable
+//! ASCII characters), the totals, the three worst projects with what to do, then one line per
+//! project. Plain text without tables, so it reads the same in any mail client's font; the body
+//! stays under SNS's 256 KB (`Notice` truncates past it, saying so).
+
+use super::week::{Digest, ProjectLine};
+use crate::notify::{Notice, Severity};
+use crate::pruner::notice::human;
+use std::fmt::Write;
+
+/// How many projects get the long form, with what to do.
+const WORST: usize = 3;
+
+fn minutes(m: f64) -> String {
+    if m > 0.0 && m < 1.0 { "under 1 min".into() } else { format!("{} min", m.round() as u64) }
+}
+
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn usd(amount: f64) -> String {
+    format!("${amount:.2}")
+}
+
+/// "21 min over range, about $0.42 (general1.large at $0.02 a minute)".
+fn over(p: &ProjectLine) -> String {
+    if p.minutes_over <= 0.0 {
+        return "none over range".into();
+    }
+    let cost = match (&p.price, p.cost_usd, &p.cost_unknown) {
+        (Some(price), Some(cost), _) => format!(
+            ", about {} ({} at ${} a minute{})",
+            usd(cost),
+            price.name,
+            price.usd_per_minute,
+            if price.from_variable { ", MONITOR_COMPUTE_PRICES" } else { "" }
+        ),
+        (_, _, Some(why)) => format!(", cost not known: {why}"),
+        _ => String::new(),
+    };
+    format!("{} over range in {}{cost}", minutes(p.minutes_over), count(p.over_range, "build", "builds"))
+}
+
+fn pruned(p: &ProjectLine) -> String {
+    p.bytes_pruned.map(|b| format!("; pruned {}", human(b))).unwrap_or_default()
+}
+
+/// The weekly digest notice.
+pub fn notice(d: &Digest) -> Notice {
+    let slow_projects = d.projects.iter().filter(|p| p.minutes_over > 0.0).count();
+    let cost = if d.cost_usd > 0.0 { format!(" (~{})", usd(d.cost_usd)) } else { String::new() };
+    let subject = format!(
+        "cache-sentinel week: {slow_projects} of {} projects over range, {}{cost}, {} pruned",
+        d.projects.len(),
+        minutes(d.minutes_over),
+        human(d.bytes_pruned)
+    );
+    let severity = if slow_projects > 0 { Severity::Warning } else { Severity::Info };
+    Notice::new(&subject, &body(d), severity).with_attribute("action", "digest").with_attribute("project", "*")
+}
+
+fn body(d: &Digest) -> String {
+    let mut b = String::new();
+    let _ = writeln!(
+        b,
+        "The week {} to {} (UTC): {}, {}.\n",
+        d.from.format("%Y-%m-%d %H:%M"),
+        d.to.format("%Y-%m-%d %H:%M"),
+        count(d.projects.len(), "project", "projects"),
+        count(d.builds, "build", "builds")
+    );
+    let unknown = if d.cost_unknown > 0 {
+        format!(", and {} whose price is not known", count(d.cost_unknown, "project", "projects"))
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        b,
+        "Over their expected range: {} of {} builds, {} in all, about {} at on-demand prices{unknown}.",
+        d.projects.iter().map(|p| p.over_range).sum::<usize>(),
+        d.builds,
+        minutes(d.minutes_over),
+        usd(d.cost_usd)
+    );
+    let with = |f: fn(&ProjectLine) -> bool| d.projects.iter().filter(|p| f(p)).count();
+    let _ = writeln!(
+        b,
+        "Cache: {} effective, {} not effective, {} not on S3, {} not known.",
+        with(|p| matches!(p.cache, super::CacheLine::Effective)),
+        with(|p| matches!(p.cache, super::CacheLine::NotEffective { .. })),
+        with(|p| matches!(p.cache, super::CacheLine::NotOnS3 { .. })),
+        with(|p| matches!(p.cache, super::CacheLine::Unknown { .. })),
+    );
+    let _ = writeln!(b, "Pruned: {} of stale cache.", human(d.bytes_pruned));
+    let worst: Vec<&ProjectLine> =
+        d.projects.iter().filter(|p| p.minutes_over > 0.0 || p.todo != "nothing to do").take(WORST).collect();
+    if !worst.is_empty() {
+        b.push_str("\nWorst first:\n");
+        for (i, p) in worst.iter().enumerate() {
+            let _ = writeln!(
+                b,
+                "{}. {}: {} of {} slow; {}{}",
+                i + 1,
+                p.project,
+                p.slow,
+                count(p.builds, "build", "builds"),
+                over(p),
+                pruned(p)
+            );
+            let _ = writeln!(b, "   cache: {}", p.cache.short());
+            let _ = writeln!(b, "   to do: {}", p.todo);
+        }
+    }
+    b.push_str("\nEvery project (builds, slow, over range, cache, pruned):\n");
+    for p in &d.projects {
+        let _ = writeln!(
+            b,
+            "  {}: {}, {} slow, {}; cache {}{}",
+            p.project,
+            count(p.builds, "build", "builds"),
+            p.slow,
+            over(p),
+            p.cache.short(),
+            pruned(p)
+        );
+    }
+    b.push_str(
+        "\nMinutes over range: each build's own time (without queueing and provisioning) beyond its scenario's upper bound. \
+         Prices: the AWS CodeBuild pricing page, on-demand Linux in US East (N. Virginia), or MONITOR_COMPUTE_PRICES.\n",
+    );
+    b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compute::Prices;
+    use crate::digest::week::tests::{week, week_start};
+    use crate::digest::{CacheLine, digest};
+
+    fn assert_snapshot(name: &str, actual: &str) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots").join(name);
+        if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+            std::fs::write(&path, actual).unwrap();
+        }
+        let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+            panic!("missing snapshot {}: run with UPDATE_SNAPSHOTS=1 and review it", path.display())
+        });
+        assert_eq!(actual, expected, "snapshot {name} differs (UPDATE_SNAPSHOTS=1 rewrites it; review the diff)");
+    }
+
+    #[test]
+    fn a_week_of_four_projects_reads_worst_first_with_what_to_do() {
+        let weeks = vec![
+            week("web-frontend", Some("BUILD_GENERAL1_SMALL"), &[6, 7, 5], CacheLine::Effective),
+            week(
+                "tts-service-build",
+                Some("BUILD_GENERAL1_LARGE"),
+                &[25, 24, 12, 6],
+                CacheLine::NotEffective {
+                    cause: "nothing restored in the last 3 builds: the buildspec caches no paths".into(),
+                },
+            ),
+            week(
+                "legacy-api",
+                Some("BUILD_GENERAL1_MEDIUM"),
+                &[11],
+                CacheLine::NotOnS3 { setting: "LOCAL".into(), why: "opted out (tag cache-sentinel=off)".into() },
+            ),
+            week("gpu-train", Some("BUILD_GENERAL1_XLARGE"), &[30], CacheLine::Effective),
+        ];
+        let d = digest(weeks, &Prices::EMPTY, week_start(), week_start() + chrono::Duration::days(7));
+        let n = notice(&d);
+        assert!(n.subject().len() <= 100, "{}", n.subject());
+        let text = format!("Subject: {}\nAttributes: {:?}\n\n{}", n.subject(), n.attributes(), n.body());
+        assert_snapshot("digest-week.txt", &text);
+    }
+
+    /// A thousand projects: the subject and body stay within SNS's limits.
+    #[test]
+    fn a_thousand_projects_fit_sns() {
+        let weeks = (0..1000)
+            .map(|i| {
+                week(
+                    &format!("project-with-a-long-name-{i:04}"),
+                    Some("BUILD_GENERAL1_LARGE"),
+                    &[25, 6],
+                    CacheLine::Effective,
+                )
+            })
+            .collect();
+        let d = digest(weeks, &Prices::EMPTY, week_start(), week_start() + chrono::Duration::days(7));
+        let n = notice(&d);
+        assert!(n.subject().len() <= 100 && n.subject().is_ascii(), "{}", n.subject());
+        assert!(n.body().len() <= 256 * 1024, "{}", n.body().len());
+        assert!(n.subject().contains("1000 of 1000 projects over range, 17000 min (~$340.00)"), "{}", n.subject());
+    }
+}
