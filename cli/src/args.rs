@@ -76,14 +76,33 @@ pub enum Command {
     Report {
         #[command(flatten)]
         projects: ProjectArgs,
-        /// Builds shown per project.
-        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=100), value_name = "N")]
-        builds: u16,
+        /// Builds read per project (10; 100 with --since).
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=100), value_name = "N")]
+        builds: Option<u16>,
+        /// Only the builds that started within this long before now: `7d`, `24h`, `90m`.
+        #[arg(long, value_parser = parse_since, value_name = "DURATION")]
+        since: Option<chrono::Duration>,
         /// Also read each shown build's log (CloudWatch Logs, within MONITOR_LOG_MAX_PAGES and
         /// MONITOR_LOG_MAX_BYTES): the causes it names and what the cache's own work took.
         #[arg(long)]
         logs: bool,
     },
+}
+
+/// `7d`, `24h`, `90m`: a whole number of days, hours or minutes, at most 90 days.
+fn parse_since(text: &str) -> Result<chrono::Duration, String> {
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let n: i64 = number.parse().map_err(|_| format!("{text:?} is not a duration like 7d, 24h or 90m"))?;
+    let span = match unit {
+        "d" => chrono::Duration::days(n),
+        "h" => chrono::Duration::hours(n),
+        "m" => chrono::Duration::minutes(n),
+        _ => return Err(format!("{text:?}: the unit is d, h or m (7d, 24h, 90m)")),
+    };
+    if n < 1 || span > chrono::Duration::days(90) {
+        return Err(format!("{text:?}: between 1 minute and 90 days"));
+    }
+    Ok(span)
 }
 
 #[derive(Debug, Args, Default)]
@@ -97,6 +116,16 @@ pub struct ProjectArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn since_takes_days_hours_or_minutes_up_to_90_days() {
+        assert_eq!(parse_since("7d"), Ok(chrono::Duration::days(7)));
+        assert_eq!(parse_since("24h"), Ok(chrono::Duration::hours(24)));
+        assert_eq!(parse_since("90m"), Ok(chrono::Duration::minutes(90)));
+        for bad in ["", "7", "d", "0d", "-1h", "91d", "1w", "7 d"] {
+            assert!(parse_since(bad).is_err(), "{bad:?}");
+        }
+    }
     use clap::CommandFactory;
 
     #[test]

@@ -38,7 +38,9 @@ async fn run(cli: &Cli) -> Result<u8, CliError> {
         Command::Audit(projects) => commands::audit::run(global, projects).await,
         Command::Heal { projects, apply } => commands::heal::run(global, projects, *apply).await,
         Command::Prune { apply, max_minutes } => commands::prune::run(global, *apply, *max_minutes).await,
-        Command::Report { projects, builds, logs } => commands::report::run(global, projects, *builds, *logs).await,
+        Command::Report { projects, builds, since, logs } => {
+            commands::report::run(global, projects, *builds, *since, *logs).await
+        }
     }
 }
 

@@ -559,6 +559,15 @@ def _build_number_and_fixed(original):
             cache = self._get_param("cacheOverride") or (
                 known.project_metadata.get("cache") if known is not None else None) or {"type": "NO_CACHE"}
             history[-1]["cache"] = build["cache"] = dict(cache)
+            # Build.environment is the project's, with StartBuild's overrides (moto reports a
+            # BUILD_GENERAL1_SMALL Linux container for every build).
+            environment = dict((known.project_metadata.get("environment") or {}) if known is not None else {})
+            if environment:
+                for param, field in (("computeTypeOverride", "computeType"), ("environmentTypeOverride", "type"),
+                                     ("imageOverride", "image")):
+                    if self._get_param(param):
+                        environment[field] = self._get_param(param)
+                history[-1]["environment"] = build["environment"] = environment
         for variable in self._get_param("environmentVariablesOverride") or []:
             if variable.get("name") == "EMULATOR_BUILD":
                 try:

@@ -421,6 +421,10 @@ mod tests {
             summary: String::new(),
             log: None,
             from_log: None,
+            environment_type: None,
+            compute_type: None,
+            minutes_over_range: 0.0,
+            cost_over_usd: None,
         }
     }
 

@@ -5,6 +5,7 @@
 
 use crate::aws::codebuild::{CodeBuildProjects, build_facts};
 use crate::build::BuildFacts;
+use crate::digest::week::{minutes_over, price_of};
 use crate::error::AwsError;
 use crate::event::BuildStatus;
 use crate::monitor::MonitorConfig;
@@ -57,6 +58,17 @@ pub struct BuildRow {
     /// What its log shows, when read (`recent_logs`, the command line's `report --logs`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from_log: Option<crate::recent_logs::LogFindings>,
+    /// Its environment and compute type, which price its minutes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compute_type: Option<String>,
+    /// Minutes of its own time beyond its range's upper bound (0 within it; `digest::week`).
+    pub minutes_over_range: f64,
+    /// What those minutes cost at its compute type's price a minute (`crate::compute`); None when
+    /// none were over or the price is not known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_over_usd: Option<f64>,
 }
 
 /// A project's recent builds, newest first, and the baseline the monitor judges its next build by.
@@ -102,7 +114,7 @@ fn judge_one(build: &BuildFacts, all: &[BuildFacts], config: &MonitorConfig, now
     let history = crate::monitor::like_with_like::same_job(build, all.to_vec());
     let judged = judge_build(build, kind, &BuildContext::history(&history), config, now);
     let verdict = judged.verdict.as_ref();
-    Some(BuildRow {
+    let mut row = BuildRow {
         build_id,
         build_number: build.build_number,
         status: build.status.clone(),
@@ -120,7 +132,17 @@ fn judge_one(build: &BuildFacts, all: &[BuildFacts], config: &MonitorConfig, now
         summary: verdict.map_or_else(|| "no start time reported: not judged".into(), |v| v.summary.clone()),
         log: crate::monitor::evidence::LogAccess::source(build.logs.as_ref()).ok(),
         from_log: None,
-    })
+        environment_type: build.environment_type.clone(),
+        compute_type: build.compute_type.clone(),
+        minutes_over_range: 0.0,
+        cost_over_usd: None,
+    };
+    row.minutes_over_range = minutes_over(&row);
+    if row.minutes_over_range > 0.0 {
+        let price = price_of(row.environment_type.as_deref(), row.compute_type.as_deref(), &config.compute_prices);
+        row.cost_over_usd = price.ok().map(|p| p.usd_per_minute * row.minutes_over_range);
+    }
+    Some(row)
 }
 
 /// Reads a project's newest `show` builds plus the history they are judged against

@@ -1,6 +1,8 @@
 //! `cache-sentinel report`: per project in scope, its recent builds judged as the monitor judges
 //! them (duration, scenario, queue time, expected range), and p50/p90 of its successful builds;
-//! with `--logs`, what each build's log shows: the causes it names and the cache's own work.
+//! with `--logs`, what each build's log shows: the causes it names and the cache's own work;
+//! with `--since 7d`, the builds of that window. Each build's minutes over its range and what they
+//! cost at its compute type (`digest::week`), and a bar of its own time against its range.
 
 use crate::args::{Global, ProjectArgs};
 use crate::failure::{CliError, EXIT_ATTENTION, EXIT_ERROR, EXIT_OK, describe_aws};
@@ -36,7 +38,14 @@ struct ReportJson {
     projects: Vec<ProjectLine>,
 }
 
-pub async fn run(global: &Global, args: &ProjectArgs, builds: u16, logs: bool) -> Result<u8, CliError> {
+pub async fn run(
+    global: &Global,
+    args: &ProjectArgs,
+    builds: Option<u16>,
+    since: Option<chrono::Duration>,
+    logs: bool,
+) -> Result<u8, CliError> {
+    let builds = builds.unwrap_or(if since.is_some() { 100 } else { 10 });
     let env = LayeredEnv::from_flags(global)?.with_projects(&args.patterns);
     let config = env.monitor()?;
     let clock = settings::clock(global)?;
@@ -51,9 +60,13 @@ pub async fn run(global: &Global, args: &ProjectArgs, builds: u16, logs: bool) -
     let reader = logs.then(|| BuildLogs::new(clients.logs()));
     let lines: Vec<ProjectLine> = futures::stream::iter(&names)
         .map(|name| {
-            let (codebuild, config, bar, reader) = (&codebuild, &config, &bar, &reader);
+            let (codebuild, config, bar, reader, since) = (&codebuild, &config, &bar, &reader, since);
             async move {
                 let mut read = read_recent(codebuild, name, usize::from(builds), config, now).await;
+                if let (Ok(b), Some(since)) = (read.as_mut(), since) {
+                    b.builds.retain(|row| row.start.is_some_and(|s| s >= now - since));
+                    b.over_expected = b.builds.iter().filter(|r| r.over_expected).count();
+                }
                 if let (Ok(b), Some(reader)) = (read.as_mut(), reader) {
                     read_logs(reader, &mut b.builds, config.log_limits).await;
                 }
@@ -74,7 +87,7 @@ pub async fn run(global: &Global, args: &ProjectArgs, builds: u16, logs: bool) -
     if global.json {
         output::print_json(&ReportJson { over_expected: over, errors, projects: lines })?;
     } else {
-        output::print(&render(&lines, over))?;
+        output::print(&render(&lines, over, since.map(|s| (s, usize::from(builds)))))?;
     }
     Ok(if errors > 0 {
         EXIT_ERROR
@@ -85,8 +98,15 @@ pub async fn run(global: &Global, args: &ProjectArgs, builds: u16, logs: bool) -
     })
 }
 
-fn render(lines: &[ProjectLine], over: usize) -> String {
+/// `since`: the window, and how many builds were read per project (the window may hold more).
+fn render(lines: &[ProjectLine], over: usize, since: Option<(chrono::Duration, usize)>) -> String {
     let mut out = String::new();
+    if let Some((span, read)) = since {
+        out.push_str(&format!(
+            "Builds that started in the last {} (at most the newest {read} of each project).\n\n",
+            window(span)
+        ));
+    }
     if lines.is_empty() {
         out.push_str("No projects in scope.\n");
     }
@@ -115,6 +135,31 @@ fn render(lines: &[ProjectLine], over: usize) -> String {
     out
 }
 
+fn window(span: chrono::Duration) -> String {
+    match (span.num_days(), span.num_hours(), span.num_minutes()) {
+        (d, h, _) if d > 0 && h % 24 == 0 => output::count(d as usize, "day", "days"),
+        (_, h, m) if h > 0 && m % 60 == 0 => output::count(h as usize, "hour", "hours"),
+        (_, _, m) => output::count(m as usize, "minute", "minutes"),
+    }
+}
+
+/// "21 min over range, about $0.42": the project's builds shown.
+fn over_line(p: &ProjectBuilds) -> String {
+    let minutes: f64 = p.builds.iter().map(|b| b.minutes_over_range).sum();
+    if minutes <= 0.0 {
+        return String::new();
+    }
+    let known: Vec<f64> =
+        p.builds.iter().filter(|b| b.minutes_over_range > 0.0).filter_map(|b| b.cost_over_usd).collect();
+    let all_known = known.len() == p.builds.iter().filter(|b| b.minutes_over_range > 0.0).count();
+    let cost = match (known.is_empty(), all_known) {
+        (true, _) => ", cost not known (compute type or price)".to_owned(),
+        (false, true) => format!(", about ${:.2}", known.iter().sum::<f64>()),
+        (false, false) => format!(", at least ${:.2} (some prices not known)", known.iter().sum::<f64>()),
+    };
+    format!("; {} min over range{cost}", minutes.round() as u64)
+}
+
 fn render_project(p: &ProjectBuilds) -> String {
     let baseline = match &p.baseline {
         Some(b) => format!(
@@ -125,14 +170,25 @@ fn render_project(p: &ProjectBuilds) -> String {
         ),
         None => "no successful builds yet".into(),
     };
-    let mut out = format!("{}: {baseline}\n", p.project);
+    let mut out = format!("{}: {baseline}{}\n", p.project, over_line(p));
     if p.builds.is_empty() {
         out.push_str("  no builds\n\n");
         return out;
     }
     let logs = p.builds.iter().any(|b| b.from_log.is_some());
-    let mut header =
-        vec!["#", "STATUS", "STARTED (UTC)", "DURATION", "QUEUED", "JUDGED", "SCENARIO", "EXPECTED", "RESULT"];
+    let mut header = vec![
+        "#",
+        "STATUS",
+        "STARTED (UTC)",
+        "DURATION",
+        "QUEUED",
+        "JUDGED",
+        "SCENARIO",
+        "EXPECTED",
+        "RESULT",
+        "OVER",
+        "COST",
+    ];
     if logs {
         header.extend(["CACHE WORK", "CAUSES (LOG)"]);
     }
@@ -162,6 +218,8 @@ fn render_project(p: &ProjectBuilds) -> String {
             cell(b.scenario.as_str(), Tone::Plain),
             cell(b.expected, Tone::Plain),
             cell(result, tone),
+            cell(over_cell(b), if b.minutes_over_range > 0.0 { Tone::Bad } else { Tone::Plain }),
+            cell(cost_cell(b), Tone::Plain),
         ];
         if logs {
             row.extend(log_cells(b));
@@ -169,7 +227,63 @@ fn render_project(p: &ProjectBuilds) -> String {
         table.add_row(row);
     }
     out.push_str(&format!("{}\n\n", table.trim_fmt()));
+    out.push_str(&chart(p, output::colour()));
     out.push_str(&layer_order_section(p));
+    out
+}
+
+fn over_cell(b: &BuildRow) -> String {
+    match b.minutes_over_range {
+        m if m <= 0.0 => "-".into(),
+        m if m < 1.0 => "<1 min".into(),
+        m => format!("{} min", m.round() as u64),
+    }
+}
+
+fn cost_cell(b: &BuildRow) -> String {
+    match (b.minutes_over_range > 0.0, b.cost_over_usd) {
+        (false, _) => "-".into(),
+        (true, Some(cost)) => format!("${cost:.2}"),
+        (true, None) => "?".into(),
+    }
+}
+
+/// Columns of the widest bar.
+const BAR: usize = 40;
+
+/// Each judged build's own time as a bar against its expected range, oldest at the bottom as in
+/// the table: `#` within the range's upper bound, `!` beyond it, `|` marking the bound when the
+/// build stayed under it. On a terminal, block characters (`█`, `▓`).
+fn chart(p: &ProjectBuilds, fancy: bool) -> String {
+    let judged: Vec<(&BuildRow, f64)> =
+        p.builds.iter().filter_map(|b| b.judged_seconds.map(|s| (b, s as f64 / 60.0))).collect();
+    let widest = judged.iter().map(|(b, m)| m.max(b.expected.high_minutes)).fold(0.0, f64::max);
+    if judged.is_empty() || widest <= 0.0 {
+        return String::new();
+    }
+    let (within, beyond) = if fancy { ('█', '▓') } else { ('#', '!') };
+    let cols = |minutes: f64| ((minutes / widest) * BAR as f64).round() as usize;
+    let mut out = String::from("Own time against the expected range:\n");
+    for (b, minutes) in judged {
+        let high = cols(b.expected.high_minutes);
+        let own = cols(minutes);
+        let mut bar: String = std::iter::repeat_n(within, own.min(high)).collect();
+        if own > high {
+            bar.extend(std::iter::repeat_n(beyond, own - high));
+        } else {
+            bar.extend(std::iter::repeat_n(' ', high - own));
+            bar.push('|');
+        }
+        let number = b.build_number.map(|n| format!("#{n}")).unwrap_or_else(|| "-".into());
+        let pad = (BAR + 1).saturating_sub(bar.chars().count());
+        out.push_str(&format!(
+            "  {number:>5} {bar}{}  {} (expected {})\n",
+            " ".repeat(pad),
+            fmt_duration(b.judged_seconds.unwrap_or(0)),
+            b.expected
+        ));
+    }
+    out.push('\n');
     out
 }
 

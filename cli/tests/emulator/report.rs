@@ -87,6 +87,31 @@ async fn recent_builds_with_scenarios_ranges_and_percentiles() {
     let few = few.json();
     assert_eq!(few["projects"][0]["builds"].as_array().unwrap().len(), 2);
 
+    // The builds of the last 2 hours at 13:25 (started 11:25 or later): #6 and #5. The running
+    // build's 23 min 40 s of its own are 3 min 40 s over 15-20 min, at the fixture's
+    // BUILD_GENERAL1_LARGE ($0.02 a minute, the CodeBuild pricing page): $0.073.
+    let recent =
+        ["--region", REGION, "--now", "2026-11-20T13:25:00Z", "report", "--project", "cli-report-tts", "--since", "2h"];
+    let text = run(&recent);
+    assert!(
+        text.stdout.starts_with("Builds that started in the last 2 hours (at most the newest 100 of each project)."),
+        "{text:?}"
+    );
+    assert!(text.stdout.contains("; 4 min over range, about $0.07"), "{text:?}");
+    let json = run(&[&recent[..], &["--json"]].concat()).json();
+    let builds = json["projects"][0]["builds"].as_array().unwrap();
+    let numbers: Vec<u64> = builds.iter().map(|b| b["build_number"].as_u64().unwrap()).collect();
+    assert_eq!(numbers, [6, 5]);
+    let over = builds[0]["minutes_over_range"].as_f64().unwrap();
+    assert!((over - 220.0 / 60.0).abs() < 1e-9, "{over}");
+    assert!((builds[0]["cost_over_usd"].as_f64().unwrap() - over * 0.02).abs() < 1e-9, "{}", builds[0]);
+    assert_eq!(builds[0]["compute_type"], "BUILD_GENERAL1_LARGE", "the project's, as CodeBuild reports a build's");
+    assert_eq!(builds[1]["minutes_over_range"], 0.0);
+    assert!(builds[1].get("cost_over_usd").is_none());
+    let refused = run(&["--region", REGION, "report", "--since", "7w"]);
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(refused.stderr.contains("the unit is d, h or m"), "{refused:?}");
+
     let quiet = run(&["--region", REGION, "report", "--project", "cli-report-new"]);
     assert_eq!(quiet.code, 0, "no builds, nothing over: {quiet:?}");
 }

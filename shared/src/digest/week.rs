@@ -151,17 +151,22 @@ pub fn digest(weeks: Vec<ProjectWeek>, prices: &Prices, from: DateTime<Utc>, to:
     }
 }
 
+/// The price a minute of an environment and compute type, or why it is not known.
+pub fn price_of(environment: Option<&str>, compute_type: Option<&str>, prices: &Prices) -> Result<PriceUsed, String> {
+    let compute_type = compute_type.ok_or("the compute type is not known")?;
+    let spec = compute::lookup(environment, compute_type)
+        .ok_or_else(|| format!("{compute_type} is not in the compute table"))?;
+    let (usd_per_minute, from_variable) = prices
+        .of(spec)
+        .ok_or_else(|| format!("no source gave {}'s price: set MONITOR_COMPUTE_PRICES", spec.price_name))?;
+    Ok(PriceUsed { name: spec.price_name.to_owned(), usd_per_minute, from_variable })
+}
+
 fn line(week: ProjectWeek, prices: &Prices) -> ProjectLine {
     let minutes: f64 = week.builds.iter().map(minutes_over).sum();
-    let spec = week.compute_type.as_deref().and_then(|c| compute::lookup(week.environment.as_deref(), c));
-    let price = spec.and_then(|s| prices.of(s).map(|(p, from_variable)| (s, p, from_variable)));
-    let cost_unknown = match (&week.compute_type, spec, price) {
-        (_, _, Some(_)) => None,
-        (None, _, _) => Some("the compute type is not known".to_owned()),
-        (Some(c), None, _) => Some(format!("{c} is not in the compute table")),
-        (Some(_), Some(s), None) => {
-            Some(format!("no source gave {}'s price: set MONITOR_COMPUTE_PRICES", s.price_name))
-        }
+    let (price, cost_unknown) = match price_of(week.environment.as_deref(), week.compute_type.as_deref(), prices) {
+        Ok(p) => (Some(p), None),
+        Err(why) => (None, Some(why)),
     };
     let mut line = ProjectLine {
         project: week.project,
@@ -169,12 +174,8 @@ fn line(week: ProjectWeek, prices: &Prices) -> ProjectLine {
         slow: week.builds.iter().filter(|b| b.slow).count(),
         over_range: week.builds.iter().filter(|b| minutes_over(b) > 0.0).count(),
         minutes_over: minutes,
-        cost_usd: price.map(|(_, p, _)| minutes * p),
-        price: price.map(|(s, p, from_variable)| PriceUsed {
-            name: s.price_name.to_owned(),
-            usd_per_minute: p,
-            from_variable,
-        }),
+        cost_usd: price.as_ref().map(|p| minutes * p.usd_per_minute),
+        price,
         cost_unknown: cost_unknown.filter(|_| minutes > 0.0),
         cache: week.cache,
         bytes_pruned: week.bytes_pruned,
@@ -218,6 +219,10 @@ pub(crate) mod tests {
             summary: String::new(),
             log: None,
             from_log: None,
+            environment_type: Some("LINUX_CONTAINER".into()),
+            compute_type: Some("BUILD_GENERAL1_LARGE".into()),
+            minutes_over_range: (own_minutes as f64 - 8.0).max(0.0),
+            cost_over_usd: None,
         }
     }
 

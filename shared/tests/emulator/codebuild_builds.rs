@@ -134,11 +134,11 @@ async fn batch_jobs_name_their_batch_and_batch_get_build_batches_their_identifie
     assert_eq!(jobs.len(), 2, "{jobs:?}");
 }
 
-/// Build.cache is the cache the build used (moto reports NO_CACHE for every build): the project's,
-/// or StartBuild's cacheOverride.
+/// Build.cache and Build.environment are what the build used (moto reports NO_CACHE and a small
+/// Linux container for every build): the project's, or StartBuild's overrides.
 #[tokio::test]
-async fn a_build_reports_the_cache_it_used() {
-    use aws_sdk_codebuild::types::CacheType;
+async fn a_build_reports_the_cache_and_environment_it_used() {
+    use aws_sdk_codebuild::types::{CacheType, ComputeType};
     let clients = testing::emulator_clients().await;
     let name = ProjectFixture::new(&testing::unique("bcache"))
         .cache(testing::s3_cache("cache-bucket/team"))
@@ -150,6 +150,7 @@ async fn a_build_reports_the_cache_it_used() {
         .start_build()
         .project_name(&name)
         .cache_override(testing::s3_cache("other-bucket/x"))
+        .compute_type_override(ComputeType::BuildGeneral1Small)
         .send()
         .await
         .unwrap();
@@ -163,4 +164,10 @@ async fn a_build_reports_the_cache_it_used() {
     };
     assert_eq!(cache_of(&ids[0]), Some((CacheType::S3, Some("cache-bucket/team".to_owned()))));
     assert_eq!(cache_of(&ids[1]), Some((CacheType::S3, Some("other-bucket/x".to_owned()))));
+    let compute_of = |id: &str| {
+        let build = read.builds().iter().find(|b| b.id() == Some(id)).unwrap();
+        build.environment().map(|e| e.compute_type().clone())
+    };
+    assert_eq!(compute_of(&ids[0]), Some(ComputeType::BuildGeneral1Large), "the fixture's");
+    assert_eq!(compute_of(&ids[1]), Some(ComputeType::BuildGeneral1Small), "the override");
 }
