@@ -15,7 +15,8 @@
 //!   `rest` (the root and unmanaged folders);
 //! * how deletions reach S3: `delete` (the S3 calls themselves live in `crate::aws`);
 //! * runs: `sweep` (schedule), `project_run` (a SUCCEEDED build), `lease` (one run at a time),
-//!   `keeper` (a lease renewed while a run with no deadline goes on),
+//!   `keeper` (a lease renewed while a run with no deadline goes on), `waiting` (a sweep waits for
+//!   a build-event run's lease, builds yield to it),
 //!   `state` and `limits` (resuming, a caller's stop), `state_check` (the state is not
 //!   trusted), `deployment` (whose state and lease: one account and region, several of them on one
 //!   bucket), `sharing` (whether other accounts use the bucket: its policy), `progress` (live

@@ -21,7 +21,9 @@ pub const SWEEP_WAIT: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// How long builds keep yielding after a sweep said it waits: beyond its own wait, Lambda's two
 /// retries of a failed asynchronous invocation (after about 1 and 2 more minutes, AWS Lambda
-/// developer guide, "Error handling and automatic retries").
+/// developer guide, "Error handling and automatic retries"; the template's `MaximumRetryAttempts:
+/// 2`). Three waits of 5 minutes and the delays outlast a build-event run's lease (the function's
+/// 900 s timeout and a minute of skew).
 pub fn marker_span(sweep_wait: std::time::Duration) -> Duration {
     Duration::from_std(sweep_wait).unwrap_or(Duration::minutes(5)) * 3 + Duration::minutes(5)
 }
