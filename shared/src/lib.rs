@@ -25,6 +25,8 @@ pub mod project;
 pub mod pruner;
 pub mod recent_builds;
 pub mod recent_logs;
+#[cfg(test)]
+mod snapshots;
 pub mod startup;
 pub mod telemetry;
 

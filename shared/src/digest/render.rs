@@ -138,17 +138,7 @@ mod tests {
     use crate::compute::Prices;
     use crate::digest::week::tests::{week, week_start};
     use crate::digest::{CacheLine, digest};
-
-    fn assert_snapshot(name: &str, actual: &str) {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots").join(name);
-        if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-            std::fs::write(&path, actual).unwrap();
-        }
-        let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-            panic!("missing snapshot {}: run with UPDATE_SNAPSHOTS=1 and review it", path.display())
-        });
-        assert_eq!(actual, expected, "snapshot {name} differs (UPDATE_SNAPSHOTS=1 rewrites it; review the diff)");
-    }
+    use crate::snapshots::{assert_snapshot, notice_text};
 
     #[test]
     fn a_week_of_four_projects_reads_worst_first_with_what_to_do() {
@@ -173,8 +163,7 @@ mod tests {
         let d = digest(weeks, &Prices::EMPTY, week_start(), week_start() + chrono::Duration::days(7));
         let n = notice(&d);
         assert!(n.subject().len() <= 100, "{}", n.subject());
-        let text = format!("Subject: {}\nAttributes: {:?}\n\n{}", n.subject(), n.attributes(), n.body());
-        assert_snapshot("digest-week.txt", &text);
+        assert_snapshot("digest-week.txt", &notice_text(&n));
     }
 
     /// A thousand projects: the subject and body stay within SNS's limits.

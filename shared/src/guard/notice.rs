@@ -239,18 +239,9 @@ mod tests {
     use super::*;
     use crate::guard::plan::HealAction;
 
-    /// Compares with a committed file under shared/tests/snapshots/; `UPDATE_SNAPSHOTS=1` rewrites it.
+    /// Compares the notice with a committed file under shared/tests/snapshots/.
     fn assert_snapshot(name: &str, notice: &Notice) {
-        let actual =
-            format!("Subject: {}\nAttributes: {:?}\n\n{}", notice.subject(), notice.attributes(), notice.body());
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots").join(name);
-        if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-            std::fs::write(&path, &actual).unwrap();
-        }
-        let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-            panic!("missing snapshot {}: run with UPDATE_SNAPSHOTS=1 and review it", path.display())
-        });
-        assert_eq!(actual, expected, "snapshot {name} differs (UPDATE_SNAPSHOTS=1 rewrites it; review the diff)");
+        crate::snapshots::assert_snapshot(name, &crate::snapshots::notice_text(notice));
     }
 
     const CTX: NoticeContext =

@@ -258,20 +258,8 @@ pub(crate) mod tests {
     use crate::monitor::expected::Profile;
     use crate::monitor::judge::{BaselinePolicy, JudgeInput, judge};
     use crate::monitor::scenario::{ScenarioInputs, classify};
+    use crate::snapshots::assert_snapshot;
     use chrono::Utc;
-
-    /// Compares with a committed file under shared/tests/snapshots/; `UPDATE_SNAPSHOTS=1` rewrites it.
-    fn assert_snapshot(name: &str, actual: &str) {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots").join(name);
-        if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(&path, actual).unwrap();
-        }
-        let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-            panic!("missing snapshot {}: run with UPDATE_SNAPSHOTS=1 and review it", path.display())
-        });
-        assert_eq!(actual, expected, "snapshot {name} differs (UPDATE_SNAPSHOTS=1 rewrites it; review the diff)");
-    }
 
     pub(crate) fn sample_build() -> BuildFacts {
         let raw: serde_json::Value =

@@ -179,23 +179,8 @@ pub(crate) mod tests {
     use crate::pruner::plan::Reason;
     use crate::pruner::report::{DeleteCounts, KeyError, LocationReport, PrefixCount};
     use crate::pruner::scope::{ExcludedLocation, LocationState};
+    use crate::snapshots::{assert_snapshot, notice_text};
     use chrono::TimeZone;
-
-    /// Compares with a committed file under shared/tests/snapshots/; `UPDATE_SNAPSHOTS=1` rewrites it.
-    fn assert_snapshot(name: &str, actual: &str) {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots").join(name);
-        if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-            std::fs::write(&path, actual).unwrap();
-        }
-        let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-            panic!("missing snapshot {}: run with UPDATE_SNAPSHOTS=1 and review it", path.display())
-        });
-        assert_eq!(actual, expected, "snapshot {name} differs (UPDATE_SNAPSHOTS=1 rewrites it; review the diff)");
-    }
-
-    fn rendered(notice: &Notice) -> String {
-        format!("Subject: {}\nAttributes: {:?}\n\n{}", notice.subject(), notice.attributes(), notice.body())
-    }
 
     fn location(
         report: &mut PruneReport,
@@ -276,7 +261,7 @@ pub(crate) mod tests {
     fn a_sweep_that_freed_space_and_left_the_rest_alone() {
         let report = sweep_report();
         assert!(worth_notifying(&report));
-        assert_snapshot("pruner-sweep-freed.txt", &rendered(&summary(&report)));
+        assert_snapshot("pruner-sweep-freed.txt", &notice_text(&summary(&report)));
     }
 
     #[test]
@@ -294,7 +279,7 @@ pub(crate) mod tests {
         r.errors.push(KeyError::new("tts-service-build/a\u{1}", "AccessDenied", "Access Denied", 1));
         r.notes.push("bucket versioning is Enabled: deleting adds delete markers".into());
         assert!(worth_notifying(&r));
-        assert_snapshot("pruner-build-failed.txt", &rendered(&summary(&r)));
+        assert_snapshot("pruner-build-failed.txt", &notice_text(&summary(&r)));
     }
 
     #[test]
@@ -309,7 +294,7 @@ pub(crate) mod tests {
         }
         let notice = summary(&r);
         assert!(notice.subject().contains("could not prune"), "{}", notice.subject());
-        assert_snapshot("pruner-sweep-refused.txt", &rendered(&notice));
+        assert_snapshot("pruner-sweep-refused.txt", &notice_text(&notice));
     }
 
     #[test]

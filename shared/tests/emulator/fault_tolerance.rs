@@ -234,24 +234,7 @@ pub async fn seed_pruner_bucket(clients: &Clients, bucket: &str, projects: &[Str
         );
     }
     objects.push(("releases/v1.zip".to_owned(), 90 * 86_400));
-    futures::stream::iter(objects)
-        .map(|(key, age)| {
-            let s3 = clients.s3.clone();
-            let bucket = bucket.to_owned();
-            async move {
-                s3.put_object()
-                    .bucket(bucket)
-                    .key(key)
-                    .metadata("emulator-age-seconds", age.to_string())
-                    .body(vec![b'x'; 64].into())
-                    .send()
-                    .await
-                    .expect("put object");
-            }
-        })
-        .buffer_unordered(16)
-        .collect::<Vec<()>>()
-        .await;
+    super::pruner::put_aged(clients, bucket, objects, 64).await;
 }
 
 pub async fn keys(clients: &Clients, bucket: &str) -> BTreeSet<String> {

@@ -62,6 +62,28 @@ pub async fn seed(clients: &Clients, bucket: &str, keys: Vec<String>) {
         .await;
 }
 
+/// Puts objects of `size` bytes last modified `age` seconds ago (the emulator's backdating).
+pub async fn put_aged(clients: &Clients, bucket: &str, objects: Vec<(String, u64)>, size: usize) {
+    futures::stream::iter(objects)
+        .map(|(key, age)| {
+            let s3 = clients.s3.clone();
+            let bucket = bucket.to_owned();
+            async move {
+                s3.put_object()
+                    .bucket(bucket)
+                    .key(key)
+                    .metadata("emulator-age-seconds", age.to_string())
+                    .body(vec![b'x'; size].into())
+                    .send()
+                    .await
+                    .expect("put object");
+            }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<()>>()
+        .await;
+}
+
 /// Every key in the bucket with its LastModified (ms), as S3 lists them (URL-encoded, so that any
 /// key lists; cache-sentinel's own left out).
 pub async fn listing(clients: &Clients, bucket: &str) -> Vec<(String, i64)> {

@@ -7,7 +7,6 @@ use aws_sdk_codebuild::types::{CacheType, EnvironmentVariable, EnvironmentVariab
 use cache_sentinel::pruner::RunLimits;
 use cache_sentinel::testing::{self, ProjectFixture};
 use chrono::{DateTime, Duration, Utc};
-use futures::StreamExt;
 use std::collections::BTreeSet;
 
 /// A build of `project` that ran 20 minutes from `start` (the emulator reports it exactly so).
@@ -29,26 +28,10 @@ async fn build_at(clients: &cache_sentinel::aws::Clients, project: &str, start: 
         .unwrap();
 }
 
-/// Puts objects last modified `age` ago (the emulator's backdating).
+/// Puts 10-byte objects last modified `age` ago.
 async fn put_aged(clients: &cache_sentinel::aws::Clients, bucket: &str, objects: Vec<(String, Duration)>) {
-    futures::stream::iter(objects)
-        .map(|(key, age)| {
-            let s3 = clients.s3.clone();
-            let bucket = bucket.to_owned();
-            async move {
-                s3.put_object()
-                    .bucket(bucket)
-                    .key(key)
-                    .metadata("emulator-age-seconds", age.num_seconds().to_string())
-                    .body(vec![b'x'; 10].into())
-                    .send()
-                    .await
-                    .expect("put object");
-            }
-        })
-        .buffer_unordered(16)
-        .collect::<Vec<()>>()
-        .await;
+    let aged = objects.into_iter().map(|(key, age)| (key, age.num_seconds().max(0) as u64)).collect();
+    super::pruner::put_aged(clients, bucket, aged, 10).await;
 }
 
 #[tokio::test]
