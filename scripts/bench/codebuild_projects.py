@@ -21,7 +21,17 @@ def create(codebuild, name, cache):
         name=name,
         source={"type": "CODECOMMIT", "location": f"https://git-codecommit.ap-south-1.amazonaws.com/v1/repos/{name}"},
         artifacts={"type": "NO_ARTIFACTS"},
-        environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0", "computeType": "BUILD_GENERAL1_SMALL", "privilegedMode": True},
+        environment={
+            "type": "LINUX_CONTAINER",
+            "image": "aws/codebuild/standard:7.0",
+            "computeType": "BUILD_GENERAL1_SMALL",
+            "privilegedMode": True,
+            # The emulator reports the project created a year ago, before the dataset's objects:
+            # otherwise every object predates its location and the pruner rightly keeps them all.
+            "environmentVariables": [
+                {"name": "EMULATOR_CREATED_SECONDS_AGO", "value": str(365 * 86400), "type": "PLAINTEXT"}
+            ],
+        },
         serviceRole=f"arn:aws:iam::{ACCOUNT}:role/service-role/codebuild-{name}",
         cache=cache,
     )
