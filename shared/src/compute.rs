@@ -101,6 +101,27 @@ impl Prices {
     }
 }
 
+/// The price a minute a cost was taken at, and where it came from.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PriceUsed {
+    /// The pricing page's name (`general1.large`).
+    pub name: String,
+    pub usd_per_minute: f64,
+    /// Set by `MONITOR_COMPUTE_PRICES` rather than the table.
+    pub from_variable: bool,
+}
+
+/// The price a minute of an environment and compute type, or why it is not known.
+pub fn price_of(environment: Option<&str>, compute_type: Option<&str>, prices: &Prices) -> Result<PriceUsed, String> {
+    let compute_type = compute_type.ok_or("the compute type is not known")?;
+    let spec =
+        lookup(environment, compute_type).ok_or_else(|| format!("{compute_type} is not in the compute table"))?;
+    let (usd_per_minute, from_variable) = prices
+        .of(spec)
+        .ok_or_else(|| format!("no source gave {}'s price: set MONITOR_COMPUTE_PRICES", spec.price_name))?;
+    Ok(PriceUsed { name: spec.price_name.to_owned(), usd_per_minute, from_variable })
+}
+
 /// The table's entry for a build's environment and compute type; an unknown environment type is
 /// taken as Linux x86 (`LINUX_CONTAINER`) only when it was not reported at all.
 pub fn lookup(environment: Option<&str>, compute_type: &str) -> Option<&'static ComputeSpec> {

@@ -5,7 +5,7 @@
 
 use crate::aws::codebuild::{CodeBuildProjects, build_facts};
 use crate::build::BuildFacts;
-use crate::digest::week::{minutes_over, price_of};
+use crate::compute::price_of;
 use crate::error::AwsError;
 use crate::event::BuildStatus;
 use crate::monitor::MonitorConfig;
@@ -63,7 +63,7 @@ pub struct BuildRow {
     pub environment_type: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compute_type: Option<String>,
-    /// Minutes of its own time beyond its range's upper bound (0 within it; `digest::week`).
+    /// Minutes of its own time beyond its range's upper bound (0 within it; `minutes_over`).
     pub minutes_over_range: f64,
     /// What those minutes cost at its compute type's price a minute (`crate::compute`); None when
     /// none were over or the price is not known.
@@ -143,6 +143,14 @@ fn judge_one(build: &BuildFacts, all: &[BuildFacts], config: &MonitorConfig, now
         row.cost_over_usd = price.ok().map(|p| p.usd_per_minute * row.minutes_over_range);
     }
     Some(row)
+}
+
+/// The minutes a build ran over its range (0 for one within it or not judged).
+fn minutes_over(build: &BuildRow) -> f64 {
+    match (build.over_expected, build.judged_seconds) {
+        (true, Some(own)) => (own as f64 / 60.0 - build.expected.high_minutes).max(0.0),
+        _ => 0.0,
+    }
 }
 
 /// Reads a project's newest `show` builds plus the history they are judged against

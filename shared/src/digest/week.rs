@@ -8,7 +8,7 @@
 //! (`crate::compute`, whose sources it names: the AWS CodeBuild pricing page, or
 //! `MONITOR_COMPUTE_PRICES`); unknown where the table has no price, and said so.
 
-use crate::compute::{self, Prices};
+use crate::compute::{PriceUsed, Prices, price_of};
 use crate::recent_builds::BuildRow;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -57,16 +57,6 @@ pub struct ProjectWeek {
     pub bytes_pruned: Option<u64>,
 }
 
-/// The price a minute the cost was taken at.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PriceUsed {
-    /// The pricing page's name (`general1.large`).
-    pub name: String,
-    pub usd_per_minute: f64,
-    /// Set by `MONITOR_COMPUTE_PRICES` rather than the table.
-    pub from_variable: bool,
-}
-
 /// One project's week, decided.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectLine {
@@ -102,14 +92,6 @@ pub struct Digest {
     /// Projects with minutes over range whose cost is not known.
     pub cost_unknown: usize,
     pub bytes_pruned: u64,
-}
-
-/// The minutes a build ran over its range (0 for one within it or not judged).
-pub fn minutes_over(build: &BuildRow) -> f64 {
-    match (build.over_expected, build.judged_seconds) {
-        (true, Some(own)) => (own as f64 / 60.0 - build.expected.high_minutes).max(0.0),
-        _ => 0.0,
-    }
 }
 
 /// What to do about a project, in one line.
@@ -151,19 +133,8 @@ pub fn digest(weeks: Vec<ProjectWeek>, prices: &Prices, from: DateTime<Utc>, to:
     }
 }
 
-/// The price a minute of an environment and compute type, or why it is not known.
-pub fn price_of(environment: Option<&str>, compute_type: Option<&str>, prices: &Prices) -> Result<PriceUsed, String> {
-    let compute_type = compute_type.ok_or("the compute type is not known")?;
-    let spec = compute::lookup(environment, compute_type)
-        .ok_or_else(|| format!("{compute_type} is not in the compute table"))?;
-    let (usd_per_minute, from_variable) = prices
-        .of(spec)
-        .ok_or_else(|| format!("no source gave {}'s price: set MONITOR_COMPUTE_PRICES", spec.price_name))?;
-    Ok(PriceUsed { name: spec.price_name.to_owned(), usd_per_minute, from_variable })
-}
-
 fn line(week: ProjectWeek, prices: &Prices) -> ProjectLine {
-    let minutes: f64 = week.builds.iter().map(minutes_over).sum();
+    let minutes: f64 = week.builds.iter().map(|b| b.minutes_over_range).sum();
     let (price, cost_unknown) = match price_of(week.environment.as_deref(), week.compute_type.as_deref(), prices) {
         Ok(p) => (Some(p), None),
         Err(why) => (None, Some(why)),
@@ -172,7 +143,7 @@ fn line(week: ProjectWeek, prices: &Prices) -> ProjectLine {
         project: week.project,
         builds: week.builds.len(),
         slow: week.builds.iter().filter(|b| b.slow).count(),
-        over_range: week.builds.iter().filter(|b| minutes_over(b) > 0.0).count(),
+        over_range: week.builds.iter().filter(|b| b.minutes_over_range > 0.0).count(),
         minutes_over: minutes,
         cost_usd: price.as_ref().map(|p| minutes * p.usd_per_minute),
         price,
