@@ -35,6 +35,8 @@ pub struct Writers {
     projects: Vec<String>,
     /// (start, end, project index), sorted by start.
     windows: Vec<(i64, i64, usize)>,
+    /// The longest window: no window starting earlier than this before a time can contain it.
+    longest: i64,
     /// Projects whose builds could not be read, and why.
     unread: BTreeMap<String, String>,
 }
@@ -66,6 +68,7 @@ impl Writers {
             writers.projects.push(project);
         }
         writers.windows.sort_unstable();
+        writers.longest = writers.windows.iter().map(|w| w.1 - w.0).max().unwrap_or(0);
         writers
     }
 
@@ -76,9 +79,12 @@ impl Writers {
     /// The project (index in [`Writers::projects`]) that wrote an object last modified then: the
     /// only one whose build was running; None when none or several were.
     pub fn writer(&self, last_modified_ms: i64) -> Option<usize> {
+        // Called for every object of a shared location: only the windows that can contain it
+        // (starting at most `longest` before it) are looked at, not every build read.
         let end = self.windows.partition_point(|w| w.0 <= last_modified_ms);
+        let begin = self.windows.partition_point(|w| w.0 < last_modified_ms.saturating_sub(self.longest));
         let mut found = None;
-        for &(_, to, project) in &self.windows[..end] {
+        for &(_, to, project) in &self.windows[begin..end] {
             if last_modified_ms <= to {
                 match found {
                     None => found = Some(project),
