@@ -109,7 +109,7 @@ impl ProjectRun<'_> {
     async fn prune(&self, mut scope: Scope, report: &mut PruneReport) -> Result<(), PruneError> {
         let Some(location) = scope.managed().first().cloned() else { return Ok(()) };
         outcome::add_locations(report, scope.managed());
-        Box::pin(self.pruner.read_writers(&mut scope, &self.deployment.bucket, &self.calls)).await;
+        Box::pin(self.pruner.read_writers(&mut scope, &self.deployment.bucket, &self.calls, |_| true)).await;
         outcome::record_writers(report, &scope, self.pruner.config.keep_newest);
         let scope = Arc::new(scope);
         let policy = super::plan::PrunePolicy { total_budget: None, ..self.pruner.policy() };

@@ -263,10 +263,20 @@ impl CachePruner {
     /// Who wrote the objects of each shared live location (`writers`): each of its projects' recent
     /// builds (ListBuildsForProject, BatchGetBuilds), 8 projects at a time, so calls grow with the
     /// projects that share a location. A project whose builds cannot be read leaves its objects to
-    /// the group's N per live project (never fewer kept), and the report says so.
-    pub(super) async fn read_writers(&self, scope: &mut Scope, bucket: &str, calls: &ApiCalls) {
-        let groups: Vec<(String, Vec<String>)> =
-            scope.shared_locations().map(|m| (m.prefix.clone(), m.projects.clone())).collect();
+    /// the group's N per live project (never fewer kept), and the report says so. Only the
+    /// locations `listed` says this run lists.
+    pub(super) async fn read_writers(
+        &self,
+        scope: &mut Scope,
+        bucket: &str,
+        calls: &ApiCalls,
+        listed: impl Fn(&str) -> bool,
+    ) {
+        let groups: Vec<(String, Vec<String>)> = scope
+            .shared_locations()
+            .filter(|m| listed(&m.prefix))
+            .map(|m| (m.prefix.clone(), m.projects.clone()))
+            .collect();
         let names: std::collections::BTreeSet<String> = groups.iter().flat_map(|(_, p)| p.iter().cloned()).collect();
         let read: HashMap<String, Result<Vec<BuildSpan>, String>> = futures::stream::iter(names)
             .map(|project| async move {

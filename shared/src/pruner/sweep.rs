@@ -86,7 +86,11 @@ impl SweepRun<'_> {
         report.versioning = Some(versioning);
         let work = self.work(&state, &discovered.scope, report);
         let Discovered { mut scope, known } = discovered;
-        Box::pin(self.pruner.read_writers(&mut scope, bucket, &self.calls)).await;
+        // Only for the locations this run still lists (a resumed sweep has finished some).
+        let progress = &work.progress;
+        let listed =
+            |prefix: &str| if prefix.is_empty() { !progress.rest_done } else { !progress.done.contains(prefix) };
+        Box::pin(self.pruner.read_writers(&mut scope, bucket, &self.calls, listed)).await;
         let scope = Arc::new(scope);
         outcome::add_locations(report, scope.managed());
         outcome::record_writers(report, &scope, config.keep_newest);
