@@ -385,21 +385,12 @@ impl CachePruner {
             key: deployment.sweep_waiting_key(),
         };
         let holder = holder_id(report.event_id.as_deref());
-        if kind == RunKind::Build {
-            match waiting.read(self.clock.now(), calls).await {
-                Ok(Some(sweep)) => {
-                    let why = format!(
-                        "skipped this project's location: a sweep ({}) is waiting for the pruner's lease since {} and prunes it",
-                        sweep.holder,
-                        sweep.since.to_rfc3339()
-                    );
-                    info!(action = "lease", holder = %sweep.holder, "{why}");
-                    report.skipped = Some(why);
-                    return Ok(Turn::Skipped);
-                }
-                Ok(None) => {}
-                Err(e) => warn!(action = "lease", error = %e, "cannot read whether a sweep waits: going on"),
-            }
+        if kind == RunKind::Build
+            && let Some(why) = waiting.yield_reason(self.clock.now(), calls).await
+        {
+            info!(action = "lease", "{why}");
+            report.skipped = Some(why);
+            return Ok(Turn::Skipped);
         }
         let waited_since = std::time::Instant::now();
         let mut said: Option<SweepWaiting> = None;
@@ -408,34 +399,16 @@ impl CachePruner {
             let expires_at = now + limits.lease_duration() + SKEW;
             match store.acquire(&holder, kind, now, expires_at, calls).await.map_err(PruneError::Lease)? {
                 Acquired::Won(lease) => {
-                    // A sweep that waited (in this invocation or an earlier one): builds need not
-                    // yield any more.
-                    let marker = match (kind, said) {
-                        (RunKind::Sweep, None) => waiting.read(now, calls).await.ok().flatten(),
-                        (_, said) => said,
-                    };
-                    if let Some(marker) = marker {
-                        let cleared = SweepWaiting { until: now, ..marker };
-                        if let Err(e) = waiting.write(&cleared, calls).await {
-                            warn!(action = "lease", error = %e, "cannot clear the sweep-waiting marker: it expires by itself");
-                        }
+                    // A sweep that waited (in this invocation or an earlier one).
+                    if kind == RunKind::Sweep {
+                        waiting.clear(said, now, calls).await;
                     }
                     return Ok(Turn::Ours(Some(lease)));
                 }
                 Acquired::Held(held) if kind == RunKind::Sweep && held.kind == RunKind::Build => {
                     let marker = match said.take() {
                         Some(marker) => marker,
-                        None => {
-                            let marker = SweepWaiting {
-                                holder: holder.clone(),
-                                since: now,
-                                until: now + marker_span(self.sweep_wait),
-                            };
-                            if let Err(e) = waiting.write(&marker, calls).await {
-                                warn!(action = "lease", error = %e, "cannot say the sweep waits: build-event runs will not yield");
-                            }
-                            marker
-                        }
+                        None => waiting.announce(&holder, now, marker_span(self.sweep_wait), calls).await,
                     };
                     // Leave the sweep a minute of work once it has the lease.
                     let room = LEASE_POLL + Duration::from_secs(60);

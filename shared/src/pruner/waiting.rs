@@ -14,6 +14,7 @@ use crate::error::AwsError;
 use aws_sdk_s3::Client;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
+use tracing::warn;
 
 /// How long a sweep waits for a build-event run's lease within one invocation, at most (the
 /// builds yield meanwhile, so only the runs already holding it must end).
@@ -68,6 +69,47 @@ impl WaitingStore {
         calls.add("s3:PutObject", 1);
         let body = serde_json::to_vec(marker).unwrap_or_default();
         s3_documents::put_document(&self.client, &self.bucket, &self.key, body).await
+    }
+
+    /// Why a build-event run yields, when a sweep waits. A marker that cannot be read is no
+    /// sweep waiting: the run goes on (logged).
+    pub async fn yield_reason(&self, now: DateTime<Utc>, calls: &ApiCalls) -> Option<String> {
+        match self.read(now, calls).await {
+            Ok(sweep) => sweep.map(|sweep| {
+                format!(
+                    "skipped this project's location: a sweep ({}) is waiting for the pruner's lease since {} and prunes it",
+                    sweep.holder,
+                    sweep.since.to_rfc3339()
+                )
+            }),
+            Err(e) => {
+                warn!(action = "lease", error = %e, "cannot read whether a sweep waits: going on");
+                None
+            }
+        }
+    }
+
+    /// Says this sweep waits from `now` for `span`; the marker, also when it could not be written
+    /// (logged: build-event runs then do not yield).
+    pub async fn announce(&self, holder: &str, now: DateTime<Utc>, span: Duration, calls: &ApiCalls) -> SweepWaiting {
+        let marker = SweepWaiting { holder: holder.to_owned(), since: now, until: now + span };
+        if let Err(e) = self.write(&marker, calls).await {
+            warn!(action = "lease", error = %e, "cannot say the sweep waits: build-event runs will not yield");
+        }
+        marker
+    }
+
+    /// The sweep has the lease: builds need not yield any more. `said` is the marker this
+    /// invocation wrote; without one, an earlier invocation's is looked for.
+    pub async fn clear(&self, said: Option<SweepWaiting>, now: DateTime<Utc>, calls: &ApiCalls) {
+        let marker = match said {
+            Some(marker) => Some(marker),
+            None => self.read(now, calls).await.ok().flatten(),
+        };
+        let Some(marker) = marker else { return };
+        if let Err(e) = self.write(&SweepWaiting { until: now, ..marker }, calls).await {
+            warn!(action = "lease", error = %e, "cannot clear the sweep-waiting marker: it expires by itself");
+        }
     }
 }
 
