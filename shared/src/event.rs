@@ -5,6 +5,7 @@
 //! an error naming what is wrong instead of a generic deserialisation failure. Every field a
 //! function reads is type-checked here (`shape`), so all three functions refuse the same events.
 
+pub mod digest_request;
 mod shape;
 
 use aws_lambda_events::event::codebuild::CodeBuildEvent;
@@ -276,7 +277,7 @@ pub fn account_from_arn(arn: &str) -> Option<&str> {
     arn.split(':').nth(4).filter(|a| a.len() == 12 && a.chars().all(|c| c.is_ascii_digit()))
 }
 
-fn json_kind(v: &Value) -> &'static str {
+pub(crate) fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

@@ -5,9 +5,14 @@
 //!
 //! Where each question is answered:
 //! * what the week was, per project and in all, and which projects are worst: `week`;
-//! * how it reads in an email (plain text within SNS's limits): `render`.
+//! * where a project's cache stands (effective, not and why, off S3 and why): `standing`;
+//! * how it reads in an email (plain text within SNS's limits): `render`;
+//! * what it is read from, in account-wide listings (effects): `gather`; when it is asked for and
+//!   which window: `crate::event::digest_request`; sent once a window: `crate::monitor::digest`.
 
+pub mod gather;
 pub mod render;
+pub mod standing;
 pub mod week;
 
 pub use week::{CacheLine, Digest, ProjectLine, ProjectWeek, digest};

@@ -46,12 +46,22 @@ fn pruned(p: &ProjectLine) -> String {
     p.bytes_pruned.map(|b| format!("; pruned {}", human(b))).unwrap_or_default()
 }
 
+/// "week", "day" or "14 days": the window's length in whole days.
+fn period(d: &Digest) -> String {
+    match (d.to - d.from).num_days() {
+        7 => "week".into(),
+        1 => "day".into(),
+        n => format!("{n} days"),
+    }
+}
+
 /// The weekly digest notice.
 pub fn notice(d: &Digest) -> Notice {
     let slow_projects = d.projects.iter().filter(|p| p.minutes_over > 0.0).count();
     let cost = if d.cost_usd > 0.0 { format!(" (~{})", usd(d.cost_usd)) } else { String::new() };
     let subject = format!(
-        "cache-sentinel week: {slow_projects} of {} projects over range, {}{cost}, {} pruned",
+        "cache-sentinel {}: {slow_projects} of {} projects over range, {}{cost}, {} pruned",
+        period(d),
         d.projects.len(),
         minutes(d.minutes_over),
         human(d.bytes_pruned)
@@ -64,12 +74,16 @@ fn body(d: &Digest) -> String {
     let mut b = String::new();
     let _ = writeln!(
         b,
-        "The week {} to {} (UTC): {}, {}.\n",
+        "The {} {} to {} (UTC): {}, {}.\n",
+        period(d),
         d.from.format("%Y-%m-%d %H:%M"),
         d.to.format("%Y-%m-%d %H:%M"),
         count(d.projects.len(), "project", "projects"),
         count(d.builds, "build", "builds")
     );
+    if d.quiet > 0 {
+        let _ = writeln!(b, "Not listed: {} with no build and nothing to do.\n", count(d.quiet, "project", "projects"));
+    }
     let unknown = if d.cost_unknown > 0 {
         format!(", and {} whose price is not known", count(d.cost_unknown, "project", "projects"))
     } else {
@@ -84,12 +98,14 @@ fn body(d: &Digest) -> String {
         usd(d.cost_usd)
     );
     let with = |f: fn(&ProjectLine) -> bool| d.projects.iter().filter(|p| f(p)).count();
+    let by_design = with(|p| matches!(p.cache, super::CacheLine::OffS3ByDesign { .. }));
     let _ = writeln!(
         b,
-        "Cache: {} effective, {} not effective, {} not on S3, {} not known.",
+        "Cache: {} effective, {} not effective, {} not on S3{}, {} not known.",
         with(|p| matches!(p.cache, super::CacheLine::Effective)),
         with(|p| matches!(p.cache, super::CacheLine::NotEffective { .. })),
         with(|p| matches!(p.cache, super::CacheLine::NotOnS3 { .. })),
+        if by_design > 0 { format!(", {by_design} LOCAL by design (fleet, Docker server)") } else { String::new() },
         with(|p| matches!(p.cache, super::CacheLine::Unknown { .. })),
     );
     let _ = writeln!(b, "Pruned: {} of stale cache.", human(d.bytes_pruned));
@@ -124,6 +140,12 @@ fn body(d: &Digest) -> String {
             p.cache.short(),
             pruned(p)
         );
+    }
+    if !d.notes.is_empty() {
+        b.push_str("\nNot read:\n");
+        for note in &d.notes {
+            let _ = writeln!(b, "  {note}");
+        }
     }
     b.push_str(
         "\nMinutes over range: each build's own time (without queueing and provisioning) beyond its scenario's upper bound. \

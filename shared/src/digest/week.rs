@@ -21,15 +21,17 @@ pub enum CacheLine {
     Effective,
     /// On the S3 cache, but the newest builds show it does not work: why.
     NotEffective { cause: String },
-    /// Not on the S3 cache (`setting`): why (opted out, a fleet or Docker server, a refused heal).
+    /// Not on the S3 cache (`setting`): why (opted out, a refused heal, a heal still to come).
     NotOnS3 { setting: String, why: String },
+    /// Off the S3 cache where LOCAL is right (a reserved-capacity fleet, a Docker server): why.
+    OffS3ByDesign { setting: String, why: String },
     /// Not known, and why (no records yet, a call failed).
     Unknown { why: String },
 }
 
 impl CacheLine {
     /// Needs someone: a cache that does not work, or one off S3 the guard could not heal.
-    fn needs_work(&self) -> bool {
+    pub(crate) fn needs_work(&self) -> bool {
         matches!(self, CacheLine::NotEffective { .. } | CacheLine::NotOnS3 { .. })
     }
 
@@ -38,6 +40,7 @@ impl CacheLine {
             CacheLine::Effective => "effective".into(),
             CacheLine::NotEffective { cause } => format!("not effective: {cause}"),
             CacheLine::NotOnS3 { setting, why } => format!("{setting}, not S3: {why}"),
+            CacheLine::OffS3ByDesign { setting, why } => format!("{setting} by design: {why}"),
             CacheLine::Unknown { why } => format!("unknown: {why}"),
         }
     }
@@ -92,6 +95,10 @@ pub struct Digest {
     /// Projects with minutes over range whose cost is not known.
     pub cost_unknown: usize,
     pub bytes_pruned: u64,
+    /// Projects in scope with no build in the window and nothing to do: counted, not listed.
+    pub quiet: usize,
+    /// What could not be read, said under the digest.
+    pub notes: Vec<String>,
 }
 
 /// What to do about a project, in one line.
@@ -101,6 +108,10 @@ fn todo(line: &ProjectLine) -> String {
         CacheLine::NotEffective { .. } => {
             "make the cache work: the slow-build emails name the cause and the fix".into()
         }
+        CacheLine::OffS3ByDesign { setting, .. } if line.over_range > 0 => format!(
+            "builds ran over on {setting}, which is right here: read the slow-build emails (fleet overflow, a Docker server's recycle)"
+        ),
+        CacheLine::OffS3ByDesign { .. } => "nothing to do".into(),
         _ if line.over_range > 0 => {
             "the cache works but builds ran over: read the slow-build emails (Dockerfile order, compute size)".into()
         }
@@ -129,6 +140,8 @@ pub fn digest(weeks: Vec<ProjectWeek>, prices: &Prices, from: DateTime<Utc>, to:
         cost_usd: projects.iter().filter_map(|p| p.cost_usd).sum(),
         cost_unknown: projects.iter().filter(over).filter(|p| p.cost_usd.is_none()).count(),
         bytes_pruned: projects.iter().filter_map(|p| p.bytes_pruned).sum(),
+        quiet: 0,
+        notes: vec![],
         projects,
     }
 }

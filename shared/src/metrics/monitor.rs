@@ -101,6 +101,7 @@ mod tests {
             dry_run: false,
             sweep: None,
             builds: vec![outcome],
+            digest: None,
             refused: None,
         }
     }

@@ -9,7 +9,7 @@
 use super::service::BuildTimeMonitor;
 use crate::aws::s3_records::first_keys;
 use crate::build::BuildFacts;
-use crate::guard::plan::{GuardPolicy, HealAction, HealPlan, RefusalCause, plan_project};
+use crate::guard::plan::{HealAction, HealPlan, RefusalCause, plan_project};
 use crate::project::{CACHE_LOCAL, CacheSetting, ProjectSnapshot};
 use serde::Serialize;
 use tracing::warn;
@@ -136,16 +136,7 @@ impl BuildTimeMonitor {
             }
         };
         let plan = match (&read, bucket) {
-            (Ok(project), Some(bucket)) => Some(plan_project(
-                project,
-                &GuardPolicy {
-                    bucket: bucket.to_owned(),
-                    layout: self.config.common.layout.clone(),
-                    projects: self.config.common.projects.clone(),
-                    ignore_tag: self.config.guard_ignore_tag.clone(),
-                    relocate_custom_s3: self.config.guard_relocate_custom_s3,
-                },
-            )),
+            (Ok(project), Some(bucket)) => Some(plan_project(project, &self.config.guard_policy(bucket))),
             _ => None,
         };
         let mut refusals = vec![];
@@ -185,6 +176,7 @@ mod tests {
     use super::*;
     use crate::config::CacheLayout;
     use crate::filter::ProjectFilter;
+    use crate::guard::plan::GuardPolicy;
 
     fn policy() -> GuardPolicy {
         GuardPolicy {

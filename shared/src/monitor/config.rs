@@ -62,6 +62,18 @@ impl MonitorConfig {
     ];
     pub const DEFAULT_SCENARIO_VARIABLE: &'static str = "CACHE_SENTINEL_SCENARIO";
 
+    /// The guard's policy with this configuration's guard settings, for saying what the guard does
+    /// with a project (a slow build's cache standing, the digest).
+    pub fn guard_policy(&self, bucket: &str) -> crate::guard::plan::GuardPolicy {
+        crate::guard::plan::GuardPolicy {
+            bucket: bucket.to_owned(),
+            layout: self.common.layout.clone(),
+            projects: self.common.projects.clone(),
+            ignore_tag: self.guard_ignore_tag.clone(),
+            relocate_custom_s3: self.guard_relocate_custom_s3,
+        }
+    }
+
     pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
         let expected = match optional(env, "MONITOR_EXPECTED_TIMES") {
             None => ExpectedTimes::default(),

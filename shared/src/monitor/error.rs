@@ -22,6 +22,8 @@ pub enum MonitorError {
         "could not publish the notice for {build} ({kind}); its once-only marker was released so a retry can send it: {error}"
     )]
     Publish { build: String, kind: &'static str, error: Box<AwsError> },
+    #[error("AWS failed transiently while gathering the digest ({0}); the invocation fails so that it is retried")]
+    Digest(Box<AwsError>),
 }
 
 impl MonitorError {
@@ -33,6 +35,7 @@ impl MonitorError {
             MonitorError::Listing(_) => "BuildTimeMonitor.ListingFailed",
             MonitorError::Transient { .. } => "BuildTimeMonitor.AwsTransient",
             MonitorError::Publish { .. } => "BuildTimeMonitor.PublishFailed",
+            MonitorError::Digest(_) => "BuildTimeMonitor.DigestFailed",
         }
     }
 }

@@ -10,6 +10,7 @@
 //! tools' own lines), `evidence` says what it and the cache location show, `streak` tells
 //! consecutive builds apart, `cache_value` weighs the cache's own work against what it saved;
 //! `render` and `render_cache` write the notices. Effects: `service`
+//! dispatches (and `digest` sends the weekly digest of `crate::digest`), `service`
 //! fetches, judges and notifies once per build and kind (`notify_once`), and once per project,
 //! cause and window while a project stays slow (`repeat`, pure), `collect` reads the
 //! evidence, `ineffective` keeps the streak and its notice, `failed_causes` tells a failed build's
@@ -28,6 +29,7 @@ pub mod cache_value;
 pub mod collect;
 pub mod config;
 pub mod dates;
+pub mod digest;
 pub mod error;
 pub mod evidence;
 pub mod expected;

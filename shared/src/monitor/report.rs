@@ -131,6 +131,9 @@ pub struct MonitorReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sweep: Option<SweepSummary>,
     pub builds: Vec<BuildOutcome>,
+    /// A digest request's run (trigger `digest`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<super::digest::DigestReport>,
     /// An event the monitor does not handle (trigger `unhandled`): what it was and why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,

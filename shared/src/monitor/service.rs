@@ -24,6 +24,7 @@ use crate::aws::sns::SnsPublisher;
 use crate::build::{BuildFacts, short_build_id};
 use crate::clock::{Clock, SystemClock};
 use crate::error::AwsError;
+use crate::event::digest_request::DigestRequest;
 use crate::event::{BuildStateChange, BuildStatus, Trigger};
 use std::sync::Arc;
 use tracing::{Instrument, info, info_span, warn};
@@ -74,9 +75,27 @@ impl BuildTimeMonitor {
     }
 
     /// Handles one event: a final build state change judges that build; a scheduled event sweeps
-    /// running builds; IN_PROGRESS is ignored (the sweep covers running builds).
+    /// running builds; a digest request sends the digest of its window (`digest`); IN_PROGRESS is
+    /// ignored (the sweep covers running builds).
     pub async fn handle(&self, event: &serde_json::Value) -> Result<MonitorReport, MonitorError> {
         let dry_run = self.config.common.dry_run;
+        if let Some(request) = DigestRequest::parse(event) {
+            let request = request?;
+            let span = info_span!("monitor", project = "*", build_id = "-", action = "digest");
+            let digest = self.digest(&request).instrument(span).await?;
+            let event_id = request.event_id.clone();
+            let report = MonitorReport {
+                trigger: "digest",
+                event_id,
+                dry_run,
+                sweep: None,
+                builds: vec![],
+                digest: Some(digest),
+                refused: None,
+            };
+            info!(action = "summary", report = %serde_json::to_string(&report).unwrap_or_default(), "monitor run finished");
+            return Ok(report);
+        }
         let trigger = match Trigger::parse(event) {
             Ok(trigger) => trigger,
             Err(e) if e.is_unhandled() => {
@@ -89,13 +108,15 @@ impl BuildTimeMonitor {
                     dry_run,
                     sweep: None,
                     builds: vec![],
+                    digest: None,
                     refused,
                 });
             }
             Err(e) => return Err(e.into()),
         };
         let event_id = trigger.event_id().map(str::to_owned);
-        let mut report = MonitorReport { trigger: "", event_id, dry_run, sweep: None, builds: vec![], refused: None };
+        let mut report =
+            MonitorReport { trigger: "", event_id, dry_run, sweep: None, builds: vec![], digest: None, refused: None };
         match trigger {
             Trigger::BuildStateChange(change) => {
                 let span = info_span!("monitor", project = %change.project, build_id = change.build_id.as_deref().unwrap_or("-"), status = %change.status, action = "judge");

@@ -9,6 +9,7 @@ mod codebuild_builds;
 mod codebuild_listings;
 mod concurrency;
 mod corpus;
+mod digest;
 mod documented_events;
 mod fake_s3_drift;
 mod fault_proxy;
