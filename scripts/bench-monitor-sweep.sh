@@ -9,6 +9,8 @@
 # (functions/build-time-monitor/examples/monitor_sweep.rs, default configuration: 6-hour lookback).
 # Reported: API calls by operation (counted by the server), wall time of the sweep, outcomes.
 # LATENCY_MS adds a delay to every request, as AWS's round trips would (moto answers in ~1-3 ms).
+# MODE=digest runs the weekly digest over the same account instead (examples/monitor_digest.rs, dry
+# run): its calls, figures and wall time.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=scripts/lib.sh
@@ -25,8 +27,10 @@ trap cleanup EXIT
 
 bash scripts/emulator.sh install >/dev/null
 PY="$ROOT/.venv/bin/python"
-echo "== building the sweep example (dev profile: the sweep waits on the network, not the CPU)" >&2
-cargo build --quiet -p build-time-monitor --example monitor_sweep
+MODE="${MODE:-sweep}"
+case "$MODE" in sweep|digest) ;; *) echo "MODE must be sweep or digest, not $MODE" >&2; exit 2 ;; esac
+echo "== building the $MODE example (dev profile: it waits on the network, not the CPU)" >&2
+cargo build --quiet -p build-time-monitor --example "monitor_$MODE"
 PORT="$(free_port)"
 echo "== seeding $PROJECTS projects and $BUILDS builds ($RUNNING running)" >&2
 "$PY" scripts/bench/monitor_server.py --port "$PORT" --projects "$PROJECTS" --builds "$BUILDS" \
@@ -42,15 +46,24 @@ grep '"seeded"' "$OUT/server.log" >&2
 export AWS_ENDPOINT_URL="http://127.0.0.1:$PORT" AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
   AWS_REGION=ap-south-1 AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
   CACHE_BUCKET=bench-cache RUST_LOG=error
-echo "== one sweep (+$LATENCY_MS ms per request)" >&2
+echo "== one $MODE (+$LATENCY_MS ms per request)" >&2
 curl -s -X POST "http://127.0.0.1:$PORT/_bench/reset" > /dev/null
-"$ROOT/target/debug/examples/monitor_sweep" > "$OUT/report.json"
+"$ROOT/target/debug/examples/monitor_$MODE" > "$OUT/report.json"
 curl -s "http://127.0.0.1:$PORT/_bench/counts" > "$OUT/counts.json"
-"$PY" - "$OUT" "$PROJECTS" "$BUILDS" "$LATENCY_MS" <<'PYEOF'
+"$PY" - "$OUT" "$PROJECTS" "$BUILDS" "$LATENCY_MS" "$MODE" <<'PYEOF'
 import json, sys
-out, projects, builds, latency = sys.argv[1:]
+out, projects, builds, latency, mode = sys.argv[1:]
 report = json.load(open(f"{out}/report.json"))
 counts = json.load(open(f"{out}/counts.json"))
+if mode == "digest":
+    d = report["digest"]
+    print(f"digest of {projects} projects, {builds} builds over 7 days, +{latency} ms per request (moto server)")
+    print(f"  wall time of the digest: {report['seconds']:.2f} s, peak RSS {(report.get('peak_rss_kib') or 0) / 1024:.1f} MiB")
+    print(f"  API calls: {sum(counts.values())} {json.dumps(counts, sort_keys=True)}")
+    keys = ["outcome", "projects", "quiet", "builds", "slow", "minutes_over", "cost_usd", "subject"]
+    print(f"  digest: {json.dumps({k: d.get(k) for k in keys})}")
+    print(f"  read: {json.dumps(d['reading'], sort_keys=True)}")
+    sys.exit(0)
 print(f"sweep of {projects} projects, {builds} builds, +{latency} ms per request (moto server)")
 print(f"  wall time of the sweep: {report['seconds']:.2f} s")
 print(f"  API calls: {sum(counts.values())} {json.dumps(counts, sort_keys=True)}")

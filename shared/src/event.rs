@@ -320,6 +320,9 @@ mod tests {
                 continue;
             }
             let event: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            if digest_request::DigestRequest::parse(&event).is_some() {
+                continue;
+            }
             match Trigger::parse(&event).unwrap_or_else(|e| panic!("{}: {e}", path.display())) {
                 Trigger::BuildStateChange(e) => {
                     assert!(e.typed.is_some(), "{}: {:?}", path.display(), e.typed_error);

@@ -6,7 +6,9 @@
 //!   `MAX_BUILD_PAGES` pages; each build judged as the monitor judges it (`recent_builds`);
 //! * the monitor's cache records of every project: one paged ListObjectsV2 of
 //!   `.cache-sentinel/evidence/` (they expire after 30 days), at most `MAX_RECORD_PAGES` pages;
-//! * the guard's refused heals: one paged ListObjectsV2 of its refusal markers.
+//! * the guard's refused heals: one paged ListObjectsV2 of its refusal markers;
+//! * what the pruner freed: one paged ListObjectsV2 of its records of the account and region
+//!   (`pruner::freed`), newest first, down to the window's start.
 //!
 //! A failed project or build listing fails the digest (it would be wrong); a failed record
 //! listing makes those projects' cache "not known", and says why.
@@ -15,6 +17,7 @@ use super::standing::{CacheFacts, cache_line};
 use super::week::ProjectWeek;
 use crate::aws::codebuild::{CodeBuildProjects, build_facts};
 use crate::aws::s3::Markers;
+use crate::aws::s3_documents::get_document;
 use crate::aws::s3_objects::{ListRequest, list_page};
 use crate::build::BuildFacts;
 use crate::error::AwsError;
@@ -23,6 +26,8 @@ use crate::guard::plan::{RefusalCause, plan_project};
 use crate::monitor::MonitorConfig;
 use crate::monitor::streak::{self, Record};
 use crate::project::ProjectSnapshot;
+use crate::pruner::deployment::Deployment;
+use crate::pruner::freed::{self, Listed};
 use crate::recent_builds::judge_recent;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -33,6 +38,8 @@ use std::collections::{BTreeMap, HashSet};
 pub const MAX_BUILD_PAGES: u32 = 200;
 /// At most this many pages of the monitor's records (100,000 builds in 30 days).
 pub const MAX_RECORD_PAGES: u32 = 100;
+/// At most this many pages of the pruner's records (100,000 location runs in the window).
+const MAX_FREED_PAGES: u32 = 100;
 /// At most this many pages of the guard's refusal markers.
 const MAX_REFUSAL_PAGES: u32 = 10;
 
@@ -43,6 +50,9 @@ pub struct Sources<'a> {
     pub config: &'a MonitorConfig,
     /// The cache bucket holding the monitor's records and the guard's markers (None: unknown).
     pub bucket: Option<&'a str>,
+    /// Whose pruner records to read: the account (None: unknown) and region.
+    pub account: Option<&'a str>,
+    pub region: &'a str,
 }
 
 /// How much was read, for the report and the notes under the digest.
@@ -55,6 +65,8 @@ pub struct Reading {
     pub history_complete: bool,
     pub record_pages: u32,
     pub records_read: usize,
+    /// The pruner's records of the window read (one per location and run that deleted).
+    pub pruned_records: usize,
     /// Said under the digest: what could not be read.
     pub notes: Vec<String>,
 }
@@ -63,6 +75,8 @@ pub struct Reading {
 pub struct Gathered {
     pub weeks: Vec<ProjectWeek>,
     pub quiet: usize,
+    /// What the pruner freed in the window, in every location (None: its records were not read).
+    pub pruned: Option<u64>,
     pub reading: Reading,
 }
 
@@ -88,6 +102,10 @@ pub async fn gather(src: &Sources<'_>, from: DateTime<Utc>, to: DateTime<Utc>) -
         }),
         None => HashSet::new(),
     };
+    let freed = match src.bucket {
+        Some(bucket) => read_freed(src, bucket, from, to, &mut reading).await.map_err(|e| e.to_string()),
+        None => Err("no cache bucket known (CACHE_BUCKET)".to_owned()),
+    };
     let mut by_project: BTreeMap<&str, Vec<BuildFacts>> = BTreeMap::new();
     for build in builds {
         if let Some(list) = by_project.get_mut(build.project.as_str()) {
@@ -100,7 +118,12 @@ pub async fn gather(src: &Sources<'_>, from: DateTime<Utc>, to: DateTime<Utc>) -
     let (mut weeks, mut quiet) = (Vec::new(), 0);
     for project in &projects {
         let history = by_project.get(project.name.as_str()).map_or(&[][..], Vec::as_slice);
-        let week = project_week(src, project, history, (from, to), &records, &refusals, markers.as_ref());
+        let mut week = project_week(src, project, history, (from, to), &records, &refusals, markers.as_ref());
+        if let (Ok(freed), Some(location)) =
+            (&freed, project.cache.location.as_deref().filter(|_| project.cache.is_s3()))
+        {
+            week.bytes_pruned = freed.get(location.trim_end_matches('/')).copied();
+        }
         if week.builds.is_empty() && !week.cache.needs_work() {
             quiet += 1;
         } else {
@@ -110,7 +133,11 @@ pub async fn gather(src: &Sources<'_>, from: DateTime<Utc>, to: DateTime<Utc>) -
     if let Err(why) = &records {
         reading.notes.push(format!("the monitor's cache records could not be read: {why}"));
     }
-    Ok(Gathered { weeks, quiet, reading })
+    if let Err(why) = &freed {
+        reading.notes.push(format!("what the pruner freed could not be read: {why}"));
+    }
+    let pruned = freed.ok().map(|f| f.values().sum());
+    Ok(Gathered { weeks, quiet, pruned, reading })
 }
 
 fn project_week(
@@ -223,6 +250,57 @@ async fn read_records(
         by_project.remove(last.0);
     }
     Ok(by_project)
+}
+
+/// Bytes the pruner freed per location within `[from, to)`: its records of this account and region,
+/// newest first, until one older than the window.
+async fn read_freed(
+    src: &Sources<'_>,
+    bucket: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    reading: &mut Reading,
+) -> Result<BTreeMap<String, u64>, AwsError> {
+    let deployment = Deployment::new(bucket, src.account, src.region);
+    let (mut records, mut token, mut pages) = (Vec::new(), None::<String>, 0);
+    'pages: while pages < MAX_FREED_PAGES {
+        let request = ListRequest {
+            prefix: &freed::prefix(&deployment),
+            continuation_token: token.as_deref(),
+            ..ListRequest::default()
+        };
+        let page = list_page(src.s3, bucket, request).await?;
+        pages += 1;
+        for object in page.objects {
+            let Some(record) = freed::parse(&deployment, &object.key) else { continue };
+            if record.at_ms() < from.timestamp_millis() {
+                break 'pages;
+            }
+            match record {
+                Listed::One(one) => records.push(one),
+                // A sweep's record over several locations: its body says each (one GetObject).
+                Listed::Run { at_ms, .. } => {
+                    // Gone between the listing and the read: expired, nothing to count.
+                    let Some(body) = get_document(src.s3, bucket, &object.key).await? else { continue };
+                    match freed::parse_body(at_ms, &body) {
+                        Ok(each) => records.extend(each),
+                        Err(why) => {
+                            reading.notes.push(format!("the pruner's record {} is unreadable: {why}", object.key))
+                        }
+                    }
+                }
+            }
+            reading.pruned_records += 1;
+        }
+        match page.next_token {
+            Some(next) => token = Some(next),
+            None => break,
+        }
+    }
+    if pages >= MAX_FREED_PAGES && token.is_some() {
+        reading.notes.push(format!("only the newest {} of the pruner's records were read", reading.pruned_records));
+    }
+    Ok(freed::per_location(&records, from, to))
 }
 
 /// The keys of the guard's refusal markers (`refused/<project>/<cause>`).

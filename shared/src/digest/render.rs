@@ -59,12 +59,12 @@ fn period(d: &Digest) -> String {
 pub fn notice(d: &Digest) -> Notice {
     let slow_projects = d.projects.iter().filter(|p| p.minutes_over > 0.0).count();
     let cost = if d.cost_usd > 0.0 { format!(" (~{})", usd(d.cost_usd)) } else { String::new() };
+    let pruned = d.bytes_pruned.map(|b| format!(", {} pruned", human(b))).unwrap_or_default();
     let subject = format!(
-        "cache-sentinel {}: {slow_projects} of {} projects over range, {}{cost}, {} pruned",
+        "cache-sentinel {}: {slow_projects} of {} projects over range, {}{cost}{pruned}",
         period(d),
         d.projects.len(),
         minutes(d.minutes_over),
-        human(d.bytes_pruned)
     );
     let severity = if slow_projects > 0 { Severity::Warning } else { Severity::Info };
     Notice::new(&subject, &body(d), severity).with_attribute("action", "digest").with_attribute("project", "*")
@@ -108,7 +108,10 @@ fn body(d: &Digest) -> String {
         if by_design > 0 { format!(", {by_design} LOCAL by design (fleet, Docker server)") } else { String::new() },
         with(|p| matches!(p.cache, super::CacheLine::Unknown { .. })),
     );
-    let _ = writeln!(b, "Pruned: {} of stale cache.", human(d.bytes_pruned));
+    match d.bytes_pruned {
+        Some(bytes) => _ = writeln!(b, "Pruned: {} of stale cache.", human(bytes)),
+        None => b.push_str("Pruned: not known (the pruner's deletions of the window are not recorded).\n"),
+    }
     let worst: Vec<&ProjectLine> =
         d.projects.iter().filter(|p| p.minutes_over > 0.0 || p.todo != "nothing to do").take(WORST).collect();
     if !worst.is_empty() {

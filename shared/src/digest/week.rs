@@ -94,7 +94,8 @@ pub struct Digest {
     pub cost_usd: f64,
     /// Projects with minutes over range whose cost is not known.
     pub cost_unknown: usize,
-    pub bytes_pruned: u64,
+    /// What the pruner freed in the window; None when it is not known (no project's figure read).
+    pub bytes_pruned: Option<u64>,
     /// Projects in scope with no build in the window and nothing to do: counted, not listed.
     pub quiet: usize,
     /// What could not be read, said under the digest.
@@ -139,7 +140,7 @@ pub fn digest(weeks: Vec<ProjectWeek>, prices: &Prices, from: DateTime<Utc>, to:
         minutes_over: projects.iter().map(|p| p.minutes_over).sum(),
         cost_usd: projects.iter().filter_map(|p| p.cost_usd).sum(),
         cost_unknown: projects.iter().filter(over).filter(|p| p.cost_usd.is_none()).count(),
-        bytes_pruned: projects.iter().filter_map(|p| p.bytes_pruned).sum(),
+        bytes_pruned: projects.iter().filter_map(|p| p.bytes_pruned).reduce(|a, b| a + b),
         quiet: 0,
         notes: vec![],
         projects,
@@ -247,7 +248,7 @@ pub(crate) mod tests {
         assert!(big.cost_unknown.as_deref().is_some_and(|w| w.contains("general1.xlarge")), "{big:?}");
         assert_eq!((d.builds, d.slow, d.cost_unknown), (6, 3, 1));
         assert!((d.minutes_over - 23.0).abs() < 1e-9 && (d.cost_usd - 0.42).abs() < 1e-9, "{d:?}");
-        assert_eq!(d.bytes_pruned, 3 << 30);
+        assert_eq!(d.bytes_pruned, Some(3 << 30));
         assert_eq!(d.projects[2].todo, "nothing to do");
         // A price set by MONITOR_COMPUTE_PRICES is used and said to be.
         let prices = Prices::parse_json(r#"{"general1.xlarge": 0.04}"#).unwrap();

@@ -37,6 +37,8 @@ pub struct DigestReport {
     pub slow: usize,
     pub minutes_over: f64,
     pub cost_usd: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes_pruned: Option<u64>,
     pub reading: Reading,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
@@ -47,8 +49,14 @@ impl BuildTimeMonitor {
         let (from, to) = request.window(self.clock.now());
         let region = request.region.as_deref().unwrap_or(&self.region);
         let bucket = self.config.common.layout.resolve_bucket(request.account.as_deref(), region);
-        let sources =
-            Sources { codebuild: &self.codebuild, s3: &self.s3, config: &self.config, bucket: bucket.as_deref() };
+        let sources = Sources {
+            codebuild: &self.codebuild,
+            s3: &self.s3,
+            config: &self.config,
+            bucket: bucket.as_deref(),
+            account: request.account.as_deref(),
+            region,
+        };
         let mut report = DigestReport {
             from,
             to,
@@ -62,6 +70,7 @@ impl BuildTimeMonitor {
             slow: 0,
             minutes_over: 0.0,
             cost_usd: 0.0,
+            bytes_pruned: None,
             reading: Reading::default(),
             warnings: vec![],
         };
@@ -76,6 +85,8 @@ impl BuildTimeMonitor {
         };
         let mut week = digest(gathered.weeks, &self.config.compute_prices, from, to);
         week.quiet = gathered.quiet;
+        // Every location's, counted once (projects sharing a location each show it).
+        week.bytes_pruned = gathered.pruned;
         week.notes = gathered.reading.notes.clone();
         let notice = render::notice(&week);
         report.subject = Some(notice.subject().to_owned());
@@ -83,6 +94,7 @@ impl BuildTimeMonitor {
         report.quiet = week.quiet;
         (report.builds, report.slow, report.minutes_over, report.cost_usd) =
             (week.builds, week.slow, week.minutes_over, week.cost_usd);
+        report.bytes_pruned = week.bytes_pruned;
         report.reading = gathered.reading;
         if self.config.common.dry_run {
             info!(action = "would-notify", subject = %notice.subject(), "dry run: digest written, not sent");

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The operations the pruner counts, in report order.
-const OPERATIONS: [&str; 14] = [
+const OPERATIONS: [&str; 15] = [
     "s3:ListObjectsV2",
     "s3:ListObjectsV2(delimiter)",
     "s3:DeleteObjects",
@@ -20,6 +20,7 @@ const OPERATIONS: [&str; 14] = [
     "codebuild:BatchGetBuilds",
     "sns:Publish",
     "s3:PutObject(lease)",
+    "s3:PutObject(freed)",
 ];
 
 /// Counters shared by the tasks of one run.

@@ -21,7 +21,8 @@
 //!   trusted), `deployment` (whose state and lease: one account and region, several of them on one
 //!   bucket), `sharing` (whether other accounts use the bucket: its policy), `progress` (live
 //!   counters);
-//! * what a run reports and says: `report`, `outcome`, `notice`, `calls`; `service` dispatches.
+//! * what a run reports and says: `report`, `outcome`, `notice`, `calls`; what it freed, kept for
+//!   the digest: `freed`; `service` dispatches.
 
 pub mod budget;
 pub mod buildkit;
@@ -29,6 +30,7 @@ pub mod calls;
 pub mod config;
 pub mod delete;
 pub mod deployment;
+pub mod freed;
 pub mod keeper;
 pub mod lease;
 pub mod limits;

@@ -6,6 +6,7 @@ use super::PrunerConfig;
 use super::calls::ApiCalls;
 use super::delete::{DeleteQueue, Target};
 use super::deployment::Deployment;
+use super::freed;
 use super::keeper::Keeper;
 use super::lease::{Acquired, Lease, LeaseStore, RunKind, SKEW};
 use super::limits::RunLimits;
@@ -23,8 +24,8 @@ use super::waiting::{SWEEP_WAIT, SweepWaiting, WaitingStore, marker_span};
 use super::writers::{BUILDS_READ, BuildSpan, Writers};
 use crate::aws::Clients;
 use crate::aws::codebuild::{BATCH_LIMIT, CodeBuildProjects};
-use crate::aws::s3_objects;
 use crate::aws::sns::SnsPublisher;
+use crate::aws::{s3_objects, s3_records};
 use crate::clock::{Clock, SystemClock};
 use crate::error::AwsError;
 use crate::event::{EventError, Trigger};
@@ -238,6 +239,7 @@ impl CachePruner {
             }
             other => other,
         };
+        self.record_freed(&deployment, &mut report, &calls).await;
         report.api_calls = calls.snapshot();
         if notice::worth_notifying(&report) {
             if self.publisher.topic_arn().is_some() {
@@ -248,6 +250,18 @@ impl CachePruner {
         }
         log_summary(&report, result.as_ref().err());
         result.map(|()| report)
+    }
+
+    /// Records what this run deleted for the digest (`freed`): one PutObject, when it deleted
+    /// anything. A record that cannot be written is a note, never a failure: the deletions are
+    /// done, only the digest's figure is short.
+    async fn record_freed(&self, deployment: &Deployment, report: &mut PruneReport, calls: &ApiCalls) {
+        let Some((key, body)) = freed::record_of_run(deployment, report, self.clock.now()) else { return };
+        calls.add("s3:PutObject(freed)", 1);
+        if let Err(e) = s3_records::put_record(&self.s3, &deployment.bucket, &key, &body).await {
+            warn!(action = "record-freed", error = %e, "cannot record what was freed");
+            report.notes.push(format!("what this run freed is not recorded for the digest: {e}"));
+        }
     }
 
     /// Every project of the account and region: ListProjects (all pages, 100 names each), then

@@ -11,6 +11,8 @@ use cache_sentinel::compute::{Prices, price_of};
 use cache_sentinel::monitor::Outcome;
 use cache_sentinel::monitor::evidence::Problems;
 use cache_sentinel::monitor::streak::record_key;
+use cache_sentinel::pruner::deployment::Deployment;
+use cache_sentinel::pruner::freed::{self, Freed};
 use cache_sentinel::testing::{self, ProjectFixture, Sandbox};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{Value, json};
@@ -80,6 +82,26 @@ async fn a_week_of_builds_adds_up_exactly_and_is_sent_once() {
         s.clients.s3.put_object().bucket(&s.bucket).key(key).body(b"{}".to_vec().into()).send().await.unwrap();
     }
 
+    // What the pruner freed, as it records it: a build's run, 1 GiB in tts's location; a sweep, 512
+    // MiB there and 64 MiB in a location no project uses any more (in the total only); 4 GiB before
+    // the week.
+    let deployment = Deployment::new(&s.bucket, Some(testing::ACCOUNT), &testing::region());
+    let freed_at = |at: DateTime<Utc>, bytes, location: String| Freed {
+        at_ms: at.timestamp_millis(),
+        bytes,
+        objects: 3,
+        location,
+    };
+    let (tts_location, gone) = (format!("{}/{tts}", s.bucket), format!("{}/{prefix}-deleted", s.bucket));
+    let sweep = [freed_at(day(5, 3), 512 << 20, format!("{tts_location}/")), freed_at(day(5, 3), 64 << 20, gone)];
+    for (key, body) in [
+        (freed::one_key(&deployment, &freed_at(day(1, 3), 1 << 30, tts_location.clone())), "{}".to_owned()),
+        (freed::run_key(&deployment, day(5, 3).timestamp_millis(), 576 << 20, 6), freed::run_body(&sweep)),
+        (freed::one_key(&deployment, &freed_at(day(-2, 3), 4 << 30, tts_location.clone())), "{}".to_owned()),
+    ] {
+        s.clients.s3.put_object().bucket(&s.bucket).key(key).body(body.into_bytes().into()).send().await.unwrap();
+    }
+
     let include = format!("{prefix}-*");
     let clock = Arc::new(FixedClock(monday()));
     let m = monitor(&s, &[("PROJECT_INCLUDE", include.as_str())]).with_clock(clock.clone());
@@ -95,17 +117,20 @@ async fn a_week_of_builds_adds_up_exactly_and_is_sent_once() {
     let cost = 14.0 * price("BUILD_GENERAL1_LARGE") + 3.0 * price("BUILD_GENERAL1_MEDIUM");
     assert!((d.cost_usd - cost).abs() < 1e-9, "{} vs {cost}", d.cost_usd);
     assert_eq!(d.reading.projects_in_scope, 3);
+    assert_eq!(d.bytes_pruned, Some((1 << 30) + (512 << 20) + (64 << 20)));
+    assert_eq!(d.reading.pruned_records, 2, "the listing stops at the first record before the week");
 
     let sent = s.topic.drain().await;
     assert_eq!(sent.len(), 1, "{sent:?}");
     let email = &sent[0];
     let subject = email.subject.as_deref().unwrap();
     assert!(subject.starts_with("cache-sentinel week: 2 of 2 projects over range, 17 min"), "{subject}");
+    assert!(subject.ends_with(", 1.6 GiB pruned"), "{subject}");
     let body = &email.message;
     assert!(body.contains("The week 2026-11-23 00:00 to 2026-11-30 00:00 (UTC): 2 projects, 4 builds."), "{body}");
     assert!(body.contains("Not listed: 1 project with no build and nothing to do."), "{body}");
     assert!(body.contains(&format!("1. {tts}: 2 of 3 builds slow; 14 min over range in 2 builds")), "{body}");
-    assert!(body.contains("not effective: nothing restored in the last 3 builds"), "{body}");
+    assert!(body.contains("not effective: nothing restored in the last 3 builds; pruned 1.5 GiB"), "{body}");
     assert!(body.contains(&format!("{api}: 1 build, 1 slow, 3 min over range")), "{body}");
     assert!(body.contains("LOCAL, not S3: the guard heals it on its next build or hourly sweep"), "{body}");
     assert!(!body.contains(&idle) && !body.contains(&outside), "{body}");

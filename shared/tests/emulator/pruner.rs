@@ -202,6 +202,8 @@ async fn sweep_over_several_pages_dry_run_then_real_run_leaves_exactly_the_newes
     assert_eq!(calls(&real, "s3:ListObjectsV2"), 4 + 1, "{:?}", real.api_calls);
     assert_eq!(calls(&real, "s3:ListObjectsV2(delimiter)"), 2);
     assert_eq!(calls(&real, "s3:DeleteObjects"), (expected_deleted.len() as u64).div_ceil(1000));
+    // One record of what the run freed (in big and mid: one body), none in dry run.
+    assert_eq!((calls(&dry, "s3:PutObject(freed)"), calls(&real, "s3:PutObject(freed)")), (0, 1));
     let notices = topic.drain().await;
     assert_eq!(notices.len(), 1, "one summary notice");
     assert!(
@@ -329,8 +331,19 @@ async fn a_succeeded_build_prunes_its_own_location_only_other_statuses_are_ignor
         keys(&before).difference(&all_but_newest(&before, &["built"], 1)).cloned().collect();
     assert_eq!(keys(&listing(&clients, &bucket).await), expected);
     // No state object for build-triggered runs.
-    let key = Deployment::new(&bucket, Some(testing::ACCOUNT), &testing::region()).state_key();
-    assert!(clients.s3.head_object().bucket(&bucket).key(key).send().await.is_err());
+    let deployment = Deployment::new(&bucket, Some(testing::ACCOUNT), &testing::region());
+    assert!(clients.s3.head_object().bucket(&bucket).key(deployment.state_key()).send().await.is_err());
+    // What it freed is recorded for the digest: one record, its figures in its key.
+    let request = ListRequest { prefix: &cache_sentinel::pruner::freed::prefix(&deployment), ..ListRequest::default() };
+    let records = s3_objects::list_page(&clients.s3, &bucket, request).await.expect("list records").objects;
+    let freed: Vec<_> =
+        records.iter().filter_map(|o| cache_sentinel::pruner::freed::parse(&deployment, &o.key)).collect();
+    let [cache_sentinel::pruner::freed::Listed::One(one)] = freed.as_slice() else { panic!("{records:?}") };
+    assert_eq!(
+        (one.objects, one.bytes, one.location.clone()),
+        (29, report.outcome.bytes_freed, format!("{bucket}/built"))
+    );
+    assert_eq!(calls(&report, "s3:PutObject(freed)"), 1, "{:?}", report.api_calls);
     // A project on LOCAL cache has nothing to prune in the bucket.
     let local = ProjectFixture::new(&testing::unique("local")).create(&clients).await;
     let report =

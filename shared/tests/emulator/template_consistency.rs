@@ -41,6 +41,8 @@ const EXPECTED_RECEIVERS: &[(&str, &[&str])] = &[
     ("build-timed-out.json", &[MONITOR]),
     ("scheduled-sweep.json", &[]),
     ("sam-generated-scheduled-event.json", &[]),
+    // The digest schedule's Input, as its rule sends it (no pattern: only the schedule sends it).
+    ("digest-request.json", &[]),
 ];
 
 fn root() -> PathBuf {
@@ -395,9 +397,10 @@ fn every_rule_retries_and_dead_letters_and_may_write_to_the_queue() {
         let counts = per_function.entry(function).or_default();
         if rule["Properties"]["ScheduleExpression"].is_null() { counts.0 += 1 } else { counts.1 += 1 }
     }
-    for function in [GUARD, PRUNER, MONITOR] {
+    for function in [GUARD, PRUNER] {
         assert_eq!(per_function.get(function), Some(&(1, 1)), "{function}: one build-event rule and one schedule");
     }
+    assert_eq!(per_function.get(MONITOR), Some(&(1, 2)), "monitor: build events, the sweep and the digest");
     // The queue policy must let every one of these rules (and only them) send dead letters.
     let policy = &deployed["Resources"]["DeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"];
     let allowed: BTreeSet<&str> = policy
@@ -421,6 +424,35 @@ fn every_rule_retries_and_dead_letters_and_may_write_to_the_queue() {
         );
         let dlq = &deployed["Resources"][function]["Properties"]["DeadLetterConfig"]["TargetArn"];
         assert_eq!(referenced_id(dlq), Some("DeadLetterQueue"), "{function}: async dead-letter queue");
+    }
+}
+
+/// The digest's schedule sends a request the monitor reads as one (the account, the region and
+/// `DigestDays` filled in as CloudFormation's Fn::Sub would), enabled by default and disabled, not
+/// removed, by `DigestSchedule=off`.
+#[test]
+fn the_digest_rule_sends_a_request_the_monitor_reads_and_off_disables_it() {
+    use cache_sentinel::event::digest_request::DigestRequest;
+    let deployed = template(true);
+    let rule = &deployed["Resources"]["BuildTimeMonitorFunctionDigest"]["Properties"];
+    assert_eq!(referenced_id(&rule["Targets"][0]["Arn"]), Some(MONITOR));
+    for (overrides, days, schedule, state) in [
+        (&[][..], "7", "cron(0 8 ? * MON *)", "ENABLED"),
+        (&[("DigestSchedule", "off"), ("DigestDays", "1")][..], "1", "rate(7 days)", "DISABLED"),
+        (&[("DigestSchedule", "rate(1 day)"), ("DigestDays", "1")][..], "1", "rate(1 day)", "ENABLED"),
+    ] {
+        let params = parameters(&deployed, overrides);
+        assert_eq!(resolve(&deployed, &rule["ScheduleExpression"], &params), json!(schedule));
+        assert_eq!(resolve(&deployed, &rule["State"], &params), json!(state));
+        let input = rule["Targets"][0]["Input"]["Fn::Sub"].as_str().expect("Input is a Fn::Sub");
+        let input = input
+            .replace("${AWS::AccountId}", "123456789012")
+            .replace("${AWS::Region}", "ap-south-1")
+            .replace("${DigestDays}", &params["DigestDays"]);
+        let event: Value = serde_json::from_str(&input).expect("Input is JSON");
+        let request = DigestRequest::parse(&event).expect("a digest request").expect("valid");
+        assert_eq!(request.days.to_string(), days);
+        assert_eq!(request.account.as_deref(), Some("123456789012"));
     }
 }
 

@@ -41,8 +41,10 @@ fn allowed_actions_of(function: &str) -> BTreeSet<String> {
             "codebuild:ListBuildsForProject",
             "codebuild:BatchGetBuilds",
         ],
+        // The monitor's digest: ListProjects with BatchGetProjects (digest/gather.rs).
         MONITOR => &[
             "codebuild:ListBuilds",
+            "codebuild:ListProjects",
             "codebuild:BatchGetBuilds",
             "codebuild:ListBuildsForProject",
             "codebuild:BatchGetProjects",

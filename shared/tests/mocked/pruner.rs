@@ -115,6 +115,10 @@ fn own(state_put_fails: bool) -> Own {
     } else {
         state.then_output(|| PutObjectOutput::builder().build())
     };
+    // What a run freed, recorded for the digest (pruner/freed.rs).
+    let freed = mock!(Client::put_object)
+        .match_requests(|r| r.key().is_some_and(|k| k.starts_with(".cache-sentinel/pruned/")))
+        .then_output(|| PutObjectOutput::builder().build());
     let versioning = mock!(Client::get_bucket_versioning).then_output(|| GetBucketVersioningOutput::builder().build());
     // A bucket without a policy, as S3 answers it: 404 NoSuchBucketPolicy.
     let policy = mock!(Client::get_bucket_policy).then_http_response(|| {
@@ -125,7 +129,7 @@ fn own(state_put_fails: bool) -> Own {
             ),
         )
     });
-    Own { rules: vec![no_state, lease, state, policy, versioning], saved }
+    Own { rules: vec![no_state, lease, state, freed, policy, versioning], saved }
 }
 
 fn pruner(s3: Client, codebuild: aws_sdk_codebuild::Client, vars: &[(&str, &str)]) -> CachePruner {
