@@ -4,7 +4,8 @@
 #   1. cache-guard heals tts-service-build from LOCAL_DOCKER_LAYER_CACHE to the S3 cache
 #   2. cache-pruner prunes stale cache objects (dry run first, then for real)
 #   3. build-time-monitor reports a slow build; the email is printed as a subscriber receives it
-#   4. cache-sentinel audit (the CLI) over the emulator's projects
+#   4. build-time-monitor's weekly digest of a week of builds, as the subscriber receives it
+#   5. cache-sentinel audit (the CLI) over the emulator's projects
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=scripts/lib.sh
@@ -60,6 +61,9 @@ invoke() { # FUNCTION EVENT_FILE
 . scripts/demo/pruner.sh
 # shellcheck source=scripts/demo/monitor.sh
 . scripts/demo/monitor.sh
+
+# shellcheck source=scripts/demo/digest.sh
+. scripts/demo/digest.sh
 
 # shellcheck source=scripts/demo/cli.sh
 . scripts/demo/cli.sh

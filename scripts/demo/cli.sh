@@ -3,7 +3,7 @@
 # (`cache-sentinel prune`, a dry run); then `cache-sentinel audit` over every project of the
 # emulator, as a person (or CI, by its exit code) sees them.
 
-say "4. cache-sentinel, the command line"
+say "5. cache-sentinel, the command line"
 $AWS service-role codebuild-web "$BUCKET"
 
 "$ROOT/.venv/bin/python" - <<'PY'

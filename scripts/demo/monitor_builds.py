@@ -9,6 +9,10 @@
       2-minute build started 10 minutes after build N-1, written to OUT
   monitor_builds.py outcome < RESULT
       one line from the monitor's JSON result: the build's outcome and its cache notice
+  monitor_builds.py week PROJECT
+      a week of PROJECT's builds in CodeBuild's history (the emulator's EMULATOR_BUILD: start,
+      phases, the scenario the buildspec exports), the seven days before today (UTC), as the
+      Monday digest reads them; prints one line per build
 """
 
 import datetime
@@ -91,6 +95,32 @@ def worker_build(n, bucket, out):
     json.dump(event, open(out, "w"), indent=2)
 
 
+# (days before today, hour, scenario, own minutes): the seed's expected ranges are first 20-28,
+# no_change 5-8, app 8-12, requirements 15-20, so three of these run over (7 + 7 + 4 = 18 minutes).
+WEEK = [
+    (7, 9, "first", 26),
+    (6, 10, "no_change", 7),
+    (5, 14, "app", 19),
+    (4, 11, "no_change", 15),
+    (3, 16, "requirements", 17),
+    (2, 9, "app", 10),
+    (1, 13, "no_change", 12),
+]
+
+
+def week(project):
+    cb = client("codebuild")
+    today = datetime.datetime.now(datetime.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    for days, hour, scenario, minutes in WEEK:
+        start = today - datetime.timedelta(days=days) + datetime.timedelta(hours=hour)
+        spec = {"start": start.strftime("%Y-%m-%dT%H:%M:%SZ"), "status": "SUCCEEDED",
+                "phases": [["QUEUED", 40], ["PROVISIONING", 25], ["BUILD", minutes * 60]],
+                "exported": {"CACHE_SENTINEL_SCENARIO": scenario}}
+        cb.start_build(projectName=project, environmentVariablesOverride=[
+            {"name": "EMULATOR_BUILD", "value": json.dumps(spec), "type": "PLAINTEXT"}])
+        print(f"  {start:%a %d %b %H:%M}  {scenario:<13} {minutes:>2} min of its own time")
+
+
 def outcome():
     text = sys.stdin.read()
     try:
@@ -115,5 +145,7 @@ if __name__ == "__main__":
         worker_build(int(args[0]), args[1], args[2])
     elif command == "outcome":
         outcome()
+    elif command == "week":
+        week(*args)
     else:
         sys.exit(__doc__)

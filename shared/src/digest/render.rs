@@ -42,6 +42,16 @@ fn over(p: &ProjectLine) -> String {
     format!("{} over range in {}{cost}", minutes(p.minutes_over), count(p.over_range, "build", "builds"))
 }
 
+/// "3 of 4 builds slow; 37 min over range..." (`of`) or "4 builds, 3 slow, 37 min..." (the list);
+/// "no build" for a project listed for its cache alone.
+fn builds(p: &ProjectLine, form: &str) -> String {
+    match (p.builds, form) {
+        (0, _) => "no build".into(),
+        (_, "of") => format!("{} of {} slow; {}", p.slow, count(p.builds, "build", "builds"), over(p)),
+        _ => format!("{}, {} slow, {}", count(p.builds, "build", "builds"), p.slow, over(p)),
+    }
+}
+
 fn pruned(p: &ProjectLine) -> String {
     p.bytes_pruned.map(|b| format!("; pruned {}", human(b))).unwrap_or_default()
 }
@@ -117,32 +127,14 @@ fn body(d: &Digest) -> String {
     if !worst.is_empty() {
         b.push_str("\nWorst first:\n");
         for (i, p) in worst.iter().enumerate() {
-            let _ = writeln!(
-                b,
-                "{}. {}: {} of {} slow; {}{}",
-                i + 1,
-                p.project,
-                p.slow,
-                count(p.builds, "build", "builds"),
-                over(p),
-                pruned(p)
-            );
+            let _ = writeln!(b, "{}. {}: {}{}", i + 1, p.project, builds(p, "of"), pruned(p));
             let _ = writeln!(b, "   cache: {}", p.cache.short());
             let _ = writeln!(b, "   to do: {}", p.todo);
         }
     }
     b.push_str("\nEvery project (builds, slow, over range, cache, pruned):\n");
     for p in &d.projects {
-        let _ = writeln!(
-            b,
-            "  {}: {}, {} slow, {}; cache {}{}",
-            p.project,
-            count(p.builds, "build", "builds"),
-            p.slow,
-            over(p),
-            p.cache.short(),
-            pruned(p)
-        );
+        let _ = writeln!(b, "  {}: {}; cache {}{}", p.project, builds(p, "list"), p.cache.short(), pruned(p));
     }
     if !d.notes.is_empty() {
         b.push_str("\nNot read:\n");
@@ -181,11 +173,36 @@ mod tests {
                 "legacy-api",
                 Some("BUILD_GENERAL1_MEDIUM"),
                 &[11],
-                CacheLine::NotOnS3 { setting: "LOCAL".into(), why: "opted out (tag cache-sentinel=off)".into() },
+                CacheLine::NotOnS3 {
+                    setting: "LOCAL".into(),
+                    why: "opted out (tag cache-sentinel=off)".into(),
+                    todo: "move it to the S3 cache where its settings live, or keep it off knowingly".into(),
+                },
             ),
             week("gpu-train", Some("BUILD_GENERAL1_XLARGE"), &[30], CacheLine::Effective),
+            // Listed for its cache alone: no build this week, a heal the guard refused.
+            week(
+                "tts-readonly-build",
+                Some("BUILD_GENERAL1_LARGE"),
+                &[],
+                CacheLine::NotOnS3 {
+                    setting: "LOCAL".into(),
+                    why: "the guard refused to heal it: service role cannot use the cache".into(),
+                    todo: "fix what the guard's refusal email names; it heals the project at its next build".into(),
+                },
+            ),
+            week(
+                "fleet-build",
+                Some("BUILD_GENERAL1_LARGE"),
+                &[7],
+                CacheLine::OffS3ByDesign {
+                    setting: "LOCAL".into(),
+                    why: "LOCAL is right on the reserved-capacity fleet arn:aws:codebuild:ap-south-1:123456789012:fleet/tts:1".into(),
+                },
+            ),
         ];
-        let d = digest(weeks, &Prices::EMPTY, week_start(), week_start() + chrono::Duration::days(7));
+        let mut d = digest(weeks, &Prices::EMPTY, week_start(), week_start() + chrono::Duration::days(7));
+        (d.quiet, d.notes) = (12, vec!["the guard's refusals could not be read: AccessDenied".into()]);
         let n = notice(&d);
         assert!(n.subject().len() <= 100, "{}", n.subject());
         assert_snapshot("digest-week.txt", &notice_text(&n));

@@ -31,20 +31,32 @@ pub fn cache_line(facts: &CacheFacts<'_>) -> CacheLine {
     }
     let setting = cache.cache_type.clone();
     let Some(plan) = facts.plan else {
-        return CacheLine::NotOnS3 { setting, why: "no cache bucket known, so the guard cannot move it".into() };
+        let why = "no cache bucket known, so the guard cannot move it".into();
+        return CacheLine::NotOnS3 { setting, why, todo: "set CACHE_BUCKET (the stack sets it)".into() };
     };
-    let why = match plan.action {
+    let (why, todo) = match plan.action {
         // LOCAL is right here (a reserved-capacity fleet, a Docker server): nothing to do.
         HealAction::Keep => return CacheLine::OffS3ByDesign { setting, why: plan.reason.clone() },
         HealAction::Heal if !facts.refusals.is_empty() => {
             let causes: Vec<&str> = facts.refusals.iter().map(|c| c.headline()).collect();
-            format!("the guard refused to heal it: {}", causes.join("; "))
+            (
+                format!("the guard refused to heal it: {}", causes.join("; ")),
+                "fix what the guard's refusal email names; it heals the project at its next build".into(),
+            )
         }
-        HealAction::Heal if facts.dry_run => "the guard would heal it, but runs in dry run (DryRun=true)".into(),
-        HealAction::Heal => "the guard heals it on its next build or hourly sweep".into(),
-        HealAction::Skip | HealAction::Refuse | HealAction::NoChange => plan.reason.clone(),
+        HealAction::Heal if facts.dry_run => (
+            "the guard would heal it, but runs in dry run (DryRun=true)".into(),
+            "set the stack's DryRun to false once its reports read right, or run cache-sentinel heal --apply".into(),
+        ),
+        HealAction::Heal => (
+            "the guard heals it on its next build or hourly sweep".into(),
+            "nothing: the guard moves it; its email says when".into(),
+        ),
+        HealAction::Skip | HealAction::Refuse | HealAction::NoChange => {
+            (plan.reason.clone(), "move it to the S3 cache where its settings live, or keep it off knowingly".into())
+        }
     };
-    CacheLine::NotOnS3 { setting, why }
+    CacheLine::NotOnS3 { setting, why, todo }
 }
 
 fn on_s3(facts: &CacheFacts<'_>) -> CacheLine {
@@ -127,14 +139,14 @@ mod tests {
         let local = ProjectSnapshot::new("api", CacheSetting::local(&["LOCAL_DOCKER_LAYER_CACHE"]));
         let heal = line(&local, &[], Ok(&[]), false);
         assert!(
-            matches!(&heal, CacheLine::NotOnS3 { setting, why } if setting == "LOCAL" && why.contains("next build")),
+            matches!(&heal, CacheLine::NotOnS3 { setting, why, todo } if setting == "LOCAL" && why.contains("next build") && todo.starts_with("nothing")),
             "{heal:?}"
         );
         let dry = line(&local, &[], Ok(&[]), true);
         assert!(matches!(&dry, CacheLine::NotOnS3 { why, .. } if why.contains("dry run")), "{dry:?}");
         let refused = line(&local, &[RefusalCause::RoleAccess], Ok(&[]), false);
         assert!(
-            matches!(&refused, CacheLine::NotOnS3 { why, .. } if why.contains("refused") && why.contains("service role")),
+            matches!(&refused, CacheLine::NotOnS3 { why, todo, .. } if why.contains("refused") && why.contains("service role") && todo.contains("refusal email")),
             "{refused:?}"
         );
         let mut opted = local.clone();

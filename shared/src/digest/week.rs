@@ -21,8 +21,9 @@ pub enum CacheLine {
     Effective,
     /// On the S3 cache, but the newest builds show it does not work: why.
     NotEffective { cause: String },
-    /// Not on the S3 cache (`setting`): why (opted out, a refused heal, a heal still to come).
-    NotOnS3 { setting: String, why: String },
+    /// Not on the S3 cache (`setting`): why (opted out, a refused heal, a heal still to come), and
+    /// what to do about it.
+    NotOnS3 { setting: String, why: String, todo: String },
     /// Off the S3 cache where LOCAL is right (a reserved-capacity fleet, a Docker server): why.
     OffS3ByDesign { setting: String, why: String },
     /// Not known, and why (no records yet, a call failed).
@@ -39,7 +40,7 @@ impl CacheLine {
         match self {
             CacheLine::Effective => "effective".into(),
             CacheLine::NotEffective { cause } => format!("not effective: {cause}"),
-            CacheLine::NotOnS3 { setting, why } => format!("{setting}, not S3: {why}"),
+            CacheLine::NotOnS3 { setting, why, .. } => format!("{setting}, not S3: {why}"),
             CacheLine::OffS3ByDesign { setting, why } => format!("{setting} by design: {why}"),
             CacheLine::Unknown { why } => format!("unknown: {why}"),
         }
@@ -105,7 +106,7 @@ pub struct Digest {
 /// What to do about a project, in one line.
 fn todo(line: &ProjectLine) -> String {
     match &line.cache {
-        CacheLine::NotOnS3 { .. } => "move it to the S3 cache (cache-sentinel heal), or keep it off knowingly".into(),
+        CacheLine::NotOnS3 { todo, .. } => todo.clone(),
         CacheLine::NotEffective { .. } => {
             "make the cache work: the slow-build emails name the cause and the fix".into()
         }
@@ -137,8 +138,8 @@ pub fn digest(weeks: Vec<ProjectWeek>, prices: &Prices, from: DateTime<Utc>, to:
         to,
         builds: projects.iter().map(|p| p.builds).sum(),
         slow: projects.iter().map(|p| p.slow).sum(),
-        minutes_over: projects.iter().map(|p| p.minutes_over).sum(),
-        cost_usd: projects.iter().filter_map(|p| p.cost_usd).sum(),
+        minutes_over: total(projects.iter().map(|p| p.minutes_over)),
+        cost_usd: total(projects.iter().filter_map(|p| p.cost_usd)),
         cost_unknown: projects.iter().filter(over).filter(|p| p.cost_usd.is_none()).count(),
         bytes_pruned: projects.iter().filter_map(|p| p.bytes_pruned).reduce(|a, b| a + b),
         quiet: 0,
@@ -147,8 +148,13 @@ pub fn digest(weeks: Vec<ProjectWeek>, prices: &Prices, from: DateTime<Utc>, to:
     }
 }
 
+/// A sum that is 0.0 when empty: `Sum for f64` starts at -0.0, which sorts below 0.0.
+fn total(values: impl Iterator<Item = f64>) -> f64 {
+    values.fold(0.0, |sum, v| sum + v)
+}
+
 fn line(week: ProjectWeek, prices: &Prices) -> ProjectLine {
-    let minutes: f64 = week.builds.iter().map(|b| b.minutes_over_range).sum();
+    let minutes = total(week.builds.iter().map(|b| b.minutes_over_range));
     let (price, cost_unknown) = match price_of(week.environment.as_deref(), week.compute_type.as_deref(), prices) {
         Ok(p) => (Some(p), None),
         Err(why) => (None, Some(why)),
