@@ -57,6 +57,16 @@ CreateFleet and BatchGetFleets (CodeBuild reserved-capacity fleets) keep what th
 name, arn, capacity, environment and compute type, status and overflowBehavior (QUEUE or ON_DEMAND,
 QUEUE by default); BatchGetFleets takes names or ARNs and lists the unknown ones in fleetsNotFound.
 
+BatchImportFindings and GetFindings (Security Hub) follow the API reference where moto is lenient:
+a batch holds 1 to 100 findings (else InvalidInputException); a finding that lacks one of ASFF's
+required fields (SchemaVersion, Id, ProductArn, GeneratorId, AwsAccountId, Types, CreatedAt,
+UpdatedAt, Severity, Title, Description, Resources) or whose ProductArn is not a Security Hub
+product ARN is refused in the 200 answer's FailedFindings (InvalidInput, naming the field), not
+stored; a finding is the same finding when its Id and ProductArn are, and an import replaces it
+whole. GetFindings applies the StringFilters of top-level string fields (EQUALS, PREFIX,
+NOT_EQUALS, PREFIX_NOT_EQUALS; values of one field OR-ed, NOT_ filters AND-ed, fields AND-ed) and
+pages by MaxResults (moto ignores Filters and returns every finding).
+
 Usage: python moto_server.py --port PORT [--host 127.0.0.1]
 """
 
@@ -950,6 +960,85 @@ def batch_get_fleets(self):
 
 CodeBuildResponse.create_fleet = create_fleet
 CodeBuildResponse.batch_get_fleets = batch_get_fleets
+
+
+# --- Security Hub: ASFF's required fields, the batch limit, GetFindings' filters ---------------------
+from moto.securityhub.exceptions import InvalidInputException as HubInvalidInput  # noqa: E402
+from moto.securityhub.models import Finding as HubFinding  # noqa: E402
+from moto.securityhub.responses import SecurityHubResponse  # noqa: E402
+
+ASFF_REQUIRED = ("SchemaVersion", "Id", "ProductArn", "GeneratorId", "AwsAccountId", "Types", "CreatedAt",
+                 "UpdatedAt", "Severity", "Title", "Description", "Resources")
+PRODUCT_ARN = re.compile(r"^arn:aws[a-z-]*:securityhub:[a-z0-9-]+:(\d{12})?:product/[^/]+/[^/]+$")
+
+
+def _asff_problem(finding):
+    if not isinstance(finding, dict):
+        return "a finding must be an object"
+    for field in ASFF_REQUIRED:
+        if finding.get(field) in (None, "", [], {}):
+            return f"Finding is missing the required field {field}"
+    if not PRODUCT_ARN.match(str(finding["ProductArn"])):
+        return f"ProductArn {finding['ProductArn']!r} is not a Security Hub product ARN"
+    if not isinstance(finding["Resources"], list):
+        return "Resources must be a list"
+    return None
+
+
+def batch_import_findings(self):
+    body = json.loads(self.body.decode("utf-8") if isinstance(self.body, bytes) else self.body)
+    findings = body.get("Findings")
+    if not isinstance(findings, list) or not 1 <= len(findings) <= 100:
+        raise HubInvalidInput(op="BatchImportFindings", msg="Findings must hold between 1 and 100 findings")
+    backend = self.securityhub_backend
+    failed, success = [], 0
+    for finding in findings:
+        problem = _asff_problem(finding)
+        if problem:
+            failed.append({"Id": (finding or {}).get("Id", ""), "ErrorCode": "InvalidInput", "ErrorMessage": problem})
+            continue
+        same = next((f for f in backend.findings
+                     if f.id == finding["Id"] and f.data.get("ProductArn") == finding["ProductArn"]), None)
+        if same:
+            same.data = dict(finding)
+        else:
+            backend.findings.append(HubFinding(finding["Id"], dict(finding)))
+        success += 1
+    return json.dumps({"FailedCount": len(failed), "FailedFindings": failed, "SuccessCount": success})
+
+
+def _string_filter_matches(value, filters):
+    value = "" if value is None else str(value)
+    positive = [f for f in filters if f.get("Comparison") in ("EQUALS", "PREFIX")]
+    negative = [f for f in filters if f.get("Comparison") in ("NOT_EQUALS", "PREFIX_NOT_EQUALS")]
+
+    def hit(f):
+        expected = f.get("Value", "")
+        return value.startswith(expected) if "PREFIX" in f["Comparison"] else value == expected
+
+    return (not positive or any(hit(f) for f in positive)) and all(not hit(f) for f in negative)
+
+
+def get_findings(self):
+    params = json.loads(self.body.decode("utf-8") if isinstance(self.body, bytes) else (self.body or "{}")) or {}
+    filters = params.get("Filters") or {}
+    max_results = int(params.get("MaxResults") or 100)
+    if not 1 <= max_results <= 100:
+        raise HubInvalidInput(op="GetFindings", msg="MaxResults must be a number between 1 and 100")
+    matched = []
+    for finding in self.securityhub_backend.findings:
+        data = finding.data
+        if all(_string_filter_matches(data.get(field), values) for field, values in filters.items()
+               if isinstance(values, list) and isinstance(data.get(field, ""), (str, type(None)))):
+            matched.append(data)
+    start = int(params.get("NextToken") or 0)
+    page = matched[start:start + max_results]
+    token = str(start + max_results) if start + max_results < len(matched) else None
+    return json.dumps({"Findings": page, "NextToken": token})
+
+
+SecurityHubResponse.batch_import_findings = batch_import_findings
+SecurityHubResponse.get_findings = get_findings
 
 
 if __name__ == "__main__":

@@ -329,6 +329,8 @@ pub struct CommonConfig {
     /// `METRICS`: `off`, `on` (default: each function's figures as CloudWatch metrics by function)
     /// or `per-project` (the monitor's per-build metrics by project too; `crate::metrics`).
     pub metrics: crate::metrics::MetricsMode,
+    /// `SECURITY_HUB_FINDINGS`: import findings into the account's own Security Hub (default false).
+    pub security_hub: bool,
 }
 
 impl CommonConfig {
@@ -343,6 +345,7 @@ impl CommonConfig {
         "PROJECT_INCLUDE",
         "PROJECT_EXCLUDE",
         "METRICS",
+        "SECURITY_HUB_FINDINGS",
     ];
 
     /// Also checks `S3_FORCE_PATH_STYLE` (read by `aws::Clients`), so that a bad value stops the
@@ -366,6 +369,7 @@ impl CommonConfig {
                 Some(text) => crate::metrics::MetricsMode::parse(&text).map_err(|e| ConfigError::new("METRICS", e))?,
                 None => crate::metrics::MetricsMode::default(),
             },
+            security_hub: boolean(env, "SECURITY_HUB_FINDINGS", false)?,
         })
     }
 }

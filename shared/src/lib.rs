@@ -15,6 +15,7 @@ pub mod digest;
 pub mod error;
 pub mod event;
 pub mod filter;
+pub mod findings;
 pub mod guard;
 #[cfg(feature = "lambda")]
 pub mod lambda;

@@ -195,6 +195,7 @@ mod tests {
             projects: vec![kept, duplicate],
             notice_problems: vec![],
             refused: None,
+            findings: None,
         };
         let shown: Vec<&ProjectOutcome> = report.projects.iter().collect();
         let text = render(&report, &shown, 0, None);

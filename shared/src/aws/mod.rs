@@ -1,4 +1,4 @@
-//! AWS adapters (CodeBuild, S3, SNS, CloudWatch Logs): clients built once from the standard configuration chain, and thin wrappers
+//! AWS adapters (CodeBuild, S3, SNS, CloudWatch Logs, Security Hub): clients built once from the standard configuration chain, and thin wrappers
 //! that translate between the SDK and the library's plain data and typed errors.
 //!
 //! The calls each function makes and the permissions they need: docs/deploy.md; the emulator
@@ -14,6 +14,7 @@ pub mod s3_conditional;
 pub mod s3_documents;
 pub mod s3_objects;
 pub mod s3_records;
+pub mod securityhub;
 #[cfg(feature = "cli")]
 pub mod session;
 pub mod sns;

@@ -96,6 +96,9 @@ pub struct GuardReport {
     /// An event the guard does not handle (trigger `unhandled`): what it was and why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,
+    /// What went to Security Hub (SECURITY_HUB_FINDINGS=true).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub findings: Option<crate::findings::sink::FindingsReport>,
 }
 
 impl GuardReport {

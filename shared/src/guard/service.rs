@@ -10,14 +10,18 @@ use super::run::{Checked, Run};
 use crate::aws::Clients;
 use crate::aws::codebuild::CodeBuildProjects;
 use crate::aws::iam::PolicySimulator;
+use crate::aws::securityhub::SecurityHub;
 use crate::aws::sns::SnsPublisher;
 use crate::clock::{Clock, SystemClock};
 use crate::error::AwsError;
 use crate::event::{EventError, Trigger};
+use crate::findings::guard::observations as guard_observations;
+use crate::findings::sink::{FindingsReport, FindingsSink};
+use crate::findings::{Place, Subject};
 use crate::project::ProjectSnapshot;
 use futures::StreamExt;
 use std::sync::Arc;
-use tracing::{Instrument, info, info_span, warn};
+use tracing::{Instrument, error, info, info_span, warn};
 
 /// Projects assessed at once (each may cost a SimulatePrincipalPolicy or BatchGetFleets call).
 const ASSESS_CONCURRENCY: usize = 8;
@@ -39,6 +43,8 @@ pub enum GuardError {
     ProjectsFailed { failed: usize, total: usize, first: String },
     #[error("notices could not be sent (transient, retried): {0}")]
     Notify(AwsError),
+    #[error("findings could not be imported into Security Hub (transient, retried): {0}")]
+    Findings(AwsError),
 }
 
 impl GuardError {
@@ -50,6 +56,7 @@ impl GuardError {
             GuardError::Listing(_) => "CacheGuard.ListingFailed",
             GuardError::ProjectsFailed { .. } => "CacheGuard.ProjectsFailed",
             GuardError::Notify(_) => "CacheGuard.NotifyFailed",
+            GuardError::Findings(_) => "CacheGuard.FindingsFailed",
         }
     }
 }
@@ -63,12 +70,20 @@ pub struct CacheGuard {
     pub(super) publisher: SnsPublisher,
     pub(super) region: String,
     pub(super) clock: Arc<dyn Clock>,
+    /// Security Hub, when SECURITY_HUB_FINDINGS is on.
+    pub(super) hub: Option<SecurityHub>,
 }
 
 impl CacheGuard {
     pub fn new(config: GuardConfig, clients: &Clients) -> Self {
         let publisher = SnsPublisher::new(clients.sns.clone(), config.common.topic_arn.clone());
+        let hub = config.common.security_hub.then(|| SecurityHub::new(&clients.sdk)).and_then(|built| {
+            built
+                .map_err(|e| error!(action = "cold-start", error = %e, "Security Hub client not built: no findings"))
+                .ok()
+        });
         CacheGuard {
+            hub,
             projects: CodeBuildProjects::new(clients.codebuild.clone()),
             s3: clients.s3.clone(),
             // IAM is the guard's alone: its client is built here, from the shared configuration.
@@ -142,6 +157,7 @@ impl CacheGuard {
                     projects: vec![],
                     notice_problems: vec![],
                     refused: Some(e.to_string()),
+                    findings: None,
                 });
             }
             Err(e) => return Err(e.into()),
@@ -183,14 +199,15 @@ impl CacheGuard {
                 ("scheduled-sweep", checked)
             }
         };
-        self.finish(&run, trigger.event_id(), kind, bucket, checked).await
+        let account = trigger.account().or(own_account);
+        self.finish(&run, (trigger.event_id(), account), kind, bucket, checked).await
     }
 
     /// Sends the notices, logs the summary, and fails the invocation on transient errors only.
     async fn finish(
         &self,
         run: &Run<'_>,
-        event_id: Option<&str>,
+        (event_id, account): (Option<&str>, Option<&str>),
         kind: &'static str,
         bucket: String,
         checked: Vec<Checked>,
@@ -204,6 +221,10 @@ impl CacheGuard {
         for index in &sent.notified {
             outcomes[owners[*index]].notified = true;
         }
+        let (findings, findings_error) = match self.findings(&bucket, account, kind, &outcomes).await {
+            Ok(findings) => (findings, None),
+            Err(e) => (None, Some(e)),
+        };
         let report = GuardReport {
             trigger: kind,
             event_id: event_id.map(str::to_owned),
@@ -212,6 +233,7 @@ impl CacheGuard {
             projects: outcomes,
             notice_problems: sent.problems,
             refused: None,
+            findings,
         };
         let failed: Vec<&ProjectOutcome> = report.projects.iter().filter(|p| p.outcome == Outcome::Failed).collect();
         info!(
@@ -238,7 +260,47 @@ impl CacheGuard {
         if let Some(e) = sent.transient {
             return Err(GuardError::Notify(e));
         }
+        if let Some(e) = findings_error {
+            return Err(GuardError::Findings(e));
+        }
         Ok(report)
+    }
+
+    /// The run's findings in Security Hub (SECURITY_HUB_FINDINGS): a build's run reads and writes
+    /// its project's, a sweep every project's. None when off, or when the account is not known (the
+    /// product ARN names it). A transient failure is an error (the invocation is retried); a
+    /// refusal (Security Hub not enabled, access denied) is said in the report.
+    async fn findings(
+        &self,
+        bucket: &str,
+        account: Option<&str>,
+        kind: &'static str,
+        outcomes: &[ProjectOutcome],
+    ) -> Result<Option<FindingsReport>, AwsError> {
+        let Some(hub) = &self.hub else { return Ok(None) };
+        let Some(account) = account else {
+            let why = "the AWS account is not known (no account in the event): no findings".to_owned();
+            return Ok(Some(FindingsReport { errors: vec![why], ..FindingsReport::default() }));
+        };
+        let sink = FindingsSink {
+            hub: hub.clone(),
+            s3: self.s3.clone(),
+            bucket: bucket.to_owned(),
+            place: Place::new(&self.region, account),
+            dry_run: self.config.common.dry_run,
+        };
+        let subject = match (kind, outcomes) {
+            ("build-state-change", [one]) => Some(Subject::Project(one.project.clone())),
+            _ => None,
+        };
+        match sink.report(&guard_observations(outcomes), subject.as_ref(), self.clock.now()).await {
+            Ok(report) => Ok(Some(report)),
+            Err(e) if e.is_transient() => Err(e),
+            Err(e) => {
+                warn!(action = "findings", error = %e, "Security Hub refused the findings");
+                Ok(Some(FindingsReport { errors: vec![format!("not imported: {e}")], ..FindingsReport::default() }))
+            }
+        }
     }
 }
 

@@ -45,6 +45,7 @@ mod tests {
             projects: outcomes.iter().enumerate().map(|(i, o)| outcome(&format!("p{i}"), *o)).collect(),
             notice_problems: vec![],
             refused: None,
+            findings: None,
         }
     }
 

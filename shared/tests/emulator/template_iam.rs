@@ -202,3 +202,56 @@ fn only_the_functions_write_cache_sentinels_own_keys_in_the_bucket_it_creates() 
         assert!(functions.contains(&role), "{function} runs as {role}");
     }
 }
+
+/// SecurityHubFindings=true adds, to the guard's role alone, the one Security Hub action on the
+/// account's default product, and the records of open findings; false adds nothing.
+#[test]
+fn security_hub_adds_one_action_scoped_to_the_default_product() {
+    let deployed = template(true);
+    let statements_of = |function: &str, on: &str| -> Vec<Value> {
+        let params = parameters(&deployed, &[("SecurityHubFindings", on)]);
+        let role = referenced_id(&deployed["Resources"][function]["Properties"]["Role"]).unwrap().to_owned();
+        let policies = deployed["Resources"][role.as_str()]["Properties"]["Policies"].as_array().unwrap();
+        policies
+            .iter()
+            .flat_map(|p| p["PolicyDocument"]["Statement"].as_array().unwrap().iter())
+            .map(|s| statement_for(&deployed, s, &params))
+            .filter(|s| s.is_object() && s.get("Ref").is_none())
+            .collect()
+    };
+    let hub = |statements: &[Value]| -> Vec<Value> {
+        statements
+            .iter()
+            .filter(|s| strings(&s["Action"]).iter().any(|a| a.starts_with("securityhub:")))
+            .cloned()
+            .collect()
+    };
+    for function in [GUARD, PRUNER, MONITOR] {
+        assert!(hub(&statements_of(function, "false")).is_empty(), "{function}: nothing when off");
+    }
+    let on = hub(&statements_of(GUARD, "true"));
+    assert_eq!(on.len(), 1, "{on:?}");
+    assert_eq!(strings(&on[0]["Action"]), ["securityhub:BatchImportFindings"]);
+    let resource = on[0]["Resource"]["Fn::Sub"].as_str().expect("a Fn::Sub resource");
+    assert_eq!(
+        resource,
+        "arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:product/${AWS::AccountId}/default"
+    );
+    let records: Vec<Value> =
+        statements_of(GUARD, "true").into_iter().filter(|s| s["Sid"] == "OpenFindingRecords").collect();
+    assert_eq!(records.len(), 1);
+    assert_eq!(strings(&records[0]["Action"]), ["s3:PutObject", "s3:DeleteObject"]);
+    assert!(statements_of(GUARD, "false").iter().all(|s| s["Sid"] != "OpenFindingRecords"));
+}
+
+/// A statement as deployed with these parameters: a top-level Fn::If picks its branch (the
+/// condition evaluated by `resolve`), anything else is the statement itself.
+fn statement_for(template: &Value, statement: &Value, params: &std::collections::BTreeMap<String, String>) -> Value {
+    match statement.get("Fn::If").and_then(Value::as_array) {
+        Some(branches) => {
+            let picked = resolve(template, &json!({"Fn::If": [branches[0].clone(), "then", "else"]}), params);
+            if picked == "then" { branches[1].clone() } else { branches[2].clone() }
+        }
+        None => statement.clone(),
+    }
+}

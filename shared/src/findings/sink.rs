@@ -1,0 +1,119 @@
+//! Carries findings to Security Hub: reads what is open (one listing of the subject's, or every
+//! subject's, records in the cache bucket), decides (`open::decide`), imports the findings that
+//! changed in batches of 100, then records what was imported (a new record, the stale one
+//! deleted). A finding Security Hub refused is reported and not recorded, so the next run tries it
+//! again; a record that cannot be written is reported too. Dry run: decided and reported, nothing
+//! imported or recorded.
+
+use super::asff::{Place, Subject, finding_id, to_asff};
+use super::open::{self, Observation, OpenFinding};
+use crate::aws::s3_objects::{ListRequest, delete_object, list_page};
+use crate::aws::s3_records::put_record;
+use crate::aws::securityhub::{FailedFinding, SecurityHub};
+use crate::error::AwsError;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// At most this many pages of open-finding records (100,000 open findings).
+const MAX_PAGES: u32 = 100;
+
+/// Where findings go and where their records live.
+pub struct FindingsSink {
+    pub hub: SecurityHub,
+    pub s3: aws_sdk_s3::Client,
+    pub bucket: String,
+    pub place: Place,
+    pub dry_run: bool,
+}
+
+/// What a run did with its findings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FindingsReport {
+    /// Finding ids imported active (new, or seen again after a day) and archived.
+    pub imported: Vec<String>,
+    pub archived: Vec<String>,
+    /// Decided, not imported: dry run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub would_import: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failed: Vec<FailedFinding>,
+    /// Calls that failed (the listing, a record): said, and retried by the next run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+impl FindingsSink {
+    /// Reports `observations`; `subject` narrows the listing of open findings to one subject (a
+    /// build's run), None reads every one (a sweep). An error only when Security Hub cannot be
+    /// reached at all (transient: the caller fails its invocation so that it is retried).
+    pub async fn report(
+        &self,
+        observations: &[Observation],
+        subject: Option<&Subject>,
+        now: DateTime<Utc>,
+    ) -> Result<FindingsReport, AwsError> {
+        let mut report = FindingsReport::default();
+        if observations.is_empty() {
+            return Ok(report);
+        }
+        let open = match self.open(subject).await {
+            Ok(open) => open,
+            Err(e) => {
+                // Without knowing what is open, nothing is archived and new findings may repeat.
+                report.errors.push(format!("open findings not read: {e}"));
+                vec![]
+            }
+        };
+        let steps = open::decide(&self.place, observations, &open, now);
+        let ids = |pick: bool| -> Vec<String> {
+            steps
+                .iter()
+                .filter(|s| s.finding.resolved == pick)
+                .map(|s| finding_id(&self.place, s.finding.kind, &s.finding.subject))
+                .collect()
+        };
+        if self.dry_run {
+            report.would_import = ids(false).into_iter().chain(ids(true)).collect();
+            return Ok(report);
+        }
+        let asff: Vec<_> = steps.iter().map(|s| to_asff(&self.place, &s.finding)).collect();
+        let imported = self.hub.import(&asff).await?;
+        let refused: std::collections::HashSet<&str> = imported.failed.iter().map(|f| f.id.as_str()).collect();
+        for step in &steps {
+            let id = finding_id(&self.place, step.finding.kind, &step.finding.subject);
+            if refused.contains(id.as_str()) {
+                continue;
+            }
+            if let Some(record) = &step.record
+                && let Err(e) = put_record(&self.s3, &self.bucket, record, "{}").await
+            {
+                report.errors.push(format!("{id}: imported, but its record was not written: {e}"));
+            }
+            if let Some(stale) = &step.stale
+                && let Err(e) = delete_object(&self.s3, &self.bucket, stale).await
+            {
+                report.errors.push(format!("{id}: its old record was not deleted: {e}"));
+            }
+            if step.finding.resolved { report.archived.push(id) } else { report.imported.push(id) }
+        }
+        report.failed = imported.failed;
+        Ok(report)
+    }
+
+    async fn open(&self, subject: Option<&Subject>) -> Result<Vec<OpenFinding>, AwsError> {
+        let prefix = open::prefix(&self.place, subject);
+        let (mut out, mut token, mut pages) = (Vec::new(), None::<String>, 0);
+        while pages < MAX_PAGES {
+            let request =
+                ListRequest { prefix: &prefix, continuation_token: token.as_deref(), ..ListRequest::default() };
+            let page = list_page(&self.s3, &self.bucket, request).await?;
+            pages += 1;
+            out.extend(page.objects.iter().filter_map(|o| open::parse(&self.place, &o.key)));
+            match page.next_token {
+                Some(next) => token = Some(next),
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+}
