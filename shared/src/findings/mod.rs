@@ -6,13 +6,15 @@
 //!   resolved): `asff`;
 //! * which findings are open, and what an observation does to one (new, seen again after a day,
 //!   archived when its cause is gone), from records in the cache bucket: `open`;
-//! * what each function's run observes: `guard`;
+//! * what each function's run observes: `guard`, `monitor`, `pruner`;
 //! * how findings reach Security Hub (BatchImportFindings by 100, retried within its rate, failed
 //!   findings reported) and their records are kept: `sink`, over `crate::aws::securityhub`.
 
 pub mod asff;
 pub mod guard;
+pub mod monitor;
 pub mod open;
+pub mod pruner;
 pub mod sink;
 
 pub use asff::{Finding, Kind, Place, Subject, finding_id, to_asff};

@@ -103,6 +103,7 @@ mod tests {
             builds: vec![outcome],
             digest: None,
             refused: None,
+            findings: None,
         }
     }
 

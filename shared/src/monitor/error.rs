@@ -24,6 +24,8 @@ pub enum MonitorError {
     Publish { build: String, kind: &'static str, error: Box<AwsError> },
     #[error("AWS failed transiently while gathering the digest ({0}); the invocation fails so that it is retried")]
     Digest(Box<AwsError>),
+    #[error("findings could not be imported into Security Hub (transient, retried): {0}")]
+    Findings(Box<AwsError>),
 }
 
 impl MonitorError {
@@ -36,6 +38,7 @@ impl MonitorError {
             MonitorError::Transient { .. } => "BuildTimeMonitor.AwsTransient",
             MonitorError::Publish { .. } => "BuildTimeMonitor.PublishFailed",
             MonitorError::Digest(_) => "BuildTimeMonitor.DigestFailed",
+            MonitorError::Findings(_) => "BuildTimeMonitor.FindingsFailed",
         }
     }
 }

@@ -134,6 +134,9 @@ pub struct MonitorReport {
     /// A digest request's run (trigger `digest`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub digest: Option<super::digest::DigestReport>,
+    /// What went to Security Hub (SECURITY_HUB_FINDINGS=true).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub findings: Option<crate::findings::sink::FindingsReport>,
     /// An event the monitor does not handle (trigger `unhandled`): what it was and why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,

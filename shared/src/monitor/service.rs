@@ -20,12 +20,16 @@ use crate::aws::cache_listing::{CacheListing, list_cache_page};
 use crate::aws::codebuild::{CodeBuildProjects, build_facts};
 use crate::aws::logs::BuildLogs;
 use crate::aws::s3::Markers;
+use crate::aws::securityhub::SecurityHub;
 use crate::aws::sns::SnsPublisher;
 use crate::build::{BuildFacts, short_build_id};
 use crate::clock::{Clock, SystemClock};
 use crate::error::AwsError;
 use crate::event::digest_request::DigestRequest;
 use crate::event::{BuildStateChange, BuildStatus, Trigger};
+use crate::findings::monitor::observations as monitor_observations;
+use crate::findings::sink::{FindingsReport, FindingsSink};
+use crate::findings::{Place, Subject};
 use std::sync::Arc;
 use tracing::{Instrument, info, info_span, warn};
 
@@ -38,6 +42,8 @@ pub struct BuildTimeMonitor {
     pub(super) publisher: SnsPublisher,
     pub(super) region: String,
     pub(super) clock: Arc<dyn Clock>,
+    /// Security Hub, when SECURITY_HUB_FINDINGS is on.
+    pub(super) hub: Option<SecurityHub>,
 }
 
 /// Where a build's cache is: the bucket for markers and records, the location the guard manages,
@@ -57,6 +63,11 @@ impl BuildTimeMonitor {
             logs: BuildLogs::new(clients.logs()),
             publisher: SnsPublisher::new(clients.sns.clone(), config.common.topic_arn.clone()),
             region: clients.region_or_default().to_owned(),
+            hub: config.common.security_hub.then(|| SecurityHub::new(&clients.sdk)).and_then(|built| {
+                built
+                    .map_err(|e| warn!(action = "cold-start", error = %e, "Security Hub client not built: no findings"))
+                    .ok()
+            }),
             config,
             clock: Arc::new(SystemClock),
         }
@@ -92,6 +103,7 @@ impl BuildTimeMonitor {
                 builds: vec![],
                 digest: Some(digest),
                 refused: None,
+                findings: None,
             };
             info!(action = "summary", report = %serde_json::to_string(&report).unwrap_or_default(), "monitor run finished");
             return Ok(report);
@@ -110,13 +122,23 @@ impl BuildTimeMonitor {
                     builds: vec![],
                     digest: None,
                     refused,
+                    findings: None,
                 });
             }
             Err(e) => return Err(e.into()),
         };
         let event_id = trigger.event_id().map(str::to_owned);
-        let mut report =
-            MonitorReport { trigger: "", event_id, dry_run, sweep: None, builds: vec![], digest: None, refused: None };
+        let account = trigger.account().map(str::to_owned);
+        let mut report = MonitorReport {
+            trigger: "",
+            event_id,
+            dry_run,
+            sweep: None,
+            builds: vec![],
+            digest: None,
+            refused: None,
+            findings: None,
+        };
         match trigger {
             Trigger::BuildStateChange(change) => {
                 let span = info_span!("monitor", project = %change.project, build_id = change.build_id.as_deref().unwrap_or("-"), status = %change.status, action = "judge");
@@ -131,6 +153,7 @@ impl BuildTimeMonitor {
                 report.builds = builds;
             }
         }
+        report.findings = self.findings(account.as_deref(), &report.builds, report.trigger).await?;
         info!(
             action = "summary",
             notified = report.count(Outcome::Notified),
@@ -187,6 +210,46 @@ impl BuildTimeMonitor {
             });
         }
         self.assess(facts, Kind::FinishedSlow, warnings, change.event_id.as_deref()).await
+    }
+
+    /// The run's findings in Security Hub (SECURITY_HUB_FINDINGS): a finished build's run reads and
+    /// writes its project's, the sweep every project's. None when off or nothing was judged; a
+    /// transient failure fails the invocation (retried), a refusal is said in the report.
+    async fn findings(
+        &self,
+        account: Option<&str>,
+        builds: &[BuildOutcome],
+        trigger: &str,
+    ) -> Result<Option<FindingsReport>, MonitorError> {
+        let Some(hub) = &self.hub else { return Ok(None) };
+        let observations = monitor_observations(builds);
+        if observations.is_empty() {
+            return Ok(None);
+        }
+        let (Some(account), Some(bucket)) = (account, self.config.common.layout.resolve_bucket(account, &self.region))
+        else {
+            let why = "the AWS account or the cache bucket is not known: no findings".to_owned();
+            return Ok(Some(FindingsReport { errors: vec![why], ..FindingsReport::default() }));
+        };
+        let sink = FindingsSink {
+            hub: hub.clone(),
+            s3: self.s3.clone(),
+            bucket,
+            place: Place::new(&self.region, account),
+            dry_run: self.config.common.dry_run,
+        };
+        let subject = match (trigger, builds) {
+            ("build-state-change", [one]) => Some(Subject::Project(one.project.clone())),
+            _ => None,
+        };
+        match sink.report(&observations, subject.as_ref(), self.clock.now()).await {
+            Ok(report) => Ok(Some(report)),
+            Err(e) if is_transient(&e) => Err(MonitorError::Findings(Box::new(e))),
+            Err(e) => {
+                warn!(action = "findings", error = %e, "Security Hub refused the findings");
+                Ok(Some(FindingsReport { errors: vec![format!("not imported: {e}")], ..FindingsReport::default() }))
+            }
+        }
     }
 
     /// Judges a running build seen by the sweep (or given by a caller) and notifies once if it is

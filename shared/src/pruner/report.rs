@@ -178,6 +178,9 @@ pub struct PruneReport {
     /// The first 1,000 planned deletions with their reasons (all are logged).
     pub deletions: Vec<Deletion>,
     pub notified: bool,
+    /// What went to Security Hub (SECURITY_HUB_FINDINGS=true; sweeps only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub findings: Option<crate::findings::sink::FindingsReport>,
 }
 
 impl PruneReport {
@@ -211,6 +214,7 @@ impl PruneReport {
             api_calls: BTreeMap::new(),
             deletions: vec![],
             notified: false,
+            findings: None,
         }
     }
 

@@ -24,11 +24,15 @@ use super::waiting::{SWEEP_WAIT, SweepWaiting, WaitingStore, marker_span};
 use super::writers::{BUILDS_READ, BuildSpan, Writers};
 use crate::aws::Clients;
 use crate::aws::codebuild::{BATCH_LIMIT, CodeBuildProjects};
+use crate::aws::securityhub::SecurityHub;
 use crate::aws::sns::SnsPublisher;
 use crate::aws::{s3_objects, s3_records};
 use crate::clock::{Clock, SystemClock};
 use crate::error::AwsError;
 use crate::event::{EventError, Trigger};
+use crate::findings::pruner::observations as pruner_observations;
+use crate::findings::sink::{FindingsReport, FindingsSink};
+use crate::findings::{Place, Subject};
 use crate::project::ProjectSnapshot;
 use aws_sdk_s3::Client;
 use chrono::{DateTime, Utc};
@@ -71,6 +75,8 @@ pub enum PruneError {
         "the sweep waited {waited_s} s for the pruner's lease, which the build-event run {holder} holds until {until}; build-event runs yield to the sweep until {yield_until}, and the failed invocation is retried"
     )]
     SweepWaiting { holder: String, until: DateTime<Utc>, waited_s: u64, yield_until: DateTime<Utc> },
+    #[error("the sweep's finding could not be imported into Security Hub (transient, retried): {0}")]
+    Findings(AwsError),
 }
 
 impl PruneError {
@@ -81,7 +87,8 @@ impl PruneError {
             | PruneError::Discovery(e)
             | PruneError::Lease(e)
             | PruneError::StateNotSaved { error: e, .. }
-            | PruneError::Transient { first: e, .. } => Some(e),
+            | PruneError::Transient { first: e, .. }
+            | PruneError::Findings(e) => Some(e),
             PruneError::Event(_)
             | PruneError::UnknownAccount
             | PruneError::DeadlineMargin { .. }
@@ -100,6 +107,7 @@ impl PruneError {
             PruneError::Lease(_) => "CachePruner.LeaseFailed",
             PruneError::StateNotSaved { .. } => "CachePruner.StateNotSaved",
             PruneError::Transient { .. } => "CachePruner.TransientFailure",
+            PruneError::Findings(_) => "CachePruner.FindingsFailed",
             PruneError::SweepWaiting { .. } => "CachePruner.SweepWaiting",
         }
     }
@@ -115,6 +123,8 @@ pub struct CachePruner {
     pub(super) clock: Arc<dyn Clock>,
     /// How long a sweep waits for a build-event run's lease (`waiting::SWEEP_WAIT`).
     pub(super) sweep_wait: Duration,
+    /// Security Hub, when SECURITY_HUB_FINDINGS is on.
+    pub(super) hub: Option<SecurityHub>,
 }
 
 /// How long a run waits for a build-event run's lease (those runs are short) before it reports the
@@ -131,6 +141,11 @@ impl CachePruner {
             region: clients.region_or_default().to_owned(),
             clock: Arc::new(SystemClock),
             sweep_wait: SWEEP_WAIT,
+            hub: config.common.security_hub.then(|| SecurityHub::new(&clients.sdk)).and_then(|built| {
+                built
+                    .map_err(|e| warn!(action = "cold-start", error = %e, "Security Hub client not built: no findings"))
+                    .ok()
+            }),
             config,
         }
     }
@@ -240,6 +255,7 @@ impl CachePruner {
             other => other,
         };
         self.record_freed(&deployment, &mut report, &calls).await;
+        let findings_failed = self.findings(&deployment, &mut report).await;
         report.api_calls = calls.snapshot();
         if notice::worth_notifying(&report) {
             if self.publisher.topic_arn().is_some() {
@@ -249,7 +265,48 @@ impl CachePruner {
             report.api_calls = calls.snapshot();
         }
         log_summary(&report, result.as_ref().err());
-        result.map(|()| report)
+        result?;
+        match findings_failed {
+            Some(e) => Err(PruneError::Findings(e)),
+            None => Ok(report),
+        }
+    }
+
+    /// A sweep's finding in Security Hub (SECURITY_HUB_FINDINGS): unmanaged data in the bucket, or
+    /// none any more. The transient error returned fails the invocation (retried) after the report
+    /// is logged; a refusal is said in the report.
+    async fn findings(&self, deployment: &Deployment, report: &mut PruneReport) -> Option<AwsError> {
+        let hub = self.hub.as_ref()?;
+        let observations = pruner_observations(report);
+        if observations.is_empty() {
+            return None;
+        }
+        if deployment.account == "unknown-account" {
+            let why = "the AWS account is not known (no account in the event): no findings".to_owned();
+            report.findings = Some(FindingsReport { errors: vec![why], ..FindingsReport::default() });
+            return None;
+        }
+        let sink = FindingsSink {
+            hub: hub.clone(),
+            s3: self.s3.clone(),
+            bucket: deployment.bucket.clone(),
+            place: Place::new(&self.region, &deployment.account),
+            dry_run: self.config.common.dry_run,
+        };
+        let subject = Subject::Bucket(deployment.bucket.clone());
+        match sink.report(&observations, Some(&subject), self.clock.now()).await {
+            Ok(found) => {
+                report.findings = Some(found);
+                None
+            }
+            Err(e) if e.is_transient() => Some(e),
+            Err(e) => {
+                warn!(action = "findings", error = %e, "Security Hub refused the findings");
+                report.findings =
+                    Some(FindingsReport { errors: vec![format!("not imported: {e}")], ..FindingsReport::default() });
+                None
+            }
+        }
     }
 
     /// Records what this run deleted for the digest (`freed`): one PutObject, when it deleted

@@ -133,7 +133,13 @@ async fn warm_cache(s: &Sandbox, project: &str) {
 
 /// What CodeBuild leaves of a build whose cache worked: its log (restored, 3 of 19 Docker steps
 /// cached) in the project's log group under `uuid`, and the cache it uploaded, `key`, written now.
-async fn cache_working_build(s: &Sandbox, logs: &aws_sdk_cloudwatchlogs::Client, project: &str, uuid: &str, key: &str) {
+pub(crate) async fn cache_working_build(
+    s: &Sandbox,
+    logs: &aws_sdk_cloudwatchlogs::Client,
+    project: &str,
+    uuid: &str,
+    key: &str,
+) {
     let log = include_str!("../../../events/logs/buildkit-partly-cached.log");
     put_log(logs, &format!("/aws/codebuild/{project}"), uuid, log).await;
     s.clients.s3.put_object().bucket(&s.bucket).key(key).body(b"x".to_vec().into()).send().await.unwrap();

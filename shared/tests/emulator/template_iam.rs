@@ -203,8 +203,9 @@ fn only_the_functions_write_cache_sentinels_own_keys_in_the_bucket_it_creates() 
     }
 }
 
-/// SecurityHubFindings=true adds, to the guard's role alone, the one Security Hub action on the
-/// account's default product, and the records of open findings; false adds nothing.
+/// SecurityHubFindings=true adds, to the roles of the functions that import findings, the one
+/// Security Hub action on the account's default product, and the records of open findings; false
+/// adds nothing to any role.
 #[test]
 fn security_hub_adds_one_action_scoped_to_the_default_product() {
     let deployed = template(true);
@@ -228,20 +229,22 @@ fn security_hub_adds_one_action_scoped_to_the_default_product() {
     };
     for function in [GUARD, PRUNER, MONITOR] {
         assert!(hub(&statements_of(function, "false")).is_empty(), "{function}: nothing when off");
+        assert!(statements_of(function, "false").iter().all(|s| s["Sid"] != "OpenFindingRecords"), "{function}");
     }
-    let on = hub(&statements_of(GUARD, "true"));
-    assert_eq!(on.len(), 1, "{on:?}");
-    assert_eq!(strings(&on[0]["Action"]), ["securityhub:BatchImportFindings"]);
-    let resource = on[0]["Resource"]["Fn::Sub"].as_str().expect("a Fn::Sub resource");
-    assert_eq!(
-        resource,
-        "arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:product/${AWS::AccountId}/default"
-    );
-    let records: Vec<Value> =
-        statements_of(GUARD, "true").into_iter().filter(|s| s["Sid"] == "OpenFindingRecords").collect();
-    assert_eq!(records.len(), 1);
-    assert_eq!(strings(&records[0]["Action"]), ["s3:PutObject", "s3:DeleteObject"]);
-    assert!(statements_of(GUARD, "false").iter().all(|s| s["Sid"] != "OpenFindingRecords"));
+    for function in [GUARD, MONITOR, PRUNER] {
+        let statements = statements_of(function, "true");
+        let on = hub(&statements);
+        assert_eq!(on.len(), 1, "{function}: {on:?}");
+        assert_eq!(strings(&on[0]["Action"]), ["securityhub:BatchImportFindings"]);
+        let resource = on[0]["Resource"]["Fn::Sub"].as_str().expect("a Fn::Sub resource");
+        assert_eq!(
+            resource,
+            "arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:product/${AWS::AccountId}/default"
+        );
+        let records: Vec<&Value> = statements.iter().filter(|s| s["Sid"] == "OpenFindingRecords").collect();
+        assert_eq!(records.len(), 1, "{function}");
+        assert_eq!(strings(&records[0]["Action"]), ["s3:PutObject", "s3:DeleteObject"]);
+    }
 }
 
 /// A statement as deployed with these parameters: a top-level Fn::If picks its branch (the
@@ -254,4 +257,40 @@ fn statement_for(template: &Value, statement: &Value, params: &std::collections:
         }
         None => statement.clone(),
     }
+}
+
+/// The pruner may delete cache anywhere under CacheKeyPrefix, which can be the whole bucket: its
+/// role denies deleting every namespace of cache-sentinel's own keys the code writes, but the
+/// records of open findings, which the pruner replaces when its finding recurs.
+#[test]
+fn the_pruner_may_never_delete_cache_sentinels_own_keys_but_its_finding_records() {
+    use cache_sentinel::RESERVED_PREFIX;
+    let namespaces = [
+        "pruner",
+        cache_sentinel::pruner::freed::NAMESPACE,
+        cache_sentinel::guard::dedup::NAMESPACE,
+        cache_sentinel::monitor::notify_once::MARKER_NAMESPACE,
+        cache_sentinel::monitor::streak::NAMESPACE,
+    ];
+    let deployed = template(true);
+    let role = referenced_id(&deployed["Resources"][PRUNER]["Properties"]["Role"]).unwrap().to_owned();
+    let statement = deployed["Resources"][role.as_str()]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Sid"] == "NeverDeleteOwnState")
+        .expect("the deny")
+        .clone();
+    assert_eq!(statement["Effect"], "Deny");
+    let denied: Vec<String> = statement["Resource"]
+        .as_array()
+        .expect("a list of resources")
+        .iter()
+        .map(|r| r["Fn::Sub"][0].as_str().expect("a Fn::Sub").to_owned())
+        .collect();
+    for namespace in namespaces {
+        let resource = format!("arn:${{AWS::Partition}}:s3:::${{Bucket}}/{RESERVED_PREFIX}{namespace}/*");
+        assert!(denied.contains(&resource), "{resource} not denied: {denied:?}");
+    }
+    assert!(!denied.iter().any(|r| r.contains(cache_sentinel::findings::open::NAMESPACE)), "{denied:?}");
 }
