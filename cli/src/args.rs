@@ -51,7 +51,14 @@ pub struct Global {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Every project: cache now, what the guard would do and why, last build vs its expected time.
-    Audit(ProjectArgs),
+    Audit {
+        #[command(flatten)]
+        projects: ProjectArgs,
+        /// `table` (default), `json` (as --json), or `asff`: what needs attention as AWS Security
+        /// Finding Format findings, for a hand import (`aws securityhub batch-import-findings`).
+        #[arg(long, value_enum, default_value_t = AuditFormat::Table, value_name = "FORMAT")]
+        format: AuditFormat,
+    },
     /// The guard's plans for every project; a dry run unless --apply.
     Heal {
         #[command(flatten)]
@@ -103,6 +110,14 @@ fn parse_since(text: &str) -> Result<chrono::Duration, String> {
         return Err(format!("{text:?}: between 1 minute and 90 days"));
     }
     Ok(span)
+}
+
+/// How `audit` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuditFormat {
+    Table,
+    Json,
+    Asff,
 }
 
 #[derive(Debug, Args, Default)]

@@ -45,6 +45,10 @@ pub enum CliError {
     Pruner(String),
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
+    #[error(
+        "--format asff needs the AWS account (the findings' product and resource ARNs name it), and STS did not say it"
+    )]
+    UnknownAccount,
 }
 
 impl From<AwsError> for CliError {

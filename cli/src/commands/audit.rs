@@ -3,7 +3,7 @@
 //! found it, its last build's own time against its expected range, and the monitor's cache
 //! evidence. Changes nothing.
 
-use crate::args::{Global, ProjectArgs};
+use crate::args::{AuditFormat, Global, ProjectArgs};
 use crate::failure::{CliError, EXIT_ATTENTION, EXIT_ERROR, EXIT_OK, describe_aws};
 use crate::output::{self, Tone, cell};
 use crate::progress;
@@ -22,7 +22,7 @@ use serde::Serialize;
 /// Projects read concurrently (each costs ListBuildsForProject and BatchGetBuilds).
 const CONCURRENCY: usize = 8;
 
-pub async fn run(global: &Global, args: &ProjectArgs) -> Result<u8, CliError> {
+pub async fn run(global: &Global, args: &ProjectArgs, format: AuditFormat) -> Result<u8, CliError> {
     let env = LayeredEnv::from_flags(global)?.with_projects(&args.patterns);
     let (guard, monitor) = (env.guard()?, env.monitor()?);
     let clock = settings::clock(global)?;
@@ -54,7 +54,11 @@ pub async fn run(global: &Global, args: &ProjectArgs) -> Result<u8, CliError> {
     let mut report = auditor.report(scope, lines);
     report.sweeps = Some(sweeps);
 
-    if global.json {
+    if format == AuditFormat::Asff {
+        // The product ARN and the resources' ARNs name the account: STS when nothing else did.
+        let Some(account) = account.as_deref() else { return Err(CliError::UnknownAccount) };
+        output::print_json(&cache_sentinel::findings::audit::asff(&report, account, auditor.now()))?;
+    } else if global.json || format == AuditFormat::Json {
         output::print_json(&AuditJson {
             needs_attention: report.needing_attention(),
             errors: report.errors(),

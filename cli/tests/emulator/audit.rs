@@ -136,6 +136,42 @@ async fn audit_shows_what_needs_attention_and_exits_1() {
     assert_eq!(nocache["not_effective"], json!(["no-restore", "no-upload", "cache-not-defined"]));
     assert_eq!(by("nocache")["attention"].as_array().unwrap().len(), 3);
 
+    // The same, as Security Hub findings for a hand import: the heal due, local's slow build and
+    // nocache's cache not effective, each with every field ASFF requires.
+    let asff = run(&[&args[..], &["--format", "asff"]].concat());
+    assert_eq!(asff.code, 1, "{asff:?}");
+    let findings = asff.json();
+    let ids: Vec<&str> = findings.as_array().unwrap().iter().map(|f| f["Id"].as_str().unwrap()).collect();
+    let id = |kind: &str, name: &str| format!("cache-sentinel/123456789012/{REGION}/{kind}/project/cli-audit-{name}");
+    for expected in
+        [id("off-s3-cache", "local"), id("builds-over-range", "local"), id("cache-not-effective", "nocache")]
+    {
+        assert!(ids.contains(&expected.as_str()), "{expected} not in {ids:?}");
+    }
+    assert_eq!(ids.len(), 3, "{ids:?}");
+    for finding in findings.as_array().unwrap() {
+        for field in [
+            "SchemaVersion",
+            "Id",
+            "ProductArn",
+            "GeneratorId",
+            "AwsAccountId",
+            "Types",
+            "CreatedAt",
+            "UpdatedAt",
+            "Severity",
+            "Title",
+            "Description",
+            "Resources",
+        ] {
+            assert!(!finding[field].is_null(), "{field} missing: {finding}");
+        }
+        assert_eq!(
+            finding["ProductArn"],
+            format!("arn:aws:securityhub:{REGION}:123456789012:product/123456789012/default")
+        );
+    }
+
     // Only healthy projects: nothing needs attention.
     let ok = run(&["--region", REGION, "--bucket", BUCKET, "audit", "--project", "cli-audit-healthy", "--json"]);
     assert_eq!(ok.code, 0, "{ok:?}");
