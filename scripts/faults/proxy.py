@@ -10,6 +10,7 @@ requests show exactly what was carried out.
     S3 (REST-XML)                              503 <Error><Code>SlowDown</Code>... or
                                                500 <Error><Code>InternalError</Code>...
     SNS, IAM (AWS query, XML)                  400 <ErrorResponse>...<Code>Throttling</Code>...
+    Security Hub (REST-JSON)                   429 {"Code": "LimitExceededException", ...}
 
 Which requests are faulted is decided deterministically from the seed: the n-th request of each
 operation is faulted when a hash of (seed, operation, n) falls under the rate. A program that makes
@@ -51,6 +52,10 @@ HOP_BY_HOP = {
     "expect",
 }
 JSON_SERVICES = {"codebuild", "logs", "events"}
+# REST-JSON services: the operation from the method and path.
+REST_JSON_OPERATIONS = {
+    "securityhub": {("POST", "/findings/import"): "BatchImportFindings", ("POST", "/findings"): "GetFindings"},
+}
 QUERY_NAMESPACES = {
     "sns": "http://sns.amazonaws.com/doc/2010-03-31/",
     "iam": "https://iam.amazonaws.com/doc/2010-05-08/",
@@ -96,6 +101,8 @@ def service_of(headers):
 
 
 def operation_of(service, method, path, query, headers, body):
+    if service in REST_JSON_OPERATIONS:
+        return f"{service}:{REST_JSON_OPERATIONS[service].get((method, path), 'Unknown')}"
     if service in JSON_SERVICES or headers.get("X-Amz-Target"):
         return f"{service}:{headers.get('X-Amz-Target', '').rsplit('.', 1)[-1] or 'Unknown'}"
     if service in QUERY_NAMESPACES:
@@ -114,6 +121,12 @@ def operation_of(service, method, path, query, headers, body):
 def fault_response(service, kind_bit):
     """(status, headers, body) of a throttling or server error in the service's wire format."""
     request_id = hashlib.sha1(str(time.time_ns()).encode()).hexdigest()[:16].upper()
+    if service in REST_JSON_OPERATIONS:
+        # Security Hub's throttling: 429 LimitExceededException (its API reference's common errors).
+        body = json.dumps({"Code": "LimitExceededException", "Message": "Rate exceeded"}).encode()
+        headers = {"Content-Type": "application/json", "x-amzn-ErrorType": "LimitExceededException",
+                   "x-amzn-RequestId": request_id}
+        return 429, headers, body
     if service in JSON_SERVICES:
         body = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
         return 400, {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": request_id}, body

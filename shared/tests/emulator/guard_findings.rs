@@ -111,3 +111,44 @@ async fn off_by_default_and_nothing_imported_in_dry_run() {
     assert!(hub.get_findings(&by_id).await.unwrap().is_empty());
     assert!(findings.would_import[0].starts_with(&format!("cache-sentinel/{}/", place.account)));
 }
+
+/// Security Hub throttling (429 LimitExceededException, from the fault proxy): the adapter retries,
+/// and the finding is imported exactly once; throttled on every attempt, the run fails so that it
+/// is retried (the refusal it reports stands), and nothing is recorded as open.
+#[tokio::test]
+async fn throttled_imports_are_retried_and_a_run_that_cannot_import_fails_to_be_retried() {
+    use cache_sentinel::guard::service::GuardError;
+    use cache_sentinel::testing::faults::{FaultProxy, FaultSettings};
+    let s = testing::Sandbox::new().await;
+    let read_only = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::{}/*"}}]}}"#,
+        s.bucket
+    );
+    let role = testing::create_role(&s.clients, &testing::unique("read-only"), &[("cache", &read_only)]).await;
+    let name = ProjectFixture::new(&testing::unique("hubthrottle")).service_role(&role).create(&s.clients).await;
+    // Every other BatchImportFindings throttled: nextest runs each test in its own process, so the
+    // endpoint variable is this test's alone.
+    let proxy = FaultProxy::start(&FaultSettings::rate(0.0, 3).operation_rate("securityhub:BatchImportFindings", 0.5));
+    // SAFETY: read once, at the guard's construction below, by this test's only thread that reads it.
+    unsafe { std::env::set_var("AWS_ENDPOINT_URL_SECURITYHUB", &proxy.endpoint) };
+    let vars = [("CACHE_BUCKET", s.bucket.as_str()), ("SECURITY_HUB_FINDINGS", "true")];
+    let guard = CacheGuard::new(config(&vars), &s.clients);
+    let report = guard.handle(&build_event(&name, "IN_PROGRESS")).await.expect("retried to success");
+    let findings = report.findings.unwrap();
+    assert_eq!(findings.imported.len(), 1, "{findings:?}");
+    let counts = proxy.counts();
+    let import = &counts["securityhub:BatchImportFindings"];
+    assert!(import.faulted >= 1 && import.forwarded == 1, "{counts:?}");
+
+    // Throttled every time: the invocation fails (retried by Lambda), nothing recorded as open.
+    let other = ProjectFixture::new(&testing::unique("hubthrottle")).service_role(&role).create(&s.clients).await;
+    proxy.configure(json!({"operation_rates": {"securityhub:BatchImportFindings": 1.0}}));
+    let guard = CacheGuard::new(config(&vars), &s.clients);
+    let err = guard.handle(&build_event(&other, "IN_PROGRESS")).await.expect_err("transient");
+    assert!(matches!(err, GuardError::Findings(_)), "{err}");
+    assert_eq!(err.error_type(), "CacheGuard.FindingsFailed");
+    let open =
+        s.clients.s3.list_objects_v2().bucket(&s.bucket).prefix(".cache-sentinel/findings/").send().await.unwrap();
+    let keys: Vec<&str> = open.contents().iter().filter_map(|o| o.key()).collect();
+    assert!(keys.iter().all(|k| !k.contains(&other)), "{keys:?}");
+}
