@@ -7,6 +7,7 @@
 use crate::support::{self, assert_snapshot, run, with_cache};
 use aws_sdk_codebuild::types::{ComputeType, DockerServer};
 use cache_sentinel::aws::Clients;
+use cache_sentinel::findings::asff::missing_required;
 use cache_sentinel::monitor::evidence::Problems;
 use cache_sentinel::monitor::streak::record_key;
 use cache_sentinel::testing::{docker_environment, local_docker_cache, no_cache, s3_cache};
@@ -150,22 +151,7 @@ async fn audit_shows_what_needs_attention_and_exits_1() {
     }
     assert_eq!(ids.len(), 3, "{ids:?}");
     for finding in findings.as_array().unwrap() {
-        for field in [
-            "SchemaVersion",
-            "Id",
-            "ProductArn",
-            "GeneratorId",
-            "AwsAccountId",
-            "Types",
-            "CreatedAt",
-            "UpdatedAt",
-            "Severity",
-            "Title",
-            "Description",
-            "Resources",
-        ] {
-            assert!(!finding[field].is_null(), "{field} missing: {finding}");
-        }
+        assert!(missing_required(finding).is_empty(), "{}", finding);
         assert_eq!(
             finding["ProductArn"],
             format!("arn:aws:securityhub:{REGION}:123456789012:product/123456789012/default")

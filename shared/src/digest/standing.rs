@@ -82,20 +82,12 @@ fn on_s3(facts: &CacheFacts<'_>) -> CacheLine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::CacheLayout;
-    use crate::filter::ProjectFilter;
     use crate::guard::plan::{GuardPolicy, plan_project};
     use crate::monitor::evidence::Problems;
     use crate::project::CacheSetting;
 
     fn policy() -> GuardPolicy {
-        GuardPolicy {
-            bucket: "codebuild-cache-1-r".into(),
-            layout: CacheLayout { bucket: None, key_prefix: String::new(), per_project_prefix: true },
-            projects: ProjectFilter::default(),
-            ignore_tag: "cache-sentinel:ignore".into(),
-            relocate_custom_s3: false,
-        }
+        GuardPolicy::for_tests("codebuild-cache-1-r")
     }
 
     fn records(codes: &[&str]) -> Vec<Record> {

@@ -14,6 +14,26 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
 pub const SCHEMA_VERSION: &str = "2018-10-08";
+/// The fields ASFF requires of every finding BatchImportFindings takes.
+pub const REQUIRED: [&str; 12] = [
+    "SchemaVersion",
+    "Id",
+    "ProductArn",
+    "GeneratorId",
+    "AwsAccountId",
+    "Types",
+    "CreatedAt",
+    "UpdatedAt",
+    "Severity",
+    "Title",
+    "Description",
+    "Resources",
+];
+
+/// The required fields a finding lacks (empty: none).
+pub fn missing_required(finding: &Value) -> Vec<&'static str> {
+    REQUIRED.into_iter().filter(|f| finding[*f].is_null()).collect()
+}
 /// AWS's guide to CodeBuild caching: the remediation link of the cache findings.
 pub const CACHING_GUIDE: &str = "https://docs.aws.amazon.com/codebuild/latest/userguide/build-caching.html";
 /// ASFF's limits: `Title` 256 characters, `Description` 1,024, `Remediation.Recommendation.Text` 512.
@@ -237,22 +257,7 @@ mod tests {
     fn a_finding_has_every_field_asff_requires_and_reads_as_snapshotted() {
         let place = Place::new("ap-south-1", "123456789012");
         let asff = to_asff(&place, &finding(Kind::OffS3Cache, Subject::Project("tts-service-build".into())));
-        for field in [
-            "SchemaVersion",
-            "Id",
-            "ProductArn",
-            "GeneratorId",
-            "AwsAccountId",
-            "Types",
-            "CreatedAt",
-            "UpdatedAt",
-            "Severity",
-            "Title",
-            "Description",
-            "Resources",
-        ] {
-            assert!(!asff[field].is_null(), "{field} missing: {asff}");
-        }
+        assert!(missing_required(&asff).is_empty(), "{}", asff);
         assert_eq!(asff["ProductArn"], "arn:aws:securityhub:ap-south-1:123456789012:product/123456789012/default");
         assert_eq!(asff["Resources"][0]["Id"], "arn:aws:codebuild:ap-south-1:123456789012:project/tts-service-build");
         crate::snapshots::assert_snapshot("asff-off-s3.json", &serde_json::to_string_pretty(&asff).unwrap());

@@ -180,6 +180,19 @@ pub struct GuardPolicy {
 }
 
 impl GuardPolicy {
+    /// A policy with the defaults (per-project prefixes at the bucket root, the default opt-out
+    /// tag, every project in scope): unit tests.
+    #[cfg(test)]
+    pub(crate) fn for_tests(bucket: &str) -> Self {
+        GuardPolicy {
+            bucket: bucket.into(),
+            layout: crate::config::CacheLayout { bucket: None, key_prefix: String::new(), per_project_prefix: true },
+            projects: crate::filter::ProjectFilter::default(),
+            ignore_tag: "cache-sentinel:ignore".into(),
+            relocate_custom_s3: false,
+        }
+    }
+
     pub fn desired_cache(&self, project: &str) -> CacheSetting {
         CacheSetting::s3(self.layout.location(&self.bucket, project))
     }
@@ -381,13 +394,7 @@ mod tests {
     use crate::project::CacheSetting;
 
     fn policy() -> GuardPolicy {
-        GuardPolicy {
-            bucket: "codebuild-cache-123456789012-ap-south-1".into(),
-            layout: CacheLayout { bucket: None, key_prefix: String::new(), per_project_prefix: true },
-            projects: ProjectFilter::default(),
-            ignore_tag: "cache-sentinel:ignore".into(),
-            relocate_custom_s3: false,
-        }
+        GuardPolicy::for_tests("codebuild-cache-123456789012-ap-south-1")
     }
 
     fn project(cache: CacheSetting) -> ProjectSnapshot {

@@ -174,18 +174,10 @@ impl BuildTimeMonitor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::CacheLayout;
-    use crate::filter::ProjectFilter;
     use crate::guard::plan::GuardPolicy;
 
     fn policy() -> GuardPolicy {
-        GuardPolicy {
-            bucket: "codebuild-cache-1-r".into(),
-            layout: CacheLayout { bucket: None, key_prefix: String::new(), per_project_prefix: true },
-            projects: ProjectFilter::default(),
-            ignore_tag: "cache-sentinel:ignore".into(),
-            relocate_custom_s3: false,
-        }
+        GuardPolicy::for_tests("codebuild-cache-1-r")
     }
 
     fn words(

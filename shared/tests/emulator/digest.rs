@@ -4,8 +4,7 @@
 //! (builds, slow builds, minutes over range, their cost at the table's prices), it is sent once per
 //! window (a redelivery sends nothing), and in dry run it is written, not sent.
 
-use super::monitor_evidence::monitor;
-use aws_sdk_codebuild::types::{EnvironmentVariable, EnvironmentVariableType};
+use super::monitor_evidence::{fixed_build, monitor};
 use cache_sentinel::clock::FixedClock;
 use cache_sentinel::compute::{Prices, price_of};
 use cache_sentinel::monitor::Outcome;
@@ -29,13 +28,7 @@ async fn build(s: &Sandbox, project: &str, start: DateTime<Utc>, own_minutes: i6
     let spec = json!({"start": start.to_rfc3339(), "status": "SUCCEEDED",
         "phases": [["QUEUED", 30], ["PROVISIONING", 20], ["BUILD", own_minutes * 60]],
         "exported": {"CACHE_SENTINEL_SCENARIO": "no_change"}});
-    let fixed = EnvironmentVariable::builder()
-        .name("EMULATOR_BUILD")
-        .value(spec.to_string())
-        .r#type(EnvironmentVariableType::Plaintext)
-        .build()
-        .unwrap();
-    s.clients.codebuild.start_build().project_name(project).environment_variables_override(fixed).send().await.unwrap();
+    fixed_build(s, project, spec).await;
 }
 
 fn request() -> Value {

@@ -2,7 +2,7 @@
 //! keep LOCAL, namespaces are carried, shared locations stay, the service role's access is checked
 //! first (with the exact statement to add), and other accounts' events are left alone.
 
-use crate::guard_support::{build_event, cache_of, config, create_fleet, setup, sweep_event};
+use crate::guard_support::{build_event, cache_of, config, create_fleet, read_only_role, setup, sweep_event};
 use aws_sdk_codebuild::types::{ComputeType, DockerServer, FleetOverflowBehavior, ProjectCache, ProjectFleet};
 use cache_sentinel::guard::CacheGuard;
 use cache_sentinel::guard::service::Outcome;
@@ -119,11 +119,7 @@ async fn namespace_is_carried_and_a_shared_location_is_not_relocated() {
 async fn a_role_without_cache_access_is_refused_with_the_statement_to_add() {
     let s = testing::Sandbox::new().await;
     // May read the cache, not write it.
-    let read_only = format!(
-        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::{}/*"}}]}}"#,
-        s.bucket
-    );
-    let role = testing::create_role(&s.clients, &testing::unique("read-only"), &[("cache", &read_only)]).await;
+    let role = read_only_role(&s).await;
     let name = ProjectFixture::new(&testing::unique("tts")).service_role(&role).create(&s.clients).await;
     let guard =
         CacheGuard::new(config(&[("CACHE_BUCKET", &s.bucket), ("NOTIFY_TOPIC_ARN", &s.topic.topic_arn)]), &s.clients);

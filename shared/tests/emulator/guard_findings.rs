@@ -4,9 +4,10 @@
 //! finding, seen on 2 days); once the role is fixed the guard heals the project and the finding is
 //! archived; off (the default) and in dry run nothing is imported.
 
-use crate::guard_support::{build_event, config};
+use crate::guard_support::{build_event, config, read_only_role};
 use cache_sentinel::aws::securityhub::SecurityHub;
 use cache_sentinel::clock::FixedClock;
+use cache_sentinel::findings::asff::missing_required;
 use cache_sentinel::findings::{Kind, Place, Subject, finding_id};
 use cache_sentinel::guard::CacheGuard;
 use cache_sentinel::guard::service::Outcome;
@@ -18,11 +19,8 @@ use std::sync::Arc;
 #[tokio::test]
 async fn a_refused_heal_is_one_finding_updated_a_day_later_and_archived_after_the_heal() {
     let s = testing::Sandbox::new().await;
-    let read_only = format!(
-        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::{}/*"}}]}}"#,
-        s.bucket
-    );
-    let role = testing::create_role(&s.clients, &testing::unique("read-only"), &[("cache", &read_only)]).await;
+    // May read the cache, not write it.
+    let role = read_only_role(&s).await;
     let name = ProjectFixture::new(&testing::unique("hubtts")).service_role(&role).create(&s.clients).await;
     let vars = [("CACHE_BUCKET", s.bucket.as_str()), ("SECURITY_HUB_FINDINGS", "true")];
     let now = Utc::now();
@@ -39,22 +37,7 @@ async fn a_refused_heal_is_one_finding_updated_a_day_later_and_archived_after_th
     let found = hub.get_findings(&by_id).await.unwrap();
     assert_eq!(found.len(), 1);
     let f = &found[0];
-    for field in [
-        "SchemaVersion",
-        "Id",
-        "ProductArn",
-        "GeneratorId",
-        "AwsAccountId",
-        "Types",
-        "CreatedAt",
-        "UpdatedAt",
-        "Severity",
-        "Title",
-        "Description",
-        "Resources",
-    ] {
-        assert!(!f[field].is_null(), "{field} missing: {f}");
-    }
+    assert!(missing_required(f).is_empty(), "{}", f);
     assert_eq!(f["GeneratorId"], "cache-sentinel/cache-guard/heal-refused");
     assert_eq!(f["Resources"][0]["Id"], place.project_arn(&name));
     assert!(f["Remediation"]["Recommendation"]["Text"].as_str().unwrap().contains("s3:PutObject"), "{f}");
@@ -120,11 +103,8 @@ async fn throttled_imports_are_retried_and_a_run_that_cannot_import_fails_to_be_
     use cache_sentinel::guard::service::GuardError;
     use cache_sentinel::testing::faults::{FaultProxy, FaultSettings};
     let s = testing::Sandbox::new().await;
-    let read_only = format!(
-        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::{}/*"}}]}}"#,
-        s.bucket
-    );
-    let role = testing::create_role(&s.clients, &testing::unique("read-only"), &[("cache", &read_only)]).await;
+    // May read the cache, not write it.
+    let role = read_only_role(&s).await;
     let name = ProjectFixture::new(&testing::unique("hubthrottle")).service_role(&role).create(&s.clients).await;
     // Every other BatchImportFindings throttled: nextest runs each test in its own process, so the
     // endpoint variable is this test's alone.

@@ -118,3 +118,13 @@ impl Intercept for UpdateProjectSpy {
         Ok(())
     }
 }
+
+/// A service role that may read the sandbox's cache bucket but not write it: the guard refuses to
+/// heal a project that builds with it, naming the statement to add.
+pub async fn read_only_role(s: &testing::Sandbox) -> String {
+    let read_only = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::{}/*"}}]}}"#,
+        s.bucket
+    );
+    testing::create_role(&s.clients, &testing::unique("read-only"), &[("cache", &read_only)]).await
+}

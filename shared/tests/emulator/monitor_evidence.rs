@@ -112,7 +112,7 @@ pub(crate) fn final_event(
 }
 
 /// A build in the emulator's history reported exactly as `spec` says (EMULATOR_BUILD); its id.
-async fn fixed_build(s: &Sandbox, project: &str, spec: Value) -> String {
+pub(crate) async fn fixed_build(s: &Sandbox, project: &str, spec: Value) -> String {
     use aws_sdk_codebuild::types::{EnvironmentVariable, EnvironmentVariableType};
     let fixed = EnvironmentVariable::builder()
         .name("EMULATOR_BUILD")

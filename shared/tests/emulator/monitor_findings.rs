@@ -4,6 +4,7 @@
 
 use super::monitor_evidence::{cache_working_build, final_event, logs_client, monitor};
 use cache_sentinel::aws::securityhub::SecurityHub;
+use cache_sentinel::findings::asff::missing_required;
 use cache_sentinel::findings::{Kind, Place, Subject, finding_id};
 use cache_sentinel::monitor::Outcome;
 use cache_sentinel::testing::{self, ProjectFixture, Sandbox};
@@ -33,22 +34,7 @@ async fn a_slow_build_opens_a_finding_and_a_build_in_range_archives_it() {
     assert_eq!(slow.findings.as_ref().unwrap().imported, vec![id.clone()], "{slow:?}");
     let found = hub.get_findings(&by_id).await.unwrap();
     assert_eq!(found.len(), 1);
-    for field in [
-        "SchemaVersion",
-        "Id",
-        "ProductArn",
-        "GeneratorId",
-        "AwsAccountId",
-        "Types",
-        "CreatedAt",
-        "UpdatedAt",
-        "Severity",
-        "Title",
-        "Description",
-        "Resources",
-    ] {
-        assert!(!found[0][field].is_null(), "{field} missing: {}", found[0]);
-    }
+    assert!(missing_required(&found[0]).is_empty(), "{}", found[0]);
     assert_eq!(found[0]["GeneratorId"], "cache-sentinel/build-time-monitor/builds-over-range");
     assert!(found[0]["Description"].as_str().unwrap().contains("33 min"), "{}", found[0]);
 

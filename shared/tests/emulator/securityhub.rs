@@ -4,6 +4,7 @@
 //! closes it, and a finding Security Hub refuses in a 200 answer is reported, not lost.
 
 use cache_sentinel::aws::securityhub::SecurityHub;
+use cache_sentinel::findings::asff::missing_required;
 use cache_sentinel::findings::{Finding, Kind, Place, Subject, finding_id, to_asff};
 use cache_sentinel::testing;
 use chrono::{Duration, TimeZone, Utc};
@@ -38,22 +39,7 @@ async fn a_finding_is_imported_updated_by_a_recurrence_and_archived() {
     assert_eq!((first.imported, first.failed.len(), first.requests), (1, 0, 1), "{first:?}");
     let found = hub.get_findings(&by_id).await.expect("get");
     assert_eq!(found.len(), 1, "{found:?}");
-    for field in [
-        "SchemaVersion",
-        "Id",
-        "ProductArn",
-        "GeneratorId",
-        "AwsAccountId",
-        "Types",
-        "CreatedAt",
-        "UpdatedAt",
-        "Severity",
-        "Title",
-        "Description",
-        "Resources",
-    ] {
-        assert!(!found[0][field].is_null(), "{field} missing: {}", found[0]);
-    }
+    assert!(missing_required(&found[0]).is_empty(), "{}", found[0]);
     assert_eq!(found[0]["Resources"][0]["Type"], "AwsCodeBuildProject");
     assert_eq!(found[0]["RecordState"], "ACTIVE");
 
