@@ -63,7 +63,10 @@ required fields (SchemaVersion, Id, ProductArn, GeneratorId, AwsAccountId, Types
 UpdatedAt, Severity, Title, Description, Resources) or whose ProductArn is not a Security Hub
 product ARN is refused in the 200 answer's FailedFindings (InvalidInput, naming the field), not
 stored; a finding is the same finding when its Id and ProductArn are, and an import replaces it
-whole. GetFindings applies the StringFilters of top-level string fields (EQUALS, PREFIX,
+whole but for its Workflow, which a provider's import cannot change once it exists: a new finding's
+workflow is NEW, and an ARCHIVED finding imported ACTIVE again goes back from RESOLVED or NOTIFIED
+to NEW. BatchUpdateFindings (which moto lacks) sets the Workflow of 1 to 100 findings, naming the
+unknown ones in UnprocessedFindings. GetFindings applies the StringFilters of top-level string fields (EQUALS, PREFIX,
 NOT_EQUALS, PREFIX_NOT_EQUALS; values of one field OR-ed, NOT_ filters AND-ed, fields AND-ed) and
 pages by MaxResults (moto ignores Filters and returns every finding).
 
@@ -999,10 +1002,17 @@ def batch_import_findings(self):
             continue
         same = next((f for f in backend.findings
                      if f.id == finding["Id"] and f.data.get("ProductArn") == finding["ProductArn"]), None)
+        data = dict(finding)
         if same:
-            same.data = dict(finding)
+            workflow = dict(same.data.get("Workflow") or {"Status": "NEW"})
+            reopened = same.data.get("RecordState") == "ARCHIVED" and data.get("RecordState", "ACTIVE") == "ACTIVE"
+            if reopened and workflow.get("Status") in ("RESOLVED", "NOTIFIED"):
+                workflow["Status"] = "NEW"
+            data["Workflow"] = workflow
+            same.data = data
         else:
-            backend.findings.append(HubFinding(finding["Id"], dict(finding)))
+            data["Workflow"] = {"Status": "NEW"}
+            backend.findings.append(HubFinding(finding["Id"], data))
         success += 1
     return json.dumps({"FailedCount": len(failed), "FailedFindings": failed, "SuccessCount": success})
 
@@ -1037,8 +1047,32 @@ def get_findings(self):
     return json.dumps({"Findings": page, "NextToken": token})
 
 
+def batch_update_findings(self):
+    params = json.loads(self.body.decode("utf-8") if isinstance(self.body, bytes) else (self.body or "{}")) or {}
+    identifiers = params.get("FindingIdentifiers")
+    if not isinstance(identifiers, list) or not 1 <= len(identifiers) <= 100:
+        raise HubInvalidInput(op="BatchUpdateFindings", msg="FindingIdentifiers must hold between 1 and 100 findings")
+    processed, unprocessed = [], []
+    for identifier in identifiers:
+        same = next((f for f in self.securityhub_backend.findings if f.id == identifier.get("Id")
+                     and f.data.get("ProductArn") == identifier.get("ProductArn")), None)
+        if same is None:
+            unprocessed.append({"FindingIdentifier": identifier, "ErrorCode": "FindingNotFound",
+                                "ErrorMessage": "Finding Not Found"})
+            continue
+        if params.get("Workflow"):
+            same.data["Workflow"] = dict(params["Workflow"])
+        processed.append(identifier)
+    return json.dumps({"ProcessedFindings": processed, "UnprocessedFindings": unprocessed})
+
+
 SecurityHubResponse.batch_import_findings = batch_import_findings
 SecurityHubResponse.get_findings = get_findings
+SecurityHubResponse.batch_update_findings = batch_update_findings
+# The route moto lacks: PATCH /findings/batchupdate.
+import moto.securityhub.urls as hub_urls  # noqa: E402
+
+hub_urls.url_paths["{0}/findings/batchupdate$"] = SecurityHubResponse.dispatch
 
 
 if __name__ == "__main__":

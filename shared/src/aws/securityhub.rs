@@ -1,5 +1,6 @@
-//! AWS Security Hub: BatchImportFindings (and GetFindings, to read back what is open), as signed
-//! REST-JSON requests (`POST /findings/import`, `POST /findings`).
+//! AWS Security Hub: BatchImportFindings, BatchUpdateFindings (a resolved finding's workflow) and
+//! GetFindings (tests read back what is there), as signed REST-JSON requests (`POST
+//! /findings/import`, `PATCH /findings/batchupdate`, `POST /findings`).
 //!
 //! Not through the SDK's Security Hub crate: its generated model of every ASFF resource type would
 //! add megabytes to each function (their stripped binaries must stay under 8 MB) for two calls
@@ -34,6 +35,7 @@ const MIN_INTERVAL: Duration = Duration::from_millis(100);
 const ATTEMPTS: u32 = 5;
 const IMPORT: &str = "securityhub:BatchImportFindings";
 const GET: &str = "securityhub:GetFindings";
+const UPDATE: &str = "securityhub:BatchUpdateFindings";
 
 type Https = hyper_rustls::HttpsConnector<HttpConnector>;
 
@@ -109,7 +111,7 @@ impl SecurityHub {
     pub async fn import(&self, findings: &[Value]) -> Result<Imported, AwsError> {
         let mut out = Imported::default();
         for batch in findings.chunks(BATCH_LIMIT) {
-            let answer = self.call(IMPORT, "/findings/import", &json!({"Findings": batch})).await?;
+            let answer = self.call(IMPORT, "POST", "/findings/import", &json!({"Findings": batch})).await?;
             out.requests += 1;
             out.imported += answer["SuccessCount"].as_u64().unwrap_or(0) as usize;
             for failed in answer["FailedFindings"].as_array().into_iter().flatten() {
@@ -124,6 +126,24 @@ impl SecurityHub {
         Ok(out)
     }
 
+    /// Sets the workflow of these findings (`Id`, `ProductArn`) to RESOLVED, by 100
+    /// (BatchUpdateFindings: a finding provider's BatchImportFindings cannot change a finding's
+    /// workflow once it exists). Returns the findings it could not update, with the reason.
+    pub async fn resolve(&self, findings: &[(String, String)]) -> Result<Vec<FailedFinding>, AwsError> {
+        let mut failed = Vec::new();
+        for batch in findings.chunks(BATCH_LIMIT) {
+            let ids: Vec<Value> = batch.iter().map(|(id, product)| json!({"Id": id, "ProductArn": product})).collect();
+            let body = json!({"FindingIdentifiers": ids, "Workflow": {"Status": "RESOLVED"}});
+            let answer = self.call(UPDATE, "PATCH", "/findings/batchupdate", &body).await?;
+            for unprocessed in answer["UnprocessedFindings"].as_array().into_iter().flatten() {
+                let text = |field: &str| unprocessed[field].as_str().unwrap_or_default().to_owned();
+                let id = unprocessed["FindingIdentifier"]["Id"].as_str().unwrap_or_default().to_owned();
+                failed.push(FailedFinding { id, code: text("ErrorCode"), message: text("ErrorMessage") });
+            }
+        }
+        Ok(failed)
+    }
+
     /// The findings that match `filters` (GetFindings' filter object), every page.
     pub async fn get_findings(&self, filters: &Value) -> Result<Vec<Value>, AwsError> {
         let (mut out, mut token) = (Vec::new(), None::<String>);
@@ -132,7 +152,7 @@ impl SecurityHub {
             if let Some(t) = &token {
                 body["NextToken"] = json!(t);
             }
-            let answer = self.call(GET, "/findings", &body).await?;
+            let answer = self.call(GET, "POST", "/findings", &body).await?;
             out.extend(answer["Findings"].as_array().cloned().unwrap_or_default());
             match answer["NextToken"].as_str().filter(|t| !t.is_empty()) {
                 Some(next) if Some(next) != token.as_deref() => token = Some(next.to_owned()),
@@ -142,14 +162,14 @@ impl SecurityHub {
     }
 
     /// One signed POST, retried on throttling and 5xx, spaced by `MIN_INTERVAL`.
-    async fn call(&self, op: &'static str, path: &str, body: &Value) -> Result<Value, AwsError> {
+    async fn call(&self, op: &'static str, method: &'static str, path: &str, body: &Value) -> Result<Value, AwsError> {
         let payload = serde_json::to_vec(body)
             .map_err(|e| AwsError::new(op, AwsErrorKind::InvalidInput, "Serialize", e.to_string()))?;
         let mut attempt = 0;
         loop {
             attempt += 1;
             self.pace().await;
-            let request = self.signed(op, path, &payload).await?;
+            let request = self.signed(op, method, path, &payload).await?;
             let result = self.http.request(request).await;
             let (status, text) = match result {
                 Ok(response) => {
@@ -180,12 +200,13 @@ impl SecurityHub {
     async fn signed(
         &self,
         op: &'static str,
+        method: &'static str,
         path: &str,
         payload: &[u8],
     ) -> Result<http::Request<Full<bytes::Bytes>>, AwsError> {
         let uri = format!("{}{path}", self.endpoint);
         let mut request = http::Request::builder()
-            .method("POST")
+            .method(method)
             .uri(&uri)
             .header("content-type", "application/json")
             .body(Full::new(bytes::Bytes::copy_from_slice(payload)))
@@ -213,7 +234,7 @@ impl SecurityHub {
             .map_err(|e| local_error("Signing", e))?
             .into();
         let headers = [("content-type", "application/json")];
-        let signable = SignableRequest::new("POST", &uri, headers.into_iter(), SignableBody::Bytes(payload))
+        let signable = SignableRequest::new(method, &uri, headers.into_iter(), SignableBody::Bytes(payload))
             .map_err(|e| local_error("Signing", e))?;
         let (instructions, _) = sign(signable, &params).map_err(|e| local_error("Signing", e))?.into_parts();
         instructions.apply_to_request_http1x(&mut request);

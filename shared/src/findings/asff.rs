@@ -7,8 +7,8 @@
 //! One finding per account, region, subject (a project, or the bucket) and kind, under a
 //! deterministic `Id`, so that importing it again updates it (a recurrence: `UpdatedAt` and the
 //! count move, `CreatedAt` stays) and importing it `ARCHIVED` closes it when the cause is gone
-//! (Security Hub then shows the workflow as resolved; it reopens as `NEW` if it is imported
-//! `ACTIVE` again: AWS Security Hub API reference, `Workflow`).
+//! (`findings::sink` then sets its workflow RESOLVED, which an import cannot; Security Hub reopens
+//! it as `NEW` if it is imported `ACTIVE` again: AWS Security Hub API reference, `Workflow`).
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
@@ -205,6 +205,7 @@ pub fn to_asff(place: &Place, f: &Finding) -> Value {
         Subject::Bucket(b) => json!({"Type": "AwsS3Bucket", "Id": place.bucket_arn(b),
             "Partition": place.partition, "Region": place.region}),
     };
+    let severity = if f.resolved { "INFORMATIONAL" } else { f.kind.severity() };
     let mut recommendation = json!({"Text": limit(&f.remediation, REMEDIATION_MAX)});
     if let Some(url) = &f.remediation_url {
         recommendation["Url"] = json!(url);
@@ -220,7 +221,10 @@ pub fn to_asff(place: &Place, f: &Finding) -> Value {
         "LastObservedAt": time(f.last_seen),
         "CreatedAt": time(f.first_seen),
         "UpdatedAt": time(f.last_seen),
-        "Severity": {"Label": if f.resolved { "INFORMATIONAL" } else { f.kind.severity() }},
+        "Severity": {"Label": severity},
+        // A provider updates its severity and types here: Security Hub keeps the top-level ones
+        // once a customer has changed them (AWS: FindingProviderFields).
+        "FindingProviderFields": {"Severity": {"Label": severity}, "Types": [f.kind.finding_type()]},
         "Title": limit(&f.title, TITLE_MAX),
         "Description": limit(&f.description, DESCRIPTION_MAX),
         "Remediation": {"Recommendation": recommendation},

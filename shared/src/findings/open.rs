@@ -1,5 +1,5 @@
-//! Which findings are open, kept in the cache bucket so that a function needs Security Hub's one
-//! write action alone (no GetFindings): one empty object per open finding, its figures in its key,
+//! Which findings are open, kept in the cache bucket so that a function needs no Security Hub read
+//! (no GetFindings, no hub-wide permission): one empty object per open finding, its figures in its key,
 //! `.cache-sentinel/findings/<account>/<region>/<subject>/<kind>/<first ms>-<imported ms>-<count>`
 //! (`<subject>` is `project/<name>` or `bucket/<name>`), so that one listing of a project's (or of
 //! every project's) prefix says what is open, since when, and how often it was seen.

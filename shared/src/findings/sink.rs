@@ -1,7 +1,7 @@
 //! Carries findings to Security Hub: reads what is open (one listing of the subject's, or every
 //! subject's, records in the cache bucket), decides (`open::decide`), imports the findings that
 //! changed in batches of 100, then records what was imported (a new record, the stale one
-//! deleted). A finding Security Hub refused is reported and not recorded, so the next run tries it
+//! deleted) and sets the workflow of the archived ones RESOLVED (BatchUpdateFindings). A finding Security Hub refused is reported and not recorded, so the next run tries it
 //! again; a record that cannot be written is reported too. Dry run: decided and reported, nothing
 //! imported or recorded.
 
@@ -97,6 +97,18 @@ impl FindingsSink {
             if step.finding.resolved { report.archived.push(id) } else { report.imported.push(id) }
         }
         report.failed = imported.failed;
+        // Archived is not resolved: a provider's import cannot change a finding's workflow once
+        // it exists (AWS: BatchImportFindings), so the archived ones are set RESOLVED after it.
+        if !report.archived.is_empty() {
+            let product = self.place.product_arn();
+            let ids: Vec<(String, String)> = report.archived.iter().map(|id| (id.clone(), product.clone())).collect();
+            match self.hub.resolve(&ids).await {
+                Ok(failed) => report.errors.extend(failed.into_iter().map(|f| {
+                    format!("{}: archived, but its workflow not set RESOLVED: {} {}", f.id, f.code, f.message)
+                })),
+                Err(e) => report.errors.push(format!("archived, but the workflow not set RESOLVED: {e}")),
+            }
+        }
         Ok(report)
     }
 

@@ -68,6 +68,8 @@ async fn a_refused_heal_is_one_finding_updated_a_day_later_and_archived_after_th
     assert_eq!(healed.findings.as_ref().unwrap().archived, vec![id.clone()]);
     let found = hub.get_findings(&by_id).await.unwrap();
     assert_eq!((found.len(), found[0]["RecordState"].as_str()), (1, Some("ARCHIVED")));
+    assert_eq!(found[0]["Workflow"]["Status"], "RESOLVED", "archived and resolved: {}", found[0]);
+    assert!(healed.findings.as_ref().unwrap().errors.is_empty(), "{healed:?}");
     // Nothing is open any more: the next run imports nothing.
     let after = guard_at(now + Duration::hours(28)).handle(&build_event(&name, "IN_PROGRESS")).await.unwrap();
     let after = after.findings.unwrap();

@@ -51,10 +51,23 @@ async fn a_finding_is_imported_updated_by_a_recurrence_and_archived() {
     assert_eq!(found[0]["CreatedAt"], "2026-11-23T09:00:00.000Z");
     assert_eq!(found[0]["UpdatedAt"], "2026-11-23T11:00:00.000Z");
 
-    // The cause is gone: archived.
+    // The cause is gone: archived, and its workflow resolved (an import cannot change it).
+    assert_eq!(found[0]["Workflow"]["Status"], "NEW");
     hub.import(&[to_asff(&place, &finding(&project, 2, true))]).await.expect("archive");
+    let unknown = (format!("{id}-unknown"), place.product_arn());
+    let failed = hub.resolve(&[(id.clone(), place.product_arn()), unknown]).await.expect("resolve");
+    assert_eq!(failed.len(), 1, "the unknown finding is named: {failed:?}");
     let found = hub.get_findings(&by_id).await.expect("get");
     assert_eq!((found.len(), found[0]["RecordState"].as_str()), (1, Some("ARCHIVED")));
+    assert_eq!(found[0]["Workflow"]["Status"], "RESOLVED");
+
+    // The cause again: active, and Security Hub reopens its workflow (NEW).
+    hub.import(&[to_asff(&place, &finding(&project, 3, false))]).await.expect("again");
+    let found = hub.get_findings(&by_id).await.expect("get");
+    assert_eq!(
+        (found[0]["RecordState"].as_str(), found[0]["Workflow"]["Status"].as_str()),
+        (Some("ACTIVE"), Some("NEW"))
+    );
 }
 
 #[tokio::test]

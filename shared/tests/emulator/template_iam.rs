@@ -203,11 +203,11 @@ fn only_the_functions_write_cache_sentinels_own_keys_in_the_bucket_it_creates() 
     }
 }
 
-/// SecurityHubFindings=true adds, to the roles of the functions that import findings, the one
-/// Security Hub action on the account's default product, and the records of open findings; false
-/// adds nothing to any role.
+/// SecurityHubFindings=true adds to each function's role Security Hub's import, on the account's
+/// default product, and its workflow update (a resolved finding's), on the account's hub, and the
+/// records of open findings; false adds nothing to any role.
 #[test]
-fn security_hub_adds_one_action_scoped_to_the_default_product() {
+fn security_hub_adds_its_two_actions_scoped_to_the_account() {
     let deployed = template(true);
     let statements_of = |function: &str, on: &str| -> Vec<Value> {
         let params = parameters(&deployed, &[("SecurityHubFindings", on)]);
@@ -234,12 +234,21 @@ fn security_hub_adds_one_action_scoped_to_the_default_product() {
     for function in [GUARD, MONITOR, PRUNER] {
         let statements = statements_of(function, "true");
         let on = hub(&statements);
-        assert_eq!(on.len(), 1, "{function}: {on:?}");
-        assert_eq!(strings(&on[0]["Action"]), ["securityhub:BatchImportFindings"]);
-        let resource = on[0]["Resource"]["Fn::Sub"].as_str().expect("a Fn::Sub resource");
+        let scoped: Vec<(Vec<String>, &str)> = on
+            .iter()
+            .map(|s| (strings(&s["Action"]), s["Resource"]["Fn::Sub"].as_str().expect("a Fn::Sub resource")))
+            .collect();
+        let account = "arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}";
         assert_eq!(
-            resource,
-            "arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:product/${AWS::AccountId}/default"
+            scoped,
+            [
+                (
+                    vec!["securityhub:BatchImportFindings".to_owned()],
+                    format!("{account}:product/${{AWS::AccountId}}/default").as_str()
+                ),
+                (vec!["securityhub:BatchUpdateFindings".to_owned()], format!("{account}:hub/default").as_str()),
+            ],
+            "{function}"
         );
         let records: Vec<&Value> = statements.iter().filter(|s| s["Sid"] == "OpenFindingRecords").collect();
         assert_eq!(records.len(), 1, "{function}");
