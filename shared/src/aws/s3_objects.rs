@@ -94,6 +94,31 @@ pub async fn list_page(client: &Client, bucket: &str, request: ListRequest<'_>) 
     Ok(page)
 }
 
+/// Every key under `prefix`, at most `max_pages` pages: the keys, the pages, and whether it ended.
+pub async fn list_keys(
+    s3: &Client,
+    bucket: &str,
+    prefix: &str,
+    max_pages: u32,
+) -> Result<(Vec<String>, u32, bool), AwsError> {
+    let (mut keys, mut pages, mut token) = (Vec::new(), 0, None::<String>);
+    while pages < max_pages {
+        let page = list_page(
+            s3,
+            bucket,
+            ListRequest { prefix, continuation_token: token.as_deref(), ..ListRequest::default() },
+        )
+        .await?;
+        pages += 1;
+        keys.extend(page.objects.into_iter().map(|o| o.key));
+        match page.next_token {
+            Some(next) => token = Some(next),
+            None => return Ok((keys, pages, true)),
+        }
+    }
+    Ok((keys, pages, false))
+}
+
 /// Decodes S3's `EncodingType=url` form: `%XX` escapes and `+` for a space (S3 encodes a literal
 /// `+` as `%2B`). None when the result is not UTF-8 or an escape is malformed.
 pub fn url_decode(raw: &str) -> Option<String> {

@@ -103,6 +103,19 @@ impl SecurityHub {
         })
     }
 
+    /// The client when SECURITY_HUB_FINDINGS is on; a client that cannot be built (its TLS setup)
+    /// is logged and means no findings, never a function that does not start.
+    pub fn when_enabled(enabled: bool, sdk: &SdkConfig) -> Option<Self> {
+        if !enabled {
+            return None;
+        }
+        SecurityHub::new(sdk)
+            .map_err(
+                |e| tracing::error!(action = "cold-start", error = %e, "Security Hub client not built: no findings"),
+            )
+            .ok()
+    }
+
     pub fn region(&self) -> &str {
         &self.region
     }

@@ -18,7 +18,7 @@ use super::week::ProjectWeek;
 use crate::aws::codebuild::{CodeBuildProjects, build_facts};
 use crate::aws::s3::Markers;
 use crate::aws::s3_documents::get_document;
-use crate::aws::s3_objects::{ListRequest, list_page};
+use crate::aws::s3_objects::{ListRequest, list_keys, list_page};
 use crate::build::BuildFacts;
 use crate::error::AwsError;
 use crate::guard::dedup::{NAMESPACE as GUARD_NAMESPACE, refusal_marker};
@@ -309,29 +309,4 @@ async fn read_refusals(src: &Sources<'_>, bucket: &str) -> Result<HashSet<String
     let prefix = markers.key("refused/");
     let (keys, _, _) = list_keys(src.s3, bucket, &prefix, MAX_REFUSAL_PAGES).await?;
     Ok(keys.into_iter().collect())
-}
-
-/// Every key under `prefix`, at most `max_pages` pages: the keys, the pages, and whether it ended.
-async fn list_keys(
-    s3: &aws_sdk_s3::Client,
-    bucket: &str,
-    prefix: &str,
-    max_pages: u32,
-) -> Result<(Vec<String>, u32, bool), AwsError> {
-    let (mut keys, mut pages, mut token) = (Vec::new(), 0, None::<String>);
-    while pages < max_pages {
-        let page = list_page(
-            s3,
-            bucket,
-            ListRequest { prefix, continuation_token: token.as_deref(), ..ListRequest::default() },
-        )
-        .await?;
-        pages += 1;
-        keys.extend(page.objects.into_iter().map(|o| o.key));
-        match page.next_token {
-            Some(next) => token = Some(next),
-            None => return Ok((keys, pages, true)),
-        }
-    }
-    Ok((keys, pages, false))
 }

@@ -3,11 +3,11 @@
 //! is a snapshot: it archives nothing). Pure.
 
 use super::asff::{Finding, Kind, Place, Subject, to_asff};
+use super::monitor::{cache_not_effective, over_range};
 use super::open::{Observation, decide};
 use crate::audit::{AuditReport, Evidence};
 use crate::guard::HealAction;
 use crate::monitor::judge::fmt_duration;
-use crate::monitor::render_cache::{explain, short};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -40,33 +40,24 @@ pub fn observations(report: &AuditReport) -> Vec<Observation> {
             HealAction::NoChange | HealAction::Keep | HealAction::Skip => {}
         }
         if let Some(build) = line.last_build.as_ref().filter(|b| b.slow) {
-            out.push(Observation::Present {
-                kind: Kind::BuildsOverRange,
-                subject: subject.clone(),
-                title: format!("Builds of {} take longer than they should", line.project),
-                detail: format!(
+            out.push(over_range(
+                &line.project,
+                format!(
                     "Its last build ({}) took {} of its own time; {} builds are expected to take {}.",
                     build.build_id,
                     build.judged_seconds.map(fmt_duration).unwrap_or_else(|| "?".into()),
                     build.scenario.as_str(),
                     build.expected
                 ),
-                remediation: "Read the slow-build email (or cache-sentinel report --logs): it names the cause from the build log and the fix.".into(),
-            });
+                "Read the slow-build email (or cache-sentinel report --logs): it names the cause from the build log and the fix.",
+            ));
         }
         if let Evidence::Read(standing) = &line.evidence
             && !standing.not_effective.is_empty()
         {
             let at =
                 plan.before.location.as_deref().map_or_else(|| "the cache location".into(), |l| format!("s3://{l}/"));
-            let causes: Vec<&str> = standing.not_effective.iter().map(|c| short(*c)).collect();
-            out.push(Observation::Present {
-                kind: Kind::CacheNotEffective,
-                subject,
-                title: format!("The S3 cache of {} does not work", line.project),
-                detail: format!("Its newest builds show, build after build: {}.", causes.join(", ")),
-                remediation: standing.not_effective.iter().map(|c| explain(*c, &at)).collect::<Vec<_>>().join(" "),
-            });
+            out.push(cache_not_effective(&line.project, &standing.not_effective, &at));
         }
     }
     out

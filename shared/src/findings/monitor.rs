@@ -6,7 +6,7 @@
 
 use super::asff::{Kind, Subject};
 use super::open::Observation;
-use crate::monitor::evidence::Signal;
+use crate::monitor::evidence::{Cause, Signal};
 use crate::monitor::judge::fmt_duration;
 use crate::monitor::render_cache::{explain, short};
 use crate::monitor::report::{BuildOutcome, Outcome};
@@ -20,11 +20,9 @@ pub fn observations(outcomes: &[BuildOutcome]) -> Vec<Observation> {
             Outcome::Notified | Outcome::WouldNotify | Outcome::AlreadyNotified | Outcome::HeldBack
         );
         match (&o.verdict, slow, o.outcome) {
-            (Some(v), true, _) => out.push(Observation::Present {
-                kind: Kind::BuildsOverRange,
-                subject: subject.clone(),
-                title: format!("Builds of {} take longer than they should", o.project),
-                detail: format!(
+            (Some(v), true, _) => out.push(over_range(
+                &o.project,
+                format!(
                     "The last slow build{} took {} of its own time; {} builds are expected to take {}. {}",
                     o.build_id.as_deref().map(|b| format!(" ({b})")).unwrap_or_default(),
                     fmt_duration(v.judged_seconds),
@@ -32,24 +30,16 @@ pub fn observations(outcomes: &[BuildOutcome]) -> Vec<Observation> {
                     v.expected,
                     v.summary
                 ),
-                remediation: "Read the slow-build email: it names the cause from the build log (a cache that did not restore, a Dockerfile step that invalidates the layers after it, the compute size) and the fix.".into(),
-            }),
+                "Read the slow-build email: it names the cause from the build log (a cache that did not restore, a Dockerfile step that invalidates the layers after it, the compute size) and the fix.",
+            )),
             (Some(_), false, Outcome::WithinTime) => {
                 out.push(Observation::Gone { kind: Kind::BuildsOverRange, subject: subject.clone() })
             }
             _ => {}
         }
         if let Some(notice) = &o.cache_notice {
-            let causes: Vec<&str> = notice.causes.iter().map(|c| short(*c)).collect();
             let location = o.evidence.as_ref().and_then(|e| e.location.clone()).unwrap_or_else(|| "the cache".into());
-            let fix: Vec<String> = notice.causes.iter().map(|c| explain(*c, &format!("s3://{location}/"))).collect();
-            out.push(Observation::Present {
-                kind: Kind::CacheNotEffective,
-                subject: subject.clone(),
-                title: format!("The S3 cache of {} does not work", o.project),
-                detail: format!("Its newest builds show, build after build: {}.", causes.join(", ")),
-                remediation: fix.join(" "),
-            });
+            out.push(cache_not_effective(&o.project, &notice.causes, &format!("s3://{location}/")));
         } else if let Some(evidence) = &o.evidence {
             let problems = &evidence.problems;
             let told = problems.0.contains(&Signal::Clear);
@@ -59,6 +49,30 @@ pub fn observations(outcomes: &[BuildOutcome]) -> Vec<Observation> {
         }
     }
     out
+}
+
+/// Builds of `project` over their range: `detail` says which build and by how much.
+pub fn over_range(project: &str, detail: String, remediation: &str) -> Observation {
+    Observation::Present {
+        kind: Kind::BuildsOverRange,
+        subject: Subject::Project(project.to_owned()),
+        title: format!("Builds of {project} take longer than they should"),
+        detail,
+        remediation: remediation.to_owned(),
+    }
+}
+
+/// `project`'s S3 cache at `at` (`s3://bucket/prefix/`) does not work: the causes its newest
+/// builds show, and the fix of each.
+pub fn cache_not_effective(project: &str, causes: &[Cause], at: &str) -> Observation {
+    let shown: Vec<&str> = causes.iter().map(|c| short(*c)).collect();
+    Observation::Present {
+        kind: Kind::CacheNotEffective,
+        subject: Subject::Project(project.to_owned()),
+        title: format!("The S3 cache of {project} does not work"),
+        detail: format!("Its newest builds show, build after build: {}.", shown.join(", ")),
+        remediation: causes.iter().map(|c| explain(*c, at)).collect::<Vec<_>>().join(" "),
+    }
 }
 
 #[cfg(test)]

@@ -42,6 +42,10 @@ impl Observation {
             Observation::Present { kind, subject, .. } | Observation::Gone { kind, subject } => (*kind, subject),
         }
     }
+
+    pub fn subject(&self) -> &Subject {
+        self.kind_and_subject().1
+    }
 }
 
 /// What to do: import this finding, then record it at `record` (None: forget it) and drop `stale`.

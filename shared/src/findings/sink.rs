@@ -7,7 +7,7 @@
 
 use super::asff::{Place, Subject, finding_id, to_asff};
 use super::open::{self, Observation, OpenFinding};
-use crate::aws::s3_objects::{ListRequest, delete_object, list_page};
+use crate::aws::s3_objects::{delete_object, list_keys};
 use crate::aws::s3_records::put_record;
 use crate::aws::securityhub::{FailedFinding, SecurityHub};
 use crate::error::AwsError;
@@ -42,20 +42,36 @@ pub struct FindingsReport {
     pub errors: Vec<String>,
 }
 
+impl FindingsReport {
+    /// Nothing was sent, and why (the account or the bucket is not known).
+    pub fn not_sent(why: &str) -> Self {
+        FindingsReport { errors: vec![why.to_owned()], ..FindingsReport::default() }
+    }
+}
+
 impl FindingsSink {
-    /// Reports `observations`; `subject` narrows the listing of open findings to one subject (a
-    /// build's run), None reads every one (a sweep). An error only when Security Hub cannot be
-    /// reached at all (transient: the caller fails its invocation so that it is retried).
-    pub async fn report(
-        &self,
-        observations: &[Observation],
-        subject: Option<&Subject>,
-        now: DateTime<Utc>,
-    ) -> Result<FindingsReport, AwsError> {
-        let mut report = FindingsReport::default();
-        if observations.is_empty() {
-            return Ok(report);
+    pub fn new(hub: &SecurityHub, s3: &aws_sdk_s3::Client, bucket: &str, place: Place, dry_run: bool) -> Self {
+        FindingsSink { hub: hub.clone(), s3: s3.clone(), bucket: bucket.to_owned(), place, dry_run }
+    }
+
+    /// Reports `observations`. When they all concern one subject (a build's run, the pruner's
+    /// bucket), only its open findings are listed; otherwise every one (a sweep). The error is a
+    /// transient failure (the caller fails its invocation so that it is retried); a refusal
+    /// (Security Hub not enabled, access denied) is said in the report.
+    pub async fn report(&self, observations: &[Observation], now: DateTime<Utc>) -> Result<FindingsReport, AwsError> {
+        match self.carry_out(observations, now).await {
+            Err(e) if !e.is_transient() => {
+                tracing::warn!(action = "findings", error = %e, "Security Hub refused the findings");
+                Ok(FindingsReport::not_sent(&format!("not imported: {e}")))
+            }
+            other => other,
         }
+    }
+
+    async fn carry_out(&self, observations: &[Observation], now: DateTime<Utc>) -> Result<FindingsReport, AwsError> {
+        let mut report = FindingsReport::default();
+        let Some(first) = observations.first() else { return Ok(report) };
+        let subject = observations.iter().all(|o| o.subject() == first.subject()).then(|| first.subject());
         let open = match self.open(subject).await {
             Ok(open) => open,
             Err(e) => {
@@ -114,18 +130,7 @@ impl FindingsSink {
 
     async fn open(&self, subject: Option<&Subject>) -> Result<Vec<OpenFinding>, AwsError> {
         let prefix = open::prefix(&self.place, subject);
-        let (mut out, mut token, mut pages) = (Vec::new(), None::<String>, 0);
-        while pages < MAX_PAGES {
-            let request =
-                ListRequest { prefix: &prefix, continuation_token: token.as_deref(), ..ListRequest::default() };
-            let page = list_page(&self.s3, &self.bucket, request).await?;
-            pages += 1;
-            out.extend(page.objects.iter().filter_map(|o| open::parse(&self.place, &o.key)));
-            match page.next_token {
-                Some(next) => token = Some(next),
-                None => break,
-            }
-        }
-        Ok(out)
+        let (keys, _, _) = list_keys(&self.s3, &self.bucket, &prefix, MAX_PAGES).await?;
+        Ok(keys.iter().filter_map(|k| open::parse(&self.place, k)).collect())
     }
 }

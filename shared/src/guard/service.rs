@@ -15,13 +15,13 @@ use crate::aws::sns::SnsPublisher;
 use crate::clock::{Clock, SystemClock};
 use crate::error::AwsError;
 use crate::event::{EventError, Trigger};
+use crate::findings::Place;
 use crate::findings::guard::observations as guard_observations;
 use crate::findings::sink::{FindingsReport, FindingsSink};
-use crate::findings::{Place, Subject};
 use crate::project::ProjectSnapshot;
 use futures::StreamExt;
 use std::sync::Arc;
-use tracing::{Instrument, error, info, info_span, warn};
+use tracing::{Instrument, info, info_span, warn};
 
 /// Projects assessed at once (each may cost a SimulatePrincipalPolicy or BatchGetFleets call).
 const ASSESS_CONCURRENCY: usize = 8;
@@ -77,11 +77,7 @@ pub struct CacheGuard {
 impl CacheGuard {
     pub fn new(config: GuardConfig, clients: &Clients) -> Self {
         let publisher = SnsPublisher::new(clients.sns.clone(), config.common.topic_arn.clone());
-        let hub = config.common.security_hub.then(|| SecurityHub::new(&clients.sdk)).and_then(|built| {
-            built
-                .map_err(|e| error!(action = "cold-start", error = %e, "Security Hub client not built: no findings"))
-                .ok()
-        });
+        let hub = SecurityHub::when_enabled(config.common.security_hub, &clients.sdk);
         CacheGuard {
             hub,
             projects: CodeBuildProjects::new(clients.codebuild.clone()),
@@ -221,7 +217,7 @@ impl CacheGuard {
         for index in &sent.notified {
             outcomes[owners[*index]].notified = true;
         }
-        let (findings, findings_error) = match self.findings(&bucket, account, kind, &outcomes).await {
+        let (findings, findings_error) = match self.findings(&bucket, account, &outcomes).await {
             Ok(findings) => (findings, None),
             Err(e) => (None, Some(e)),
         };
@@ -266,41 +262,23 @@ impl CacheGuard {
         Ok(report)
     }
 
-    /// The run's findings in Security Hub (SECURITY_HUB_FINDINGS): a build's run reads and writes
-    /// its project's, a sweep every project's. None when off, or when the account is not known (the
-    /// product ARN names it). A transient failure is an error (the invocation is retried); a
-    /// refusal (Security Hub not enabled, access denied) is said in the report.
+    /// The run's findings in Security Hub (SECURITY_HUB_FINDINGS); None when off. The account
+    /// must be known (the product ARN names it). The error is transient: the invocation is retried.
     async fn findings(
         &self,
         bucket: &str,
         account: Option<&str>,
-        kind: &'static str,
         outcomes: &[ProjectOutcome],
     ) -> Result<Option<FindingsReport>, AwsError> {
         let Some(hub) = &self.hub else { return Ok(None) };
         let Some(account) = account else {
-            let why = "the AWS account is not known (no account in the event): no findings".to_owned();
-            return Ok(Some(FindingsReport { errors: vec![why], ..FindingsReport::default() }));
+            return Ok(Some(FindingsReport::not_sent(
+                "the AWS account is not known (no account in the event): no findings",
+            )));
         };
-        let sink = FindingsSink {
-            hub: hub.clone(),
-            s3: self.s3.clone(),
-            bucket: bucket.to_owned(),
-            place: Place::new(&self.region, account),
-            dry_run: self.config.common.dry_run,
-        };
-        let subject = match (kind, outcomes) {
-            ("build-state-change", [one]) => Some(Subject::Project(one.project.clone())),
-            _ => None,
-        };
-        match sink.report(&guard_observations(outcomes), subject.as_ref(), self.clock.now()).await {
-            Ok(report) => Ok(Some(report)),
-            Err(e) if e.is_transient() => Err(e),
-            Err(e) => {
-                warn!(action = "findings", error = %e, "Security Hub refused the findings");
-                Ok(Some(FindingsReport { errors: vec![format!("not imported: {e}")], ..FindingsReport::default() }))
-            }
-        }
+        let sink =
+            FindingsSink::new(hub, &self.s3, bucket, Place::new(&self.region, account), self.config.common.dry_run);
+        sink.report(&guard_observations(outcomes), self.clock.now()).await.map(Some)
     }
 }
 

@@ -27,9 +27,9 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::AwsError;
 use crate::event::digest_request::DigestRequest;
 use crate::event::{BuildStateChange, BuildStatus, Trigger};
+use crate::findings::Place;
 use crate::findings::monitor::observations as monitor_observations;
 use crate::findings::sink::{FindingsReport, FindingsSink};
-use crate::findings::{Place, Subject};
 use std::sync::Arc;
 use tracing::{Instrument, info, info_span, warn};
 
@@ -63,11 +63,7 @@ impl BuildTimeMonitor {
             logs: BuildLogs::new(clients.logs()),
             publisher: SnsPublisher::new(clients.sns.clone(), config.common.topic_arn.clone()),
             region: clients.region_or_default().to_owned(),
-            hub: config.common.security_hub.then(|| SecurityHub::new(&clients.sdk)).and_then(|built| {
-                built
-                    .map_err(|e| warn!(action = "cold-start", error = %e, "Security Hub client not built: no findings"))
-                    .ok()
-            }),
+            hub: SecurityHub::when_enabled(config.common.security_hub, &clients.sdk),
             config,
             clock: Arc::new(SystemClock),
         }
@@ -153,7 +149,7 @@ impl BuildTimeMonitor {
                 report.builds = builds;
             }
         }
-        report.findings = self.findings(account.as_deref(), &report.builds, report.trigger).await?;
+        report.findings = self.findings(account.as_deref(), &report.builds).await?;
         info!(
             action = "summary",
             notified = report.count(Outcome::Notified),
@@ -212,14 +208,12 @@ impl BuildTimeMonitor {
         self.assess(facts, Kind::FinishedSlow, warnings, change.event_id.as_deref()).await
     }
 
-    /// The run's findings in Security Hub (SECURITY_HUB_FINDINGS): a finished build's run reads and
-    /// writes its project's, the sweep every project's. None when off or nothing was judged; a
-    /// transient failure fails the invocation (retried), a refusal is said in the report.
+    /// The run's findings in Security Hub (SECURITY_HUB_FINDINGS); None when off or nothing was
+    /// judged. A transient failure fails the invocation (retried).
     async fn findings(
         &self,
         account: Option<&str>,
         builds: &[BuildOutcome],
-        trigger: &str,
     ) -> Result<Option<FindingsReport>, MonitorError> {
         let Some(hub) = &self.hub else { return Ok(None) };
         let observations = monitor_observations(builds);
@@ -228,28 +222,12 @@ impl BuildTimeMonitor {
         }
         let (Some(account), Some(bucket)) = (account, self.config.common.layout.resolve_bucket(account, &self.region))
         else {
-            let why = "the AWS account or the cache bucket is not known: no findings".to_owned();
-            return Ok(Some(FindingsReport { errors: vec![why], ..FindingsReport::default() }));
+            return Ok(Some(FindingsReport::not_sent("the AWS account or the cache bucket is not known: no findings")));
         };
-        let sink = FindingsSink {
-            hub: hub.clone(),
-            s3: self.s3.clone(),
-            bucket,
-            place: Place::new(&self.region, account),
-            dry_run: self.config.common.dry_run,
-        };
-        let subject = match (trigger, builds) {
-            ("build-state-change", [one]) => Some(Subject::Project(one.project.clone())),
-            _ => None,
-        };
-        match sink.report(&observations, subject.as_ref(), self.clock.now()).await {
-            Ok(report) => Ok(Some(report)),
-            Err(e) if is_transient(&e) => Err(MonitorError::Findings(Box::new(e))),
-            Err(e) => {
-                warn!(action = "findings", error = %e, "Security Hub refused the findings");
-                Ok(Some(FindingsReport { errors: vec![format!("not imported: {e}")], ..FindingsReport::default() }))
-            }
-        }
+        let sink =
+            FindingsSink::new(hub, &self.s3, &bucket, Place::new(&self.region, account), self.config.common.dry_run);
+        let report = sink.report(&observations, self.clock.now()).await;
+        report.map(Some).map_err(|e| MonitorError::Findings(Box::new(e)))
     }
 
     /// Judges a running build seen by the sweep (or given by a caller) and notifies once if it is

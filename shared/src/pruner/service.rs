@@ -30,9 +30,9 @@ use crate::aws::{s3_objects, s3_records};
 use crate::clock::{Clock, SystemClock};
 use crate::error::AwsError;
 use crate::event::{EventError, Trigger};
+use crate::findings::Place;
 use crate::findings::pruner::observations as pruner_observations;
 use crate::findings::sink::{FindingsReport, FindingsSink};
-use crate::findings::{Place, Subject};
 use crate::project::ProjectSnapshot;
 use aws_sdk_s3::Client;
 use chrono::{DateTime, Utc};
@@ -141,11 +141,7 @@ impl CachePruner {
             region: clients.region_or_default().to_owned(),
             clock: Arc::new(SystemClock),
             sweep_wait: SWEEP_WAIT,
-            hub: config.common.security_hub.then(|| SecurityHub::new(&clients.sdk)).and_then(|built| {
-                built
-                    .map_err(|e| warn!(action = "cold-start", error = %e, "Security Hub client not built: no findings"))
-                    .ok()
-            }),
+            hub: SecurityHub::when_enabled(config.common.security_hub, &clients.sdk),
             config,
         }
     }
@@ -282,30 +278,18 @@ impl CachePruner {
             return None;
         }
         if deployment.account == "unknown-account" {
-            let why = "the AWS account is not known (no account in the event): no findings".to_owned();
-            report.findings = Some(FindingsReport { errors: vec![why], ..FindingsReport::default() });
+            report.findings =
+                Some(FindingsReport::not_sent("the AWS account is not known (no account in the event): no findings"));
             return None;
         }
-        let sink = FindingsSink {
-            hub: hub.clone(),
-            s3: self.s3.clone(),
-            bucket: deployment.bucket.clone(),
-            place: Place::new(&self.region, &deployment.account),
-            dry_run: self.config.common.dry_run,
-        };
-        let subject = Subject::Bucket(deployment.bucket.clone());
-        match sink.report(&observations, Some(&subject), self.clock.now()).await {
+        let place = Place::new(&self.region, &deployment.account);
+        let sink = FindingsSink::new(hub, &self.s3, &deployment.bucket, place, self.config.common.dry_run);
+        match sink.report(&observations, self.clock.now()).await {
             Ok(found) => {
                 report.findings = Some(found);
                 None
             }
-            Err(e) if e.is_transient() => Some(e),
-            Err(e) => {
-                warn!(action = "findings", error = %e, "Security Hub refused the findings");
-                report.findings =
-                    Some(FindingsReport { errors: vec![format!("not imported: {e}")], ..FindingsReport::default() });
-                None
-            }
+            Err(e) => Some(e),
         }
     }
 
