@@ -58,6 +58,8 @@ pub enum Command {
         /// Finding Format findings, for a hand import (`aws securityhub batch-import-findings`).
         #[arg(long, value_enum, default_value_t = AuditFormat::Table, value_name = "FORMAT")]
         format: AuditFormat,
+        #[command(flatten)]
+        across: AcrossArgs,
     },
     /// The guard's plans for every project; a dry run unless --apply.
     Heal {
@@ -118,6 +120,32 @@ pub enum AuditFormat {
     Table,
     Json,
     Asff,
+}
+
+/// The cross-account audit: which accounts and regions (none of these: the caller's account in
+/// its region, as before).
+#[derive(Debug, Args, Default)]
+pub struct AcrossArgs {
+    /// Audit these accounts (12-digit ids, comma-separated or repeated) through the role
+    /// `cache-sentinel-audit` the stack creates in each; the caller's own account with its own
+    /// credentials.
+    #[arg(long, value_name = "ID,...", conflicts_with = "organization")]
+    pub accounts: Vec<String>,
+    /// Audit every account of the organisation (Organizations ListAccounts: run it from the
+    /// management account or a delegated administrator).
+    #[arg(long)]
+    pub organization: bool,
+    /// Regions to audit in each account (comma-separated or repeated; default: --region, else the
+    /// profile's region).
+    #[arg(long, value_name = "REGION,...", value_delimiter = ',')]
+    pub regions: Vec<String>,
+}
+
+impl AcrossArgs {
+    /// Whether the audit goes beyond the caller's account in its region.
+    pub fn any(&self) -> bool {
+        !self.accounts.is_empty() || self.organization || !self.regions.is_empty()
+    }
 }
 
 #[derive(Debug, Args, Default)]
@@ -213,6 +241,31 @@ mod tests {
         assert!(Cli::try_parse_from(["cache-sentinel", "report", "--builds", "0"]).is_err());
         assert!(Cli::try_parse_from(["cache-sentinel", "prune", "--project", "x"]).is_err());
         assert!(Cli::try_parse_from(["cache-sentinel", "prune", "--max-minutes", "0"]).is_err());
+        let audit = Cli::parse_from([
+            "cache-sentinel",
+            "audit",
+            "--accounts",
+            "111111111111,222222222222",
+            "--regions",
+            "eu-west-1,us-east-1",
+            "--regions",
+            "ap-south-1",
+        ]);
+        match audit.command {
+            Command::Audit { across, .. } => {
+                assert_eq!(
+                    across.accounts,
+                    vec!["111111111111,222222222222"],
+                    "split by the library, which checks each id"
+                );
+                assert_eq!(across.regions, vec!["eu-west-1", "us-east-1", "ap-south-1"]);
+                assert!(across.any() && !across.organization);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            Cli::try_parse_from(["cache-sentinel", "audit", "--accounts", "111111111111", "--organization"]).is_err()
+        );
         let prune = Cli::parse_from(["cache-sentinel", "prune", "--apply"]);
         assert!(matches!(prune.command, Command::Prune { apply: true, max_minutes: 60 }), "{prune:?}");
     }

@@ -49,6 +49,12 @@ pub enum CliError {
         "--format asff needs the AWS account (the findings' product and resource ARNs name it), and STS did not say it"
     )]
     UnknownAccount,
+    #[error("{0}")]
+    Targets(#[from] cache_sentinel::org::TargetError),
+    #[error(
+        "--format asff is for one account (a finding's AwsAccountId must be the importing account); run it per account, or let each account's stack import with SecurityHubFindings=true"
+    )]
+    AsffAcrossAccounts,
 }
 
 impl From<AwsError> for CliError {

@@ -35,7 +35,10 @@ fn main() -> ExitCode {
 async fn run(cli: &Cli) -> Result<u8, CliError> {
     let global = &cli.global;
     match &cli.command {
-        Command::Audit { projects, format } => commands::audit::run(global, projects, *format).await,
+        Command::Audit { projects, format, across } if across.any() => {
+            commands::audit_across::run(global, projects, *format, across).await
+        }
+        Command::Audit { projects, format, .. } => commands::audit::run(global, projects, *format).await,
         Command::Heal { projects, apply } => commands::heal::run(global, projects, *apply).await,
         Command::Prune { apply, max_minutes } => commands::prune::run(global, *apply, *max_minutes).await,
         Command::Report { projects, builds, since, logs } => {

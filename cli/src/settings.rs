@@ -102,8 +102,13 @@ pub fn clock(global: &Global) -> Result<Arc<dyn Clock>, CliError> {
 
 /// Clients from the standard chain with `--profile` and `--region` on top, credentials checked.
 pub async fn clients(global: &Global) -> Result<Clients, CliError> {
+    Ok(Clients::from_sdk_config(sdk(global).await?))
+}
+
+/// The session itself (the cross-account audit derives one per account and region from it).
+pub async fn sdk(global: &Global) -> Result<aws_config::SdkConfig, CliError> {
     let options = SessionOptions { profile: global.profile.clone(), region: global.region.clone() };
-    Ok(Clients::from_sdk_config(session::load(&options).await?))
+    Ok(session::load(&options).await?)
 }
 
 /// The account, needed only to name the conventional bucket when CACHE_BUCKET is unset.

@@ -70,6 +70,15 @@ unknown ones in UnprocessedFindings. GetFindings applies the StringFilters of to
 NOT_EQUALS, PREFIX_NOT_EQUALS; values of one field OR-ed, NOT_ filters AND-ed, fields AND-ed) and
 pages by MaxResults (moto ignores Filters and returns every finding).
 
+STS AssumeRole follows IAM's rules where moto lets anything through: the role must exist in its
+account and its trust policy must allow the caller's account (a principal `arn:aws:iam::<account>:root`,
+the bare account id, the caller's own ARN, or `*`) the action sts:AssumeRole, else AccessDenied (403)
+with AWS's message ("User: <caller> is not authorized to perform: sts:AssumeRole on resource: <role>").
+Every account of the emulator stands for a member of the organisation the default account
+(123456789012) manages: OrganizationAccountAccessRole, which Organizations creates in every account
+it creates, trusting the management account, is there in each (tests set other accounts up through
+it, as administrators do).
+
 Usage: python moto_server.py --port PORT [--host 127.0.0.1]
 """
 
@@ -1073,6 +1082,83 @@ SecurityHubResponse.batch_update_findings = batch_update_findings
 import moto.securityhub.urls as hub_urls  # noqa: E402
 
 hub_urls.url_paths["{0}/findings/batchupdate$"] = SecurityHubResponse.dispatch
+
+
+# --- STS AssumeRole: the role exists and trusts the caller -----------------------------------------
+from moto.iam.models import iam_backends  # noqa: E402
+from moto.sts.exceptions import STSClientError  # noqa: E402
+from moto.sts.responses import TokenResponse  # noqa: E402
+
+MANAGEMENT_ACCOUNT = "123456789012"
+ORGANIZATION_ROLE = "OrganizationAccountAccessRole"
+ROLE_ARN = re.compile(r"^arn:(aws[a-z-]*):iam::(\d{12}):role/(?:.*/)?([\w+=,.@-]+)$")
+
+
+class StsAccessDenied(STSClientError):
+    code = "AccessDenied"
+
+
+def _trust_allows(document, caller_account, caller_arn):
+    """Does a trust policy let the caller's account (or the caller) assume the role?"""
+    try:
+        policy = json.loads(document) if isinstance(document, str) else document
+    except ValueError:
+        return False
+    allowed = False
+    for statement in _as_list((policy or {}).get("Statement")):
+        actions = [a.lower() for a in _as_list(statement.get("Action"))]
+        if not any(a in ("sts:assumerole", "sts:*", "*") for a in actions):
+            continue
+        principal = statement.get("Principal")
+        names = ["*"] if principal == "*" else _as_list((principal or {}).get("AWS"))
+        hit = any(n in ("*", caller_account, f"arn:aws:iam::{caller_account}:root", caller_arn) for n in names)
+        if hit and statement.get("Effect") == "Deny":
+            return False
+        allowed = allowed or (hit and statement.get("Effect") == "Allow")
+    return allowed
+
+
+def _caller_arn(response):
+    from moto.sts.models import sts_backends
+
+    account = response.current_account
+    key = response.get_access_key() if hasattr(response, "get_access_key") else None
+    for backend in sts_backends[account].values():
+        role = backend.get_assumed_role_from_access_key(key) if key else None
+        if role is not None:
+            return role.arn
+    return f"arn:aws:iam::{account}:user/moto"
+
+
+def _role_exists(account, partition, name, arn):
+    if name == ORGANIZATION_ROLE and account != MANAGEMENT_ACCOUNT:
+        return True, json.dumps({"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Principal": {"AWS": f"arn:aws:iam::{MANAGEMENT_ACCOUNT}:root"}}]})
+    iam = iam_backends[account][partition]
+    for role in iam.roles.values():
+        if role.name == name and role.arn == arn:
+            return True, role.assume_role_policy_document
+    return False, None
+
+
+def _checked_assume_role(original):
+    def assume_role(self):
+        arn = self._get_param("RoleArn") or ""
+        caller = _caller_arn(self)
+        denied = StsAccessDenied(f"User: {caller} is not authorized to perform: sts:AssumeRole on resource: {arn}")
+        match = ROLE_ARN.match(arn)
+        if not match:
+            raise denied
+        partition, account, name = match.groups()
+        exists, trust = _role_exists(account, partition, name, arn)
+        if not exists or not _trust_allows(trust, self.current_account, caller):
+            raise denied
+        return original(self)
+
+    return assume_role
+
+
+TokenResponse.assume_role = _checked_assume_role(TokenResponse.assume_role)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ pub mod lambda;
 pub mod metrics;
 pub mod monitor;
 pub mod notify;
+pub mod org;
 pub mod project;
 pub mod pruner;
 pub mod recent_builds;

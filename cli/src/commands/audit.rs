@@ -9,6 +9,8 @@ use crate::output::{self, Tone, cell};
 use crate::progress;
 use crate::settings::{self, LayeredEnv};
 use cache_sentinel::audit::{AuditReport, Auditor, BucketStatus, Evidence, ProjectAudit};
+use cache_sentinel::aws::Clients;
+use cache_sentinel::clock::Clock;
 use cache_sentinel::guard::access::{Denial, NOT_SEEN, RoleAccess};
 use cache_sentinel::guard::plan::RefusalCause;
 use cache_sentinel::guard::{HealAction, LocationAccess};
@@ -18,20 +20,63 @@ use cache_sentinel::monitor::render_cache::short;
 use cache_sentinel::recent_builds::BuildRow;
 use futures::StreamExt;
 use serde::Serialize;
+use std::sync::Arc;
 
 /// Projects read concurrently (each costs ListBuildsForProject and BatchGetBuilds).
 const CONCURRENCY: usize = 8;
 
 pub async fn run(global: &Global, args: &ProjectArgs, format: AuditFormat) -> Result<u8, CliError> {
     let env = LayeredEnv::from_flags(global)?.with_projects(&args.patterns);
-    let (guard, monitor) = (env.guard()?, env.monitor()?);
     let clock = settings::clock(global)?;
     let clients = settings::clients(global).await?;
     let account = settings::account_if_needed(&env, &clients).await?;
-    let auditor = Auditor::new(guard, monitor, &clients, clock);
-    let scope = auditor.scope(account.as_deref()).await?;
+    let now = clock.now();
+    let (report, account) = report(&env, &clients, clock, account, true).await?;
 
-    let bar = progress::bar(scope.projects.len() as u64, "reading projects and builds");
+    if format == AuditFormat::Asff {
+        // The product ARN and the resources' ARNs name the account: STS when nothing else did.
+        let Some(account) = account.as_deref() else { return Err(CliError::UnknownAccount) };
+        output::print_json(&cache_sentinel::findings::audit::asff(&report, account, now))?;
+    } else if global.json || format == AuditFormat::Json {
+        output::print_json(&AuditJson {
+            needs_attention: report.needing_attention(),
+            errors: report.errors(),
+            report: &report,
+        })?;
+    } else {
+        output::print(&render(&report, now))?;
+    }
+    Ok(exit_code(report.errors(), report.needing_attention()))
+}
+
+/// 2 when an error left the answer incomplete, else 1 when something needs attention, else 0.
+pub fn exit_code(errors: usize, needing_attention: usize) -> u8 {
+    if errors > 0 {
+        EXIT_ERROR
+    } else if needing_attention > 0 {
+        EXIT_ATTENTION
+    } else {
+        EXIT_OK
+    }
+}
+
+/// The audit of one account and region with these clients: its scope, every project in it
+/// (CONCURRENCY at once; a progress bar when `bar`), and the pruner's standing. Returns the report
+/// and the account (STS names it when `account` is None, for the pruner's state and ASFF).
+pub async fn report(
+    env: &LayeredEnv,
+    clients: &Clients,
+    clock: Arc<dyn Clock>,
+    account: Option<String>,
+    bar: bool,
+) -> Result<(AuditReport, Option<String>), CliError> {
+    let auditor = Auditor::new(env.guard()?, env.monitor()?, clients, clock);
+    let scope = auditor.scope(account.as_deref()).await?;
+    let bar = if bar {
+        progress::bar(scope.projects.len() as u64, "reading projects and builds")
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
     let lines: Vec<ProjectAudit> = futures::stream::iter(0..scope.projects.len())
         .map(|index| {
             let (auditor, scope, bar) = (&auditor, &scope, &bar);
@@ -53,27 +98,7 @@ pub async fn run(global: &Global, args: &ProjectArgs, format: AuditFormat) -> Re
     let sweeps = auditor.sweeps(&scope, account.as_deref()).await;
     let mut report = auditor.report(scope, lines);
     report.sweeps = Some(sweeps);
-
-    if format == AuditFormat::Asff {
-        // The product ARN and the resources' ARNs name the account: STS when nothing else did.
-        let Some(account) = account.as_deref() else { return Err(CliError::UnknownAccount) };
-        output::print_json(&cache_sentinel::findings::audit::asff(&report, account, auditor.now()))?;
-    } else if global.json || format == AuditFormat::Json {
-        output::print_json(&AuditJson {
-            needs_attention: report.needing_attention(),
-            errors: report.errors(),
-            report: &report,
-        })?;
-    } else {
-        output::print(&render(&report, auditor.now()))?;
-    }
-    Ok(if report.errors() > 0 {
-        EXIT_ERROR
-    } else if report.needing_attention() > 0 {
-        EXIT_ATTENTION
-    } else {
-        EXIT_OK
-    })
+    Ok((report, account))
 }
 
 #[derive(Serialize)]
@@ -122,21 +147,7 @@ fn render(report: &AuditReport, now: chrono::DateTime<chrono::Utc>) -> String {
         }
         out.push_str(&format!("{}\n", table.trim_fmt()));
     }
-    let attention: Vec<&ProjectAudit> = report.projects.iter().filter(|p| !p.attention.is_empty()).collect();
-    if attention.is_empty() {
-        out.push_str(&format!("\n{}\n", output::tone("Nothing needs attention.", Tone::Good)));
-    } else {
-        out.push_str(&format!("\n{}\n", output::tone(&format!("Needs attention ({}):", attention.len()), Tone::Warn)));
-        for line in attention {
-            out.push_str(&format!("  {}\n", line.project));
-            for why in &line.attention {
-                out.push_str(&format!("    - {why}\n"));
-            }
-            for advice in &line.advice {
-                out.push_str(&format!("    advice: {}\n", advice.replace('\n', "\n      ")));
-            }
-        }
-    }
+    out.push_str(&needs_attention(report.projects.iter().map(|p| (p.project.clone(), p))));
     let unverified: Vec<(&str, &str)> = report
         .projects
         .iter()
@@ -173,7 +184,27 @@ fn render(report: &AuditReport, now: chrono::DateTime<chrono::Utc>) -> String {
     out
 }
 
-fn bucket_status(status: &BucketStatus) -> String {
+/// "Needs attention (n):" and each project's reasons and advice, under the label given (the
+/// project's name, or its account and region too), or "Nothing needs attention."
+pub(crate) fn needs_attention<'a>(lines: impl Iterator<Item = (String, &'a ProjectAudit)>) -> String {
+    let attention: Vec<(String, &ProjectAudit)> = lines.filter(|(_, p)| !p.attention.is_empty()).collect();
+    if attention.is_empty() {
+        return format!("\n{}\n", output::tone("Nothing needs attention.", Tone::Good));
+    }
+    let mut out = format!("\n{}\n", output::tone(&format!("Needs attention ({}):", attention.len()), Tone::Warn));
+    for (label, line) in attention {
+        out.push_str(&format!("  {label}\n"));
+        for why in &line.attention {
+            out.push_str(&format!("    - {why}\n"));
+        }
+        for advice in &line.advice {
+            out.push_str(&format!("    advice: {}\n", advice.replace('\n', "\n      ")));
+        }
+    }
+    out
+}
+
+pub(crate) fn bucket_status(status: &BucketStatus) -> String {
     match status {
         BucketStatus::Usable { region: Some(region) } => format!("usable, in {region}"),
         BucketStatus::Usable { region: None } => "usable".into(),
@@ -188,7 +219,7 @@ fn bucket_status(status: &BucketStatus) -> String {
 }
 
 /// The guard's heals within GUARD_HEAL_LOOP_DAYS; a heal loop (refused) stands out.
-fn heals_cell(line: &ProjectAudit) -> comfy_table::Cell {
+pub(crate) fn heals_cell(line: &ProjectAudit) -> comfy_table::Cell {
     let looped = line.guard.refusal == Some(RefusalCause::HealLoop);
     match line.heals {
         None => cell("-", Tone::Plain),
@@ -198,7 +229,7 @@ fn heals_cell(line: &ProjectAudit) -> comfy_table::Cell {
     }
 }
 
-fn guard_cell(line: &ProjectAudit) -> comfy_table::Cell {
+pub(crate) fn guard_cell(line: &ProjectAudit) -> comfy_table::Cell {
     let plan = &line.guard;
     if let Some(leave) = &plan.leave {
         let tone = if plan.warnings.is_empty() { Tone::Plain } else { Tone::Warn };
@@ -214,7 +245,7 @@ fn guard_cell(line: &ProjectAudit) -> comfy_table::Cell {
 }
 
 /// "allowed", "denied: s3:PutObject", "not checked", ...
-fn access_cell(access: &LocationAccess) -> comfy_table::Cell {
+pub(crate) fn access_cell(access: &LocationAccess) -> comfy_table::Cell {
     let actions = |denied: &[Denial]| denied.iter().map(|d| d.action.as_str()).collect::<Vec<_>>().join(", ");
     match access {
         LocationAccess::NotChecked { .. } => cell("not checked", Tone::Plain),
@@ -233,7 +264,7 @@ fn access_cell(access: &LocationAccess) -> comfy_table::Cell {
     }
 }
 
-fn last_build_cell(line: &ProjectAudit) -> comfy_table::Cell {
+pub(crate) fn last_build_cell(line: &ProjectAudit) -> comfy_table::Cell {
     match &line.last_build {
         None if line.errors.iter().any(|e| e.operation.starts_with("codebuild:")) => {
             cell("error (see below)", Tone::Bad)
@@ -262,7 +293,7 @@ pub fn build_summary(build: &BuildRow, verdict: &str) -> String {
 }
 
 /// "restored, uploaded, layers reused", "not effective: nothing restored", "no records yet", ...
-fn evidence_cell(evidence: &Evidence) -> comfy_table::Cell {
+pub(crate) fn evidence_cell(evidence: &Evidence) -> comfy_table::Cell {
     let standing = match evidence {
         Evidence::NotRead { reason } if reason == "not on the S3 cache" => return cell("-", Tone::Plain),
         Evidence::NotRead { .. } => return cell("not read", Tone::Warn),

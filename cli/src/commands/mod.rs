@@ -2,6 +2,7 @@
 //! presents what it returns.
 
 pub mod audit;
+pub mod audit_across;
 pub mod heal;
 pub mod prune;
 pub mod prune_view;

@@ -9,6 +9,8 @@ pub mod cache_listing;
 pub mod codebuild;
 pub mod iam;
 pub mod logs;
+#[cfg(feature = "cli")]
+pub mod organizations;
 pub mod s3;
 pub mod s3_conditional;
 pub mod s3_documents;

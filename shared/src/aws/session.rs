@@ -1,10 +1,14 @@
 //! A session for the command-line tool: the standard configuration chain (environment, shared
 //! config and credentials files, SSO, credential_process, container and instance credentials) with
 //! an optional named profile and region on top, and the credentials resolved up front so that a
-//! missing or broken credential source is reported before any call, naming the cause.
+//! missing or broken credential source is reported before any call, naming the cause; and a
+//! session in another account through a role (the cross-account audit).
 
 use super::retry_config;
+use crate::error::{AwsError, AwsErrorKind};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_codebuild::config::ProvideCredentials;
 
 /// What the person asked for on the command line (None = whatever the chain finds).
@@ -69,6 +73,41 @@ pub async fn load(options: &SessionOptions) -> Result<SdkConfig, SessionError> {
         sdk.credentials_provider().ok_or_else(|| no_credentials("no credential source configured".into()))?;
     provider.provide_credentials().await.map_err(|e| no_credentials(error_chain(&e)))?;
     Ok(sdk)
+}
+
+/// A session in another account: STS AssumeRole of `role_arn` with the base session's
+/// credentials, in `region`. The credentials last an hour (AssumeRole's default), far longer than
+/// an audit, and are not refreshed. AccessDenied here means the role is missing, does not trust the
+/// caller, or an SCP denies it; IAM does not say which.
+pub async fn assume(base: &SdkConfig, role_arn: &str, region: &str) -> Result<SdkConfig, AwsError> {
+    let out = aws_sdk_sts::Client::new(base)
+        .assume_role()
+        .role_arn(role_arn)
+        .role_session_name("cache-sentinel-audit")
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("sts:AssumeRole", e))?;
+    let Some(c) = out.credentials else {
+        return Err(AwsError::new(
+            "sts:AssumeRole",
+            AwsErrorKind::Service,
+            "NoCredentials",
+            "the answer holds no credentials",
+        ));
+    };
+    let expiry = std::time::SystemTime::try_from(c.expiration).ok();
+    let credentials =
+        Credentials::new(c.access_key_id, c.secret_access_key, Some(c.session_token), expiry, "sts:AssumeRole");
+    Ok(base
+        .to_builder()
+        .region(Region::new(region.to_owned()))
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .build())
+}
+
+/// The base session in another region (the caller's own account, no role assumed).
+pub fn in_region(base: &SdkConfig, region: &str) -> SdkConfig {
+    base.to_builder().region(Region::new(region.to_owned())).build()
 }
 
 fn error_chain(err: &dyn std::error::Error) -> String {

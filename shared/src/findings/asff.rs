@@ -113,14 +113,7 @@ pub struct Place {
 impl Place {
     /// The partition of a region: `aws-cn` for cn-*, `aws-us-gov` for us-gov-*, else `aws`.
     pub fn new(region: &str, account: &str) -> Self {
-        let partition = if region.starts_with("cn-") {
-            "aws-cn"
-        } else if region.starts_with("us-gov-") {
-            "aws-us-gov"
-        } else {
-            "aws"
-        };
-        Place { partition: partition.into(), region: region.into(), account: account.into() }
+        Place { partition: crate::org::partition_of(region).into(), region: region.into(), account: account.into() }
     }
 
     /// The account's default product: where an account imports its own findings.

@@ -40,6 +40,7 @@ mod s3_concurrency;
 mod s3_regions;
 mod securityhub;
 mod simulate_principal_policy;
+mod sts_assume_role;
 mod template_consistency;
 mod template_iam;
 mod test_event_pattern;

@@ -20,7 +20,7 @@ async fn clients_in(account: &str) -> Clients {
     let sts = aws_sdk_sts::Client::new(&base.sdk);
     let out = sts
         .assume_role()
-        .role_arn(format!("arn:aws:iam::{account}:role/cache-sentinel-test"))
+        .role_arn(format!("arn:aws:iam::{account}:role/OrganizationAccountAccessRole"))
         .role_session_name("pruner-test")
         .send()
         .await

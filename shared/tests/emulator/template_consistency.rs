@@ -122,7 +122,7 @@ fn condition(template: &Value, expr: &Value, params: &BTreeMap<String, String>) 
     }
 }
 
-fn named_condition(template: &Value, name: &str, params: &BTreeMap<String, String>) -> bool {
+pub(super) fn named_condition(template: &Value, name: &str, params: &BTreeMap<String, String>) -> bool {
     let expr = &template["Conditions"][name];
     assert!(!expr.is_null(), "no condition {name}");
     condition(template, expr, params)

@@ -303,3 +303,78 @@ fn the_pruner_may_never_delete_cache_sentinels_own_keys_but_its_finding_records(
     }
     assert!(!denied.iter().any(|r| r.contains(cache_sentinel::findings::open::NAMESPACE)), "{denied:?}");
 }
+
+/// The reads `cache-sentinel audit` makes in an account (shared/src/audit.rs through the guard's
+/// assessment, `recent_builds` and the monitor's records): codebuild.rs (ListProjects,
+/// BatchGetProjects, BatchGetFleets, ListBuildsForProject, BatchGetBuilds), iam.rs
+/// (SimulatePrincipalPolicy), s3.rs (HeadBucket by s3:ListBucket, GetBucketEncryption by
+/// s3:GetEncryptionConfiguration), s3_records.rs and s3_objects.rs (ListObjectsV2 by s3:ListBucket),
+/// s3_documents.rs (the pruner's state: GetObject).
+const AUDIT_READS: [&str; 9] = [
+    "codebuild:ListProjects",
+    "codebuild:BatchGetProjects",
+    "codebuild:BatchGetFleets",
+    "codebuild:ListBuildsForProject",
+    "codebuild:BatchGetBuilds",
+    "iam:SimulatePrincipalPolicy",
+    "s3:ListBucket",
+    "s3:GetEncryptionConfiguration",
+    "s3:GetObject",
+];
+
+/// AuditTrustedAccount set: the stack creates `cache-sentinel-audit`, trusted by that account only,
+/// allowed the audit's reads and nothing that changes anything, and only in AuditRoleRegion when
+/// one is named (an IAM role is global: one stack per account creates it). Unset: no role.
+#[test]
+fn the_audit_role_is_read_only_trusts_only_the_named_account_and_is_made_once_per_account() {
+    use super::template_consistency::named_condition;
+    let deployed = template(true);
+    let created = |overrides: &[(&str, &str)], region: &str| {
+        let mut params = parameters(&deployed, overrides);
+        params.insert("AWS::Region".into(), region.into());
+        named_condition(&deployed, "CreateAuditRole", &params)
+    };
+    assert!(!created(&[], "eu-west-1"), "no role unless a trusted account is named");
+    assert!(created(&[("AuditTrustedAccount", "111111111111")], "eu-west-1"), "this stack's region by default");
+    let one_region = [("AuditTrustedAccount", "111111111111"), ("AuditRoleRegion", "us-east-1")];
+    assert!(created(&one_region, "us-east-1"));
+    assert!(!created(&one_region, "eu-west-1"), "the other regions' stacks of the account do not make it again");
+
+    let role = &deployed["Resources"]["AuditRole"];
+    assert_eq!(role["Condition"], "CreateAuditRole");
+    assert_eq!(role["Properties"]["RoleName"], cache_sentinel::org::AUDIT_ROLE, "the name the CLI assumes");
+    let trust = role["Properties"]["AssumeRolePolicyDocument"]["Statement"].as_array().expect("trust");
+    assert_eq!(trust.len(), 1);
+    assert_eq!(trust[0]["Action"], "sts:AssumeRole");
+    assert_eq!(trust[0]["Principal"]["AWS"]["Fn::Sub"], "arn:${AWS::Partition}:iam::${AuditTrustedAccount}:root");
+    assert!(trust[0]["Condition"].is_null());
+
+    let params = parameters(
+        &deployed,
+        &[
+            ("AuditTrustedAccount", "111111111111"),
+            ("CacheBucketKmsKeyArn", "arn:aws:kms:eu-west-1:111111111111:key/k"),
+        ],
+    );
+    let mut allowed = BTreeSet::new();
+    for policy in role["Properties"]["Policies"].as_array().expect("inline policies") {
+        for statement in policy["PolicyDocument"]["Statement"].as_array().expect("statements") {
+            let statement = statement_for(&deployed, statement, &params);
+            assert_eq!(statement["Effect"], "Allow");
+            let actions = strings(&statement["Action"]);
+            if strings(&statement["Resource"]).iter().any(|r| r == "*") {
+                assert_eq!(actions, ["codebuild:ListProjects"], "only the unscoped list on every resource");
+            }
+            if actions.iter().any(|a| a == "s3:GetObject") {
+                let on: Vec<String> = statement["Resource"].as_array().unwrap().iter().map(|r| r.to_string()).collect();
+                assert!(on.iter().all(|r| r.contains("/.cache-sentinel/*")), "never a cache object: {on:?}");
+            }
+            allowed.extend(actions);
+        }
+    }
+    let expected: BTreeSet<String> =
+        AUDIT_READS.iter().map(|a| (*a).to_owned()).chain(["kms:Decrypt".to_owned()]).collect();
+    assert_eq!(allowed, expected);
+    assert!(role["Properties"]["ManagedPolicyArns"].is_null());
+    assert_eq!(deployed["Outputs"]["AuditRoleArn"]["Condition"], "CreateAuditRole");
+}
