@@ -331,6 +331,9 @@ pub struct CommonConfig {
     pub metrics: crate::metrics::MetricsMode,
     /// `SECURITY_HUB_FINDINGS`: import findings into the account's own Security Hub (default false).
     pub security_hub: bool,
+    /// `NOTIFY_NAME_ORIGIN`: every notice's subject starts with its account and region (default
+    /// false; the template sets it on a central topic's publishers and its owner, docs/org.md).
+    pub name_origin: bool,
 }
 
 impl CommonConfig {
@@ -346,6 +349,7 @@ impl CommonConfig {
         "PROJECT_EXCLUDE",
         "METRICS",
         "SECURITY_HUB_FINDINGS",
+        "NOTIFY_NAME_ORIGIN",
     ];
 
     /// Also checks `S3_FORCE_PATH_STYLE` (read by `aws::Clients`), so that a bad value stops the
@@ -370,6 +374,7 @@ impl CommonConfig {
                 None => crate::metrics::MetricsMode::default(),
             },
             security_hub: boolean(env, "SECURITY_HUB_FINDINGS", false)?,
+            name_origin: boolean(env, "NOTIFY_NAME_ORIGIN", false)?,
         })
     }
 }

@@ -63,6 +63,36 @@ impl Notice {
     }
 }
 
+/// Where a notice comes from: the account and region of the deployment that sent it. On a central
+/// topic (an organisation's, docs/org.md) one subscription sees every account's notices, so each
+/// names its origin in message attributes (`account`, `region`: subscription filter policies can
+/// select on them) and, there, at the start of its subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub account: Option<String>,
+    pub region: String,
+}
+
+impl Notice {
+    /// The notice as sent from `origin`: its attributes name the account (when known) and the
+    /// region; with `in_subject`, the subject starts with `[<account> <region>] `, and is cut to
+    /// SNS's limit after that, so the origin always shows.
+    pub fn from_origin(&self, origin: &Origin, in_subject: bool) -> Notice {
+        let mut notice = self.clone().with_attribute("region", &origin.region);
+        if let Some(account) = &origin.account {
+            notice = notice.with_attribute("account", account);
+        }
+        if in_subject {
+            let at = match &origin.account {
+                Some(account) => format!("[{account} {}]", origin.region),
+                None => format!("[{}]", origin.region),
+            };
+            notice.subject = sanitize_subject(&format!("{at} {}", self.subject));
+        }
+        notice
+    }
+}
+
 /// Printable ASCII only, white space folded to single spaces, at most 99 characters (cut with "...").
 pub fn sanitize_subject(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len().min(SUBJECT_LIMIT));
@@ -129,6 +159,25 @@ mod tests {
         let n = Notice::new("s", &body, Severity::Info);
         assert!(n.body().len() <= MESSAGE_LIMIT);
         assert!(n.body().ends_with("limit]\n"));
+    }
+
+    #[test]
+    fn a_notice_names_its_origin_in_attributes_and_on_request_first_in_its_subject() {
+        let notice = Notice::new(&format!("Build slow: {}", "x".repeat(120)), "b", Severity::Warning);
+        let origin = Origin { account: Some("111111111111".into()), region: "eu-west-1".into() };
+        let sent = notice.from_origin(&origin, true);
+        assert!(sent.subject().starts_with("[111111111111 eu-west-1] Build slow: xxx"), "{}", sent.subject());
+        assert_eq!(sent.subject().len(), SUBJECT_LIMIT, "still within SNS's limit");
+        assert_eq!(sent.attributes().get("account").map(String::as_str), Some("111111111111"));
+        assert_eq!(sent.attributes().get("region").map(String::as_str), Some("eu-west-1"));
+        assert_eq!(sent.attributes().get("severity").map(String::as_str), Some("warning"));
+        let plain = notice.from_origin(&origin, false);
+        assert_eq!(plain.subject(), notice.subject(), "the subject as it was");
+        assert_eq!(plain.attributes().get("account").map(String::as_str), Some("111111111111"));
+        let unknown = Origin { account: None, region: "eu-west-1".into() };
+        let sent = Notice::new("s", "b", Severity::Info).from_origin(&unknown, true);
+        assert_eq!(sent.subject(), "[eu-west-1] s");
+        assert!(!sent.attributes().contains_key("account"));
     }
 
     #[test]

@@ -76,7 +76,8 @@ pub struct CacheGuard {
 
 impl CacheGuard {
     pub fn new(config: GuardConfig, clients: &Clients) -> Self {
-        let publisher = SnsPublisher::new(clients.sns.clone(), config.common.topic_arn.clone());
+        let publisher = SnsPublisher::new(clients.sns.clone(), config.common.topic_arn.clone())
+            .naming_origin(config.common.name_origin);
         let hub = SecurityHub::when_enabled(config.common.security_hub, &clients.sdk);
         CacheGuard {
             hub,
@@ -164,6 +165,7 @@ impl CacheGuard {
             .layout
             .resolve_bucket(trigger.account(), &self.region)
             .ok_or(GuardError::UnknownAccount)?;
+        self.publisher.know_account(trigger.account().or(own_account));
         let run = Run::new(self, self.policy(bucket.clone()));
         let foreign = not_ours(trigger.account(), own_account, trigger.region(), &self.region);
         let (kind, checked) = match &trigger {

@@ -61,7 +61,8 @@ impl BuildTimeMonitor {
             codebuild: CodeBuildProjects::new(clients.codebuild.clone()),
             s3: clients.s3.clone(),
             logs: BuildLogs::new(clients.logs()),
-            publisher: SnsPublisher::new(clients.sns.clone(), config.common.topic_arn.clone()),
+            publisher: SnsPublisher::new(clients.sns.clone(), config.common.topic_arn.clone())
+                .naming_origin(config.common.name_origin),
             region: clients.region_or_default().to_owned(),
             hub: SecurityHub::when_enabled(config.common.security_hub, &clients.sdk),
             config,
@@ -125,6 +126,7 @@ impl BuildTimeMonitor {
         };
         let event_id = trigger.event_id().map(str::to_owned);
         let account = trigger.account().map(str::to_owned);
+        self.publisher.know_account(account.as_deref());
         let mut report = MonitorReport {
             trigger: "",
             event_id,

@@ -135,7 +135,8 @@ const LEASE_POLL: Duration = Duration::from_millis(500);
 impl CachePruner {
     pub fn new(config: PrunerConfig, clients: &Clients) -> Self {
         CachePruner {
-            publisher: SnsPublisher::new(clients.sns.clone(), config.common.topic_arn.clone()),
+            publisher: SnsPublisher::new(clients.sns.clone(), config.common.topic_arn.clone())
+                .naming_origin(config.common.name_origin),
             s3: clients.s3.clone(),
             projects: CodeBuildProjects::new(clients.codebuild.clone()),
             region: clients.region_or_default().to_owned(),
@@ -218,6 +219,7 @@ impl CachePruner {
             .resolve_bucket(trigger.account(), &self.region)
             .ok_or(PruneError::UnknownAccount)?;
         let deployment = Deployment::new(&bucket, trigger.account(), &self.region);
+        self.publisher.know_account(trigger.account());
         let calls = Arc::new(ApiCalls::default());
         let event_id = trigger.event_id().map(str::to_owned);
         let dry_run = self.config.common.dry_run;

@@ -5,6 +5,7 @@
 mod backdating;
 mod bad_input;
 mod bucket_elsewhere;
+mod central_notices;
 mod codebuild_builds;
 mod codebuild_listings;
 mod concurrency;

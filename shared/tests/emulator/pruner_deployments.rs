@@ -15,7 +15,7 @@ const OTHER_ACCOUNT: &str = "222222222222";
 
 /// Clients acting in `account` of the emulator (STS AssumeRole: moto's credentials act in the
 /// role's own account).
-async fn clients_in(account: &str) -> Clients {
+pub(crate) async fn clients_in(account: &str) -> Clients {
     let base = testing::emulator_clients().await;
     let sts = aws_sdk_sts::Client::new(&base.sdk);
     let out = sts

@@ -378,3 +378,77 @@ fn the_audit_role_is_read_only_trusts_only_the_named_account_and_is_made_once_pe
     assert!(role["Properties"]["ManagedPolicyArns"].is_null());
     assert_eq!(deployed["Outputs"]["AuditRoleArn"]["Condition"], "CreateAuditRole");
 }
+
+/// CentralTopicArn: every function publishes there (and says its account and region in each
+/// subject), its role may publish to that topic alone and use that account's keys only through SNS
+/// in the topic's region. NotificationOrgId: the stack's topic takes publishes from the
+/// organisation's principals (aws:PrincipalOrgID) and its key lets them encrypt through SNS, the
+/// account's own principals and alarms keep what SNS's default policy gave them. Neither: as before.
+#[test]
+fn a_central_topic_takes_every_accounts_notices_and_only_the_organisation_may_publish_to_it() {
+    let deployed = template(true);
+    let central = "arn:aws:sns:eu-west-1:999999999999:cache-sentinel-central";
+    let resolved = |overrides: &[(&str, &str)], value: &Value| {
+        let mut params = parameters(&deployed, overrides);
+        params.insert("NotificationTopic".into(), "OWN-TOPIC".into());
+        resolve(&deployed, value, &params)
+    };
+    for function in [GUARD, PRUNER, MONITOR] {
+        let env = &deployed["Resources"][function]["Properties"]["Environment"]["Variables"];
+        assert_eq!(resolved(&[], &env["NOTIFY_TOPIC_ARN"]), "OWN-TOPIC", "{function}");
+        assert_eq!(resolved(&[], &env["NOTIFY_NAME_ORIGIN"]), "false", "{function}");
+        assert_eq!(resolved(&[("CentralTopicArn", central)], &env["NOTIFY_TOPIC_ARN"]), central, "{function}");
+        assert_eq!(resolved(&[("CentralTopicArn", central)], &env["NOTIFY_NAME_ORIGIN"]), "true", "{function}");
+        assert_eq!(resolved(&[("NotificationOrgId", "o-a1b2c3d4e5")], &env["NOTIFY_NAME_ORIGIN"]), "true");
+
+        let role = referenced_id(&deployed["Resources"][function]["Properties"]["Role"]).unwrap().to_owned();
+        let statements: Vec<Value> = deployed["Resources"][role.as_str()]["Properties"]["Policies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|p| p["PolicyDocument"]["Statement"].as_array().unwrap().clone())
+            .collect();
+        let notify = statements.iter().find(|s| s["Sid"] == "Notify").expect("Notify");
+        assert_eq!(resolved(&[("CentralTopicArn", central)], &notify["Resource"]), central, "{function}");
+        assert_eq!(resolved(&[], &notify["Resource"]), "OWN-TOPIC", "{function}");
+        let params = parameters(&deployed, &[("CentralTopicArn", central)]);
+        let key: Vec<Value> = statements
+            .iter()
+            .map(|s| statement_for(&deployed, s, &params))
+            .filter(|s| s["Sid"] == "NotifyCentralEncrypted")
+            .collect();
+        assert_eq!(key.len(), 1, "{function}");
+        assert_eq!(strings(&key[0]["Action"]), ["kms:GenerateDataKey*", "kms:Decrypt"]);
+        let via = &key[0]["Condition"]["StringEquals"]["kms:ViaService"]["Fn::Sub"];
+        assert_eq!(via[0], "sns.${Region}.amazonaws.com", "only through SNS: {via}");
+        let off = parameters(&deployed, &[]);
+        assert!(
+            statements.iter().map(|s| statement_for(&deployed, s, &off)).all(|s| s["Sid"] != "NotifyCentralEncrypted"),
+            "{function}: no other account's keys without a central topic"
+        );
+    }
+
+    let policy = &deployed["Resources"]["NotificationTopicPolicy"];
+    assert_eq!(policy["Condition"], "AcceptsOrganization");
+    let statements = policy["Properties"]["PolicyDocument"]["Statement"].as_array().unwrap();
+    let org: Vec<&Value> =
+        statements.iter().filter(|s| !s["Condition"]["StringEquals"]["aws:PrincipalOrgID"].is_null()).collect();
+    assert_eq!(org.len(), 1);
+    assert_eq!(org[0]["Action"], "sns:Publish", "the organisation publishes, nothing else");
+    assert_eq!(org[0]["Condition"]["StringEquals"]["aws:PrincipalOrgID"], json!({"Ref": "NotificationOrgId"}));
+    let own = statements.iter().find(|s| s["Sid"] == "AccountOwnsTopic").expect("the default policy's owner statement");
+    assert_eq!(own["Condition"]["StringEquals"]["AWS:SourceOwner"], json!({"Ref": "AWS::AccountId"}));
+
+    let key = deployed["Resources"]["NotificationKey"]["Properties"]["KeyPolicy"]["Statement"].as_array().unwrap();
+    let on = parameters(&deployed, &[("NotificationOrgId", "o-a1b2c3d4e5")]);
+    let grants: Vec<Value> = key
+        .iter()
+        .map(|s| statement_for(&deployed, s, &on))
+        .filter(|s| s["Sid"] == "OrganizationPublishesToTopic")
+        .collect();
+    assert_eq!(grants.len(), 1);
+    assert_eq!(grants[0]["Condition"]["StringEquals"]["aws:PrincipalOrgID"], json!({"Ref": "NotificationOrgId"}));
+    assert!(!grants[0]["Condition"]["StringEquals"]["kms:ViaService"].is_null(), "through SNS only");
+    let off = parameters(&deployed, &[]);
+    assert!(key.iter().map(|s| statement_for(&deployed, s, &off)).all(|s| s["Sid"] != "OrganizationPublishesToTopic"));
+}
