@@ -79,6 +79,13 @@ Every account of the emulator stands for a member of the organisation the defaul
 it creates, trusting the management account, is there in each (tests set other accounts up through
 it, as administrators do).
 
+Bucket policies: a statement applies only when its Condition holds, as in IAM's evaluation (moto
+skips operators it lacks, Bool among them, and holds a test of a key the request lacks, so a `Deny`
+on `aws:SecureTransport: false` refused every request). moto has no request context for S3, so
+every key is missing: a test of it is false, but for negated operators, `...IfExists` and `Null`,
+as the IAM User Guide says of missing keys. A TLS request outside any organisation finds the same
+in S3.
+
 Usage: python moto_server.py --port PORT [--host 127.0.0.1]
 """
 
@@ -1159,6 +1166,49 @@ def _checked_assume_role(original):
 
 
 TokenResponse.assume_role = _checked_assume_role(TokenResponse.assume_role)
+
+
+# --- Policy statements with a Condition that does not hold do not apply ----------------------------
+from moto.iam.access_control import IAMPolicyStatement, PermissionResult  # noqa: E402
+
+
+def _request_condition_holds(condition, context):
+    """IAM's rule for a key the request does not carry: the test is false, but for a negated
+    operator (StringNotEquals, ArnNotLike...), which is true, `...IfExists`, which is true, and
+    `Null`, which tests exactly that (the IAM User Guide, "Condition operators")."""
+    for operator, tests in condition.items():
+        if not isinstance(tests, dict):
+            return False
+        if_exists = operator.endswith("IfExists")
+        base = operator[: -len("IfExists")] if if_exists else operator
+        for key, expected in tests.items():
+            values = context.get(key.lower())
+            if base == "Null":
+                if (values is None) != (str(expected).lower() == "true"):
+                    return False
+                continue
+            if values is None:
+                if not (if_exists or "Not" in base):
+                    return False
+                continue
+            if not _compare(base, _as_list(expected), values):
+                return False
+    return True
+
+
+def _conditions_limit(original):
+    def is_action_permitted(self, action, resource="*", principal=None, incoming_condition_values=None):
+        condition = self._statement.get("Condition")
+        if condition:
+            context = {k.lower(): [str(v)] for k, v in (incoming_condition_values or {}).items()}
+            if not _request_condition_holds(condition, context):
+                return PermissionResult.NEUTRAL
+        return original(self, action, resource, principal, incoming_condition_values)
+
+    return is_action_permitted
+
+
+IAMPolicyStatement.is_action_permitted = _conditions_limit(IAMPolicyStatement.is_action_permitted)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
 mod backdating;
 mod bad_input;
 mod bucket_elsewhere;
+mod bucket_policy;
 mod central_notices;
 mod codebuild_builds;
 mod codebuild_listings;
@@ -41,6 +42,7 @@ mod s3_concurrency;
 mod s3_regions;
 mod securityhub;
 mod simulate_principal_policy;
+mod stackset;
 mod sts_assume_role;
 mod template_consistency;
 mod template_iam;
