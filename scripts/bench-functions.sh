@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Measures each function's stripped release binary size, start-up time (configuration + AWS
 # clients, as logged by the function itself at cold start) and idle RSS (the process waiting for
-# its first event on a Runtime API that never sends one). Targets: <= 8 MB (8,000,000 bytes),
-# <= 10 ms, <= 16 MB.
+# its first event on a Runtime API that never sends one). Targets: <= 8 MB (8,000,000 bytes) for
+# the arm64 binary Lambda runs, <= 10 ms, <= 16 MB.
+#
+# The size judged is the arm64 bootstrap `sam build` made (.aws-sam/build/<Function>/bootstrap,
+# from scripts/build-release.sh); start-up and RSS are measured on the host's release build, which
+# is the one this machine can run, and its size is shown too (x86_64 code is larger; not judged).
 #
 #   bash scripts/bench-functions.sh [RUNS [FUNCTION...]]   (default 5 runs of all three; medians)
 set -euo pipefail
@@ -23,11 +27,28 @@ sleep 0.3
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-printf '%-20s %12s %12s %14s\n' function "size (MB)" "init (ms)" "idle RSS (MiB)"
+# The template's logical id of each function: where sam build puts its arm64 bootstrap.
+logical_id() {
+  case "$1" in
+    cache-guard) echo CacheGuardFunction ;;
+    cache-pruner) echo CachePrunerFunction ;;
+    build-time-monitor) echo BuildTimeMonitorFunction ;;
+  esac
+}
+
+printf '%-20s %12s %12s %12s %14s\n' function "arm64 (MB)" "host (MB)" "init (ms)" "idle RSS (MiB)"
 status=0
 for f in "${FUNCTIONS[@]}"; do
   bin="target/release/$f"
-  size=$(stat -c %s "$bin")
+  host_size=$(stat -c %s "$bin")
+  arm="$ROOT/.aws-sam/build/$(logical_id "$f")/bootstrap"
+  if [ -f "$arm" ]; then
+    size=$(stat -c %s "$arm")
+    echo "$f: arm64 size of $arm, built $(date -u -r "$arm" '+%Y-%m-%d %H:%M UTC') (scripts/build-release.sh rebuilds it)" >&2
+  else
+    echo "$f: no arm64 build in .aws-sam/build: run bash scripts/build-release.sh for the size Lambda runs" >&2
+    size=""
+  fi
   inits=(); rsss=()
   for _ in $(seq 1 "$RUNS"); do
     log="$(mktemp)"
@@ -47,8 +68,14 @@ for f in "${FUNCTIONS[@]}"; do
     inits+=("$init_us"); rsss+=("$rss_kb"); rm -f "$log"
   done
   init=$(printf '%s\n' "${inits[@]}" | median); rss=$(printf '%s\n' "${rsss[@]}" | median)
-  awk -v f="$f" -v s="$size" -v i="$init" -v r="$rss" 'BEGIN {printf "%-20s %12.2f %12.2f %14.2f\n", f, s/1000000, i/1000, r/1024}'
-  if [ "$size" -gt 8000000 ] || [ "$init" -gt 10000 ] || [ "$rss" -gt $((16*1024)) ]; then status=1; fi
+  awk -v f="$f" -v s="$size" -v h="$host_size" -v i="$init" -v r="$rss" \
+    'BEGIN {printf "%-20s %12s %12.2f %12.2f %14.2f\n", f, (s == "" ? "not built" : sprintf("%.2f", s/1000000)), h/1000000, i/1000, r/1024}'
+  if [ -z "$size" ]; then status=2; elif [ "$size" -gt 8000000 ]; then status=1; fi
+  if [ "$init" -gt 10000 ] || [ "$rss" -gt $((16*1024)) ]; then status=1; fi
 done
-[ "$status" -eq 0 ] && echo "all within targets (<= 8 MB, <= 10 ms, <= 16 MB)" || echo "TARGET MISSED (see above)"
+case "$status" in
+  0) echo "all within targets (arm64 <= 8 MB, <= 10 ms, <= 16 MB)" ;;
+  1) echo "TARGET MISSED (see above)" ;;
+  *) echo "start-up and RSS measured; the arm64 size not (no current arm64 build)" ;;
+esac
 exit "$status"
