@@ -6,6 +6,7 @@
 #   3. build-time-monitor reports a slow build; the email is printed as a subscriber receives it
 #   4. build-time-monitor's weekly digest of a week of builds, as the subscriber receives it
 #   5. cache-sentinel audit (the CLI) over the emulator's projects
+#   6. cache-sentinel audit --accounts: two more accounts read through their audit role
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=scripts/lib.sh
@@ -67,5 +68,8 @@ invoke() { # FUNCTION EVENT_FILE
 
 # shellcheck source=scripts/demo/cli.sh
 . scripts/demo/cli.sh
+
+# shellcheck source=scripts/demo/org.sh
+. scripts/demo/org.sh
 
 say "Done. Every function ran behind the Lambda Runtime API against the emulator; nothing reached AWS."

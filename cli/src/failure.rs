@@ -50,6 +50,8 @@ pub enum CliError {
     )]
     UnknownAccount,
     #[error("{0}")]
+    Organization(String),
+    #[error("{0}")]
     Targets(#[from] cache_sentinel::org::TargetError),
     #[error(
         "--format asff is for one account (a finding's AwsAccountId must be the importing account); run it per account, or let each account's stack import with SecurityHubFindings=true"

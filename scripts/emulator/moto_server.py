@@ -86,6 +86,11 @@ every key is missing: a test of it is false, but for negated operators, `...IfEx
 as the IAM User Guide says of missing keys. A TLS request outside any organisation finds the same
 in S3.
 
+Organizations ListAccounts answers as the API reference says: only the management account and a
+delegated administrator (answered with the organisation's accounts) may call it; another member
+account gets AccessDeniedException, an account outside any organisation
+AWSOrganizationsNotInUseException (moto answered each with its own empty list).
+
 Usage: python moto_server.py --port PORT [--host 127.0.0.1]
 """
 
@@ -1209,6 +1214,37 @@ def _conditions_limit(original):
 
 
 IAMPolicyStatement.is_action_permitted = _conditions_limit(IAMPolicyStatement.is_action_permitted)
+
+
+# --- Organizations ListAccounts: the management account and delegated administrators only --------
+from moto.organizations.exceptions import AWSOrganizationsNotInUseException, OrganizationsClientError  # noqa: E402
+from moto.organizations.models import organizations_backends  # noqa: E402
+from moto.organizations.responses import OrganizationsResponse  # noqa: E402
+
+
+class OrgAccessDenied(OrganizationsClientError):
+    code = "AccessDeniedException"
+
+
+def _listing_for_administrators(original):
+    def list_accounts(self):
+        account = self.current_account
+        if organizations_backends[account][self.partition].org is not None:
+            return original(self)  # the management account
+        management = organizations_backends.master_accounts.get(account)
+        if management is None:
+            raise AWSOrganizationsNotInUseException
+        backend = organizations_backends[management[0]][management[1]]
+        if not any(admin.account.id == account for admin in backend.admins):
+            raise OrgAccessDenied("You don't have permissions to access this resource.")
+        accounts, token = backend.list_accounts(
+            max_results=self._get_int_param("MaxResults"), next_token=self._get_param("NextToken"))
+        return json.dumps({"Accounts": accounts, "NextToken": token})
+
+    return list_accounts
+
+
+OrganizationsResponse.list_accounts = _listing_for_administrators(OrganizationsResponse.list_accounts)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ use cache_sentinel::aws::session::{self, SessionError, is_region_name};
 use cache_sentinel::aws::{Clients, organizations, sts};
 use cache_sentinel::clock::Clock;
 use cache_sentinel::org::targets::{self, AccountRef};
-use cache_sentinel::org::{Access, OrgAudit, Outcome, Target, TargetAudit, outcome::assume_failed};
+use cache_sentinel::org::{Access, OrgAudit, Outcome, Target, TargetAudit, outcome};
 use futures::StreamExt;
 use serde::Serialize;
 use std::sync::Arc;
@@ -47,7 +47,8 @@ pub async fn run(
     let accounts = match named {
         Some(accounts) => accounts,
         None if across.organization => organizations::list_accounts(&base)
-            .await?
+            .await
+            .map_err(|e| CliError::Organization(outcome::listing_failed(&e, describe_aws(&e))))?
             .into_iter()
             .map(|a| AccountRef { id: a.id, name: a.name, status: a.status })
             .collect(),
@@ -108,17 +109,17 @@ async fn audit_target(
     if let Some(reason) = &target.skip {
         return Outcome::Skipped { reason: reason.clone() };
     }
-    let sdk = match &target.access {
-        Access::Caller => session::in_region(base, &target.region),
+    let (sdk, role) = match &target.access {
+        Access::Caller => (session::in_region(base, &target.region), None),
         Access::Role(role) => match session::assume(base, role, &target.region).await {
-            Ok(sdk) => sdk,
-            Err(e) => return Outcome::Failed { error: assume_failed(role, caller, &e) },
+            Ok(sdk) => (sdk, Some(role.as_str())),
+            Err(e) => return Outcome::Failed { error: outcome::assume_failed(role, caller, &e) },
         },
     };
     let clients = Clients::from_sdk_config(sdk);
     match audit::report(env, &clients, clock, Some(target.account.clone()), false).await {
         Ok((report, _)) => Outcome::Audited(report),
-        Err(CliError::Aws(e)) => Outcome::Failed { error: describe_aws(&e) },
+        Err(CliError::Aws(e)) => Outcome::Failed { error: outcome::audit_failed(role, &e, describe_aws(&e)) },
         Err(e) => Outcome::Failed { error: e.to_string() },
     }
 }

@@ -200,3 +200,53 @@ fn bad_accounts_and_regions_and_asff_across_accounts_are_refused_before_any_call
         assert!(out.stderr.contains(needle), "{needle}: {out:?}");
     }
 }
+
+/// `audit --organization` run with the credentials of `account` (through the emulator's
+/// OrganizationAccountAccessRole).
+async fn organization_audit_as(account: &str) -> support::Run {
+    let base = support::clients(REGION).await;
+    let role = format!("arn:aws:iam::{account}:role/OrganizationAccountAccessRole");
+    let out = aws_sdk_sts::Client::new(&base.sdk)
+        .assume_role()
+        .role_arn(role)
+        .role_session_name("outside")
+        .send()
+        .await
+        .expect("assume");
+    let c = out.credentials.expect("credentials");
+    let run = support::command(&["--region", REGION, "audit", "--organization"])
+        .env("AWS_ACCESS_KEY_ID", c.access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", c.secret_access_key)
+        .env("AWS_SESSION_TOKEN", c.session_token)
+        .output()
+        .expect("run");
+    support::Run::from(run)
+}
+
+#[tokio::test]
+async fn organization_from_an_account_that_may_not_list_the_organisation_says_who_may() {
+    let outside = organization_audit_as("310000000009").await;
+    outside.assert_clean_error();
+    assert!(outside.stderr.contains("--organization: this account is not in an organisation"), "{outside:?}");
+    assert!(outside.stderr.contains("--accounts"), "{outside:?}");
+
+    // A member account that is no delegated administrator.
+    let base = support::clients(OTHER_REGION).await;
+    let org = aws_sdk_organizations::Client::new(&base.sdk);
+    if org.describe_organization().send().await.is_err() {
+        let made = org
+            .create_organization()
+            .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+            .send()
+            .await;
+        assert!(made.is_ok() || org.describe_organization().send().await.is_ok(), "{made:?}");
+    }
+    let name = cache_sentinel::testing::unique("across-member");
+    let made =
+        org.create_account().account_name(&name).email(format!("{name}@example.com")).send().await.expect("account");
+    let member = made.create_account_status.and_then(|s| s.account_id).expect("account id");
+    let denied = organization_audit_as(&member).await;
+    denied.assert_clean_error();
+    assert!(denied.stderr.contains("access denied: organizations:ListAccounts"), "{denied:?}");
+    assert!(denied.stderr.contains("management account and delegated administrators"), "{denied:?}");
+}

@@ -131,6 +131,35 @@ pub fn assume_failed(role_arn: &str, caller: &str, error: &AwsError) -> String {
     }
 }
 
+/// Why an entered account's audit stopped. A read denied to the audit role is the role's
+/// permissions (an older stack's role) or a service control policy: both are named.
+pub fn audit_failed(role_arn: Option<&str>, error: &AwsError, described: String) -> String {
+    match (role_arn, error.kind) {
+        (Some(role), AwsErrorKind::AccessDenied) => format!(
+            "{described}. In this account that is {role}: its policy lacks {} (update the stack there) or a service control policy denies it",
+            error.operation
+        ),
+        _ => described,
+    }
+}
+
+/// Why the organisation's accounts could not be listed, and what to do instead.
+pub fn listing_failed(error: &AwsError, described: String) -> String {
+    let fix = "run it from the organisation's management account or a delegated administrator, or name the accounts with --accounts";
+    match (error.code.as_str(), error.kind) {
+        ("AWSOrganizationsNotInUseException", _) => {
+            format!(
+                "--organization: this account is not in an organisation ({}); name the accounts with --accounts",
+                error.message
+            )
+        }
+        (_, AwsErrorKind::AccessDenied) => format!(
+            "--organization: {described}. Organizations ListAccounts answers only the management account and delegated administrators: {fix}"
+        ),
+        _ => format!("--organization: {described}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,6 +219,34 @@ mod tests {
         assert_eq!(json["targets"][0]["outcome"], "audited");
         assert_eq!(json["targets"][0]["bucket"], "codebuild-cache-111111111111-eu-west-1");
         assert_eq!(json["targets"][0]["account"], "111111111111");
+    }
+
+    #[test]
+    fn a_denied_read_in_an_entered_account_names_the_role_and_scps_and_a_listing_names_who_may() {
+        let denied = AwsError::new("codebuild:ListProjects", AwsErrorKind::AccessDenied, "AccessDeniedException", "no");
+        let role = "arn:aws:iam::2:role/cache-sentinel-audit";
+        let text = audit_failed(Some(role), &denied, "access denied: codebuild:ListProjects".into());
+        assert!(
+            text.contains(role)
+                && text.contains("service control policy")
+                && text.contains("lacks codebuild:ListProjects"),
+            "{text}"
+        );
+        assert_eq!(audit_failed(None, &denied, "as said".into()), "as said", "the caller's own account: as any error");
+        let throttled = AwsError::new("codebuild:ListProjects", AwsErrorKind::Throttled, "ThrottlingException", "slow");
+        assert_eq!(audit_failed(Some(role), &throttled, "as said".into()), "as said");
+
+        let listing =
+            AwsError::new("organizations:ListAccounts", AwsErrorKind::AccessDenied, "AccessDeniedException", "no");
+        let text = listing_failed(&listing, "access denied: organizations:ListAccounts".into());
+        assert!(text.contains("management account") && text.contains("--accounts"), "{text}");
+        let alone = AwsError::new(
+            "organizations:ListAccounts",
+            AwsErrorKind::Service,
+            "AWSOrganizationsNotInUseException",
+            "not in use",
+        );
+        assert!(listing_failed(&alone, String::new()).contains("not in an organisation"));
     }
 
     #[test]
