@@ -48,12 +48,36 @@ impl Observation {
     }
 }
 
-/// What to do: import this finding, then record it at `record` (None: forget it) and drop `stale`.
+/// What to do: import this finding, then record it at `record` (None: forget it) and drop the
+/// `stale` records (more than one when two runs at once each recorded the same finding).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Step {
     pub finding: Finding,
     pub record: Option<String>,
-    pub stale: Option<String>,
+    pub stale: Vec<String>,
+}
+
+/// The records of one finding as one: two runs at once (two build events of a project) may each
+/// have recorded it. First seen the earliest, imported the latest, seen on the most days.
+#[derive(Debug, Clone, Copy)]
+struct Known {
+    first_ms: i64,
+    imported_ms: i64,
+    count: u32,
+    records: usize,
+}
+
+fn known(records: &[&OpenFinding]) -> Option<Known> {
+    let first = records.first()?;
+    Some(records.iter().fold(
+        Known { first_ms: first.first_ms, imported_ms: first.imported_ms, count: first.count, records: 0 },
+        |k, o| Known {
+            first_ms: k.first_ms.min(o.first_ms),
+            imported_ms: k.imported_ms.max(o.imported_ms),
+            count: k.count.max(o.count),
+            records: k.records + 1,
+        },
+    ))
 }
 
 /// The prefix of a place's open findings, or of one subject's.
@@ -102,8 +126,9 @@ pub fn decide(place: &Place, observations: &[Observation], open: &[OpenFinding],
         .iter()
         .filter_map(|observation| {
             let (kind, subject) = observation.kind_and_subject();
-            let known = open.iter().find(|o| o.kind == kind && &o.subject == subject);
-            match (observation, known) {
+            let records: Vec<&OpenFinding> = open.iter().filter(|o| o.kind == kind && &o.subject == subject).collect();
+            let stale: Vec<String> = records.iter().map(|o| o.key.clone()).collect();
+            match (observation, known(&records)) {
                 (Observation::Gone { .. }, None) => None,
                 (Observation::Gone { .. }, Some(o)) => Some(Step {
                     finding: Finding {
@@ -124,9 +149,14 @@ pub fn decide(place: &Place, observations: &[Observation], open: &[OpenFinding],
                         resolved: true,
                     },
                     record: None,
-                    stale: Some(o.key.clone()),
+                    stale,
                 }),
-                (Observation::Present { .. }, Some(o)) if now_ms - o.imported_ms < REIMPORT.num_milliseconds() => None,
+                // Imported within the day: nothing, unless two records of it are to be made one.
+                (Observation::Present { .. }, Some(o))
+                    if now_ms - o.imported_ms < REIMPORT.num_milliseconds() && o.records == 1 =>
+                {
+                    None
+                }
                 (Observation::Present { title, detail, remediation, .. }, known) => {
                     let first_ms = known.map_or(now_ms, |o| o.first_ms);
                     let count = known.map_or(1, |o| o.count + 1);
@@ -148,7 +178,7 @@ pub fn decide(place: &Place, observations: &[Observation], open: &[OpenFinding],
                             resolved: false,
                         },
                         record: Some(key(place, kind, subject, first_ms, now_ms, count)),
-                        stale: known.map(|o| o.key.clone()),
+                        stale,
                     })
                 }
             }
@@ -212,7 +242,7 @@ mod tests {
         let steps = decide(&p, &[present("tts")], &[], t0);
         assert_eq!(steps.len(), 1);
         let first = &steps[0];
-        assert!(!first.finding.resolved && first.finding.count == 1 && first.stale.is_none());
+        assert!(!first.finding.resolved && first.finding.count == 1 && first.stale.is_empty());
         assert!(
             first.finding.description.starts_with("Seen on 1 day since 2026-11-23."),
             "{}",
@@ -222,12 +252,34 @@ mod tests {
         assert!(decide(&p, &[present("tts")], &open, t0 + Duration::hours(3)).is_empty(), "an hour later: nothing");
         let again = decide(&p, &[present("tts")], &open, t0 + Duration::hours(25));
         assert_eq!((again[0].finding.count, again[0].finding.first_seen), (2, t0));
-        assert_eq!(again[0].stale, Some(open[0].key.clone()));
+        assert_eq!(again[0].stale, vec![open[0].key.clone()]);
         let open = vec![parse(&p, again[0].record.as_ref().unwrap()).unwrap()];
         let gone = Observation::Gone { kind: Kind::OffS3Cache, subject: Subject::Project("tts".into()) };
         let archived = decide(&p, std::slice::from_ref(&gone), &open, t0 + Duration::hours(30));
         assert!(archived[0].finding.resolved && archived[0].record.is_none(), "{archived:?}");
-        assert_eq!(archived[0].stale, Some(open[0].key.clone()));
+        assert_eq!(archived[0].stale, vec![open[0].key.clone()]);
         assert!(decide(&p, &[gone], &[], t0).is_empty(), "gone and never open: nothing");
+    }
+
+    /// Two build events at once each recorded the finding: the next run makes the two one (first
+    /// seen the earliest, the most days), even within the day, and a resolution drops both.
+    #[test]
+    fn two_records_of_one_finding_become_one_and_are_both_dropped_when_it_resolves() {
+        let p = place();
+        let t0 = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
+        let tts = Subject::Project("tts".into());
+        let ms = |t: DateTime<Utc>| t.timestamp_millis();
+        let a = key(&p, Kind::OffS3Cache, &tts, ms(t0), ms(t0), 2);
+        let b = key(&p, Kind::OffS3Cache, &tts, ms(t0 + Duration::seconds(1)), ms(t0 + Duration::seconds(1)), 1);
+        let open: Vec<OpenFinding> = [&a, &b].iter().map(|k| parse(&p, k).unwrap()).collect();
+        let steps = decide(&p, &[present("tts")], &open, t0 + Duration::hours(1));
+        assert_eq!(steps.len(), 1, "one finding, one step");
+        assert_eq!((steps[0].finding.first_seen, steps[0].finding.count), (t0, 3));
+        assert_eq!(steps[0].stale, vec![a.clone(), b.clone()]);
+        let merged = parse(&p, steps[0].record.as_ref().unwrap()).unwrap();
+        assert!(decide(&p, &[present("tts")], &[merged], t0 + Duration::hours(2)).is_empty(), "one record: quiet");
+        let gone = Observation::Gone { kind: Kind::OffS3Cache, subject: tts };
+        let resolved = decide(&p, &[gone], &open, t0 + Duration::hours(3));
+        assert_eq!(resolved[0].stale, vec![a, b]);
     }
 }

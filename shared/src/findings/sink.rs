@@ -105,10 +105,10 @@ impl FindingsSink {
             {
                 report.errors.push(format!("{id}: imported, but its record was not written: {e}"));
             }
-            if let Some(stale) = &step.stale
-                && let Err(e) = delete_object(&self.s3, &self.bucket, stale).await
-            {
-                report.errors.push(format!("{id}: its old record was not deleted: {e}"));
+            for stale in step.stale.iter().filter(|k| step.record.as_ref() != Some(*k)) {
+                if let Err(e) = delete_object(&self.s3, &self.bucket, stale).await {
+                    report.errors.push(format!("{id}: its old record was not deleted: {e}"));
+                }
             }
             if step.finding.resolved { report.archived.push(id) } else { report.imported.push(id) }
         }
