@@ -16,8 +16,9 @@ transform, even with CAPABILITY_AUTO_EXPAND. So this script deploys the processe
    (a bucket of that name it did not create is refused, never changed): private, encrypted, their
    objects readable by the organisation's principals alone (`aws:PrincipalOrgID`), which is how the
    member accounts' StackSet execution roles fetch the code;
-4. the StackSet: created, or updated in place; stack instances in the OUs' accounts for every region
-   that has none yet; each operation waited for and its result printed.
+4. the StackSet: created (tagged cache-sentinel:stack-set=true), or updated in place when it carries
+   that tag (a StackSet of that name without it is someone else's: refused, untouched); stack
+   instances where an OU or region has none yet; each operation waited for and its result printed.
 
 Parameters that differ per account: none. AuditTrustedAccount defaults to the caller's account
 (the management account or the delegated administrator: `audit --organization` runs from there)
@@ -41,6 +42,8 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 
 OWNER_TAG = ("cache-sentinel:artifacts", "true")
+# The StackSet's own tag: a StackSet of that name without it is someone else's, never updated.
+STACK_SET_TAG = ("cache-sentinel:stack-set", "true")
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"]
 FUNCTIONS = ("CacheGuardFunction", "CachePrunerFunction", "BuildTimeMonitorFunction")
 # An operation's concurrency and tolerance: a quarter of the accounts at once, and stop when more
@@ -217,14 +220,22 @@ class Deployer:
             return True
 
     def stack_set_exists(self):
+        """Whether our StackSet exists; one of that name without our tag is refused, not updated."""
         kwargs = {"Status": "ACTIVE", "CallAs": self.args.call_as}
         while True:
             page = self.cfn.list_stack_sets(**kwargs)
             if any(s.get("StackSetName") == self.args.stack_set_name for s in page.get("Summaries", [])):
-                return True
+                break
             if not page.get("NextToken"):
                 return False
             kwargs["NextToken"] = page["NextToken"]
+        described = self.cfn.describe_stack_set(StackSetName=self.args.stack_set_name, CallAs=self.args.call_as)
+        tags = {t["Key"]: t["Value"] for t in described["StackSet"].get("Tags", [])}
+        if tags.get(STACK_SET_TAG[0]) != STACK_SET_TAG[1]:
+            raise Refused(
+                f"a StackSet named {self.args.stack_set_name} exists and is not tagged {STACK_SET_TAG[0]}={STACK_SET_TAG[1]}: "
+                "not ours, not changed; choose another --stack-set-name")
+        return True
 
     def instances(self):
         """(OU or None, region) of every stack instance there is."""
@@ -263,6 +274,7 @@ def stack_set_request(args, template_url, params):
         "PermissionModel": "SERVICE_MANAGED",
         "AutoDeployment": {"Enabled": True, "RetainStacksOnAccountRemoval": False},
         "ManagedExecution": {"Active": True},
+        "Tags": [{"Key": STACK_SET_TAG[0], "Value": STACK_SET_TAG[1]}],
         "CallAs": args.call_as,
     }
 

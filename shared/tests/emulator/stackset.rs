@@ -144,11 +144,13 @@ s = cfn.describe_stack_set(StackSetName="{name}")["StackSet"]
 instances = cfn.list_stack_instances(StackSetName="{name}")["Summaries"]
 print(json.dumps({{"model": s.get("PermissionModel"), "template": s["TemplateBody"],
     "parameters": {{p["ParameterKey"]: p["ParameterValue"] for p in s.get("Parameters", [])}},
+    "tags": {{t["Key"]: t["Value"] for t in s.get("Tags", [])}},
     "instances": sorted([i["Account"], i["Region"]] for i in instances)}}))
 "#,
         r0 = REGIONS[0]
     ));
     assert_eq!(deployed["model"], "SERVICE_MANAGED");
+    assert_eq!(deployed["tags"]["cache-sentinel:stack-set"], "true", "ours, so a rerun may update it");
     let template: Value = serde_json::from_str(deployed["template"].as_str().unwrap()).unwrap();
     assert!(template.get("Transform").is_none());
     assert_eq!(deployed["parameters"]["AuditTrustedAccount"], testing::ACCOUNT, "the caller audits the organisation");
@@ -228,6 +230,47 @@ async fn a_bucket_of_that_name_the_script_did_not_make_is_refused_and_left_alone
     assert!(clients.s3.get_bucket_policy().bucket(&bucket).send().await.is_err(), "no policy put on it");
     let listed = clients.s3.list_objects_v2().bucket(&bucket).send().await.unwrap();
     assert!(listed.contents().is_empty(), "nothing uploaded to it");
+}
+
+#[tokio::test]
+async fn a_stack_set_of_that_name_the_script_did_not_make_is_refused_and_left_alone() {
+    let name = testing::unique("someone-elses");
+    let theirs = r#"{"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}"#;
+    boto3(&format!(
+        r#"
+cfn = boto3.client("cloudformation", region_name="{r0}")
+cfn.create_stack_set(StackSetName="{name}", TemplateBody='{theirs}')
+print(json.dumps(True))
+"#,
+        r0 = REGIONS[0]
+    ));
+    let build = fake_build();
+    let prefix = testing::unique("org-artifacts");
+    let out = stackset(&[
+        "--ou",
+        "ou-abcd-12345678",
+        "--regions",
+        REGIONS[0],
+        "--artifacts-prefix",
+        &prefix,
+        "--build-dir",
+        build.to_str().unwrap(),
+        "--stack-set-name",
+        &name,
+        "--organization-id",
+        "o-abcdefghij",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("a StackSet named {name} exists and is not tagged cache-sentinel:stack-set=true")),
+        "{stderr}"
+    );
+    let body = boto3(&format!(
+        r#"print(json.dumps(boto3.client("cloudformation", region_name="{}").describe_stack_set(StackSetName="{name}")["StackSet"]["TemplateBody"]))"#,
+        REGIONS[0]
+    ));
+    assert_eq!(body, theirs, "their template as it was");
 }
 
 #[test]
