@@ -50,6 +50,21 @@ async fn account_with(account: &str, project: &str, local: bool, role: bool) -> 
     clients
 }
 
+/// Organizations of the emulator's default account, its organisation made if there is none yet
+/// (another test binary on the same emulator may make it meanwhile: then it is there).
+async fn organization(base: &Clients) -> aws_sdk_organizations::Client {
+    let org = aws_sdk_organizations::Client::new(&base.sdk);
+    if org.describe_organization().send().await.is_err() {
+        let made = org
+            .create_organization()
+            .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+            .send()
+            .await;
+        assert!(made.is_ok() || org.describe_organization().send().await.is_ok(), "{made:?}");
+    }
+    org
+}
+
 fn outcome<'a>(json: &'a Value, account: &str, region: &str) -> &'a Value {
     json["targets"]
         .as_array()
@@ -135,16 +150,7 @@ async fn each_accounts_projects_are_found_through_its_role_and_an_account_withou
 #[tokio::test]
 async fn the_organizations_accounts_are_listed_and_the_callers_own_is_read_with_its_own_credentials() {
     let base = support::clients(OTHER_REGION).await;
-    let org = aws_sdk_organizations::Client::new(&base.sdk);
-    if org.describe_organization().send().await.is_err() {
-        // Another test binary on the same emulator may make it meanwhile: then it is there.
-        let made = org
-            .create_organization()
-            .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
-            .send()
-            .await;
-        assert!(made.is_ok() || org.describe_organization().send().await.is_ok(), "{made:?}");
-    }
+    let org = organization(&base).await;
     let listed = org.list_accounts().send().await.expect("accounts");
     let mut ids = Vec::new();
     for name in ["across-org-member", "across-org-new"] {
@@ -232,15 +238,7 @@ async fn organization_from_an_account_that_may_not_list_the_organisation_says_wh
 
     // A member account that is no delegated administrator.
     let base = support::clients(OTHER_REGION).await;
-    let org = aws_sdk_organizations::Client::new(&base.sdk);
-    if org.describe_organization().send().await.is_err() {
-        let made = org
-            .create_organization()
-            .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
-            .send()
-            .await;
-        assert!(made.is_ok() || org.describe_organization().send().await.is_ok(), "{made:?}");
-    }
+    let org = organization(&base).await;
     let name = cache_sentinel::testing::unique("across-member");
     let made =
         org.create_account().account_name(&name).email(format!("{name}@example.com")).send().await.expect("account");

@@ -202,25 +202,33 @@ print(json.dumps({{"model": s.get("PermissionModel"), "template": s["TemplateBod
     drop(clients);
 }
 
+/// A run in the first region for an OU of a given organisation id (no Organizations call), with
+/// `extra` arguments: for the runs that must stop before changing anything.
+fn refused_run(prefix: &str, extra: &[&str]) -> Output {
+    let build = fake_build();
+    let mut args = vec![
+        "--ou",
+        "ou-abcd-12345678",
+        "--regions",
+        REGIONS[0],
+        "--artifacts-prefix",
+        prefix,
+        "--build-dir",
+        build.to_str().unwrap(),
+        "--organization-id",
+        "o-abcdefghij",
+    ];
+    args.extend_from_slice(extra);
+    stackset(&args)
+}
+
 #[tokio::test]
 async fn a_bucket_of_that_name_the_script_did_not_make_is_refused_and_left_alone() {
     let prefix = testing::unique("org-theirs");
     let clients = testing::emulator_clients_in(REGIONS[0]).await;
     let bucket = format!("{prefix}-{}", REGIONS[0]);
     testing::create_bucket(&clients, &bucket).await;
-    let build = fake_build();
-    let out = stackset(&[
-        "--ou",
-        "ou-abcd-12345678",
-        "--regions",
-        REGIONS[0],
-        "--artifacts-prefix",
-        &prefix,
-        "--build-dir",
-        build.to_str().unwrap(),
-        "--organization-id",
-        "o-abcdefghij",
-    ]);
+    let out = refused_run(&prefix, &[]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -244,22 +252,7 @@ print(json.dumps(True))
 "#,
         r0 = REGIONS[0]
     ));
-    let build = fake_build();
-    let prefix = testing::unique("org-artifacts");
-    let out = stackset(&[
-        "--ou",
-        "ou-abcd-12345678",
-        "--regions",
-        REGIONS[0],
-        "--artifacts-prefix",
-        &prefix,
-        "--build-dir",
-        build.to_str().unwrap(),
-        "--stack-set-name",
-        &name,
-        "--organization-id",
-        "o-abcdefghij",
-    ]);
+    let out = refused_run(&testing::unique("org-artifacts"), &["--stack-set-name", &name]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
